@@ -1,0 +1,58 @@
+// purser: one binary, one subcommand per job (see README "Command line").
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "options.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: purser <command> [options]
+
+  proxy     run the paying forward proxy
+  wallet    new | import | address | balance | fund | export
+  agent     add | set | show | list | freeze | unfreeze | fund | rotate-token
+  ledger    list payment decisions
+  spend     totals by agent, host or day
+  iou       deposit | balance | refund | withdraw (batch-settlement channels)
+  ca        init | export | env (TLS interception CA)
+  testnet   up | down | mint (local x402 world)
+  x402      decode | sign | verify
+  --version print the version
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace purser::cli;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << usage;
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "--version" || args[0] == "version") {
+        std::cout << "purser " << PURSER_VERSION << "\n";
+        return 0;
+    }
+    const std::string cmd = args[0];
+    words rest(args.begin() + 1, args.end());
+    if (cmd == "x402") {
+        const std::string sub = rest.empty() ? "" : rest[0];
+        words tail = rest.empty() ? words{} : words(rest.begin() + 1, rest.end());
+        if (sub == "decode") return x402_decode_command(tail);
+        if (sub == "sign") return x402_sign_command(tail);
+        if (sub == "verify") return x402_verify_command(tail);
+        return report("usage: purser x402 decode|sign|verify ...", 2);
+    }
+    if (cmd == "wallet") return wallet_command(rest);
+    if (cmd == "agent") return agent_command(rest);
+    if (cmd == "ledger") return ledger_command(rest);
+    if (cmd == "spend") return spend_command(rest);
+    if (cmd == "iou") return iou_command(rest);
+    if (cmd == "ca") return ca_command(rest);
+    if (cmd == "proxy") return proxy_command(rest);
+    if (cmd == "testnet") return testnet_command(rest);
+    std::cerr << "purser: unknown command '" << cmd << "'\n" << usage;
+    return 2;
+}

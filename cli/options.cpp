@@ -1,0 +1,136 @@
+#include "options.hpp"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "purser/protocol/errc.hpp"
+
+namespace purser::cli {
+
+using protocol::errc;
+
+result<options> options::parse(const std::vector<std::string>& argv_words,
+                               const std::set<std::string>& valued,
+                               const std::set<std::string>& flags) {
+    options out;
+    for (std::size_t i = 0; i < argv_words.size(); ++i) {
+        const std::string& w = argv_words[i];
+        if (w.size() < 3 || w.rfind("--", 0) != 0) {
+            out.positional_.push_back(w);
+            continue;
+        }
+        std::string name = w.substr(2);
+        std::optional<std::string> inline_value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            inline_value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        }
+        if (flags.count(name) != 0) {
+            if (inline_value) return fail(errc::invalid_value, "--" + name + " takes no value");
+            out.flags_.insert(name);
+        } else if (valued.count(name) != 0) {
+            if (inline_value) {
+                out.values_[name].push_back(*inline_value);
+            } else if (i + 1 < argv_words.size()) {
+                out.values_[name].push_back(argv_words[++i]);
+            } else {
+                return fail(errc::missing_field, "--" + name + " needs a value");
+            }
+        } else {
+            return fail(errc::invalid_value, "unknown option --" + name);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> options::get(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end() || it->second.empty()) return std::nullopt;
+    return it->second.back();
+}
+
+std::string options::get_or(const std::string& name, const std::string& fallback) const {
+    return get(name).value_or(fallback);
+}
+
+std::vector<std::string> options::all(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
+}
+
+bool options::has(const std::string& name) const {
+    return flags_.count(name) != 0 || values_.count(name) != 0;
+}
+
+std::filesystem::path purser_home() {
+    if (const char* h = std::getenv("PURSER_HOME"); h != nullptr && *h != '\0') return h;
+    const char* home = std::getenv("HOME");
+    return std::filesystem::path(home != nullptr ? home : ".") / ".purser";
+}
+
+std::filesystem::path keystore_path(const options& opts) {
+    if (auto k = opts.get("keystore")) return *k;
+    if (const char* k = std::getenv("PURSER_KEYSTORE"); k != nullptr && *k != '\0') return k;
+    return purser_home() / "keystore.json";
+}
+
+namespace {
+
+std::string prompt_no_echo(const char* prompt) {
+    std::cerr << prompt << std::flush;
+    termios old{};
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::string line;
+    std::getline(std::cin, line);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::cerr << "\n";
+    return line;
+}
+
+}  // namespace
+
+result<std::string> read_wallet_password(bool confirm) {
+    if (const char* f = std::getenv("PURSER_WALLET_PASSWORD_FILE"); f != nullptr && *f != '\0') {
+        std::ifstream in(f, std::ios::binary);
+        if (!in) {
+            return fail(errc::invalid_value,
+                        std::string("cannot read PURSER_WALLET_PASSWORD_FILE ") + f);
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::string pw = ss.str();
+        // A trailing newline from `echo pw > file` is not part of the password.
+        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+        return pw;
+    }
+    if (const char* p = std::getenv("PURSER_WALLET_PASSWORD"); p != nullptr) return std::string(p);
+    if (isatty(STDIN_FILENO) == 0) {
+        return fail(errc::missing_field,
+                    "no wallet password: set PURSER_WALLET_PASSWORD_FILE or PURSER_WALLET_PASSWORD");
+    }
+    std::string pw = prompt_no_echo("Wallet password: ");
+    if (confirm && prompt_no_echo("Repeat password: ") != pw) {
+        return fail(errc::invalid_value, "the passwords do not match");
+    }
+    return pw;
+}
+
+int report(const error& e, int code) {
+    std::cerr << "purser: " << e.message() << "\n";
+    return code;
+}
+
+int report(const std::string& message, int code) {
+    std::cerr << "purser: " << message << "\n";
+    return code;
+}
+
+}  // namespace purser::cli

@@ -1,0 +1,51 @@
+// Command-line parsing shared by every purser subcommand.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "purser/protocol/result.hpp"
+
+namespace purser::cli {
+
+/// Parsed "--name value", "--name=value", bare "--flag" and positional words. Options must be
+/// declared: an unknown option is an error naming it, so typos never pass silently.
+class options {
+public:
+    /// `valued` take a value; `flags` take none. Repeating a valued option keeps every value.
+    static result<options> parse(const std::vector<std::string>& argv_words,
+                                 const std::set<std::string>& valued,
+                                 const std::set<std::string>& flags = {});
+
+    [[nodiscard]] std::optional<std::string> get(const std::string& name) const;
+    [[nodiscard]] std::string get_or(const std::string& name, const std::string& fallback) const;
+    [[nodiscard]] std::vector<std::string> all(const std::string& name) const;
+    [[nodiscard]] bool has(const std::string& name) const;
+    [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
+
+private:
+    std::map<std::string, std::vector<std::string>> values_;
+    std::set<std::string> flags_;
+    std::vector<std::string> positional_;
+};
+
+/// PURSER_HOME, or ~/.purser when unset.
+[[nodiscard]] std::filesystem::path purser_home();
+
+/// The keystore path: --keystore, else PURSER_KEYSTORE, else PURSER_HOME/keystore.json.
+[[nodiscard]] std::filesystem::path keystore_path(const options& opts);
+
+/// The wallet password, from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD, or a no-echo
+/// prompt when stdin is a terminal (asked twice when `confirm`). Never from a flag.
+/// Errors: when none of these is available, or the file cannot be read.
+[[nodiscard]] result<std::string> read_wallet_password(bool confirm = false);
+
+/// Prints "purser: <message>" to stderr and returns the exit code 1 (or `code`).
+int report(const error& e, int code = 1);
+int report(const std::string& message, int code = 1);
+
+}  // namespace purser::cli

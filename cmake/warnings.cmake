@@ -1,0 +1,21 @@
+# Every Purser target links purser_warnings PRIVATE: one place for warning and sanitizer flags.
+add_library(purser_warnings INTERFACE)
+target_compile_options(purser_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+  -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(PURSER_WERROR)
+  target_compile_options(purser_warnings INTERFACE -Werror)
+endif()
+
+if(PURSER_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Tests are written in Catch2's macro style, which trips a few pedantic warnings; they keep
+# -Wall -Wextra and stay warning-free, without the conversion family.
+add_library(purser_test_warnings INTERFACE)
+target_compile_options(purser_test_warnings INTERFACE -Wall -Wextra -Wshadow)
+if(PURSER_WERROR)
+  target_compile_options(purser_test_warnings INTERFACE -Werror)
+endif()

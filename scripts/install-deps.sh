@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Purser builds, tests and demos with.
+# Idempotent: when everything is present it prints nothing and returns at once.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libboost-dev libssl-dev libsecp256k1-dev nlohmann-json3-dev liblmdb-dev
+  nettle-dev libexpected-dev catch2
+  curl ca-certificates openssl python3 python3-requests
+)
+if [[ "${PURSER_WITH_FUZZ:-0}" == 1 ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+if [[ "${PURSER_WITH_NODE:-0}" == 1 ]]; then
+  packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+# Node may come from outside Debian's packages; a working node+npm is enough.
+if [[ "${PURSER_WITH_NODE:-0}" == 1 ]] && command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
+(( ${#missing[@]} == 0 )) && exit 0
+
+echo "purser: installing ${missing[*]}" >&2
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

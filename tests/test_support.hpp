@@ -1,0 +1,49 @@
+// Helpers shared by every test executable: vector files and temporary directories.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace purser::test {
+
+/// Loads tests/vectors/<name> (the conformance vectors).
+inline nlohmann::json load_vectors(const std::string& name) {
+    std::ifstream in(std::string(PURSER_VECTORS_DIR) + "/" + name);
+    if (!in) throw std::runtime_error("cannot open vector file " + name);
+    return nlohmann::json::parse(in);
+}
+
+/// A fresh directory under the system temp dir, removed when the object goes away.
+class temp_dir {
+public:
+    temp_dir() {
+        std::random_device rd;
+        path_ = std::filesystem::temp_directory_path() /
+                ("purser-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
+        std::filesystem::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace purser::test
