@@ -1,0 +1,139 @@
+// The store: one LMDB environment holding agents, counters and the ledger. It is the only place
+// that answers "may this agent spend this now?", always inside one write transaction.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "purser/protocol/result.hpp"
+#include "purser/store/agent.hpp"
+#include "purser/store/errc.hpp"
+#include "purser/store/ledger.hpp"
+#include "purser/store/reason.hpp"
+
+namespace purser::store {
+
+/// Unix time in milliseconds. Tests inject a fixed or stepping clock.
+using clock_fn = std::function<std::uint64_t()>;
+/// The system clock (std::chrono::system_clock) in unix ms.
+[[nodiscard]] std::uint64_t system_clock_ms();
+
+struct open_options {
+    /// LMDB map size: the most the store can ever hold. 1 GiB holds millions of ledger rows.
+    std::size_t map_size_bytes = std::size_t{1} << 30;
+    clock_fn clock = system_clock_ms;
+    /// Mark reservations left `reserved` by dead processes as in_doubt while opening.
+    bool recover_on_open = true;
+};
+
+/// Thread-safe: every method runs in its own LMDB transaction (MDB_NOTLS), so one `store` may be
+/// shared by many threads. Several processes may open the same directory at once (the proxy and
+/// CLI commands); each decision reads the agent inside its write transaction, so a change made
+/// by another process applies to the next decision. Open a directory at most once per process,
+/// and never use a store inherited across fork().
+class store {
+public:
+    /// Opens (creating if needed) the environment in `dir` (PURSER_HOME/store), mode 0700/0600.
+    /// Errors: io_failed, lmdb_failed, schema_too_new (nothing is changed), corrupt_record.
+    [[nodiscard]] static result<std::unique_ptr<store>> open(const std::filesystem::path& dir,
+                                                             open_options options = {});
+    ~store();
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    // ---- agents ------------------------------------------------------------------------------
+    /// Creates an agent with a fresh random token (32 bytes, hex) that is returned once and
+    /// stored only as its SHA-256. Errors: invalid_name, invalid_pattern, agent_exists, lmdb.
+    [[nodiscard]] result<agent_credentials> add_agent(std::string_view name, const policy& limits,
+                                                      std::optional<usd_micros> allowance = {});
+    /// Replaces the policy. Errors: agent_not_found, invalid_pattern, lmdb.
+    [[nodiscard]] result<agent> set_policy(std::string_view name, const policy& limits);
+    /// Sets the allowance left (nullopt = unlimited). Errors: agent_not_found, lmdb.
+    [[nodiscard]] result<agent> set_allowance(std::string_view name,
+                                              std::optional<usd_micros> allowance);
+    /// Adds to the allowance. Errors: agent_not_found, no_allowance_limit, overflow, lmdb.
+    [[nodiscard]] result<agent> fund(std::string_view name, usd_micros amount);
+    /// Errors: agent_not_found, lmdb.
+    [[nodiscard]] result<agent> set_frozen(std::string_view name, bool frozen);
+    /// New token; the old one stops working at once. Errors: agent_not_found, lmdb.
+    [[nodiscard]] result<agent_credentials> rotate_token(std::string_view name);
+    /// Errors: agent_not_found, corrupt_record, lmdb.
+    [[nodiscard]] result<agent> get_agent(std::string_view name) const;
+    /// All agents, by name.
+    [[nodiscard]] result<std::vector<agent>> list_agents() const;
+    /// Counters at the store clock's now. Errors: agent_not_found, lmdb.
+    [[nodiscard]] result<agent_usage> usage(std::string_view name) const;
+    /// Checks a proxy credential in constant time over the hash. Frozen agents authenticate
+    /// (their payments are declined agent_frozen, so the decline is visible and logged).
+    /// Errors: agent_not_found, bad_credentials, lmdb.
+    [[nodiscard]] result<agent> authenticate(std::string_view name, std::string_view token) const;
+
+    // ---- decisions ---------------------------------------------------------------------------
+    /// The payment decision, in ONE write transaction: expire what is due, read the agent and
+    /// counters, check (in order) agent known, frozen, host, network, asset (USD peg and
+    /// allow-list), per-request, daily, monthly, lifetime, allowance, in-flight, rate; then write
+    /// the ledger row (reserved or declined), the counters and the allowance, and commit.
+    /// Errors (nothing written): invalid_argument (host > 255 bytes, decimals > 77, url > 16 KiB),
+    /// map_full, lmdb_failed.
+    [[nodiscard]] result<decision> reserve(const reserve_request& request);
+
+    /// A decision made before reserve (no_supported_offer, body_too_large_to_replay,
+    /// wallet_locked, price_changed, iou_insufficient): one `declined` ledger row. Amount fields
+    /// may be empty. Returns the ledger id. Errors: invalid_argument, map_full, lmdb_failed.
+    [[nodiscard]] result<std::uint64_t> record_decline(const reserve_request& request, reason why,
+                                                       std::string_view detail = {});
+
+    /// Settled: status paid, counters move from the reserved amount to the charged amount.
+    /// Allowed from reserved, failed, in_doubt and expired (late evidence).
+    /// Errors: reservation_not_found, invalid_transition, overflow, map_full, lmdb_failed.
+    [[nodiscard]] result<ledger_row> commit(std::uint64_t reservation_id, const settlement& facts);
+    /// The merchant refused the payment. The amount stays counted until expires_at passes
+    /// (signed is spent until proven otherwise). From reserved or in_doubt.
+    [[nodiscard]] result<ledger_row> fail(std::uint64_t reservation_id, std::string_view why,
+                                          std::uint16_t merchant_status = 0);
+    /// Outcome unknown (timeout, success:false without evidence). From reserved or failed.
+    [[nodiscard]] result<ledger_row> mark_in_doubt(std::uint64_t reservation_id,
+                                                   std::string_view why);
+    /// Gives the money back for a reservation whose signature never left this process (signing
+    /// failed, client went away before sending). From reserved only.
+    [[nodiscard]] result<ledger_row> release(std::uint64_t reservation_id, std::string_view why);
+    /// Turns open rows whose authorization expired (expires_at * 1000 <= now_ms) into expired
+    /// and gives their money back. reserve() does this itself. Returns how many expired.
+    [[nodiscard]] result<std::size_t> expire_due(std::uint64_t now_ms);
+    /// Marks `reserved` rows of processes that are gone (crashed) as in_doubt. open() calls it.
+    /// Returns how many. Errors: lmdb_failed, io_failed.
+    [[nodiscard]] result<std::size_t> recover();
+
+    // ---- ledger --------------------------------------------------------------------------------
+    /// Errors: reservation_not_found (no such row), lmdb_failed, corrupt_record.
+    [[nodiscard]] result<ledger_row> get_row(std::uint64_t id) const;
+    /// Rows matching `q`, oldest first. Uses the agent, host or status index when one is given.
+    [[nodiscard]] result<std::vector<ledger_row>> list_ledger(const ledger_query& q) const;
+    /// The same rows as list_ledger but read by scanning every row (the benchmark's baseline).
+    [[nodiscard]] result<std::vector<ledger_row>> list_ledger_full_scan(const ledger_query& q) const;
+    /// Totals over rows in [since_ms, until_ms), grouped; sorted by key.
+    [[nodiscard]] result<std::vector<spend_row>> spend(spend_group by,
+                                                       std::optional<std::uint64_t> since_ms,
+                                                       std::optional<std::uint64_t> until_ms) const;
+
+    /// Recomputes every agent's counters from the ledger and compares them with the stored
+    /// counters in one read transaction. Returns a description of the first mismatch, or "".
+    [[nodiscard]] result<std::string> check_counters() const;
+
+    /// The store clock's now (unix ms).
+    [[nodiscard]] std::uint64_t now_ms() const;
+
+    class impl;
+
+private:
+    explicit store(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace purser::store
