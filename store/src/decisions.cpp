@@ -1,0 +1,381 @@
+// Payment decisions and the reservation lifecycle: every one a single write transaction.
+#include <map>
+
+#include "codec.hpp"
+#include "store_impl.hpp"
+
+namespace purser::store {
+
+using detail::counter_kind;
+using detail::stored_row;
+
+namespace {
+
+result<void> check_request(const reserve_request& q) {
+    auto too_long = [](std::string_view field, std::string_view value, std::size_t max)
+        -> result<void> {
+        if (value.size() > max) {
+            return purser::fail(errc::invalid_argument,
+                        std::string(field) + " longer than " + std::to_string(max) + " bytes");
+        }
+        return {};
+    };
+    PURSER_STORE_CHECK(too_long("agent", q.agent, 255));
+    PURSER_STORE_CHECK(too_long("host", q.host, 255));
+    PURSER_STORE_CHECK(too_long("url", q.url, 16 * 1024));
+    for (std::string_view f : {q.method, q.scheme, q.network, q.asset, q.asset_symbol, q.pay_to,
+                               q.nonce}) {
+        PURSER_STORE_CHECK(too_long("request field", f, 1024));
+    }
+    if (q.asset_decimals > 77) return purser::fail(errc::invalid_argument, "asset decimals above 77");
+    if (q.x402_version < 0 || q.x402_version > 65535) {
+        return purser::fail(errc::invalid_argument, "x402 version out of range");
+    }
+    return {};
+}
+
+bool iequal(std::string_view a, std::string_view b) { return ascii_lower(a) == ascii_lower(b); }
+
+bool any_iequal(const std::vector<std::string>& list, std::string_view v) {
+    for (const auto& item : list) {
+        if (!v.empty() && iequal(item, v)) return true;
+    }
+    return false;
+}
+
+stored_row row_from_request(const reserve_request& q, std::uint64_t id, std::uint64_t now,
+                            std::uint64_t session) {
+    stored_row s;
+    s.session = session;
+    ledger_row& r = s.row;
+    r.id = id;
+    r.at_ms = now;
+    r.updated_ms = now;
+    r.agent = q.agent;
+    r.method = q.method;
+    r.url = q.url;
+    r.host = ascii_lower(q.host);
+    r.x402_version = q.x402_version;
+    r.scheme = q.scheme;
+    r.network = q.network;
+    r.asset = q.asset;
+    r.asset_decimals = q.asset_decimals;
+    r.amount_atomic = q.amount_atomic;
+    r.pay_to = q.pay_to;
+    r.nonce = q.nonce;
+    r.expires_at = q.expires_at;
+    return s;
+}
+
+/// sum + add > cap, with an overflowing sum counting as over.
+bool over(std::uint64_t spent, std::uint64_t add, std::uint64_t cap) {
+    return spent > UINT64_MAX - add || spent + add > cap;
+}
+
+}  // namespace
+
+result<std::size_t> store::impl::expire_due(detail::write_txn& t, std::uint64_t now_ms) const {
+    // Collect first, then change: the cursor is closed before the rows (and this index) move.
+    std::vector<std::uint64_t> due;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, by_expiry));
+        PURSER_TRY(e, c.first());
+        for (auto cur = e; cur; ) {
+            const std::uint64_t expires_at = detail::read_be64(cur->key.substr(0, 8));
+            // validBefore is exclusive (EIP-3009 needs block time < validBefore): the
+            // authorization is dead once now >= validBefore.
+            if (expires_at > now_ms / 1000) break;
+            due.push_back(detail::id_from_index_key(cur->key));
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    for (std::uint64_t id : due) {
+        PURSER_TRY(before, load_row(t, id));
+        if (!before || !is_open(before->row.state)) {
+            return purser::fail(errc::corrupt_record, "expiry index points at row " + std::to_string(id));
+        }
+        stored_row after = *before;
+        after.row.state = status::expired;
+        after.row.updated_ms = now_ms;
+        PURSER_STORE_CHECK(write_row(t, after, before));
+    }
+    return due.size();
+}
+
+namespace {
+
+/// The policy checks of reserve(), in the documented order. nullopt = approve.
+result<std::optional<reason>> evaluate(const store::impl& im, const detail::write_txn& t,
+                                       const reserve_request& q, const std::optional<agent>& who,
+                                       std::string_view host, std::optional<usd_micros> usd,
+                                       std::uint64_t now) {
+    using out = std::optional<reason>;
+    if (!who) return out{reason::agent_unknown};
+    const agent& a = *who;
+    const policy& p = a.limits;
+    if (a.frozen) return out{reason::agent_frozen};
+    for (const auto& pattern : p.deny_hosts) {
+        if (host_matches(pattern, host)) return out{reason::host_not_allowed};
+    }
+    if (!p.allow_hosts.empty()) {
+        bool allowed = false;
+        for (const auto& pattern : p.allow_hosts) allowed = allowed || host_matches(pattern, host);
+        if (!allowed) return out{reason::host_not_allowed};
+    }
+    if (!p.allow_networks.empty() && !any_iequal(p.allow_networks, q.network)) {
+        return out{reason::network_not_allowed};
+    }
+    if (!q.usd_pegged) return out{reason::asset_not_allowed};
+    if (!p.allow_assets.empty() && !any_iequal(p.allow_assets, q.asset) &&
+        !any_iequal(p.allow_assets, q.asset_symbol)) {
+        return out{reason::asset_not_allowed};
+    }
+    // Too large to count at all is above any per-request limit there could be.
+    if (!usd) return out{reason::per_request_limit_exceeded};
+    const usd_micros amount = *usd;
+    if (p.per_request && amount > *p.per_request) return out{reason::per_request_limit_exceeded};
+    if (p.daily) {
+        PURSER_TRY(spent, im.counter(t, a.id, counter_kind::day, utc_day(now)));
+        if (over(spent, amount, *p.daily)) return out{reason::daily_limit_exceeded};
+    }
+    if (p.monthly) {
+        PURSER_TRY(spent, im.counter(t, a.id, counter_kind::month, utc_month(now)));
+        if (over(spent, amount, *p.monthly)) return out{reason::monthly_limit_exceeded};
+    }
+    PURSER_TRY(lifetime, im.counter(t, a.id, counter_kind::lifetime, 0));
+    if (p.lifetime && over(lifetime, amount, *p.lifetime)) {
+        return out{reason::lifetime_limit_exceeded};
+    }
+    // Counters are checked: even without a lifetime cap the sum must stay representable.
+    if (over(lifetime, amount, max_countable_usd_micros)) {
+        return out{reason::lifetime_limit_exceeded};
+    }
+    // A zero allowance declines even a free payment: the agent has nothing left.
+    if (a.allowance && (*a.allowance == 0 || amount > *a.allowance)) {
+        return out{reason::insufficient_allowance};
+    }
+    if (p.in_flight) {
+        PURSER_TRY(pending, im.counter(t, a.id, counter_kind::in_flight, 0));
+        if (over(pending, amount, *p.in_flight)) return out{reason::in_flight_limit_exceeded};
+    }
+    if (p.payments_per_minute) {
+        // Approvals (rows neither declined nor released) in the last 60 seconds.
+        const std::uint64_t from = now >= 59'999 ? now - 59'999 : 0;
+        std::vector<std::uint64_t> ids;
+        {
+            PURSER_TRY(c, detail::cursor::open(t, im.by_agent));
+            const std::string prefix = detail::writer().key_str(q.agent).take();
+            PURSER_TRY(e, c.seek(detail::name_time_key(q.agent, from, 0)));
+            for (auto cur = e; cur && cur->key.substr(0, prefix.size()) == prefix;) {
+                ids.push_back(detail::id_from_index_key(cur->key));
+                PURSER_TRY(n, c.next());
+                cur = n;
+            }
+        }
+        std::uint32_t recent = 0;
+        for (std::uint64_t rid : ids) {
+            PURSER_TRY(r, im.load_row(t, rid));
+            if (r && r->row.state != status::declined && r->row.state != status::released) {
+                ++recent;
+            }
+        }
+        if (recent >= *p.payments_per_minute) return out{reason::rate_limited};
+    }
+    return out{};
+}
+
+}  // namespace
+
+result<decision> store::reserve(const reserve_request& q) {
+    PURSER_STORE_CHECK(check_request(q));
+    const std::uint64_t now = impl_->now();
+    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(expired, impl_->expire_due(t, now));
+    (void)expired;
+    PURSER_TRY(id, impl_->next_ledger_id(t));
+    stored_row row = row_from_request(q, id, now, impl_->session.id());
+
+    // The amount in micro-USD, rounded up. Unpegged assets have no USD value to count.
+    std::optional<usd_micros> usd;
+    if (q.usd_pegged) {
+        if (auto converted = to_usd_micros(q.amount_atomic, q.asset_decimals)) usd = *converted;
+    }
+    row.row.amount_usd = usd.value_or(0);
+
+    // The agent is read inside this write transaction, so a freeze or a policy change committed
+    // by another process (the CLI) applies to this very decision.
+    PURSER_TRY(who, impl_->load_agent(t, q.agent));
+    PURSER_TRY(why, evaluate(*impl_, t, q, who, row.row.host, usd, now));
+
+    decision d;
+    d.ledger_id = id;
+    d.amount = row.row.amount_usd;
+    if (why) {
+        row.row.state = status::declined;
+        row.row.why = why;
+        d.why = why;
+    } else {
+        row.row.state = status::reserved;
+        d.approved = true;
+        d.reservation_id = id;
+    }
+    PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+    if (who) {
+        PURSER_TRY(after, impl_->load_agent(t, q.agent));
+        if (after) d.allowance_remaining = after->allowance;
+    }
+    PURSER_STORE_CHECK(t.commit());
+    return d;
+}
+
+result<std::uint64_t> store::record_decline(const reserve_request& q, reason why,
+                                            std::string_view detail) {
+    PURSER_STORE_CHECK(check_request(q));
+    if (detail.size() > 1024) return purser::fail(errc::invalid_argument, "detail longer than 1024 bytes");
+    const std::uint64_t now = impl_->now();
+    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(id, impl_->next_ledger_id(t));
+    stored_row row = row_from_request(q, id, now, impl_->session.id());
+    if (q.usd_pegged) {
+        if (auto converted = to_usd_micros(q.amount_atomic, q.asset_decimals)) {
+            row.row.amount_usd = *converted;
+        }
+    }
+    row.row.state = status::declined;
+    row.row.why = why;
+    row.row.detail = std::string(detail);
+    PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+    PURSER_STORE_CHECK(t.commit());
+    return id;
+}
+
+namespace {
+
+/// One lifecycle step: load the row, check it may move from its status, change it, write it.
+template <class Change>
+result<ledger_row> transition(store::impl& im, std::uint64_t id,
+                              std::initializer_list<status> allowed_from, Change&& change) {
+    const std::uint64_t now = im.now();
+    PURSER_TRY(t, detail::write_txn::begin(im.env.get()));
+    PURSER_TRY(before, im.load_row(t, id));
+    if (!before || before->row.state == status::declined) {
+        return purser::fail(errc::reservation_not_found, "reservation " + std::to_string(id));
+    }
+    bool ok = false;
+    for (status s : allowed_from) ok = ok || s == before->row.state;
+    if (!ok) {
+        return purser::fail(errc::invalid_transition, "reservation " + std::to_string(id) + " is " +
+                                                  std::string(to_string(before->row.state)));
+    }
+    stored_row after = *before;
+    after.row.updated_ms = now;
+    PURSER_TRY(changed, change(after.row));
+    (void)changed;
+    PURSER_STORE_CHECK(im.write_row(t, after, before));
+    PURSER_STORE_CHECK(t.commit());
+    return after.row;
+}
+
+std::string clip(std::string_view text) { return std::string(text.substr(0, 1024)); }
+
+}  // namespace
+
+result<ledger_row> store::commit(std::uint64_t reservation_id, const settlement& facts) {
+    if (facts.tx_hash.size() > 1024) return purser::fail(errc::invalid_argument, "tx hash too long");
+    return transition(*impl_, reservation_id,
+                      {status::reserved, status::failed, status::in_doubt, status::expired},
+                      [&](ledger_row& r) -> result<bool> {
+                          r.state = status::paid;
+                          r.tx_hash = facts.tx_hash;
+                          r.charged_atomic = facts.charged_atomic.value_or(r.amount_atomic);
+                          // Only pegged assets are ever reserved, so this converts exactly
+                          // as reserve() did (rounded up).
+                          PURSER_TRY(usd, to_usd_micros(*r.charged_atomic, r.asset_decimals));
+                          r.charged_usd = usd;
+                          r.merchant_status = facts.merchant_status;
+                          r.latency_ms = facts.latency_ms;
+                          r.detail.clear();
+                          return true;
+                      });
+}
+
+result<ledger_row> store::fail(std::uint64_t reservation_id, std::string_view why,
+                               std::uint16_t merchant_status) {
+    return transition(*impl_, reservation_id, {status::reserved, status::in_doubt},
+                      [&](ledger_row& r) -> result<bool> {
+                          r.state = status::failed;
+                          r.detail = clip(why);
+                          r.merchant_status = merchant_status;
+                          return true;
+                      });
+}
+
+result<ledger_row> store::mark_in_doubt(std::uint64_t reservation_id, std::string_view why) {
+    return transition(*impl_, reservation_id, {status::reserved, status::failed},
+                      [&](ledger_row& r) -> result<bool> {
+                          r.state = status::in_doubt;
+                          r.detail = clip(why);
+                          return true;
+                      });
+}
+
+result<ledger_row> store::release(std::uint64_t reservation_id, std::string_view why) {
+    return transition(*impl_, reservation_id, {status::reserved},
+                      [&](ledger_row& r) -> result<bool> {
+                          r.state = status::released;
+                          r.detail = clip(why);
+                          return true;
+                      });
+}
+
+result<std::size_t> store::expire_due(std::uint64_t now_ms) {
+    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(n, impl_->expire_due(t, now_ms));
+    if (n == 0) return n;  // nothing changed: let the transaction abort
+    PURSER_STORE_CHECK(t.commit());
+    return n;
+}
+
+result<std::size_t> store::recover() {
+    const std::uint64_t now = impl_->now();
+    const std::uint64_t own = impl_->session.id();
+    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    std::vector<std::uint64_t> ids;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, impl_->by_status));
+        const auto prefix = static_cast<char>(status::reserved);
+        PURSER_TRY(e, c.seek(detail::status_key(status::reserved, 0)));
+        for (auto cur = e; cur && !cur->key.empty() && cur->key[0] == prefix;) {
+            ids.push_back(detail::id_from_index_key(cur->key));
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    std::map<std::uint64_t, bool> alive;  // session -> still running
+    std::size_t marked = 0;
+    for (std::uint64_t id : ids) {
+        PURSER_TRY(before, impl_->load_row(t, id));
+        if (!before) return purser::fail(errc::corrupt_record, "status index points at row " + std::to_string(id));
+        const std::uint64_t s = before->session;
+        if (s == own) continue;
+        auto it = alive.find(s);
+        if (it == alive.end()) {
+            it = alive.emplace(s, detail::session_lock::alive(impl_->dir, s)).first;
+        }
+        if (it->second) continue;
+        stored_row after = *before;
+        after.row.state = status::in_doubt;
+        after.row.updated_ms = now;
+        after.row.detail = "process ended before the outcome was recorded";
+        PURSER_STORE_CHECK(impl_->write_row(t, after, before));
+        ++marked;
+    }
+    if (marked > 0) {
+        PURSER_STORE_CHECK(t.commit());
+    }
+    detail::session_lock::sweep(impl_->dir, own);
+    return marked;
+}
+
+}  // namespace purser::store

@@ -1,0 +1,101 @@
+#include "lmdb.hpp"
+
+#include "purser/store/errc.hpp"
+
+namespace purser::store::detail {
+
+error lmdb_error(int rc, std::string_view call) {
+    std::string detail(call);
+    detail += ": ";
+    detail += mdb_strerror(rc);
+    return error{make_error_code(rc == MDB_MAP_FULL ? errc::map_full : errc::lmdb_failed),
+                 std::move(detail)};
+}
+
+result<std::optional<std::string_view>> txn_base::get(MDB_dbi dbi, std::string_view key) const {
+    MDB_val k = to_val(key);
+    MDB_val v{};
+    const int rc = mdb_get(txn_, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_get"));
+    return std::optional<std::string_view>{from_val(v)};
+}
+
+result<MDB_txn*> txn_base::begin(MDB_env* e, unsigned flags) {
+    MDB_txn* t = nullptr;
+    int rc = mdb_txn_begin(e, nullptr, flags, &t);
+    if (rc == MDB_MAP_RESIZED) {
+        // Another process grew the map: adopt its size (no transaction of ours is active on this
+        // path's thread; LMDB requires that of the whole process, so the store never grows the
+        // map itself and only adopts a size another Purser version chose) and try once more.
+        rc = mdb_env_set_mapsize(e, 0);
+        if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_env_set_mapsize"));
+        rc = mdb_txn_begin(e, nullptr, flags, &t);
+    }
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_txn_begin"));
+    return t;
+}
+
+result<read_txn> read_txn::begin(MDB_env* e) {
+    PURSER_TRY(t, txn_base::begin(e, MDB_RDONLY));
+    read_txn r;
+    r.txn_ = t;
+    return r;
+}
+
+result<write_txn> write_txn::begin(MDB_env* e) {
+    PURSER_TRY(t, txn_base::begin(e, 0));
+    write_txn w;
+    w.txn_ = t;
+    return w;
+}
+
+result<void> write_txn::put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key);
+    MDB_val v = to_val(value);
+    const int rc = mdb_put(txn_, dbi, &k, &v, 0);
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_put"));
+    return {};
+}
+
+result<bool> write_txn::del(MDB_dbi dbi, std::string_view key) {
+    MDB_val k = to_val(key);
+    const int rc = mdb_del(txn_, dbi, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_del"));
+    return true;
+}
+
+result<void> write_txn::commit() {
+    MDB_txn* t = txn_;
+    txn_ = nullptr;  // mdb_txn_commit frees the transaction even when it fails.
+    const int rc = mdb_txn_commit(t);
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_txn_commit"));
+    return {};
+}
+
+result<cursor> cursor::open(const txn_base& t, MDB_dbi dbi) {
+    MDB_cursor* c = nullptr;
+    const int rc = mdb_cursor_open(t.handle(), dbi, &c);
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_cursor_open"));
+    return cursor(c);
+}
+
+result<std::optional<cursor::entry>> cursor::step(MDB_cursor_op op, std::string_view key) {
+    MDB_val k = to_val(key);
+    MDB_val v{};
+    const int rc = mdb_cursor_get(cur_, &k, &v, op);
+    if (rc == MDB_NOTFOUND) return std::optional<entry>{};
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_cursor_get"));
+    return std::optional<entry>{entry{from_val(k), from_val(v)}};
+}
+
+result<std::optional<cursor::entry>> cursor::seek(std::string_view key) {
+    return step(MDB_SET_RANGE, key);
+}
+result<std::optional<cursor::entry>> cursor::first() { return step(MDB_FIRST); }
+result<std::optional<cursor::entry>> cursor::last() { return step(MDB_LAST); }
+result<std::optional<cursor::entry>> cursor::next() { return step(MDB_NEXT); }
+result<std::optional<cursor::entry>> cursor::prev() { return step(MDB_PREV); }
+
+}  // namespace purser::store::detail

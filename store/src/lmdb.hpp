@@ -1,0 +1,126 @@
+// Thin RAII over the LMDB C API: an environment, read and write transactions of different types,
+// cursors. "Not found" is an ordinary value (nullopt); every other failure names the LMDB call.
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "purser/protocol/result.hpp"
+
+/// Propagates the error of a result<void> expression out of the calling function.
+#define PURSER_STORE_CHECK(expr)                                                   \
+    do {                                                                           \
+        if (auto check_result_ = (expr); !check_result_)                           \
+            return tl::unexpected<::purser::error>(std::move(check_result_).error()); \
+    } while (false)
+
+namespace purser::store::detail {
+
+/// Turns an LMDB return code into a store error: MDB_MAP_FULL becomes errc::map_full, the rest
+/// errc::lmdb_failed with "<call>: <mdb_strerror>".
+[[nodiscard]] error lmdb_error(int rc, std::string_view call);
+
+[[nodiscard]] inline MDB_val to_val(std::string_view s) {
+    return MDB_val{s.size(), const_cast<char*>(s.data())};  // LMDB never writes through it.
+}
+[[nodiscard]] inline std::string_view from_val(const MDB_val& v) {
+    return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+class env {
+public:
+    env() = default;
+    explicit env(MDB_env* e) : env_(e) {}
+    ~env() {
+        if (env_ != nullptr) mdb_env_close(env_);
+    }
+    env(env&& o) noexcept : env_(o.env_) { o.env_ = nullptr; }
+    env& operator=(env&&) = delete;
+    env(const env&) = delete;
+    env& operator=(const env&) = delete;
+    [[nodiscard]] MDB_env* get() const { return env_; }
+
+private:
+    MDB_env* env_ = nullptr;
+};
+
+/// What both transaction types can do. Not used directly.
+class txn_base {
+public:
+    txn_base(const txn_base&) = delete;
+    txn_base& operator=(const txn_base&) = delete;
+    ~txn_base() {
+        if (txn_ != nullptr) mdb_txn_abort(txn_);
+    }
+    /// The value under `key`, valid until the transaction ends; nullopt when absent.
+    [[nodiscard]] result<std::optional<std::string_view>> get(MDB_dbi dbi,
+                                                              std::string_view key) const;
+    [[nodiscard]] MDB_txn* handle() const { return txn_; }
+
+protected:
+    txn_base() = default;
+    txn_base(txn_base&& o) noexcept : txn_(o.txn_) { o.txn_ = nullptr; }
+    [[nodiscard]] static result<MDB_txn*> begin(MDB_env* e, unsigned flags);
+    MDB_txn* txn_ = nullptr;
+};
+
+/// A read-only snapshot. Aborts (releases the snapshot) when it goes out of scope.
+class read_txn : public txn_base {
+public:
+    [[nodiscard]] static result<read_txn> begin(MDB_env* e);
+    read_txn(read_txn&&) noexcept = default;
+
+private:
+    read_txn() = default;
+};
+
+/// The one write transaction of this thread. Aborts on scope exit unless commit() succeeded.
+class write_txn : public txn_base {
+public:
+    [[nodiscard]] static result<write_txn> begin(MDB_env* e);
+    write_txn(write_txn&&) noexcept = default;
+
+    [[nodiscard]] result<void> put(MDB_dbi dbi, std::string_view key, std::string_view value);
+    /// Deletes `key`; returns false when it was absent.
+    [[nodiscard]] result<bool> del(MDB_dbi dbi, std::string_view key);
+    /// Durable commit; the transaction is finished either way. Errors: map_full, lmdb_failed.
+    [[nodiscard]] result<void> commit();
+
+private:
+    write_txn() = default;
+};
+
+/// A cursor inside a transaction; close it (let it go out of scope) before committing.
+class cursor {
+public:
+    [[nodiscard]] static result<cursor> open(const txn_base& t, MDB_dbi dbi);
+    cursor(cursor&& o) noexcept : cur_(o.cur_) { o.cur_ = nullptr; }
+    cursor(const cursor&) = delete;
+    cursor& operator=(const cursor&) = delete;
+    ~cursor() {
+        if (cur_ != nullptr) mdb_cursor_close(cur_);
+    }
+
+    struct entry {
+        std::string_view key;
+        std::string_view value;
+    };
+    /// Positions at the first key >= `key`.
+    [[nodiscard]] result<std::optional<entry>> seek(std::string_view key);
+    [[nodiscard]] result<std::optional<entry>> first();
+    [[nodiscard]] result<std::optional<entry>> last();
+    [[nodiscard]] result<std::optional<entry>> next();
+    [[nodiscard]] result<std::optional<entry>> prev();
+
+private:
+    explicit cursor(MDB_cursor* c) : cur_(c) {}
+    [[nodiscard]] result<std::optional<entry>> step(MDB_cursor_op op, std::string_view key = {});
+    MDB_cursor* cur_ = nullptr;
+};
+
+}  // namespace purser::store::detail

@@ -1,0 +1,237 @@
+// Reading the ledger: by index, by full scan, aggregates, and the counters-versus-ledger check.
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "codec.hpp"
+#include "store_impl.hpp"
+
+namespace purser::store {
+
+using detail::counter_kind;
+using detail::stored_row;
+
+namespace {
+
+bool matches(const ledger_row& r, const ledger_query& q) {
+    if (q.since_ms && r.at_ms < *q.since_ms) return false;
+    if (q.until_ms && r.at_ms >= *q.until_ms) return false;
+    if (q.agent && r.agent != *q.agent) return false;
+    if (q.host && r.host != *q.host) return false;
+    if (q.state && r.state != *q.state) return false;
+    return true;
+}
+
+/// Ids from an index whose keys start with `prefix` followed by a big-endian at_ms, within the
+/// query's time range.
+result<std::vector<std::uint64_t>> ids_in_range(const detail::txn_base& t, MDB_dbi dbi,
+                                                const std::string& prefix, const ledger_query& q) {
+    std::vector<std::uint64_t> ids;
+    PURSER_TRY(c, detail::cursor::open(t, dbi));
+    const std::string start = prefix + detail::be64(q.since_ms.value_or(0)) + detail::be64(0);
+    PURSER_TRY(e, c.seek(start));
+    for (auto cur = e; cur; ) {
+        if (cur->key.size() != prefix.size() + 16 || cur->key.substr(0, prefix.size()) != prefix) {
+            break;
+        }
+        const std::uint64_t at = detail::read_be64(cur->key.substr(prefix.size(), 8));
+        if (q.until_ms && at >= *q.until_ms) break;
+        ids.push_back(detail::id_from_index_key(cur->key));
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return ids;
+}
+
+result<std::vector<std::uint64_t>> ids_with_status(const detail::txn_base& t, MDB_dbi dbi,
+                                                   status s) {
+    std::vector<std::uint64_t> ids;
+    PURSER_TRY(c, detail::cursor::open(t, dbi));
+    PURSER_TRY(e, c.seek(detail::status_key(s, 0)));
+    for (auto cur = e; cur && !cur->key.empty() &&
+                       static_cast<std::uint8_t>(cur->key[0]) == static_cast<std::uint8_t>(s);) {
+        ids.push_back(detail::id_from_index_key(cur->key));
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return ids;
+}
+
+void apply_limit(std::vector<ledger_row>& rows, std::size_t limit) {
+    if (limit != 0 && rows.size() > limit) {
+        rows.erase(rows.begin(), rows.end() - static_cast<std::ptrdiff_t>(limit));
+    }
+}
+
+std::string day_text(std::uint64_t at_ms) {
+    // Days since the epoch to a civil date (Howard Hinnant's algorithm).
+    std::int64_t z = static_cast<std::int64_t>(utc_day(at_ms)) + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) ++y;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+    return buf;
+}
+
+}  // namespace
+
+result<ledger_row> store::get_row(std::uint64_t id) const {
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(r, impl_->load_row(t, id));
+    if (!r) return purser::fail(errc::reservation_not_found, "ledger row " + std::to_string(id));
+    return std::move(r->row);
+}
+
+result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const {
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    std::vector<std::uint64_t> ids;
+    if (q.agent) {
+        if (q.agent->size() > 255) return std::vector<ledger_row>{};
+        PURSER_TRY(found, ids_in_range(t, impl_->by_agent,
+                                       detail::writer().key_str(*q.agent).take(), q));
+        ids = std::move(found);
+    } else if (q.host) {
+        if (q.host->size() > 255) return std::vector<ledger_row>{};
+        PURSER_TRY(found, ids_in_range(t, impl_->by_host,
+                                       detail::writer().key_str(*q.host).take(), q));
+        ids = std::move(found);
+    } else if (q.state) {
+        PURSER_TRY(found, ids_with_status(t, impl_->by_status, *q.state));
+        ids = std::move(found);
+    } else {
+        PURSER_TRY(found, ids_in_range(t, impl_->by_time, std::string(), q));
+        ids = std::move(found);
+    }
+    std::sort(ids.begin(), ids.end());
+    std::vector<ledger_row> rows;
+    rows.reserve(ids.size());
+    for (std::uint64_t id : ids) {
+        PURSER_TRY(r, impl_->load_row(t, id));
+        if (!r) return purser::fail(errc::corrupt_record, "index points at row " + std::to_string(id));
+        if (matches(r->row, q)) rows.push_back(std::move(r->row));
+    }
+    apply_limit(rows, q.limit);
+    return rows;
+}
+
+result<std::vector<ledger_row>> store::list_ledger_full_scan(const ledger_query& q) const {
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(c, detail::cursor::open(t, impl_->ledger));
+    std::vector<ledger_row> rows;
+    PURSER_TRY(e, c.first());
+    for (auto cur = e; cur;) {
+        auto r = detail::decode_row(cur->value);
+        if (!r) return purser::fail(errc::corrupt_record, "ledger row");
+        if (matches(r->row, q)) rows.push_back(std::move(r->row));
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    apply_limit(rows, q.limit);
+    return rows;
+}
+
+result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::uint64_t> since_ms,
+                                            std::optional<std::uint64_t> until_ms) const {
+    ledger_query q;
+    q.since_ms = since_ms;
+    q.until_ms = until_ms;
+    PURSER_TRY(rows, list_ledger(q));
+    std::map<std::string, spend_row> groups;
+    for (const auto& r : rows) {
+        std::string key = by == spend_group::agent ? r.agent
+                          : by == spend_group::host ? r.host
+                                                    : day_text(r.at_ms);
+        spend_row& g = groups[key];
+        g.key = key;
+        if (r.state == status::declined) {
+            ++g.declined;
+            continue;
+        }
+        ++g.approved;
+        g.spent_usd += r.counted_usd();
+        if (r.state == status::paid) {
+            ++g.paid;
+            g.paid_usd += r.charged_usd;
+        }
+    }
+    std::vector<spend_row> out;
+    out.reserve(groups.size());
+    for (auto& [k, g] : groups) out.push_back(std::move(g));
+    return out;
+}
+
+result<std::string> store::check_counters() const {
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    std::map<std::string, std::uint64_t> ids;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
+        PURSER_TRY(e, c.first());
+        for (auto cur = e; cur;) {
+            auto a = detail::decode_agent(cur->key, cur->value);
+            if (!a) return purser::fail(errc::corrupt_record, "agent");
+            ids[a->name] = a->id;
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    std::map<std::string, std::uint64_t> expected;  // counter key -> value
+    auto add = [&](std::uint64_t id, counter_kind k, std::uint32_t period, std::uint64_t v) {
+        if (v != 0) expected[detail::counter_key(id, k, period)] += v;
+    };
+    {
+        PURSER_TRY(c, detail::cursor::open(t, impl_->ledger));
+        PURSER_TRY(e, c.first());
+        for (auto cur = e; cur;) {
+            auto s = detail::decode_row(cur->value);
+            if (!s) return purser::fail(errc::corrupt_record, "ledger row");
+            const ledger_row& r = s->row;
+            const std::uint64_t counted = r.counted_usd();
+            const std::uint64_t open = is_open(r.state) ? r.amount_usd : 0;
+            if (counted != 0 || open != 0) {
+                auto it = ids.find(r.agent);
+                if (it == ids.end()) return "row " + std::to_string(r.id) + " counts for no agent";
+                add(it->second, counter_kind::day, utc_day(r.at_ms), counted);
+                add(it->second, counter_kind::month, utc_month(r.at_ms), counted);
+                add(it->second, counter_kind::lifetime, 0, counted);
+                add(it->second, counter_kind::in_flight, 0, open);
+            }
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    std::map<std::string, std::uint64_t> stored;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, impl_->counters));
+        PURSER_TRY(e, c.first());
+        for (auto cur = e; cur;) {
+            auto v = detail::decode_u64_value(cur->value);
+            if (!v) return purser::fail(errc::corrupt_record, "counter");
+            if (*v != 0) stored[std::string(cur->key)] = *v;
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    if (stored == expected) return std::string();
+    for (const auto& [k, v] : expected) {
+        auto it = stored.find(k);
+        const std::uint64_t have = it == stored.end() ? 0 : it->second;
+        if (have != v) {
+            detail::reader r(k);
+            const auto id = r.u64();
+            const auto kind = static_cast<char>(r.u8());
+            return "agent id " + std::to_string(id) + " counter " + std::string(1, kind) +
+                   " period " + std::to_string(r.u32()) + ": stored " + std::to_string(have) +
+                   ", ledger " + std::to_string(v);
+        }
+    }
+    return std::string("a counter is set that no ledger row accounts for");
+}
+
+}  // namespace purser::store

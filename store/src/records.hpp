@@ -1,0 +1,48 @@
+// The store's records and keys: how agents, ledger rows, counters and index entries are laid out
+// in LMDB (format version 1).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "purser/store/agent.hpp"
+#include "purser/store/ledger.hpp"
+
+namespace purser::store::detail {
+
+inline constexpr std::uint8_t format_v1 = 1;
+inline constexpr std::uint32_t schema_version = 1;
+
+/// A ledger row plus what only the store needs: the session that reserved it.
+struct stored_row {
+    ledger_row row;
+    std::uint64_t session = 0;
+};
+
+[[nodiscard]] std::string encode_agent(const agent& a);
+[[nodiscard]] std::optional<agent> decode_agent(std::string_view name, std::string_view value);
+
+[[nodiscard]] std::string encode_row(const stored_row& r);
+[[nodiscard]] std::optional<stored_row> decode_row(std::string_view value);
+
+/// Counter kinds: spend per UTC day, per UTC month, lifetime, and value in flight.
+enum class counter_kind : std::uint8_t { day = 'D', month = 'M', lifetime = 'L', in_flight = 'F' };
+
+[[nodiscard]] std::string counter_key(std::uint64_t agent_id, counter_kind kind,
+                                      std::uint32_t period);
+[[nodiscard]] std::string encode_u64_value(std::uint64_t v);
+[[nodiscard]] std::optional<std::uint64_t> decode_u64_value(std::string_view value);
+
+[[nodiscard]] std::string time_key(std::uint64_t at_ms, std::uint64_t id);
+[[nodiscard]] std::string name_time_key(std::string_view name, std::uint64_t at_ms,
+                                        std::uint64_t id);
+[[nodiscard]] std::string status_key(status s, std::uint64_t id);
+[[nodiscard]] std::string expiry_key(std::uint64_t expires_at, std::uint64_t id);
+/// The ledger id at the end of any index key (all end in a big-endian u64 id).
+[[nodiscard]] std::uint64_t id_from_index_key(std::string_view key);
+/// Index entries carry no data; their value is just the format byte.
+inline constexpr std::string_view index_value{"\x01", 1};
+
+}  // namespace purser::store::detail

@@ -1,0 +1,433 @@
+// Opening the environment, the shared helpers, and agent management.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cctype>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "codec.hpp"
+#include "purser/protocol/bytes.hpp"
+#include "store_impl.hpp"
+
+namespace purser::store {
+
+using detail::counter_kind;
+using detail::stored_row;
+
+std::uint64_t system_clock_ms() {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+}
+
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+namespace {
+
+using token_hash = std::array<std::uint8_t, 32>;
+
+result<token_hash> sha256(std::string_view text) {
+    token_hash out{};
+    unsigned int len = 0;
+    if (EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+        len != out.size()) {
+        return purser::fail(errc::io_failed, "EVP_Digest(SHA-256) failed");
+    }
+    return out;
+}
+
+/// 32 random bytes as 64 lowercase hex characters: URL-safe, so it fits in proxy credentials.
+result<std::string> new_token() {
+    std::array<std::uint8_t, 32> raw{};
+    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+        return purser::fail(errc::io_failed, "RAND_bytes failed");
+    }
+    std::string token = protocol::to_hex(raw, false);
+    OPENSSL_cleanse(raw.data(), raw.size());
+    return token;
+}
+
+result<void> check_policy(const policy& p) {
+    for (const auto* list : {&p.allow_hosts, &p.deny_hosts}) {
+        for (const auto& pattern : *list) {
+            if (!valid_host_pattern(pattern)) {
+                return purser::fail(errc::invalid_pattern, "host pattern '" + pattern + "'");
+            }
+        }
+    }
+    for (const auto* list : {&p.allow_networks, &p.allow_assets}) {
+        for (const auto& item : *list) {
+            if (item.empty() || item.size() > 128) {
+                return purser::fail(errc::invalid_argument, "network or asset entry of 1..128 characters");
+            }
+        }
+    }
+    return {};
+}
+
+result<MDB_dbi> open_db(detail::write_txn& t, const char* name) {
+    MDB_dbi dbi = 0;
+    const int rc = mdb_dbi_open(t.handle(), name, MDB_CREATE, &dbi);
+    if (rc != MDB_SUCCESS) {
+        return tl::unexpected(detail::lmdb_error(rc, std::string("mdb_dbi_open ") + name));
+    }
+    return dbi;
+}
+
+}  // namespace
+
+// ---- the shared helpers ----------------------------------------------------------------------
+
+result<std::optional<agent>> store::impl::load_agent(const detail::txn_base& t,
+                                                     std::string_view name) const {
+    if (name.empty() || name.size() > 511) return std::optional<agent>{};
+    PURSER_TRY(value, t.get(agents, name));
+    if (!value) return std::optional<agent>{};
+    auto a = detail::decode_agent(name, *value);
+    if (!a) return purser::fail(errc::corrupt_record, "agent '" + std::string(name) + "'");
+    return a;
+}
+
+result<agent> store::impl::must_load_agent(const detail::txn_base& t,
+                                           std::string_view name) const {
+    PURSER_TRY(a, load_agent(t, name));
+    if (!a) return purser::fail(errc::agent_not_found, "agent '" + std::string(name) + "'");
+    return std::move(*a);
+}
+
+result<void> store::impl::save_agent(detail::write_txn& t, const agent& a) const {
+    return t.put(agents, a.name, detail::encode_agent(a));
+}
+
+result<std::uint64_t> store::impl::counter(const detail::txn_base& t, std::uint64_t agent_id,
+                                           counter_kind kind, std::uint32_t period) const {
+    PURSER_TRY(value, t.get(counters, detail::counter_key(agent_id, kind, period)));
+    if (!value) return std::uint64_t{0};
+    auto v = detail::decode_u64_value(*value);
+    if (!v) return purser::fail(errc::corrupt_record, "counter");
+    return *v;
+}
+
+result<void> store::impl::adjust_counter(detail::write_txn& t, std::uint64_t agent_id,
+                                         counter_kind kind, std::uint32_t period,
+                                         std::uint64_t sub, std::uint64_t add) const {
+    if (sub == add) return {};
+    PURSER_TRY(v, counter(t, agent_id, kind, period));
+    if (v < sub) return purser::fail(errc::corrupt_record, "counter below the ledger's amount");
+    v -= sub;
+    if (v > UINT64_MAX - add) return purser::fail(errc::overflow, "counter");
+    v += add;
+    return t.put(counters, detail::counter_key(agent_id, kind, period), detail::encode_u64_value(v));
+}
+
+result<std::optional<stored_row>> store::impl::load_row(const detail::txn_base& t,
+                                                        std::uint64_t id) const {
+    PURSER_TRY(value, t.get(ledger, detail::be64(id)));
+    if (!value) return std::optional<stored_row>{};
+    auto r = detail::decode_row(*value);
+    if (!r) return purser::fail(errc::corrupt_record, "ledger row " + std::to_string(id));
+    return r;
+}
+
+result<std::uint64_t> store::impl::next_ledger_id(const detail::txn_base& t) const {
+    PURSER_TRY(c, detail::cursor::open(t, ledger));
+    PURSER_TRY(last, c.last());
+    if (!last) return std::uint64_t{1};
+    return detail::read_be64(last->key) + 1;
+}
+
+result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_row,
+                                    const std::optional<stored_row>& before) const {
+    const ledger_row& r = now_row.row;
+    const std::uint64_t was_counted = before ? before->row.counted_usd() : 0;
+    const std::uint64_t now_counted = r.counted_usd();
+    const std::uint64_t was_open = before && is_open(before->row.state) ? before->row.amount_usd : 0;
+    const std::uint64_t now_open = is_open(r.state) ? r.amount_usd : 0;
+
+    if (was_counted != now_counted || was_open != now_open) {
+        PURSER_TRY(maybe_agent, load_agent(t, r.agent));
+        if (!maybe_agent) return purser::fail(errc::corrupt_record, "row of a missing agent");
+        agent a = std::move(*maybe_agent);
+        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::day, utc_day(r.at_ms), was_counted,
+                                     now_counted));
+        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::month, utc_month(r.at_ms), was_counted,
+                                     now_counted));
+        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::lifetime, 0, was_counted, now_counted));
+        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::in_flight, 0, was_open, now_open));
+        if (a.allowance && was_counted != now_counted) {
+            if (now_counted > was_counted) {
+                // reserve() never approves beyond the allowance; only a merchant charging more
+                // than it reserved can get here, and the allowance then stops at zero.
+                const std::uint64_t more = now_counted - was_counted;
+                *a.allowance = *a.allowance >= more ? *a.allowance - more : 0;
+            } else {
+                const std::uint64_t back = was_counted - now_counted;
+                if (*a.allowance > UINT64_MAX - back) return purser::fail(errc::overflow, "allowance");
+                *a.allowance += back;
+            }
+            PURSER_STORE_CHECK(save_agent(t, a));
+        }
+    }
+
+    if (!before) {
+        PURSER_STORE_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value));
+        PURSER_STORE_CHECK(t.put(by_agent, detail::name_time_key(r.agent, r.at_ms, r.id),
+                             detail::index_value));
+        PURSER_STORE_CHECK(t.put(by_host, detail::name_time_key(r.host, r.at_ms, r.id),
+                             detail::index_value));
+    }
+    if (!before || before->row.state != r.state) {
+        if (before) {
+            PURSER_TRY(d1, t.del(by_status, detail::status_key(before->row.state, r.id)));
+            if (!d1) return purser::fail(errc::corrupt_record, "status index lacks a row");
+        }
+        PURSER_STORE_CHECK(t.put(by_status, detail::status_key(r.state, r.id), detail::index_value));
+    }
+    const bool was_expiring = before && is_open(before->row.state) && before->row.expires_at != 0;
+    const bool now_expiring = is_open(r.state) && r.expires_at != 0;
+    if (was_expiring && !now_expiring) {
+        PURSER_TRY(d2, t.del(by_expiry, detail::expiry_key(r.expires_at, r.id)));
+        if (!d2) return purser::fail(errc::corrupt_record, "expiry index lacks a row");
+    } else if (now_expiring && !was_expiring) {
+        PURSER_STORE_CHECK(t.put(by_expiry, detail::expiry_key(r.expires_at, r.id), detail::index_value));
+    }
+    return t.put(ledger, detail::be64(r.id), detail::encode_row(now_row));
+}
+
+// ---- open ------------------------------------------------------------------------------------
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+std::uint64_t store::now_ms() const { return impl_->now(); }
+
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, open_options options) {
+    if (!options.clock) options.clock = system_clock_ms;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return purser::fail(errc::io_failed, "create " + dir.string() + ": " + ec.message());
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+
+    MDB_env* raw = nullptr;
+    int rc = mdb_env_create(&raw);
+    if (rc != MDB_SUCCESS) return tl::unexpected(detail::lmdb_error(rc, "mdb_env_create"));
+    detail::env e(raw);
+    if ((rc = mdb_env_set_maxdbs(raw, 16)) != MDB_SUCCESS) {
+        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_maxdbs"));
+    }
+    if ((rc = mdb_env_set_mapsize(raw, options.map_size_bytes)) != MDB_SUCCESS) {
+        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_mapsize"));
+    }
+    // Every proxy thread may hold a read snapshot at once; LMDB's default of 126 is tight.
+    if ((rc = mdb_env_set_maxreaders(raw, 1024)) != MDB_SUCCESS) {
+        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_maxreaders"));
+    }
+    // MDB_NOTLS: read transactions are not tied to a thread (the proxy's worker pool hands work
+    // between threads). Sync flags stay at LMDB's durable defaults.
+    if ((rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS, 0600)) != MDB_SUCCESS) {
+        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_open " + dir.string()));
+    }
+    // Clear readers left in the table by crashed processes, so their snapshots do not pin pages.
+    int dead = 0;
+    (void)mdb_reader_check(raw, &dead);
+
+    PURSER_TRY(lock, detail::session_lock::acquire(dir));
+    auto p = std::make_unique<impl>(std::move(e), std::move(options), dir, std::move(lock));
+    {
+        PURSER_TRY(t, detail::write_txn::begin(p->env.get()));
+        PURSER_TRY(meta, open_db(t, "meta"));
+        PURSER_TRY(version, t.get(meta, "schema_version"));
+        if (version) {
+            detail::reader r(*version);
+            const auto fmt = r.u8();
+            const auto v = r.u32();
+            if (fmt != detail::format_v1 || !r.ok_and_done()) {
+                return purser::fail(errc::corrupt_record, "schema_version");
+            }
+            if (v > detail::schema_version) {
+                return purser::fail(errc::schema_too_new, "store schema " + std::to_string(v) +
+                                                      ", this Purser reads up to " +
+                                                      std::to_string(detail::schema_version));
+            }
+        } else {
+            PURSER_STORE_CHECK(t.put(meta, "schema_version",
+                                detail::writer().u8(detail::format_v1).u32(detail::schema_version)
+                                    .take()));
+        }
+        p->meta = meta;
+        PURSER_TRY(agents, open_db(t, "agents"));
+        PURSER_TRY(counters, open_db(t, "counters"));
+        PURSER_TRY(ledger, open_db(t, "ledger"));
+        PURSER_TRY(by_time, open_db(t, "idx_time"));
+        PURSER_TRY(by_agent, open_db(t, "idx_agent"));
+        PURSER_TRY(by_host, open_db(t, "idx_host"));
+        PURSER_TRY(by_status, open_db(t, "idx_status"));
+        PURSER_TRY(by_expiry, open_db(t, "idx_expiry"));
+        p->agents = agents;
+        p->counters = counters;
+        p->ledger = ledger;
+        p->by_time = by_time;
+        p->by_agent = by_agent;
+        p->by_host = by_host;
+        p->by_status = by_status;
+        p->by_expiry = by_expiry;
+        PURSER_STORE_CHECK(t.commit());
+    }
+    std::unique_ptr<store> s(new store(std::move(p)));
+    if (s->impl_->options.recover_on_open) {
+        PURSER_TRY(n, s->recover());
+        (void)n;
+    }
+    return s;
+}
+
+// ---- agents ----------------------------------------------------------------------------------
+
+result<agent_credentials> store::add_agent(std::string_view name, const policy& limits,
+                                           std::optional<usd_micros> allowance) {
+    if (!valid_agent_name(name)) {
+        return purser::fail(errc::invalid_name, "agent names are 1..64 of A-Z a-z 0-9 . _ -");
+    }
+    PURSER_STORE_CHECK(check_policy(limits));
+    PURSER_TRY(token, new_token());
+    PURSER_TRY(hash, sha256(token));
+    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(existing, impl_->load_agent(t, name));
+    if (existing) return purser::fail(errc::agent_exists, "agent '" + std::string(name) + "'");
+    PURSER_TRY(next, t.get(impl_->meta, "next_agent_id"));
+    std::uint64_t id = 1;
+    if (next) {
+        auto v = detail::decode_u64_value(*next);
+        if (!v) return purser::fail(errc::corrupt_record, "next_agent_id");
+        id = *v;
+    }
+    PURSER_STORE_CHECK(t.put(impl_->meta, "next_agent_id", detail::encode_u64_value(id + 1)));
+    agent a;
+    a.id = id;
+    a.name = std::string(name);
+    a.limits = limits;
+    a.allowance = allowance;
+    a.created_ms = impl_->now();
+    a.token_sha256 = hash;
+    PURSER_STORE_CHECK(impl_->save_agent(t, a));
+    PURSER_STORE_CHECK(t.commit());
+    return agent_credentials{std::move(a), std::move(token)};
+}
+
+namespace {
+
+/// Loads, changes and saves one agent in one write transaction.
+template <class Change>
+result<agent> update_agent(store::impl& im, std::string_view name, Change&& change) {
+    PURSER_TRY(t, detail::write_txn::begin(im.env.get()));
+    PURSER_TRY(a, im.must_load_agent(t, name));
+    PURSER_TRY(changed, change(a));
+    (void)changed;
+    PURSER_STORE_CHECK(im.save_agent(t, a));
+    PURSER_STORE_CHECK(t.commit());
+    return a;
+}
+
+}  // namespace
+
+result<agent> store::set_policy(std::string_view name, const policy& limits) {
+    PURSER_STORE_CHECK(check_policy(limits));
+    return update_agent(*impl_, name, [&](agent& a) -> result<bool> {
+        a.limits = limits;
+        return true;
+    });
+}
+
+result<agent> store::set_allowance(std::string_view name, std::optional<usd_micros> allowance) {
+    return update_agent(*impl_, name, [&](agent& a) -> result<bool> {
+        a.allowance = allowance;
+        return true;
+    });
+}
+
+result<agent> store::fund(std::string_view name, usd_micros amount) {
+    return update_agent(*impl_, name, [&](agent& a) -> result<bool> {
+        if (!a.allowance) {
+            return purser::fail(errc::no_allowance_limit,
+                        "agent '" + a.name + "' has no allowance limit; set one first");
+        }
+        if (*a.allowance > max_countable_usd_micros - std::min(amount, max_countable_usd_micros)) {
+            return purser::fail(errc::overflow, "allowance");
+        }
+        *a.allowance += amount;
+        return true;
+    });
+}
+
+result<agent> store::set_frozen(std::string_view name, bool frozen) {
+    return update_agent(*impl_, name, [&](agent& a) -> result<bool> {
+        a.frozen = frozen;
+        return true;
+    });
+}
+
+result<agent_credentials> store::rotate_token(std::string_view name) {
+    PURSER_TRY(token, new_token());
+    PURSER_TRY(hash, sha256(token));
+    PURSER_TRY(a, update_agent(*impl_, name, [&](agent& x) -> result<bool> {
+        x.token_sha256 = hash;
+        return true;
+    }));
+    return agent_credentials{std::move(a), std::move(token)};
+}
+
+result<agent> store::get_agent(std::string_view name) const {
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    return impl_->must_load_agent(t, name);
+}
+
+result<std::vector<agent>> store::list_agents() const {
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
+    std::vector<agent> out;
+    PURSER_TRY(e, c.first());
+    for (auto cur = e; cur; ) {
+        auto a = detail::decode_agent(cur->key, cur->value);
+        if (!a) return purser::fail(errc::corrupt_record, "agent '" + std::string(cur->key) + "'");
+        out.push_back(std::move(*a));
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return out;
+}
+
+result<agent_usage> store::usage(std::string_view name) const {
+    const std::uint64_t now = impl_->now();
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(a, impl_->must_load_agent(t, name));
+    agent_usage u;
+    PURSER_TRY(d, impl_->counter(t, a.id, counter_kind::day, utc_day(now)));
+    PURSER_TRY(m, impl_->counter(t, a.id, counter_kind::month, utc_month(now)));
+    PURSER_TRY(l, impl_->counter(t, a.id, counter_kind::lifetime, 0));
+    PURSER_TRY(f, impl_->counter(t, a.id, counter_kind::in_flight, 0));
+    u.spent_today = d;
+    u.spent_month = m;
+    u.spent_lifetime = l;
+    u.in_flight = f;
+    u.allowance = a.allowance;
+    return u;
+}
+
+result<agent> store::authenticate(std::string_view name, std::string_view token) const {
+    PURSER_TRY(hash, sha256(token));
+    PURSER_TRY(a, get_agent(name));
+    if (CRYPTO_memcmp(hash.data(), a.token_sha256.data(), hash.size()) != 0) {
+        return purser::fail(errc::bad_credentials, "agent '" + std::string(name) + "'");
+    }
+    return a;
+}
+
+}  // namespace purser::store

@@ -1,0 +1,69 @@
+// The inside of purser::store::store: the environment, its databases, and the helpers every
+// operation shares. Only the store's .cpp files include this.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lmdb.hpp"
+#include "purser/store/store.hpp"
+#include "records.hpp"
+#include "session.hpp"
+
+namespace purser::store {
+
+class store::impl {
+public:
+    impl(detail::env&& e, open_options&& o, std::filesystem::path store_dir, detail::session_lock&& s)
+        : env(std::move(e)), options(std::move(o)), dir(std::move(store_dir)), session(std::move(s)) {}
+
+    detail::env env;
+    open_options options;
+    std::filesystem::path dir;
+    detail::session_lock session;
+
+    MDB_dbi meta = 0;       ///< "schema_version", "next_agent_id"
+    MDB_dbi agents = 0;     ///< name -> agent
+    MDB_dbi counters = 0;   ///< agent id, kind, period -> u64
+    MDB_dbi ledger = 0;     ///< id -> row
+    MDB_dbi by_time = 0;    ///< at_ms, id
+    MDB_dbi by_agent = 0;   ///< agent name, at_ms, id
+    MDB_dbi by_host = 0;    ///< host, at_ms, id
+    MDB_dbi by_status = 0;  ///< status, id
+    MDB_dbi by_expiry = 0;  ///< expires_at, id (open rows with an expiry only)
+
+    [[nodiscard]] std::uint64_t now() const { return options.clock(); }
+
+    // Agents.
+    [[nodiscard]] result<std::optional<agent>> load_agent(const detail::txn_base& t,
+                                                          std::string_view name) const;
+    [[nodiscard]] result<agent> must_load_agent(const detail::txn_base& t,
+                                                std::string_view name) const;
+    [[nodiscard]] result<void> save_agent(detail::write_txn& t, const agent& a) const;
+
+    // Counters.
+    [[nodiscard]] result<std::uint64_t> counter(const detail::txn_base& t, std::uint64_t agent_id,
+                                                detail::counter_kind kind,
+                                                std::uint32_t period) const;
+    /// counter += add - sub, checked (underflow means the counters disagree with the ledger).
+    [[nodiscard]] result<void> adjust_counter(detail::write_txn& t, std::uint64_t agent_id,
+                                              detail::counter_kind kind, std::uint32_t period,
+                                              std::uint64_t sub, std::uint64_t add) const;
+
+    // Ledger rows.
+    [[nodiscard]] result<std::optional<detail::stored_row>> load_row(const detail::txn_base& t,
+                                                                     std::uint64_t id) const;
+    [[nodiscard]] result<std::uint64_t> next_ledger_id(const detail::txn_base& t) const;
+    /// Writes `now_row` and keeps every index, counter and the allowance in step with the change
+    /// from `before` (nullopt for a new row).
+    [[nodiscard]] result<void> write_row(detail::write_txn& t, const detail::stored_row& now_row,
+                                         const std::optional<detail::stored_row>& before) const;
+    [[nodiscard]] result<std::size_t> expire_due(detail::write_txn& t, std::uint64_t now_ms) const;
+};
+
+/// Lowercase ASCII copy.
+[[nodiscard]] std::string ascii_lower(std::string_view s);
+
+}  // namespace purser::store
