@@ -141,6 +141,7 @@ std::string process::wait_for(const std::regex& pattern, std::chrono::seconds ti
         int status = 0;
         if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) {
             reaped_ = true;
+            exit_status_ = decode_status(status);
             throw std::runtime_error("process exited (" + std::to_string(decode_status(status)) +
                                      ") before printing the expected line:\n" + output());
         }
@@ -149,15 +150,31 @@ std::string process::wait_for(const std::regex& pattern, std::chrono::seconds ti
     throw std::runtime_error("timed out waiting for output; got:\n" + output());
 }
 
+int process::wait_exit(std::chrono::seconds timeout) {
+    return signal_and_wait(0, timeout);
+}
+
+bool process::running() {
+    if (reaped_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        reaped_ = true;
+        exit_status_ = decode_status(status);
+        return false;
+    }
+    return true;
+}
+
 int process::signal_and_wait(int sig, std::chrono::seconds timeout) {
-    if (reaped_) return -1;
-    kill(pid_, sig);
+    if (reaped_) return exit_status_;
+    if (sig != 0) kill(pid_, sig);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     int status = 0;
     while (std::chrono::steady_clock::now() < deadline) {
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
             reaped_ = true;
-            return decode_status(status);
+            exit_status_ = decode_status(status);
+            return exit_status_;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -220,6 +237,14 @@ http_reply curl(const std::vector<std::string>& args, const env_map& env) {
     }
     reply.body = r.out.substr(pos);
     return reply;
+}
+
+std::size_t count_lines(const std::string& text, const std::string& prefix) {
+    std::istringstream lines(text);
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(lines, line)) n += line.rfind(prefix, 0) == 0 ? 1 : 0;
+    return n;
 }
 
 std::string which(const std::string& program) {

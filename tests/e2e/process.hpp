@@ -39,8 +39,12 @@ public:
     std::string wait_for(const std::regex& pattern,
                          std::chrono::seconds timeout = std::chrono::seconds(60));
 
-    /// Sends `sig` and waits for the exit status (exit code, or 128+signal).
+    /// Sends `sig` and waits for the exit status (exit code, or 128+signal; -2 on timeout).
     int signal_and_wait(int sig, std::chrono::seconds timeout = std::chrono::seconds(30));
+    /// Waits for the process to exit by itself: its status, or -2 on timeout.
+    int wait_exit(std::chrono::seconds timeout = std::chrono::seconds(60));
+    /// True while the process has not exited.
+    bool running();
 
     [[nodiscard]] int pid() const { return pid_; }
     [[nodiscard]] std::string output() const;
@@ -48,6 +52,7 @@ public:
 private:
     int pid_ = -1;
     bool reaped_ = false;
+    int exit_status_ = -1;
     std::filesystem::path out_path_;
 };
 
@@ -67,6 +72,9 @@ struct http_reply {
 
 /// Runs curl with `args` (plus -sS -i and a bounded --max-time) and parses its output.
 http_reply curl(const std::vector<std::string>& args, const env_map& env = {});
+
+/// Lines of `text` that start with `prefix`.
+std::size_t count_lines(const std::string& text, const std::string& prefix);
 
 /// The absolute path of a program on PATH, or empty.
 std::string which(const std::string& program);

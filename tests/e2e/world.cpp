@@ -1,0 +1,112 @@
+#include "world.hpp"
+
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "purser/protocol/bytes.hpp"
+#include "purser/protocol/messages.hpp"
+
+namespace purser::test {
+
+namespace {
+
+std::string bin() {
+    const char* b = std::getenv("PURSER_BIN");
+    return b != nullptr ? b : PURSER_BIN;
+}
+
+}  // namespace
+
+world::world() {
+    env_["PURSER_HOME"] = (dir_.path() / "home").string();
+    auto testnet_dir = dir_.path() / "testnet";
+    testnet_ = std::make_unique<process>(
+        std::vector<std::string>{bin(), "testnet", "up", "--dir", testnet_dir.string(), "--base-port", "0"},
+        env_, dir_.path() / "logs", "testnet");
+    testnet_->wait_for(std::regex("testnet\\.env"), std::chrono::seconds(120));
+    testnet_env_ = read_env_file(testnet_dir / "testnet.env");
+    env_["PURSER_WALLET_PASSWORD_FILE"] = testnet_env_.at("PURSER_TESTNET_PASSWORD_FILE");
+}
+
+void world::start_proxy(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv{bin(), "proxy", "--listen", "127.0.0.1:0",
+                                  "--upstream-ca", testnet_env_.at("PURSER_TESTNET_CA"),
+                                  "--keystore", testnet_env_.at("PURSER_TESTNET_KEYSTORE"),
+                                  "--log", (dir_.path() / "logs" / "requests.jsonl").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proxy_ = std::make_unique<process>(argv, env_, dir_.path() / "logs", "proxy");
+    proxy_address_ = proxy_->wait_for(std::regex("listening on ([0-9.]+:[0-9]+)"), std::chrono::seconds(60));
+}
+
+int world::stop_proxy() {
+    int status = proxy_->signal_and_wait(SIGTERM);
+    return status;
+}
+
+run_result world::purser(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, env_);
+}
+
+std::string world::add_agent(const std::string& name, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"agent", "add", name};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = purser(argv);
+    if (r.exit_code != 0) throw std::runtime_error("agent add failed: " + r.err);
+    std::smatch m;
+    std::regex token(name + ":([0-9a-fA-F]{32,})@");
+    if (!std::regex_search(r.out, m, token)) throw std::runtime_error("no token in: " + r.out);
+    return m[1].str();
+}
+
+std::string world::proxy_url(const std::string& agent, const std::string& token) const {
+    return "http://" + agent + ":" + token + "@" + proxy_address_;
+}
+
+http_reply world::via_proxy(const std::string& agent, const std::string& token,
+                            const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{"-x", proxy_url(agent, token), "--cacert", ca_file()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return curl(argv);
+}
+
+protocol::uint256 world::balance(const std::string& address) const {
+    std::string addr = address.substr(2);
+    for (auto& c : addr) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string data = "0x70a08231" + std::string(24, '0') + addr;
+    nlohmann::json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "eth_call"},
+                          {"params", {{{"to", testnet_env_.at("PURSER_TESTNET_ASSET")}, {"data", data}}, "latest"}}};
+    auto r = run({"curl", "-sS", "--noproxy", "*", "-H", "Content-Type: application/json", "--data",
+                  req.dump(), testnet_env_.at("PURSER_TESTNET_RPC")});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_discarded() || !j.contains("result")) throw std::runtime_error("eth_call failed: " + r.out + r.err);
+    auto raw = protocol::from_hex(j["result"].get<std::string>());
+    return *protocol::uint256::from_be_bytes(*raw);
+}
+
+protocol::uint256 world::price_of(const std::string& url, const std::vector<std::string>& curl_args) const {
+    std::vector<std::string> argv{"--noproxy", "*", "--cacert", testnet_env_.at("PURSER_TESTNET_CA")};
+    argv.insert(argv.end(), curl_args.begin(), curl_args.end());
+    argv.push_back(url);
+    auto reply = curl(argv);
+    if (reply.status != 402) throw std::runtime_error("expected 402 from " + url + ", got " + reply.raw);
+    auto terms = protocol::read_payment_required(reply.header("payment-required"), reply.body);
+    if (!terms) throw std::runtime_error("unreadable 402 terms: " + terms.error().message());
+    return terms->accepts.at(0).amount;
+}
+
+std::vector<nlohmann::json> world::ledger(const std::string& agent) const {
+    auto r = purser({"ledger", "--agent", agent, "--format", "json", "--since", "24h"});
+    if (r.exit_code != 0) throw std::runtime_error("ledger failed: " + r.err);
+    std::vector<nlohmann::json> rows;
+    std::istringstream lines(r.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+    }
+    return rows;
+}
+
+}  // namespace purser::test
