@@ -273,7 +273,7 @@ result<std::uint64_t> evm_chain_id(std::string_view caip2) {
                     "\"" + std::string(caip2.substr(0, 80)) + "\" is not an eip155 network");
     }
     std::string_view ref = caip2.substr(prefix.size());
-    if (ref.empty() || ref.size() > 19 || (ref.size() > 1 && ref[0] == '0')) {
+    if (ref.empty() || (ref.size() > 1 && ref[0] == '0')) {
         return fail(errc::invalid_value,
                     "\"" + std::string(caip2.substr(0, 80)) + "\": chain id is not a decimal integer");
     }
@@ -283,7 +283,12 @@ result<std::uint64_t> evm_chain_id(std::string_view caip2) {
             return fail(errc::invalid_value, "\"" + std::string(caip2.substr(0, 80)) +
                                                  "\": chain id is not a decimal integer");
         }
-        id = id * 10 + static_cast<std::uint64_t>(c - '0');
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (id > (UINT64_MAX - digit) / 10) {
+            return fail(errc::invalid_value,
+                        "\"" + std::string(caip2.substr(0, 80)) + "\": chain id exceeds 64 bits");
+        }
+        id = id * 10 + digit;
     }
     if (id == 0) return fail(errc::invalid_value, "\"" + std::string(caip2) + "\": chain id is zero");
     return id;
