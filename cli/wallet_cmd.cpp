@@ -1,0 +1,367 @@
+// purser wallet new | import | address | balance | fund | export
+#include <openssl/crypto.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "commands.hpp"
+#include "json_rpc.hpp"
+#include "options.hpp"
+#include "purser/protocol/amount.hpp"
+#include "purser/protocol/errc.hpp"
+#include "purser/protocol/networks.hpp"
+#include "purser/wallet/errc.hpp"
+#include "purser/wallet/keystore.hpp"
+#include "wallet_unlock.hpp"
+
+namespace purser::cli {
+namespace {
+
+using nlohmann::json;
+using protocol::uint256;
+
+constexpr const char* wallet_usage = R"(usage: purser wallet <command> [options]
+
+  new      [--keystore FILE] [--force]            create an encrypted key, print its address
+  import   [--keystore FILE] (--private-key-file F | --from-keystore F) [--force]
+  address  [--keystore FILE]                      decrypt and print the EIP-55 address
+  balance  [--keystore FILE | --address ADDR] [--rpc URL] [--network N] [--asset ADDR]
+  fund     --amount N [--keystore FILE | --address ADDR] [--rpc URL] [--network N]
+           [--asset ADDR] [--timeout S]
+  export   [--keystore FILE] --i-understand       print the private key (for migration)
+
+The password comes from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD or a prompt.
+`import --from-keystore` decrypts the source with PURSER_IMPORT_PASSWORD_FILE or
+PURSER_IMPORT_PASSWORD when set, else with the wallet password.
+--rpc defaults to PURSER_TESTNET_RPC.
+)";
+
+/// Reads a small secret file into a wiped string (for --private-key-file).
+result<std::unique_ptr<secret_string>> read_secret_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(wallet::errc::io_error, "cannot read " + path);
+    std::string text(4096, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    return std::make_unique<secret_string>(std::move(text));
+}
+
+result<std::unique_ptr<secret_string>> import_password() {
+    if (const char* f = std::getenv("PURSER_IMPORT_PASSWORD_FILE"); f != nullptr && *f != '\0') {
+        PURSER_TRY(s, read_secret_file(f));
+        std::string pw = s->get();
+        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+        return std::make_unique<secret_string>(std::move(pw));
+    }
+    if (const char* p = std::getenv("PURSER_IMPORT_PASSWORD"); p != nullptr) {
+        return std::make_unique<secret_string>(std::string(p));
+    }
+    return wallet_password();
+}
+
+int cmd_new(const words& args) {
+    auto opts = options::parse(args, {"keystore"}, {"force"});
+    if (!opts) return report(opts.error(), 2);
+    const auto path = keystore_path(*opts);
+    std::error_code ec;
+    if (!opts->has("force") && std::filesystem::exists(path, ec)) {
+        return report(path.string() + " already exists (use --force to replace it)");
+    }
+    auto pw = wallet_password(true);
+    if (!pw) return report(pw.error());
+    auto key = wallet::private_key::generate();
+    if (!key) return report(key.error());
+    if (auto w = wallet::write_keystore(path, *key, (*pw)->get(), {}, opts->has("force")); !w) {
+        return report(w.error());
+    }
+    std::cerr << "keystore written to " << path.string() << "\n";
+    std::cout << key->address().to_checksum() << "\n";
+    return 0;
+}
+
+int cmd_import(const words& args) {
+    auto opts = options::parse(args, {"keystore", "private-key-file", "from-keystore"}, {"force"});
+    if (!opts) return report(opts.error(), 2);
+    const bool from_file = opts->has("private-key-file");
+    const bool from_ks = opts->has("from-keystore");
+    if (from_file == from_ks) {
+        return report("wallet import needs exactly one of --private-key-file F or --from-keystore F", 2);
+    }
+    const auto path = keystore_path(*opts);
+    std::error_code ec;
+    if (!opts->has("force") && std::filesystem::exists(path, ec)) {
+        return report(path.string() + " already exists (use --force to replace it)");
+    }
+    result<wallet::private_key> key = fail(wallet::errc::bad_key);
+    if (from_file) {
+        auto text = read_secret_file(*opts->get("private-key-file"));
+        if (!text) return report(text.error());
+        key = wallet::private_key::from_hex((*text)->get());
+        if (!key) return report("the private key file does not hold 64 hex digits of a valid key");
+    } else {
+        auto src_pw = import_password();
+        if (!src_pw) return report(src_pw.error());
+        key = wallet::read_keystore(*opts->get("from-keystore"), (*src_pw)->get());
+        if (!key) {
+            auto e = key.error();
+            e.detail = *opts->get("from-keystore") + ": " + e.detail;
+            return report(e);
+        }
+    }
+    auto pw = wallet_password(true);
+    if (!pw) return report(pw.error());
+    if (auto w = wallet::write_keystore(path, *key, (*pw)->get(), {}, opts->has("force")); !w) {
+        return report(w.error());
+    }
+    std::cerr << "keystore written to " << path.string() << "\n";
+    std::cout << key->address().to_checksum() << "\n";
+    return 0;
+}
+
+int cmd_address(const words& args) {
+    auto opts = options::parse(args, {"keystore"});
+    if (!opts) return report(opts.error(), 2);
+    auto key = unlock_key(*opts);
+    if (!key) return report(key.error());
+    std::cout << key->address().to_checksum() << "\n";
+    return 0;
+}
+
+int cmd_export(const words& args) {
+    auto opts = options::parse(args, {"keystore"}, {"i-understand"});
+    if (!opts) return report(opts.error(), 2);
+    if (!opts->has("i-understand")) {
+        return report("wallet export prints the private key in the clear; anyone who sees it can "
+                      "spend the wallet. Re-run with --i-understand to proceed.", 2);
+    }
+    auto key = unlock_key(*opts);
+    if (!key) return report(key.error());
+    std::cout << protocol::to_hex(key->reveal()) << "\n" << std::flush;
+    return 0;
+}
+
+// ---- balance and fund ----------------------------------------------------------------------
+
+/// Everything balance and fund need: who, which chain, which token, and a client to ask.
+struct chain_view {
+    std::unique_ptr<json_rpc_client> rpc;
+    protocol::address holder;
+    std::uint64_t chain_id = 0;
+    std::string network_name;  ///< CAIP-2 id (plus v1 name when known).
+    protocol::address asset;
+    std::string symbol = "tokens";
+    unsigned decimals = 0;
+};
+
+result<uint256> hex_quantity(const json& j, std::string_view what) {
+    if (!j.is_string()) return fail(protocol::errc::wrong_type, std::string(what) + ": not a hex string");
+    std::string s = j.get<std::string>();
+    if (s.rfind("0x", 0) != 0 || s.size() < 3) {
+        return fail(protocol::errc::invalid_hex, std::string(what) + ": expected 0x-hex, got " + s.substr(0, 80));
+    }
+    s = s.substr(2);
+    if (s.size() % 2 == 1) s = "0" + s;
+    auto bytes = protocol::from_hex(s);
+    if (!bytes) return fail(protocol::errc::invalid_hex, std::string(what) + ": not hex");
+    auto v = uint256::from_be_bytes(*bytes);
+    if (!v) return fail(protocol::errc::overflow, std::string(what) + ": more than 256 bits");
+    return *v;
+}
+
+result<uint256> eth_call_uint(json_rpc_client& rpc, const protocol::address& to, const std::string& data,
+                              std::string_view what) {
+    PURSER_TRY(res, rpc.call("eth_call", json::array({json{{"to", to.to_checksum()}, {"data", data}}, "latest"})));
+    if (res.is_string() && res.get<std::string>() == "0x") {
+        return fail(protocol::errc::invalid_value,
+                    std::string(what) + ": empty reply (is " + to.to_checksum() + " a token contract?)");
+    }
+    return hex_quantity(res, what);
+}
+
+result<uint256> balance_of(chain_view& v) {
+    // balanceOf(address): selector 0x70a08231, then the address left-padded to 32 bytes.
+    const std::string data = "0x70a08231" + std::string(24, '0') + v.holder.to_lower().substr(2);
+    return eth_call_uint(*v.rpc, v.asset, data, "balanceOf");
+}
+
+result<chain_view> open_chain(const options& opts, bool need_holder) {
+    chain_view v;
+    std::string url = opts.get_or("rpc", "");
+    if (url.empty()) {
+        if (const char* e = std::getenv("PURSER_TESTNET_RPC"); e != nullptr) url = e;
+    }
+    if (url.empty()) return fail(protocol::errc::missing_field, "--rpc URL is needed (or set PURSER_TESTNET_RPC)");
+    PURSER_TRY(ep, parse_rpc_url(url));
+    v.rpc = std::make_unique<json_rpc_client>(std::move(ep));
+
+    if (need_holder) {
+        if (auto a = opts.get("address")) {
+            PURSER_TRY(addr, protocol::address::parse(*a));
+            v.holder = addr;
+        } else {
+            // The address field of the keystore: reading a balance needs no password.
+            PURSER_TRY(addr, wallet::keystore_address(keystore_path(opts)));
+            v.holder = addr;
+        }
+    }
+
+    const auto registry = protocol::network_registry::builtin();
+    const protocol::network_info* net = nullptr;
+    PURSER_TRY(chain_hex, v.rpc->call("eth_chainId", json::array()));
+    PURSER_TRY(chain, hex_quantity(chain_hex, "eth_chainId"));
+    if (!chain.fits_bits(64)) return fail(protocol::errc::overflow, "eth_chainId: too large");
+    v.chain_id = chain.low64();
+    if (auto n = opts.get("network")) {
+        net = registry.find(*n);
+        if (net == nullptr) return fail(protocol::errc::unknown_network, *n);
+        if (net->chain_id != v.chain_id) {
+            return fail(protocol::errc::invalid_value,
+                        "--network " + *n + " is chain " + std::to_string(net->chain_id) +
+                            " but the RPC serves chain " + std::to_string(v.chain_id));
+        }
+    } else {
+        for (const auto& candidate : registry.all()) {
+            if (candidate.chain_id == v.chain_id) {
+                net = &candidate;
+                break;
+            }
+        }
+    }
+    v.network_name = net != nullptr ? net->caip2 : "eip155:" + std::to_string(v.chain_id);
+    if (net != nullptr && !net->v1_name.empty()) v.network_name += " (" + net->v1_name + ")";
+
+    const protocol::asset_info* known = nullptr;
+    if (auto a = opts.get("asset")) {
+        PURSER_TRY(addr, protocol::address::parse(*a));
+        v.asset = addr;
+        if (net != nullptr) known = registry.find_asset(*net, addr);
+    } else {
+        if (net == nullptr || net->assets.empty()) {
+            return fail(protocol::errc::unknown_network,
+                        "chain " + std::to_string(v.chain_id) + " has no known USDC: pass --asset ADDR");
+        }
+        known = &net->assets.front();
+        for (const auto& as : net->assets) {
+            if (as.symbol == "USDC") {
+                known = &as;
+                break;
+            }
+        }
+        v.asset = known->token;
+    }
+    if (known != nullptr) {
+        v.symbol = known->symbol;
+        v.decimals = known->decimals;
+    } else {
+        // An asset we do not know: ask the token (decimals(), selector 0x313ce567).
+        PURSER_TRY(dec, eth_call_uint(*v.rpc, v.asset, "0x313ce567", "decimals"));
+        if (!dec.fits_bits(8) || dec.low64() > 77) return fail(protocol::errc::invalid_value, "decimals() out of range");
+        v.decimals = static_cast<unsigned>(dec.low64());
+    }
+    return v;
+}
+
+std::string human(const uint256& atomic, const chain_view& v) {
+    return protocol::format_units(atomic, v.decimals) + " " + v.symbol;
+}
+
+int cmd_balance(const words& args) {
+    auto opts = options::parse(args, {"keystore", "address", "rpc", "network", "asset"});
+    if (!opts) return report(opts.error(), 2);
+    auto v = open_chain(*opts, true);
+    if (!v) return report(v.error());
+    auto bal = balance_of(*v);
+    if (!bal) return report(bal.error());
+    std::cout << "address: " << v->holder.to_checksum() << "\n"
+              << "network: " << v->network_name << "\n"
+              << "asset:   " << v->symbol << " " << v->asset.to_checksum() << "\n"
+              << "balance: " << human(*bal, *v) << " (" << bal->to_decimal() << " atomic)\n";
+    return 0;
+}
+
+int cmd_fund(const words& args) {
+    auto opts = options::parse(args, {"keystore", "address", "rpc", "network", "asset", "amount", "timeout"});
+    if (!opts) return report(opts.error(), 2);
+    auto amount_text = opts->get("amount");
+    if (!amount_text) return report("wallet fund needs --amount (in token units, e.g. 100)", 2);
+    std::uint64_t timeout_s = 600;
+    if (auto t = opts->get("timeout")) {
+        auto parsed = uint256::from_decimal(*t);
+        if (!parsed || !parsed->fits_bits(32)) return report("--timeout must be a number of seconds", 2);
+        timeout_s = parsed->low64();
+    }
+    auto v = open_chain(*opts, true);
+    if (!v) return report(v.error());
+    auto amount = protocol::parse_units(*amount_text, v->decimals);
+    if (!amount) return report(amount.error());
+    if (amount->is_zero()) return report("--amount must be more than zero", 2);
+
+    if (v->chain_id == protocol::testnet_chain_id) {
+        // The local testnet has a faucet: mint straight to the wallet.
+        auto tx = v->rpc->call("testnet_mint", json::array({v->holder.to_checksum(), amount->to_decimal()}));
+        if (!tx) return report(tx.error());
+        auto bal = balance_of(*v);
+        std::cout << "minted " << human(*amount, *v) << " to " << v->holder.to_checksum() << "\n"
+                  << "tx: " << (tx->is_string() ? tx->get<std::string>() : tx->dump()) << "\n";
+        if (bal) std::cout << "balance: " << human(*bal, *v) << " (" << bal->to_decimal() << " atomic)\n";
+        return 0;
+    }
+
+    auto start = balance_of(*v);
+    if (!start) return report(start.error());
+    auto target = start->add(*amount);
+    if (!target) return report(target.error());
+    std::cout << "send " << human(*amount, *v) << " (" << amount->to_decimal() << " atomic) to\n"
+              << "  address: " << v->holder.to_checksum() << "\n"
+              << "  network: " << v->network_name << "\n"
+              << "  asset:   " << v->symbol << " " << v->asset.to_checksum() << "\n"
+              << std::flush;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    uint256 now_bal = *start;
+    while (true) {
+        const auto received = now_bal >= *start ? *now_bal.sub(*start) : uint256();
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+        std::cerr << "\rwaiting: received " << human(received, *v) << " of " << human(*amount, *v) << " ("
+                  << std::max<long long>(0, left.count()) << " s left)   " << std::flush;
+        if (now_bal >= *target) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            std::cerr << "\n";
+            return report("timed out after " + std::to_string(timeout_s) + " s; received " + human(received, *v));
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        auto b = balance_of(*v);
+        if (!b) {
+            std::cerr << "\n";
+            return report(b.error());
+        }
+        now_bal = *b;
+    }
+    std::cerr << "\n";
+    std::cout << "funded: balance " << human(now_bal, *v) << " (" << now_bal.to_decimal() << " atomic)\n";
+    return 0;
+}
+
+}  // namespace
+
+int wallet_command(const words& args) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << wallet_usage;
+        return args.empty() ? 2 : 0;
+    }
+    const std::string sub = args[0];
+    const words rest(args.begin() + 1, args.end());
+    if (sub == "new") return cmd_new(rest);
+    if (sub == "import") return cmd_import(rest);
+    if (sub == "address") return cmd_address(rest);
+    if (sub == "balance") return cmd_balance(rest);
+    if (sub == "fund") return cmd_fund(rest);
+    if (sub == "export") return cmd_export(rest);
+    std::cerr << "purser wallet: unknown command '" << sub << "'\n" << wallet_usage;
+    return 2;
+}
+
+}  // namespace purser::cli

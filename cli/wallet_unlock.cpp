@@ -1,0 +1,33 @@
+#include "wallet_unlock.hpp"
+
+#include <openssl/crypto.h>
+
+#include "purser/wallet/keystore.hpp"
+
+namespace purser::cli {
+
+secret_string::~secret_string() {
+    // Wipe the whole capacity: the characters may sit anywhere in it after edits.
+    value_.resize(value_.capacity());
+    OPENSSL_cleanse(value_.data(), value_.size());
+}
+
+result<std::unique_ptr<secret_string>> wallet_password(bool confirm) {
+    PURSER_TRY(pw, read_wallet_password(confirm));
+    auto out = std::make_unique<secret_string>(std::move(pw));
+    return out;
+}
+
+result<wallet::private_key> unlock_key(const options& opts) {
+    const auto path = keystore_path(opts);
+    PURSER_TRY(pw, wallet_password());
+    auto key = wallet::read_keystore(path, pw->get());
+    if (!key) {
+        auto e = key.error();
+        e.detail = path.string() + ": " + e.detail;
+        return tl::unexpected(std::move(e));
+    }
+    return std::move(*key);
+}
+
+}  // namespace purser::cli
