@@ -1,0 +1,117 @@
+// The body of each fuzz target, shared by the libFuzzer entry points (fuzz/*_fuzzer.cpp) and the
+// Catch2 test that replays the seeds and every saved crasher (tests/protocol/fuzz_replay_test.cpp).
+// Each returns false when a round-trip invariant breaks; the fuzzers abort on that, so libFuzzer
+// saves the input. Crashes (ASan/UBSan) are caught by the sanitizers themselves.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "purser/protocol/bytes.hpp"
+#include "purser/protocol/messages.hpp"
+#include "purser/protocol/networks.hpp"
+#include "purser/protocol/select.hpp"
+
+namespace purser::fuzz {
+
+inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
+    return {reinterpret_cast<const char*>(data), size};
+}
+
+/// Input: "<PAYMENT-REQUIRED header value>\n<402 body>"; an empty first line means no header.
+/// A first line "!<json>" is base64-encoded by the harness, so the fuzzer can mutate the v2 JSON
+/// inside the header rather than only its base64.
+/// A parsed 402 must select without trouble, and the payload built from each offer must decode.
+inline bool payment_required_target(const std::uint8_t* data, std::size_t size) {
+    using namespace purser::protocol;
+    const std::string_view input = as_text(data, size);
+    const std::size_t newline = input.find('\n');
+    std::optional<std::string_view> header;
+    std::string encoded;
+    std::string_view body = input;
+    if (newline != std::string_view::npos) {
+        if (newline > 0) header = input.substr(0, newline);
+        body = input.substr(newline + 1);
+    }
+    if (header && header->front() == '!') {
+        encoded = base64_encode(header->substr(1));
+        header = encoded;
+    }
+    auto required = read_payment_required(header, body);
+    if (!required) return !required.error().detail.empty();
+    if (required->accepts.empty()) return false;
+
+    static const network_registry registry = network_registry::builtin();
+    payment_capabilities caps;
+    caps.schemes = {"exact", "upto", "batch-settlement"};
+    const selection chosen = select_offers(*required, caps, registry);
+    if (chosen.candidates.size() + chosen.rejected.size() != required->accepts.size()) return false;
+    for (std::size_t i = 1; i < chosen.candidates.size(); ++i) {
+        if (chosen.candidates[i].index == chosen.candidates[i - 1].index) return false;
+    }
+
+    for (const auto& offer : required->accepts) {
+        auto payload = make_payment_payload(*required, offer, ojson::object());
+        auto back = decode_payment_header(encode_payment_header(payload));
+        if (!back) return false;
+        if (back->x402_version != required->x402_version || back->scheme != offer.scheme ||
+            back->network != offer.network) {
+            return false;
+        }
+        if (required->x402_version == 2 && back->accepted.dump() != offer.raw.dump()) return false;
+    }
+    return true;
+}
+
+/// Input: an X-PAYMENT / PAYMENT-SIGNATURE value, also tried as raw payload JSON. A decoded
+/// payload re-serialises to something that decodes to the same fields.
+inline bool payment_header_target(const std::uint8_t* data, std::size_t size) {
+    using namespace purser::protocol;
+    const std::string_view input = as_text(data, size);
+    for (int as_json = 0; as_json < 2; ++as_json) {
+        auto p = as_json ? parse_payment_payload(input) : decode_payment_header(input);
+        if (!p) {
+            if (p.error().detail.empty()) return false;
+            continue;
+        }
+        auto again = parse_payment_payload(serialize(*p));
+        if (!again) return false;
+        if (again->x402_version != p->x402_version || again->scheme != p->scheme ||
+            again->network != p->network || again->payload.dump() != p->payload.dump()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Input: a PAYMENT-RESPONSE value, also tried as settle and verify JSON bodies. Serialising a
+/// parsed response and parsing it again gives the same fields.
+inline bool settle_response_target(const std::uint8_t* data, std::size_t size) {
+    using namespace purser::protocol;
+    const std::string_view input = as_text(data, size);
+    for (int as_json = 0; as_json < 2; ++as_json) {
+        auto r = as_json ? parse_settle_response(input) : decode_settle_response_header(input);
+        if (!r) {
+            if (r.error().detail.empty()) return false;
+            continue;
+        }
+        auto again = decode_settle_response_header(encode_settle_response_header(*r));
+        if (!again) return false;
+        if (again->success != r->success || again->transaction != r->transaction ||
+            again->network != r->network || again->payer != r->payer ||
+            again->error_reason != r->error_reason || again->amount != r->amount) {
+            return false;
+        }
+    }
+    auto v = parse_verify_response(input);
+    if (v) {
+        auto again = parse_verify_response(serialize(*v));
+        if (!again || again->is_valid != v->is_valid || again->payer != v->payer) return false;
+    }
+    return true;
+}
+
+}  // namespace purser::fuzz
