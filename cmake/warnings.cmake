@@ -2,7 +2,9 @@
 add_library(purser_warnings INTERFACE)
 target_compile_options(purser_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-  -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+  -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough)
+# No -Wnull-dereference: at -O2 it fires inside inlined Boost.Asio scheduler code, where the
+# system-header exemption does not reach, and gives no signal on our own code that ASan lacks.
 if(PURSER_WERROR)
   target_compile_options(purser_warnings INTERFACE -Werror)
 endif()
