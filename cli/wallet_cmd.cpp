@@ -140,7 +140,9 @@ int cmd_export(const words& args) {
     }
     auto key = unlock_key(*opts);
     if (!key) return report(key.error());
-    std::cout << protocol::to_hex(key->reveal()) << "\n" << std::flush;
+    // The hex text is a copy of the secret: keep it in a string that wipes itself.
+    const secret_string hex(protocol::to_hex(key->reveal()));
+    std::cout << hex.get() << "\n" << std::flush;
     return 0;
 }
 
