@@ -208,3 +208,11 @@ std::string compact(const ojson& value) {
 }
 
 }  // namespace purser::protocol::detail
+
+namespace purser::protocol {
+
+result<ojson> parse_untrusted_json(std::string_view text, std::size_t limit, std::string_view what) {
+    return detail::parse_bounded(text, limit, what);
+}
+
+}  // namespace purser::protocol

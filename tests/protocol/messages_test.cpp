@@ -198,3 +198,17 @@ TEST_CASE("non-ASCII text survives a round trip as raw UTF-8, like JSON.stringif
     const std::string json = serialize(p);
     CHECK(json.find("\"description\":\"caf\xc3\xa9 \xe2\x82\xac\"") != std::string::npos);
 }
+
+TEST_CASE("parse_untrusted_json applies the size and depth limits", "[protocol][messages]") {
+    auto ok = parse_untrusted_json(R"({"a":[1,{"b":null}]})", 100);
+    REQUIRE(ok);
+    CHECK(ok->dump() == R"({"a":[1,{"b":null}]})");
+    auto big = parse_untrusted_json(std::string(101, ' '), 100, "facilitator body");
+    REQUIRE_FALSE(big);
+    CHECK(big.error().code == make_error_code(errc::too_large));
+    CHECK(big.error().detail.rfind("facilitator body: ", 0) == 0);
+    auto deep = parse_untrusted_json(std::string(65, '[') + std::string(65, ']'), 1000);
+    REQUIRE_FALSE(deep);
+    CHECK(deep.error().code == make_error_code(errc::invalid_json));
+    CHECK(parse_untrusted_json(std::string(64, '[') + std::string(64, ']'), 1000));
+}

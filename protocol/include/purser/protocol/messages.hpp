@@ -21,6 +21,12 @@ using ojson = nlohmann::ordered_json;
 inline constexpr std::size_t max_header_bytes = 64 * 1024;
 inline constexpr std::size_t max_body_bytes = 1024 * 1024;
 
+/// Parses untrusted JSON as every parser here does: `limit` bytes at most, nesting at most 64
+/// levels deep (checked by a cheap scan before nlohmann's recursive parser runs). `what` names the
+/// input in error details. Errors: too_large, invalid_json.
+[[nodiscard]] result<ojson> parse_untrusted_json(std::string_view text, std::size_t limit,
+                                                 std::string_view what = "input");
+
 /// One entry of `accepts`, checked and typed, with the received object kept in `raw`.
 struct payment_requirements {
     int x402_version = 2;
@@ -84,6 +90,8 @@ struct payment_payload {
 };
 
 /// Builds a v2 payload that echoes `offer.raw` and `required.resource`/`extensions` verbatim.
+/// For a v1 `required` it builds the v1 payload instead ({x402Version:1, scheme, network,
+/// payload}), since the client answers in the version of the 402 it received.
 [[nodiscard]] payment_payload make_payment_payload(const payment_required& required,
                                                    const payment_requirements& offer,
                                                    ojson scheme_payload);
