@@ -1,0 +1,257 @@
+// purser agent add | set | show | list | freeze | unfreeze | fund | rotate-token
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "purser/store/store.hpp"
+#include "purser/store/text.hpp"
+
+namespace purser::cli {
+namespace {
+
+namespace st = purser::store;
+
+constexpr const char* agent_usage = R"(usage: purser agent <command>
+  add NAME [limits]        create an agent; prints its proxy credentials once
+  set NAME [limits]        change limits ("none" removes a limit or clears a list)
+  show NAME                policy, spent today / this month / lifetime, allowance, in flight
+  list                     all agents
+  freeze NAME | unfreeze NAME
+  fund NAME --amount USD   add to the prepaid allowance
+  rotate-token NAME        new proxy token (the old one stops working)
+limits (USD amounts like 5 or 0.10):
+  --per-request USD --daily USD --monthly USD --lifetime USD --allowance USD
+  --in-flight USD --rate PAYMENTS_PER_MINUTE
+  --allow-host P... --deny-host P... (P = host or *.suffix) --allow-network N... --allow-asset A...
+)";
+
+/// Where the proxy listens by default; the credentials line is ready to paste.
+constexpr const char* default_proxy_address = "127.0.0.1:8402";
+
+const std::set<std::string> limit_options = {
+    "per-request", "daily",      "monthly",    "lifetime",      "allowance",   "in-flight",
+    "rate",        "allow-host", "deny-host", "allow-network", "allow-asset"};
+
+result<std::unique_ptr<st::store>> open_store() {
+    return st::store::open(purser_home() / "store");
+}
+
+/// A USD cap option: absent = keep `current`; "none" = remove; else parsed.
+result<std::optional<st::usd_micros>> usd_option(const options& o, const std::string& name,
+                                                 std::optional<st::usd_micros> current) {
+    auto v = o.get(name);
+    if (!v) return current;
+    if (*v == "none") return std::optional<st::usd_micros>{};
+    auto parsed = st::parse_usd(*v);
+    if (!parsed) {
+        return tl::unexpected(error{parsed.error().code, "--" + name + " " + *v + ": " +
+                                                             parsed.error().code.message()});
+    }
+    return std::optional<st::usd_micros>{*parsed};
+}
+
+result<void> apply_limits(const options& o, st::policy& p, std::optional<st::usd_micros>& allowance) {
+    auto take = [&](const char* name, std::optional<st::usd_micros>& field) -> result<void> {
+        auto v = usd_option(o, name, field);
+        if (!v) return tl::unexpected(v.error());
+        field = *v;
+        return {};
+    };
+    for (auto [name, field] : {std::pair{"per-request", &p.per_request}, {"daily", &p.daily},
+                               {"monthly", &p.monthly}, {"lifetime", &p.lifetime},
+                               {"in-flight", &p.in_flight}, {"allowance", &allowance}}) {
+        if (auto r = take(name, *field); !r) return r;
+    }
+    if (auto rate = o.get("rate")) {
+        if (*rate == "none") {
+            p.payments_per_minute.reset();
+        } else {
+            std::uint64_t n = 0;
+            bool ok = !rate->empty() && rate->size() <= 9;
+            for (char c : *rate) {
+                ok = ok && c >= '0' && c <= '9';
+                if (ok) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            if (!ok) {
+                return tl::unexpected(error{make_error_code(st::errc::invalid_argument),
+                                            "--rate " + *rate + ": payments per minute, a whole number"});
+            }
+            p.payments_per_minute = static_cast<std::uint32_t>(n);
+        }
+    }
+    for (auto [name, list] : {std::pair{"allow-host", &p.allow_hosts}, {"deny-host", &p.deny_hosts},
+                              {"allow-network", &p.allow_networks},
+                              {"allow-asset", &p.allow_assets}}) {
+        if (!o.has(name)) continue;
+        auto values = o.all(name);
+        if (values.size() == 1 && values[0] == "none") values.clear();
+        *list = std::move(values);
+    }
+    return {};
+}
+
+std::string usd_or(const std::optional<st::usd_micros>& v, const char* none) {
+    return v ? "$" + st::format_usd(*v) : none;
+}
+
+std::string join(const std::vector<std::string>& v, const char* none) {
+    if (v.empty()) return none;
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+void print_credentials(const st::agent_credentials& c) {
+    std::cout << "Proxy credentials for agent '" << c.who.name
+              << "' (shown once: Purser keeps only a hash):\n"
+              << "  token: " << c.token << "\n\n"
+              << "  HTTP_PROXY=http://" << c.who.name << ":" << c.token << "@"
+              << default_proxy_address << "\n"
+              << "  HTTPS_PROXY=http://" << c.who.name << ":" << c.token << "@"
+              << default_proxy_address << "\n";
+}
+
+void print_agent(const st::agent& a, const st::agent_usage& u) {
+    const st::policy& p = a.limits;
+    std::cout << "agent:          " << a.name << (a.frozen ? " (FROZEN)" : "") << "\n"
+              << "created:        " << st::iso8601_utc(a.created_ms) << "\n"
+              << "per request:    " << usd_or(p.per_request, "no limit") << "\n"
+              << "daily cap:      " << usd_or(p.daily, "no limit") << "\n"
+              << "monthly cap:    " << usd_or(p.monthly, "no limit") << "\n"
+              << "lifetime cap:   " << usd_or(p.lifetime, "no limit") << "\n"
+              << "in-flight cap:  " << usd_or(p.in_flight, "no limit") << "\n"
+              << "rate:           "
+              << (p.payments_per_minute ? std::to_string(*p.payments_per_minute) + " per minute"
+                                        : std::string("no limit"))
+              << "\n"
+              << "allow hosts:    " << join(p.allow_hosts, "any") << "\n"
+              << "deny hosts:     " << join(p.deny_hosts, "none") << "\n"
+              << "networks:       " << join(p.allow_networks, "any") << "\n"
+              << "assets:         " << join(p.allow_assets, "any USD-pegged") << "\n"
+              << "spent today:    $" << st::format_usd(u.spent_today) << "\n"
+              << "spent month:    $" << st::format_usd(u.spent_month) << "\n"
+              << "spent lifetime: $" << st::format_usd(u.spent_lifetime) << "\n"
+              << "in flight:      $" << st::format_usd(u.in_flight) << "\n"
+              << "allowance left: " << usd_or(u.allowance, "unlimited") << "\n";
+}
+
+/// The single NAME positional of most subcommands.
+result<std::string> one_name(const options& o, const char* sub) {
+    if (o.positional().size() != 1) {
+        return tl::unexpected(error{make_error_code(st::errc::invalid_argument),
+                                    std::string("usage: purser agent ") + sub + " NAME"});
+    }
+    return o.positional()[0];
+}
+
+int run(const std::string& sub, const words& rest) {
+    const bool takes_limits = sub == "add" || sub == "set";
+    std::set<std::string> valued = takes_limits ? limit_options : std::set<std::string>{};
+    if (sub == "fund") valued.insert("amount");
+    auto o = options::parse(rest, valued);
+    if (!o) return report(o.error(), 2);
+
+    if (sub == "list") {
+        if (!o->positional().empty()) return report("usage: purser agent list", 2);
+        auto s = open_store();
+        if (!s) return report(s.error());
+        auto agents = (*s)->list_agents();
+        if (!agents) return report(agents.error());
+        if (agents->empty()) {
+            std::cout << "no agents (add one with: purser agent add NAME --daily 5)\n";
+            return 0;
+        }
+        std::printf("%-24s %-7s %14s %14s %14s\n", "AGENT", "STATE", "TODAY", "DAILY CAP",
+                    "ALLOWANCE");
+        for (const auto& a : *agents) {
+            auto u = (*s)->usage(a.name);
+            if (!u) return report(u.error());
+            std::printf("%-24s %-7s %14s %14s %14s\n", a.name.c_str(),
+                        a.frozen ? "frozen" : "active",
+                        ("$" + st::format_usd(u->spent_today)).c_str(),
+                        usd_or(a.limits.daily, "-").c_str(), usd_or(u->allowance, "unlimited").c_str());
+        }
+        return 0;
+    }
+
+    auto name = one_name(*o, sub.c_str());
+    if (!name) return report(name.error(), 2);
+
+    if (sub == "add") {
+        st::policy p;
+        std::optional<st::usd_micros> allowance;
+        if (auto r = apply_limits(*o, p, allowance); !r) return report(r.error(), 2);
+        auto s = open_store();
+        if (!s) return report(s.error());
+        auto created = (*s)->add_agent(*name, p, allowance);
+        if (!created) return report(created.error());
+        std::cout << "added agent '" << *name << "'\n";
+        print_credentials(*created);
+        return 0;
+    }
+    auto s = open_store();
+    if (!s) return report(s.error());
+    st::store& db = **s;
+    if (sub == "set") {
+        auto current = db.get_agent(*name);
+        if (!current) return report(current.error());
+        st::policy p = current->limits;
+        std::optional<st::usd_micros> allowance = current->allowance;
+        if (auto r = apply_limits(*o, p, allowance); !r) return report(r.error(), 2);
+        // Policy and allowance are separate writes; the allowance is only touched when asked,
+        // so a concurrent payment's decrement is never overwritten by a stale copy.
+        auto updated = db.set_policy(*name, p);
+        if (!updated) return report(updated.error());
+        if (o->has("allowance")) {
+            auto a = db.set_allowance(*name, allowance);
+            if (!a) return report(a.error());
+        }
+    } else if (sub == "show") {
+        // below
+    } else if (sub == "freeze" || sub == "unfreeze") {
+        auto a = db.set_frozen(*name, sub == "freeze");
+        if (!a) return report(a.error());
+        std::cout << "agent '" << *name << "' " << (sub == "freeze" ? "frozen" : "unfrozen") << "\n";
+        return 0;
+    } else if (sub == "fund") {
+        auto text = o->get("amount");
+        if (!text) return report("usage: purser agent fund NAME --amount USD", 2);
+        auto amount = st::parse_usd(*text);
+        if (!amount) return report("--amount " + *text + ": " + amount.error().code.message(), 2);
+        auto a = db.fund(*name, *amount);
+        if (!a) return report(a.error());
+        std::cout << "agent '" << *name << "' allowance is now $" << st::format_usd(*a->allowance)
+                  << "\n";
+        return 0;
+    } else if (sub == "rotate-token") {
+        auto c = db.rotate_token(*name);
+        if (!c) return report(c.error());
+        std::cout << "new token for agent '" << *name << "'; the old one no longer works\n";
+        print_credentials(*c);
+        return 0;
+    } else {
+        std::cerr << agent_usage;
+        return 2;
+    }
+    auto a = db.get_agent(*name);
+    if (!a) return report(a.error());
+    auto u = db.usage(*name);
+    if (!u) return report(u.error());
+    print_agent(*a, *u);
+    return 0;
+}
+
+}  // namespace
+
+int agent_command(const words& args) {
+    if (args.empty() || args[0] == "--help" || args[0] == "help") {
+        std::cout << agent_usage;
+        return args.empty() ? 2 : 0;
+    }
+    return run(args[0], words(args.begin() + 1, args.end()));
+}
+
+}  // namespace purser::cli

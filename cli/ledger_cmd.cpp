@@ -1,0 +1,164 @@
+// purser ledger [--since 24h] [--until T] [--agent A] [--host H] [--status S]
+//               [--format table|csv|json] [--limit N]
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "purser/store/store.hpp"
+#include "purser/store/text.hpp"
+
+namespace purser::cli {
+namespace {
+
+namespace st = purser::store;
+
+constexpr const char* ledger_usage =
+    "usage: purser ledger [--since 24h] [--until T] [--agent A] [--host H] [--status S]\n"
+    "                     [--format table|csv|json] [--limit N]\n"
+    "  T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time (2026-11-23T13:00Z)\n"
+    "  S: reserved | paid | failed | in_doubt | expired | declined | released\n";
+
+/// The ledger's columns, in order, as text (CSV and JSON carry the same names and values).
+std::vector<std::pair<std::string, std::string>> fields(const st::ledger_row& r) {
+    const bool has_amount = r.asset_decimals != 0 || !r.amount_atomic.is_zero();
+    return {
+        {"id", std::to_string(r.id)},
+        {"time", st::iso8601_utc(r.at_ms)},
+        {"agent", r.agent},
+        {"method", r.method},
+        {"url", r.url},
+        {"host", r.host},
+        {"x402_version", r.x402_version != 0 ? std::to_string(r.x402_version) : ""},
+        {"scheme", r.scheme},
+        {"network", r.network},
+        {"asset", r.asset},
+        {"amount", has_amount ? r.amount_atomic.to_decimal() : ""},
+        {"amount_usd", r.amount_usd != 0 ? st::format_usd(r.amount_usd) : (has_amount ? "0" : "")},
+        {"pay_to", r.pay_to},
+        {"nonce", r.nonce},
+        {"expires_at", r.expires_at != 0 ? st::iso8601_utc(r.expires_at * 1000) : ""},
+        {"status", std::string(st::to_string(r.state))},
+        {"reason", r.why ? std::string(st::to_string(*r.why)) : ""},
+        {"detail", r.detail},
+        {"tx_hash", r.tx_hash},
+        {"charged", r.charged_atomic ? r.charged_atomic->to_decimal() : ""},
+        {"charged_usd", r.charged_atomic ? st::format_usd(r.charged_usd) : ""},
+        {"merchant_status", r.merchant_status != 0 ? std::to_string(r.merchant_status) : ""},
+        {"latency_ms", r.state == st::status::paid || r.latency_ms != 0
+                           ? std::to_string(r.latency_ms) : ""},
+        {"updated", st::iso8601_utc(r.updated_ms)},
+    };
+}
+
+/// RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside.
+std::string csv_field(const std::string& v) {
+    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string shorten(const std::string& s, std::size_t n) {
+    return s.size() <= n ? s : s.substr(0, n - 1) + "~";
+}
+
+}  // namespace
+
+int ledger_command(const words& args) {
+    if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
+        std::cout << ledger_usage;
+        return 0;
+    }
+    auto o = options::parse(args, {"since", "until", "agent", "host", "status", "format", "limit"});
+    if (!o) return report(o.error(), 2);
+    if (!o->positional().empty()) return report(ledger_usage, 2);
+    const std::string format = o->get_or("format", "table");
+    if (format != "table" && format != "csv" && format != "json") {
+        return report("--format " + format + ": use table, csv or json", 2);
+    }
+    auto s = st::store::open(purser_home() / "store");
+    if (!s) return report(s.error());
+    const std::uint64_t now = (*s)->now_ms();
+
+    st::ledger_query q;
+    auto since = st::parse_time(o->get_or("since", "24h"), now);
+    if (!since) return report(since.error(), 2);
+    q.since_ms = *since;
+    if (auto until = o->get("until")) {
+        auto t = st::parse_time(*until, now);
+        if (!t) return report(t.error(), 2);
+        q.until_ms = *t;
+    }
+    q.agent = o->get("agent");
+    if (auto host = o->get("host")) {
+        std::string h = *host;
+        for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        q.host = h;
+    }
+    if (auto status = o->get("status")) {
+        auto st_value = st::status_from_string(*status);
+        if (!st_value) return report("--status " + *status + ": unknown status", 2);
+        q.state = *st_value;
+    }
+    if (auto limit = o->get("limit")) {
+        try {
+            std::size_t used = 0;
+            q.limit = std::stoul(*limit, &used);
+            if (used != limit->size()) throw std::invalid_argument("trailing");
+        } catch (const std::exception&) {
+            return report("--limit " + *limit + ": a whole number", 2);
+        }
+    }
+    auto rows = (*s)->list_ledger(q);
+    if (!rows) return report(rows.error());
+
+    if (format == "json") {
+        for (const auto& r : *rows) {
+            nlohmann::ordered_json line = nlohmann::ordered_json::object();
+            for (auto& [k, v] : fields(r)) line[k] = v;
+            std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << "\n";
+        }
+        return 0;
+    }
+    if (format == "csv") {
+        bool first = true;
+        const auto header = fields(st::ledger_row{});
+        for (const auto& [k, v] : header) {
+            std::cout << (first ? "" : ",") << csv_field(k);
+            first = false;
+        }
+        std::cout << "\r\n";
+        for (const auto& r : *rows) {
+            first = true;
+            for (const auto& [k, v] : fields(r)) {
+                std::cout << (first ? "" : ",") << csv_field(v);
+                first = false;
+            }
+            std::cout << "\r\n";
+        }
+        return 0;
+    }
+    std::printf("%-8s %-24s %-14s %-24s %-9s %-28s %12s  %s\n", "ID", "TIME", "AGENT", "HOST",
+                "STATUS", "REASON", "USD", "TX");
+    for (const auto& r : *rows) {
+        const auto f = fields(r);
+        std::printf("%-8s %-24s %-14s %-24s %-9s %-28s %12s  %s\n", f[0].second.c_str(),
+                    f[1].second.c_str(), shorten(r.agent, 14).c_str(), shorten(r.host, 24).c_str(),
+                    f[15].second.c_str(), f[16].second.c_str(), f[11].second.c_str(),
+                    shorten(r.tx_hash, 20).c_str());
+    }
+    if (rows->empty()) std::cout << "(no ledger rows in that range)\n";
+    return 0;
+}
+
+}  // namespace purser::cli

@@ -1,0 +1,107 @@
+// purser spend --by agent|host|day [--since 30d] [--until T] [--format table|csv|json]
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "purser/store/store.hpp"
+#include "purser/store/text.hpp"
+
+namespace purser::cli {
+
+namespace st = purser::store;
+
+int spend_command(const words& args) {
+    constexpr const char* usage =
+        "usage: purser spend --by agent|host|day [--since 30d] [--until T] "
+        "[--format table|csv|json]\n";
+    if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
+        std::cout << usage;
+        return 0;
+    }
+    auto o = options::parse(args, {"by", "since", "until", "format"});
+    if (!o) return report(o.error(), 2);
+    const auto by_text = o->get("by");
+    if (!by_text || !o->positional().empty()) return report(usage, 2);
+    st::spend_group by{};
+    if (*by_text == "agent") {
+        by = st::spend_group::agent;
+    } else if (*by_text == "host") {
+        by = st::spend_group::host;
+    } else if (*by_text == "day") {
+        by = st::spend_group::day;
+    } else {
+        return report("--by " + *by_text + ": use agent, host or day", 2);
+    }
+    const std::string format = o->get_or("format", "table");
+    if (format != "table" && format != "csv" && format != "json") {
+        return report("--format " + format + ": use table, csv or json", 2);
+    }
+    auto s = st::store::open(purser_home() / "store");
+    if (!s) return report(s.error());
+    const std::uint64_t now = (*s)->now_ms();
+    auto since = st::parse_time(o->get_or("since", "30d"), now);
+    if (!since) return report(since.error(), 2);
+    std::optional<std::uint64_t> until;
+    if (auto u = o->get("until")) {
+        auto t = st::parse_time(*u, now);
+        if (!t) return report(t.error(), 2);
+        until = *t;
+    }
+    auto rows = (*s)->spend(by, *since, until);
+    if (!rows) return report(rows.error());
+
+    if (format == "json") {
+        for (const auto& r : *rows) {
+            nlohmann::ordered_json line;
+            line[*by_text] = r.key;
+            line["approved"] = r.approved;
+            line["paid"] = r.paid;
+            line["declined"] = r.declined;
+            line["spent_usd"] = st::format_usd(r.spent_usd);
+            line["paid_usd"] = st::format_usd(r.paid_usd);
+            std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        }
+        return 0;
+    }
+    if (format == "csv") {
+        std::cout << *by_text << ",approved,paid,declined,spent_usd,paid_usd\r\n";
+        for (const auto& r : *rows) {
+            std::string key = r.key;
+            if (key.find_first_of(",\"\r\n") != std::string::npos) {
+                std::string q = "\"";
+                for (char c : key) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+                key = q + "\"";
+            }
+            std::cout << key << "," << r.approved << "," << r.paid << "," << r.declined << ","
+                      << st::format_usd(r.spent_usd) << "," << st::format_usd(r.paid_usd) << "\r\n";
+        }
+        return 0;
+    }
+    std::printf("%-32s %9s %9s %9s %14s %14s\n", by_text->c_str(), "APPROVED", "PAID", "DECLINED",
+                "SPENT USD", "PAID USD");
+    st::spend_row total;
+    for (const auto& r : *rows) {
+        std::printf("%-32s %9llu %9llu %9llu %14s %14s\n", r.key.c_str(),
+                    static_cast<unsigned long long>(r.approved),
+                    static_cast<unsigned long long>(r.paid),
+                    static_cast<unsigned long long>(r.declined), st::format_usd(r.spent_usd).c_str(),
+                    st::format_usd(r.paid_usd).c_str());
+        total.approved += r.approved;
+        total.paid += r.paid;
+        total.declined += r.declined;
+        total.spent_usd += r.spent_usd;
+        total.paid_usd += r.paid_usd;
+    }
+    std::printf("%-32s %9llu %9llu %9llu %14s %14s\n", "TOTAL",
+                static_cast<unsigned long long>(total.approved),
+                static_cast<unsigned long long>(total.paid),
+                static_cast<unsigned long long>(total.declined),
+                st::format_usd(total.spent_usd).c_str(), st::format_usd(total.paid_usd).c_str());
+    return 0;
+}
+
+}  // namespace purser::cli

@@ -1,0 +1,6 @@
+# purser agent | ledger | spend: the store's command group (issue 4).
+target_sources(purser PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/agent_cmd.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/ledger_cmd.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/spend_cmd.cpp)
+target_compile_definitions(purser PRIVATE PURSER_HAVE_STORE_CMD)

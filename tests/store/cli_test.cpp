@@ -1,0 +1,226 @@
+// The purser binary on a store this test process holds open at the same time.
+#include "purser/store/store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "store_support.hpp"
+#include "test_support.hpp"
+
+using namespace purser::store;
+using purser::test::run_cli;
+using purser::test::usdc_request;
+
+namespace {
+
+/// A strict RFC 4180 parser: CRLF record ends, fields quoted only as a whole, "" inside quotes,
+/// no stray quotes, every record the same width. Fails the test on any violation.
+std::vector<std::vector<std::string>> parse_csv_strict(const std::string& text) {
+    std::vector<std::vector<std::string>> records;
+    std::vector<std::string> record;
+    std::string field;
+    std::size_t i = 0;
+    bool record_open = false;
+    while (i < text.size()) {
+        record_open = true;
+        if (text[i] == '"') {
+            ++i;
+            for (;;) {
+                REQUIRE(i < text.size());  // an unterminated quoted field
+                if (text[i] == '"') {
+                    if (i + 1 < text.size() && text[i + 1] == '"') {
+                        field += '"';
+                        i += 2;
+                        continue;
+                    }
+                    ++i;
+                    break;
+                }
+                field += text[i++];
+            }
+            REQUIRE((i == text.size() || text[i] == ',' || text[i] == '\r'));
+        } else {
+            while (i < text.size() && text[i] != ',' && text[i] != '\r') {
+                REQUIRE(text[i] != '"');   // a quote inside an unquoted field
+                REQUIRE(text[i] != '\n');  // a bare LF
+                field += text[i++];
+            }
+        }
+        record.push_back(std::move(field));
+        field.clear();
+        if (i < text.size() && text[i] == ',') {
+            ++i;
+            continue;
+        }
+        REQUIRE(i + 1 < text.size());
+        REQUIRE(text[i] == '\r');
+        REQUIRE(text[i + 1] == '\n');
+        i += 2;
+        records.push_back(std::move(record));
+        record.clear();
+        record_open = false;
+    }
+    REQUIRE_FALSE(record_open);
+    for (const auto& r : records) REQUIRE(r.size() == records.front().size());
+    return records;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+        out.push_back(text.substr(start, nl - start));
+    }
+    REQUIRE(start == text.size());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("purser agent freeze reaches a process holding the store open", "[store][cli]") {
+    purser::test::temp_dir home;
+    auto s = std::move(store::open(home.path() / "store").value());
+    REQUIRE(s->add_agent("worker", {}));
+    auto first = s->reserve(usdc_request("worker", 1000)).value();
+    REQUIRE(first.approved);
+
+    REQUIRE(run_cli(home.path().string(), "agent freeze worker").code == 0);
+    auto d = s->reserve(usdc_request("worker", 1000)).value();
+    CHECK_FALSE(d.approved);
+    CHECK(d.why == reason::agent_frozen);
+
+    REQUIRE(run_cli(home.path().string(), "agent unfreeze worker").code == 0);
+    CHECK(s->reserve(usdc_request("worker", 1000))->approved);
+
+    // The CLI's own recovery did not touch this live process's open reservation.
+    CHECK(s->get_row(first.reservation_id)->state == status::reserved);
+
+    // A policy change applies the same way.
+    REQUIRE(run_cli(home.path().string(), "agent set worker --per-request 0.0005").code == 0);
+    CHECK(s->reserve(usdc_request("worker", 1000))->why == reason::per_request_limit_exceeded);
+    CHECK(s->check_counters().value() == "");
+}
+
+TEST_CASE("agent add prints credentials that authenticate, once", "[store][cli]") {
+    purser::test::temp_dir home;
+    const auto h = home.path().string();
+    auto r = run_cli(h, "agent add bot --daily 5 --per-request 0.10 --allowance 20 --rate 60 "
+                        "--in-flight 1 --monthly 100 --lifetime 1000 --allow-host '*.example.com' "
+                        "--deny-host bad.example.com --allow-network eip155:31337 --allow-asset USDC");
+    REQUIRE(r.code == 0);
+    const auto at = r.out.find("HTTP_PROXY=http://bot:");
+    REQUIRE(at != std::string::npos);
+    const std::string token = r.out.substr(at + 22, 64);
+    CHECK(r.out.find(token + "@127.0.0.1:8402") != std::string::npos);
+
+    auto s = std::move(store::open(home.path() / "store").value());
+    auto a = s->authenticate("bot", token);
+    REQUIRE(a);
+    CHECK(a->limits.daily == 5'000'000u);
+    CHECK(a->limits.per_request == 100'000u);
+    CHECK(a->limits.monthly == 100'000'000u);
+    CHECK(a->limits.lifetime == 1'000'000'000u);
+    CHECK(a->limits.in_flight == 1'000'000u);
+    CHECK(a->limits.payments_per_minute == 60u);
+    CHECK(a->allowance == 20'000'000u);
+    CHECK(a->limits.allow_hosts == std::vector<std::string>{"*.example.com"});
+    CHECK(a->limits.deny_hosts == std::vector<std::string>{"bad.example.com"});
+
+    auto show = run_cli(h, "agent show bot");
+    REQUIRE(show.code == 0);
+    CHECK(show.out.find(token) == std::string::npos);  // shown once, never again
+    CHECK(show.out.find("$20") != std::string::npos);
+
+    REQUIRE(run_cli(h, "agent fund bot --amount 2.5").code == 0);
+    CHECK(s->get_agent("bot")->allowance == 22'500'000u);
+    auto rotated = run_cli(h, "agent rotate-token bot");
+    REQUIRE(rotated.code == 0);
+    CHECK(s->authenticate("bot", token).error().code == errc::bad_credentials);
+    REQUIRE(run_cli(h, "agent set bot --daily none --allow-host none").code == 0);
+    CHECK_FALSE(s->get_agent("bot")->limits.daily);
+    CHECK(s->get_agent("bot")->limits.allow_hosts.empty());
+    CHECK(run_cli(h, "agent list").out.find("bot") != std::string::npos);
+}
+
+TEST_CASE("bad CLI input is refused and changes nothing", "[store][cli]") {
+    purser::test::temp_dir home;
+    const auto h = home.path().string();
+    REQUIRE(run_cli(h, "agent add a --daily 5 --allowance 1").code == 0);
+    auto snapshot = [&] {
+        return run_cli(h, "agent show a").out + run_cli(h, "agent list").out +
+               run_cli(h, "ledger --since 30d --format json").out;
+    };
+    const auto before = snapshot();
+    CHECK(run_cli(h, "agent add 'bad/name'").code != 0);
+    CHECK(run_cli(h, "agent add b --daily -1").code == 2);
+    CHECK(run_cli(h, "agent add b --daily 1.0000001").code == 2);
+    CHECK(run_cli(h, "agent add b --daily 99999999999999999999").code == 2);
+    CHECK(run_cli(h, "agent add b --daily five").code == 2);
+    CHECK(run_cli(h, "agent add b --rate 1.5").code == 2);
+    CHECK(run_cli(h, "agent add b --allow-host 'a.*.com'").code != 0);
+    CHECK(run_cli(h, "agent add b --frobnicate 1").code == 2);
+    CHECK(run_cli(h, "agent add a").code != 0);  // exists
+    CHECK(run_cli(h, "agent set a --daily abc").code == 2);
+    CHECK(run_cli(h, "agent set ghost --daily 1").code != 0);
+    CHECK(run_cli(h, "agent fund a --amount -3").code == 2);
+    CHECK(run_cli(h, "agent fund a --amount 99999999999999999999").code == 2);
+    CHECK(run_cli(h, "agent fund a --amount 9223372036854").code != 0);  // allowance overflow
+    CHECK(run_cli(h, "agent fund ghost --amount 1").code != 0);
+    CHECK(run_cli(h, "agent freeze ghost").code != 0);
+    CHECK(run_cli(h, "ledger --format xml").code == 2);
+    CHECK(run_cli(h, "ledger --since yesterday").code == 2);
+    CHECK(run_cli(h, "ledger --status settled").code == 2);
+    CHECK(run_cli(h, "spend --by month").code == 2);
+    CHECK(snapshot() == before);
+    CHECK(run_cli(h, "agent show b").code != 0);
+}
+
+TEST_CASE("ledger CSV is strict RFC 4180 and agrees with JSON row for row", "[store][cli]") {
+    purser::test::temp_dir home;
+    auto s = std::move(store::open(home.path() / "store").value());
+    REQUIRE(s->add_agent("csv", {}, 1'000'000));
+    auto q = usdc_request("csv", 10'000, 4'000'000'000ULL);
+    q.url = "https://api.example.com/search?q=a,b&x=\"quoted\"";
+    auto d1 = s->reserve(q).value();
+    REQUIRE(s->commit(d1.reservation_id, {"0xabc", {}, 200, 42}));
+    auto d2 = s->reserve(q).value();
+    REQUIRE(s->fail(d2.reservation_id, "merchant said:\r\n\"no, thanks\"", 402));
+    auto d3 = s->reserve(usdc_request("csv", 2'000'000)).value();  // declined: allowance
+    REQUIRE_FALSE(d3.approved);
+    REQUIRE(s->record_decline(usdc_request("csv", 5), reason::no_supported_offer, "x,y"));
+    REQUIRE(s->reserve(usdc_request("nobody", 5)));
+
+    const auto h = home.path().string();
+    auto csv = run_cli(h, "ledger --since 1h --format csv");
+    auto json = run_cli(h, "ledger --since 1h --format json");
+    REQUIRE(csv.code == 0);
+    REQUIRE(json.code == 0);
+    const auto records = parse_csv_strict(csv.out);
+    const auto json_lines = lines(json.out);
+    REQUIRE(records.size() == 1 + s->list_ledger({})->size());
+    REQUIRE(json_lines.size() + 1 == records.size());
+    const auto& header = records.front();
+    for (std::size_t i = 0; i < json_lines.size(); ++i) {
+        auto obj = nlohmann::ordered_json::parse(json_lines[i]);
+        REQUIRE(obj.size() == header.size());
+        std::size_t col = 0;
+        for (auto it = obj.begin(); it != obj.end(); ++it, ++col) {
+            CHECK(it.key() == header[col]);
+            CHECK(it.value().get<std::string>() == records[i + 1][col]);
+        }
+    }
+    // Spot checks: the tricky fields came through intact.
+    CHECK(records[1][4] == q.url);
+    CHECK(records[2][17] == "merchant said:\r\n\"no, thanks\"");
+    CHECK(records[3][16] == "insufficient_allowance");
+    CHECK(records[5][16] == "agent_unknown");
+
+    auto filtered = run_cli(h, "ledger --since 1h --format json --agent csv --status paid");
+    REQUIRE(lines(filtered.out).size() == 1);
+    auto spend = run_cli(h, "spend --by agent --format json");
+    REQUIRE(spend.code == 0);
+    CHECK(spend.out.find("\"agent\":\"csv\"") != std::string::npos);
+    CHECK(run_cli(h, "spend --by day").code == 0);
+    CHECK(run_cli(h, "ledger").code == 0);
+}

@@ -1,0 +1,96 @@
+// Two processes x eight threads race for one agent's budget: the budget admits exactly N.
+#include "purser/store/store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "store_support.hpp"
+#include "test_support.hpp"
+
+using namespace purser::store;
+using purser::test::usdc_request;
+
+namespace {
+
+constexpr int processes = 2;
+constexpr int threads_per_process = 8;
+constexpr int attempts_per_thread = 12;  // 192 attempts in all
+constexpr std::uint64_t price = 10'000;  // $0.01
+constexpr int budget_payments = 50;
+
+/// The child: open its own store (never one inherited across fork), race, exit 0 when every
+/// call returned a decision. Any error exits non-zero.
+[[noreturn]] void child(const std::filesystem::path& dir) {
+    auto s = store::open(dir);
+    if (!s) ::_exit(10);
+    std::atomic<int> errors{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < threads_per_process; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < attempts_per_thread; ++i) {
+                if (!(*s)->reserve(usdc_request("racer", price))) ++errors;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    s->reset();
+    ::_exit(errors.load() == 0 ? 0 : 11);
+}
+
+void race(const policy& p, std::optional<usd_micros> allowance, reason expected) {
+    purser::test::temp_dir dir;
+    const auto path = dir.path() / "store";
+    {
+        auto s = store::open(path);
+        REQUIRE(s);
+        REQUIRE((*s)->add_agent("racer", p, allowance));
+    }  // closed before fork: children must not inherit an open environment
+    std::vector<pid_t> pids;
+    for (int i = 0; i < processes; ++i) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) child(path);
+        pids.push_back(pid);
+    }
+    for (pid_t pid : pids) CHECK(purser::test::wait_exit(pid) == 0);
+
+    auto s = std::move(store::open(path).value());
+    const auto rows = s->list_ledger({}).value();
+    REQUIRE(rows.size() == processes * threads_per_process * attempts_per_thread);
+    int approved = 0;
+    int declined_expected = 0;
+    for (const auto& r : rows) {
+        if (r.state == status::declined) {
+            if (r.why == expected) ++declined_expected;
+        } else {
+            ++approved;
+        }
+    }
+    CHECK(approved == budget_payments);
+    CHECK(declined_expected == static_cast<int>(rows.size()) - budget_payments);
+    CHECK(s->check_counters().value() == "");
+    const auto u = s->usage("racer").value();
+    CHECK(u.spent_lifetime == budget_payments * price);
+    CHECK(u.in_flight == budget_payments * price);  // nothing settled: all still in flight
+    if (allowance) CHECK(u.allowance == 0u);
+}
+
+}  // namespace
+
+TEST_CASE("concurrent reservations never pass the daily cap", "[store][concurrency]") {
+    policy p;
+    p.daily = budget_payments * price;
+    race(p, std::nullopt, reason::daily_limit_exceeded);
+}
+
+TEST_CASE("concurrent reservations never pass the allowance", "[store][concurrency]") {
+    race(policy{}, budget_payments * price, reason::insufficient_allowance);
+}
+
+TEST_CASE("concurrent reservations never pass the in-flight limit", "[store][concurrency]") {
+    policy p;
+    p.in_flight = budget_payments * price;
+    race(p, std::nullopt, reason::in_flight_limit_exceeded);
+}

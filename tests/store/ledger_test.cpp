@@ -1,0 +1,98 @@
+#include "purser/store/store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <iostream>
+#include <map>
+#include <random>
+
+#include "store_support.hpp"
+#include "test_support.hpp"
+
+using namespace purser::store;
+using purser::test::manual_clock;
+using purser::test::t0_ms;
+using purser::test::usdc_request;
+
+namespace {
+
+std::vector<std::uint64_t> ids(const std::vector<ledger_row>& rows) {
+    std::vector<std::uint64_t> out;
+    for (const auto& r : rows) out.push_back(r.id);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("indexed ledger queries agree with a full scan", "[store][ledger]") {
+    const std::uint32_t seed = 20261123;
+    std::cout << "ledger query test seed " << seed << "\n";
+    std::mt19937 rng(seed);
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    open_options o;
+    o.clock = clock.fn();
+    auto s = std::move(store::open(dir.path(), o).value());
+    const std::vector<std::string> agents = {"alpha", "beta", "gamma"};
+    const std::vector<std::string> hosts = {"a.example.com", "b.example.com", "api.weather.io"};
+    policy p;
+    p.daily = 3'000'000;
+    for (const auto& a : agents) REQUIRE(s->add_agent(a, p));
+    for (int i = 0; i < 600; ++i) {
+        clock.advance_ms(rng() % 1'000'000);  // up to ~17 minutes: spans about four days
+        auto q = usdc_request(agents[rng() % 3], 10'000 + rng() % 90'000);
+        q.host = hosts[rng() % 3];
+        if (rng() % 10 == 0) q.agent = "stranger";
+        auto d = s->reserve(q).value();
+        if (!d.approved) continue;
+        switch (rng() % 5) {
+            case 0: REQUIRE(s->commit(d.reservation_id, {"0x01", {}, 200, 5})); break;
+            case 1: REQUIRE(s->fail(d.reservation_id, "no", 402)); break;
+            case 2: REQUIRE(s->mark_in_doubt(d.reservation_id, "timeout")); break;
+            case 3: REQUIRE(s->release(d.reservation_id, "not sent")); break;
+            default: break;
+        }
+    }
+    REQUIRE(s->check_counters().value() == "");
+    const std::uint64_t end = clock.now->load();
+    for (int i = 0; i < 200; ++i) {
+        ledger_query q;
+        if (rng() % 2) q.since_ms = t0_ms + rng() % (end - t0_ms);
+        if (rng() % 2) q.until_ms = t0_ms + rng() % (end - t0_ms);
+        if (rng() % 2) q.agent = rng() % 4 == 3 ? std::string("stranger") : agents[rng() % 3];
+        if (rng() % 3 == 0) q.host = hosts[rng() % 3];
+        if (rng() % 3 == 0) q.state = static_cast<status>(1 + rng() % 7);
+        if (rng() % 4 == 0) q.limit = rng() % 20;
+        auto fast = s->list_ledger(q);
+        auto slow = s->list_ledger_full_scan(q);
+        REQUIRE(fast);
+        REQUIRE(slow);
+        REQUIRE(ids(*fast) == ids(*slow));
+    }
+    // Aggregates: by day they add up to by agent, and spent equals the counters.
+    auto by_agent = s->spend(spend_group::agent, std::nullopt, std::nullopt).value();
+    auto by_day = s->spend(spend_group::day, std::nullopt, std::nullopt).value();
+    auto by_host = s->spend(spend_group::host, std::nullopt, std::nullopt).value();
+    CHECK(by_day.size() >= 3);
+    auto total = [](const std::vector<spend_row>& rows) {
+        spend_row t;
+        for (const auto& r : rows) {
+            t.approved += r.approved;
+            t.declined += r.declined;
+            t.spent_usd += r.spent_usd;
+            t.paid_usd += r.paid_usd;
+        }
+        return t;
+    };
+    CHECK(total(by_agent).spent_usd == total(by_day).spent_usd);
+    CHECK(total(by_agent).spent_usd == total(by_host).spent_usd);
+    CHECK(total(by_agent).declined == total(by_day).declined);
+    for (const auto& r : by_agent) {
+        if (r.key == "stranger") {
+            CHECK(r.approved == 0);
+            continue;
+        }
+        CHECK(r.spent_usd == s->usage(r.key)->spent_lifetime);
+    }
+    CHECK(total(by_agent).approved + total(by_agent).declined == s->list_ledger({})->size());
+}

@@ -1,0 +1,278 @@
+#include "purser/store/store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "purser/store/text.hpp"
+#include "store_support.hpp"
+#include "test_support.hpp"
+
+using namespace purser::store;
+using purser::test::manual_clock;
+using purser::test::usdc_request;
+
+namespace {
+
+std::unique_ptr<store> open_at(const purser::test::temp_dir& dir, const manual_clock& clock) {
+    open_options o;
+    o.clock = clock.fn();
+    auto s = store::open(dir.path() / "store", o);
+    REQUIRE(s);
+    return std::move(*s);
+}
+
+/// Reserves and expects a decline with `why`; checks the decline left exactly one ledger row,
+/// counted nothing, and reports the reason in the row.
+void expect_decline(store& s, const reserve_request& q, reason why) {
+    const auto before = s.list_ledger({}).value().size();
+    const auto usage_before = s.get_agent(q.agent) ? s.usage(q.agent).value() : agent_usage{};
+    auto d = s.reserve(q);
+    REQUIRE(d);
+    INFO("expected " << to_string(why));
+    REQUIRE_FALSE(d->approved);
+    REQUIRE(d->why == why);
+    CHECK(d->reservation_id == 0);
+    auto rows = s.list_ledger({}).value();
+    REQUIRE(rows.size() == before + 1);
+    CHECK(rows.back().id == d->ledger_id);
+    CHECK(rows.back().state == status::declined);
+    CHECK(rows.back().why == why);
+    CHECK(rows.back().counted_usd() == 0);
+    if (s.get_agent(q.agent)) {
+        const auto after = s.usage(q.agent).value();
+        CHECK(after.spent_today == usage_before.spent_today);
+        CHECK(after.in_flight == usage_before.in_flight);
+        CHECK(after.allowance == usage_before.allowance);
+    }
+    CHECK(s.check_counters().value() == "");
+}
+
+decision expect_approve(store& s, const reserve_request& q) {
+    auto d = s.reserve(q);
+    REQUIRE(d);
+    INFO("declined: " << (d->why ? to_string(*d->why) : "-"));
+    REQUIRE(d->approved);
+    CHECK(d->reservation_id == d->ledger_id);
+    return *d;
+}
+
+}  // namespace
+
+TEST_CASE("every store reason code is produced by its policy", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    std::map<reason, int> produced;
+    auto decline = [&](const reserve_request& q, reason why) {
+        expect_decline(*s, q, why);
+        ++produced[why];
+    };
+
+    decline(usdc_request("ghost", 1000), reason::agent_unknown);
+
+    REQUIRE(s->add_agent("frozen", {}));
+    REQUIRE(s->set_frozen("frozen", true));
+    decline(usdc_request("frozen", 1000), reason::agent_frozen);
+
+    policy hosts;
+    hosts.allow_hosts = {"*.example.com", "weather.io"};
+    hosts.deny_hosts = {"evil.example.com"};
+    REQUIRE(s->add_agent("hosts", hosts));
+    expect_approve(*s, usdc_request("hosts", 1000));  // api.example.com
+    auto q = usdc_request("hosts", 1000);
+    q.host = "weather.io";
+    expect_approve(*s, q);
+    q.host = "EVIL.example.com";
+    decline(q, reason::host_not_allowed);  // deny wins over *.example.com
+    q.host = "example.com";
+    decline(q, reason::host_not_allowed);  // the apex is not a subdomain
+    q.host = "api.other.com";
+    decline(q, reason::host_not_allowed);
+
+    policy nets;
+    nets.allow_networks = {"eip155:31337"};
+    nets.allow_assets = {"usdc"};
+    REQUIRE(s->add_agent("nets", nets));
+    expect_approve(*s, usdc_request("nets", 1000));
+    q = usdc_request("nets", 1000);
+    q.network = "eip155:8453";
+    decline(q, reason::network_not_allowed);
+    q = usdc_request("nets", 1000);
+    q.asset = "0x0000000000000000000000000000000000000001";
+    q.asset_symbol = "DAI";
+    decline(q, reason::asset_not_allowed);
+    q = usdc_request("nets", 1000);
+    q.usd_pegged = false;  // an asset without a known USD peg
+    decline(q, reason::asset_not_allowed);
+
+    policy caps;
+    caps.per_request = 100'000;  // $0.10
+    caps.daily = 250'000;
+    REQUIRE(s->add_agent("caps", caps));
+    decline(usdc_request("caps", 100'001), reason::per_request_limit_exceeded);
+    // Far too large to count at all: also above the per-request limit.
+    q = usdc_request("caps", 0);
+    q.amount_atomic = purser::protocol::uint256::max();
+    decline(q, reason::per_request_limit_exceeded);
+    expect_approve(*s, usdc_request("caps", 100'000));
+    expect_approve(*s, usdc_request("caps", 100'000));
+    decline(usdc_request("caps", 50'001), reason::daily_limit_exceeded);
+    expect_approve(*s, usdc_request("caps", 50'000));  // exactly at the cap
+
+    policy monthly;
+    monthly.monthly = 1'000'000;
+    REQUIRE(s->add_agent("monthly", monthly));
+    expect_approve(*s, usdc_request("monthly", 600'000));
+    decline(usdc_request("monthly", 400'001), reason::monthly_limit_exceeded);
+
+    policy lifetime;
+    lifetime.lifetime = 2'000'000;
+    REQUIRE(s->add_agent("lifetime", lifetime));
+    expect_approve(*s, usdc_request("lifetime", 1'500'000));
+    decline(usdc_request("lifetime", 500'001), reason::lifetime_limit_exceeded);
+
+    REQUIRE(s->add_agent("allowance", {}, 300'000));
+    auto d = expect_approve(*s, usdc_request("allowance", 200'000));
+    CHECK(d.allowance_remaining == 100'000u);
+    decline(usdc_request("allowance", 100'001), reason::insufficient_allowance);
+    d = expect_approve(*s, usdc_request("allowance", 100'000));
+    CHECK(d.allowance_remaining == 0u);
+    // Zero left declines even a free payment.
+    decline(usdc_request("allowance", 0), reason::insufficient_allowance);
+
+    policy flight;
+    flight.in_flight = 20'000;
+    REQUIRE(s->add_agent("flight", flight));
+    auto r1 = expect_approve(*s, usdc_request("flight", 10'000));
+    expect_approve(*s, usdc_request("flight", 10'000));
+    decline(usdc_request("flight", 1), reason::in_flight_limit_exceeded);
+    // Settling one frees its share of the in-flight limit.
+    REQUIRE(s->commit(r1.reservation_id, {"0xabc", {}, 200, 12}));
+    expect_approve(*s, usdc_request("flight", 10'000));
+
+    policy rate;
+    rate.payments_per_minute = 3;
+    REQUIRE(s->add_agent("rate", rate));
+    for (int i = 0; i < 3; ++i) {
+        expect_approve(*s, usdc_request("rate", 1));
+        clock.advance_ms(10'000);
+    }
+    decline(usdc_request("rate", 1), reason::rate_limited);  // 3 in the last 30 s
+    clock.advance_ms(30'001);                                // the first is now 60.001 s old
+    expect_approve(*s, usdc_request("rate", 1));
+    decline(usdc_request("rate", 1), reason::rate_limited);
+
+    // The proxy's codes are recorded through record_decline, one row each.
+    for (reason r : {reason::no_supported_offer, reason::price_changed,
+                     reason::body_too_large_to_replay, reason::wallet_locked,
+                     reason::iou_insufficient}) {
+        auto id = s->record_decline(usdc_request("caps", 1000), r, "from the proxy");
+        REQUIRE(id);
+        auto row = s->get_row(*id).value();
+        CHECK(row.state == status::declined);
+        CHECK(row.why == r);
+        CHECK(row.detail == "from the proxy");
+        ++produced[r];
+    }
+    CHECK(produced.size() == std::size(all_reasons));
+    CHECK(s->check_counters().value() == "");
+}
+
+TEST_CASE("daily and monthly caps reset at UTC midnight and month start", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    clock.set(purser::store::parse_time("2026-11-30T23:59:59Z", 0).value());
+    auto s = open_at(dir, clock);
+    policy p;
+    p.daily = 1'000'000;
+    p.monthly = 1'500'000;
+    REQUIRE(s->add_agent("a", p));
+    expect_approve(*s, usdc_request("a", 1'000'000));
+    expect_decline(*s, usdc_request("a", 1), reason::daily_limit_exceeded);
+    clock.advance_ms(1000);  // 2026-12-01T00:00:00Z: new day and new month
+    expect_approve(*s, usdc_request("a", 1'000'000));
+    CHECK(s->usage("a")->spent_today == 1'000'000);
+    CHECK(s->usage("a")->spent_month == 1'000'000);
+    CHECK(s->usage("a")->spent_lifetime == 2'000'000);
+    clock.advance_ms(86'400'000);  // 2026-12-02: daily resets, monthly does not
+    expect_approve(*s, usdc_request("a", 500'000));
+    expect_decline(*s, usdc_request("a", 1), reason::monthly_limit_exceeded);
+}
+
+TEST_CASE("18-decimal dust counts against caps, rounded up", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    policy p;
+    p.daily = 2;  // two micro-USD
+    REQUIRE(s->add_agent("dust", p));
+    auto q = usdc_request("dust", 0);
+    q.asset_decimals = 18;
+    q.amount_atomic = purser::protocol::uint256(1);  // 1e-18 USD counts as 1 micro-USD
+    auto d = expect_approve(*s, q);
+    CHECK(d.amount == 1);
+    expect_approve(*s, q);
+    expect_decline(*s, q, reason::daily_limit_exceeded);
+}
+
+TEST_CASE("agents: tokens are shown once, hashed, checked, rotated", "[store][agent]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    auto c = s->add_agent("bot", {});
+    REQUIRE(c);
+    CHECK(c->token.size() == 64);
+    CHECK(s->authenticate("bot", c->token)->name == "bot");
+    CHECK(s->authenticate("bot", c->token + "0").error().code == errc::bad_credentials);
+    CHECK(s->authenticate("nobody", c->token).error().code == errc::agent_not_found);
+    // The token is not stored anywhere in the environment's files.
+    for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path())) {
+        if (f.is_regular_file()) {
+            CHECK(purser::test::read_file(f.path()).find(c->token) == std::string::npos);
+        }
+    }
+    auto rotated = s->rotate_token("bot");
+    REQUIRE(rotated);
+    CHECK(rotated->token != c->token);
+    CHECK(s->authenticate("bot", c->token).error().code == errc::bad_credentials);
+    CHECK(s->authenticate("bot", rotated->token));
+
+    CHECK(s->add_agent("bot", {}).error().code == errc::agent_exists);
+    CHECK(s->add_agent("bad name", {}).error().code == errc::invalid_name);
+    policy bad;
+    bad.allow_hosts = {"*"};
+    CHECK(s->add_agent("other", bad).error().code == errc::invalid_pattern);
+    CHECK(s->get_agent("other").error().code == errc::agent_not_found);
+    CHECK(s->set_policy("bot", bad).error().code == errc::invalid_pattern);
+    CHECK(s->get_agent("bot")->limits == policy{});
+
+    CHECK(s->fund("bot", 1).error().code == errc::no_allowance_limit);
+    REQUIRE(s->set_allowance("bot", 5));
+    CHECK(s->fund("bot", 10)->allowance == 15u);
+    CHECK(s->fund("bot", max_countable_usd_micros).error().code == errc::overflow);
+    CHECK(s->get_agent("bot")->allowance == 15u);
+    CHECK(s->fund("ghost", 1).error().code == errc::agent_not_found);
+    CHECK(s->list_agents()->size() == 1);
+}
+
+TEST_CASE("bad reserve input is an error and writes nothing", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    REQUIRE(s->add_agent("a", {}));
+    auto q = usdc_request("a", 1000);
+    q.host = std::string(256, 'h');
+    CHECK(s->reserve(q).error().code == errc::invalid_argument);
+    q = usdc_request("a", 1000);
+    q.asset_decimals = 78;
+    CHECK(s->reserve(q).error().code == errc::invalid_argument);
+    q = usdc_request("a", 1000);
+    q.url = std::string(20000, 'u');
+    CHECK(s->reserve(q).error().code == errc::invalid_argument);
+    CHECK(s->record_decline(q, reason::wallet_locked).error().code == errc::invalid_argument);
+    CHECK(s->list_ledger({})->empty());
+    CHECK(s->usage("a")->spent_lifetime == 0);
+    CHECK(s->commit(12345, {}).error().code == errc::reservation_not_found);
+    CHECK(s->fail(0, "x").error().code == errc::reservation_not_found);
+}
