@@ -221,7 +221,8 @@ result<void> sync_directory(const std::filesystem::path& dir) {
 result<private_key> decrypt_keystore(std::string_view json_text, std::string_view password) {
     PURSER_TRY(doc, parse_keystore_json(json_text));
     auto version = doc.find("version");
-    if (version == doc.end() || !version->is_number_integer() || version->get<int>() != 3) {
+    if (version == doc.end() || !version->is_number_integer() ||
+        version->get<std::int64_t>() != 3) {
         return fail(errc::bad_keystore, "version must be 3");
     }
     auto crypto = doc.find("crypto");
