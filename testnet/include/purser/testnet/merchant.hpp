@@ -1,0 +1,87 @@
+// Demo paid APIs configured by JSON: x402 v1 or v2 over HTTP or HTTPS, verifying and settling
+// through a facilitator over HTTP before answering (x402.md §1).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "purser/protocol/address.hpp"
+#include "purser/protocol/messages.hpp"
+#include "purser/protocol/uint256.hpp"
+#include "purser/testnet/http.hpp"
+
+namespace purser::testnet {
+
+struct merchant_route {
+    std::string method = "GET";
+    std::string path;                    ///< Exact match, e.g. "/weather".
+    std::string handler;                 ///< weather | echo | stream | premium | metered | free
+    std::string description;
+    std::optional<protocol::uint256> price;  ///< Atomic units; none = free.
+    std::vector<std::string> schemes;    ///< In offer order: "exact", "batch-settlement".
+};
+
+struct merchant_config {
+    int x402_version = 2;
+    protocol::address pay_to;
+    protocol::address asset;
+    std::string facilitator_url;         ///< Base URL, e.g. http://127.0.0.1:8402
+    protocol::address receiver_authorizer;
+    std::uint64_t withdraw_delay = 900;
+    std::uint64_t max_timeout_seconds = 300;
+    std::uint64_t stream_events = 5;
+    std::uint64_t stream_interval_ms = 400;
+    std::vector<merchant_route> routes;
+};
+
+/// The default routes: /weather, /echo, /stream, /premium, /metered (v2 only: batch-settlement
+/// and exact), /free. Addresses and facilitator are left for the caller to fill.
+[[nodiscard]] nlohmann::json default_merchant_json(int x402_version);
+
+/// Parses {x402Version, payTo, asset, facilitator, receiverAuthorizer, withdrawDelay,
+/// maxTimeoutSeconds, routes:[{method, path, handler, description, price, schemes}]}.
+/// Errors: invalid_request naming the field.
+[[nodiscard]] result<merchant_config> merchant_config_from_json(const nlohmann::json& j);
+
+class merchant {
+public:
+    explicit merchant(merchant_config config);
+    [[nodiscard]] http_response handle(const http_request& req);
+    [[nodiscard]] http_handler http();
+    /// Claims every channel's latest voucher up to what was charged, then settles the
+    /// receiver's claimed funds (two facilitator /settle calls). Returns the settle response.
+    [[nodiscard]] result<nlohmann::json> settle_batches();
+    [[nodiscard]] const merchant_config& config() const { return config_; }
+
+    /// Server-side state of one batch-settlement channel (x402 batch EVM spec, "Per-Channel State").
+    struct channel_record {
+        nlohmann::json config;           ///< channelConfig as the client sent it.
+        protocol::uint256 charged;       ///< chargedCumulativeAmount
+        protocol::uint256 signed_max;    ///< latest voucher's maxClaimableAmount
+        std::string signature;           ///< latest voucher signature
+        protocol::uint256 claimed;       ///< on-chain totalClaimed after our last claim
+    };
+
+private:
+    http_response paid(const http_request& req, const merchant_route& route);
+    protocol::ojson requirements(const http_request& req, const merchant_route& route) const;
+    http_response challenge(const http_request& req, const merchant_route& route, const std::string& error,
+                            const protocol::ojson& accepts_override = {}) const;
+    http_response run_handler(const http_request& req, const merchant_route& route) const;
+    http_response batch_payment(const http_request& req, const merchant_route& route,
+                                const protocol::ojson& payload, const protocol::ojson& offer);
+
+    merchant_config config_;
+    std::mutex batch_mutex_;             ///< Serializes batch payments (per-channel ordering).
+    std::map<std::string, channel_record> channels_;
+};
+
+}  // namespace purser::testnet

@@ -1,0 +1,171 @@
+// The merchant's side of batch-settlement: per-channel cumulative accounting, corrective 402s,
+// deposits settled through the facilitator, vouchers kept for later claims, cooperative refunds.
+#include "merchant_detail.hpp"
+#include "purser/protocol/networks.hpp"
+#include "purser/testnet/errc.hpp"
+#include "purser/testnet/merchant.hpp"
+
+namespace purser::testnet {
+
+using nlohmann::json;
+using protocol::ojson;
+using protocol::uint256;
+
+namespace {
+
+uint256 dec(const json& j) {
+    if (j.is_string()) {
+        auto v = uint256::from_decimal(j.get<std::string>());
+        if (v) return *v;
+    }
+    if (j.is_number_unsigned()) return uint256{j.get<std::uint64_t>()};
+    return uint256{};
+}
+
+std::string lower(std::string s) {
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+ojson channel_state(const json& snapshot, const uint256& charged) {
+    ojson s;
+    s["channelId"] = snapshot.value("channelId", "");
+    s["balance"] = snapshot.value("balance", "0");
+    s["totalClaimed"] = snapshot.value("totalClaimed", "0");
+    s["withdrawRequestedAt"] = snapshot.value("withdrawRequestedAt", 0);
+    s["refundNonce"] = snapshot.value("refundNonce", "0");
+    s["chargedCumulativeAmount"] = charged.to_decimal();
+    return s;
+}
+
+}  // namespace
+
+http_response merchant::batch_payment(const http_request& req, const merchant_route& route,
+                                      const ojson& payload, const ojson& offer) {
+    std::lock_guard lock(batch_mutex_);
+    const ojson& p = payload["payload"];
+    const std::string type = p.value("type", "");
+    const ojson voucher = p.value("voucher", ojson::object());
+    const std::string id = lower(voucher.value("channelId", ""));
+    const std::string network = offer["network"];
+
+    auto verified = detail::call_facilitator(config_, "verify", 2, payload, offer);
+    if (!verified) return challenge(req, route, verified.error().detail);
+    if (!verified->value("isValid", false)) return challenge(req, route, verified->value("invalidReason", "invalid_payment"));
+    const json snapshot = verified->value("extra", json::object());
+    const std::string payer = verified->value("payer", "");
+
+    auto it = channels_.find(id);
+    if (it == channels_.end()) {
+        // No local record: the on-chain totalClaimed is the baseline (spec "Server state loss").
+        channel_record fresh;
+        fresh.charged = dec(snapshot.value("totalClaimed", json("0")));
+        fresh.claimed = fresh.charged;
+        it = channels_.emplace(id, fresh).first;
+    }
+    channel_record& rec = it->second;
+    const uint256 max = dec(voucher.value("maxClaimableAmount", ojson("0")));
+    const uint256 price = dec(json::parse(offer["amount"].dump()));
+
+    auto corrective = [&]() {
+        ojson accepts = requirements(req, route);
+        for (auto& o : accepts) {
+            if (o["scheme"] != "batch-settlement") continue;
+            o["extra"]["channelState"] = channel_state(snapshot, rec.charged);
+            if (!rec.signature.empty()) {
+                o["extra"]["voucherState"] = {{"signedMaxClaimable", rec.signed_max.to_decimal()},
+                                              {"signature", rec.signature}};
+            }
+        }
+        return challenge(req, route, "invalid_batch_settlement_evm_cumulative_amount_mismatch", accepts);
+    };
+
+    if (type == "refund") {
+        if (max != rec.charged) return corrective();
+        ojson settle_payload = payload;
+        if (rec.signed_max > rec.claimed && !rec.signature.empty()) {
+            settle_payload["payload"]["claims"] = ojson::array(
+                {ojson{{"voucher", {{"channel", rec.config}, {"maxClaimableAmount", rec.signed_max.to_decimal()}}},
+                       {"signature", rec.signature},
+                       {"totalClaimed", rec.charged.to_decimal()}}});
+        }
+        auto settled = detail::call_facilitator(config_, "settle", 2, settle_payload, offer);
+        if (!settled) return challenge(req, route, settled.error().detail);
+        if (!settled->value("success", false)) return detail::settle_failed_v2(*settled);
+        rec.claimed = rec.charged;
+        json state = settled->value("extra", json::object()).value("channelState", json::object());
+        if (dec(state.value("balance", json("0"))) == dec(state.value("totalClaimed", json("0")))) {
+            channels_.erase(it);  // fully refunded: the record goes (spec step 5)
+        }
+        return {200,
+                {{"Content-Type", "application/json"},
+                 {"PAYMENT-RESPONSE", detail::encode_header(settled->dump())},
+                 {"Access-Control-Expose-Headers", "PAYMENT-RESPONSE"}},
+                json{{"refunded", settled->value("amount", "0")}}.dump(),
+                {}};
+    }
+
+    auto expected = rec.charged.add(price);
+    if (!expected || max != *expected) return corrective();
+
+    http_response response = run_handler(req, route);
+    std::string tx;
+    std::optional<std::string> deposited;
+    json state_snapshot = snapshot;
+    if (type == "deposit") {
+        auto settled = detail::call_facilitator(config_, "settle", 2, payload, offer);
+        if (!settled) {
+            return detail::settle_failed_v2(json{{"success", false}, {"errorReason", "unexpected_settle_error"},
+                                                 {"errorMessage", settled.error().detail}, {"transaction", ""},
+                                                 {"network", network}});
+        }
+        if (!settled->value("success", false)) return detail::settle_failed_v2(*settled);
+        tx = settled->value("transaction", "");
+        deposited = settled->value("amount", "");
+        state_snapshot = settled->value("extra", json::object()).value("channelState", snapshot);
+    }
+    // Commit only after the handler succeeded (spec "Request Processing" step 3).
+    rec.charged = max;
+    rec.signed_max = max;
+    rec.signature = voucher.value("signature", "");
+    rec.config = json::parse(p["channelConfig"].dump());
+
+    ojson body;
+    body["success"] = true;
+    body["payer"] = payer;
+    body["transaction"] = tx;
+    body["network"] = network;
+    if (deposited) body["amount"] = *deposited;
+    body["extra"] = {{"chargedAmount", price.to_decimal()}, {"channelState", channel_state(state_snapshot, rec.charged)}};
+    response.headers.emplace_back("PAYMENT-RESPONSE", detail::encode_header(body.dump()));
+    response.headers.emplace_back("Access-Control-Expose-Headers", "PAYMENT-RESPONSE");
+    return response;
+}
+
+result<json> merchant::settle_batches() {
+    std::lock_guard lock(batch_mutex_);
+    const ojson offer = detail::make_offer(config_, "batch-settlement", uint256{0}, "", "", "");
+    ojson claims = ojson::array();
+    for (const auto& [id, rec] : channels_) {
+        if (rec.charged > rec.claimed && !rec.signature.empty()) {
+            claims.push_back({{"voucher", {{"channel", rec.config}, {"maxClaimableAmount", rec.signed_max.to_decimal()}}},
+                              {"signature", rec.signature},
+                              {"totalClaimed", rec.charged.to_decimal()}});
+        }
+    }
+    if (!claims.empty()) {
+        ojson claim_payload{{"x402Version", 2}, {"accepted", offer}, {"payload", {{"type", "claim"}, {"claims", claims}}}};
+        PURSER_TRY(claimed, detail::call_facilitator(config_, "settle", 2, claim_payload, offer));
+        if (!claimed.value("success", false)) {
+            return fail(errc::unavailable, "claim failed: " + claimed.value("errorReason", std::string()));
+        }
+        for (auto& [id, rec] : channels_) rec.claimed = rec.charged;
+    }
+    ojson settle_payload{{"x402Version", 2},
+                         {"accepted", offer},
+                         {"payload", {{"type", "settle"}, {"receiver", config_.pay_to.to_checksum()},
+                                      {"token", config_.asset.to_checksum()}}}};
+    return detail::call_facilitator(config_, "settle", 2, settle_payload, offer);
+}
+
+}  // namespace purser::testnet
