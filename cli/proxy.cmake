@@ -1,0 +1,3 @@
+# purser proxy / purser ca: the forward proxy and its interception CA.
+target_sources(purser PRIVATE ${CMAKE_CURRENT_LIST_DIR}/proxy_cmd.cpp ${CMAKE_CURRENT_LIST_DIR}/ca_cmd.cpp)
+target_compile_definitions(purser PRIVATE PURSER_HAVE_PROXY_CMD)

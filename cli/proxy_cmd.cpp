@@ -1,0 +1,99 @@
+// purser proxy: runs the forward proxy until SIGTERM or SIGINT, then drains and exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "purser/proxy/ca.hpp"
+#include "purser/proxy/config.hpp"
+#include "purser/proxy/server.hpp"
+
+namespace purser::cli {
+namespace {
+
+constexpr const char* proxy_usage = R"(usage: purser proxy [--config FILE] [--listen ADDR:PORT] [--default-agent NAME] [options]
+
+Every option can also come from the config file (same name with '_') or from PURSER_<NAME>;
+flags win over the environment, which wins over the file. See proxy/README.md for the list.
+)";
+
+}  // namespace
+
+int proxy_command(const words& args) {
+    std::set<std::string> valued{"config"};
+    for (const auto& f : proxy::config_flag_names()) valued.insert(f);
+    std::set<std::string> switches{"help"};
+    for (const auto& f : proxy::config_switch_names()) switches.insert(f);
+    auto opts = options::parse(args, valued, switches);
+    if (!opts) return report(opts.error(), 2);
+    if (opts->has("help")) {
+        std::cout << proxy_usage;
+        return 0;
+    }
+    if (!opts->positional().empty())
+        return report("purser proxy takes no positional arguments ('" + opts->positional()[0] +
+                          "')",
+                      2);
+
+    proxy::config_sources sources;
+    if (auto f = opts->get("config")) sources.file = *f;
+    sources.env = [](const std::string& name) -> std::optional<std::string> {
+        const char* v = std::getenv(name.c_str());
+        if (v == nullptr) return std::nullopt;
+        return std::string(v);
+    };
+    sources.purser_home = purser_home();
+    for (const auto& f : proxy::config_flag_names())
+        if (opts->has(f)) sources.flags[f] = opts->all(f);
+    for (const auto& f : proxy::config_switch_names())
+        if (opts->has(f)) sources.flags[f] = {""};
+    auto cfg = proxy::load_config(sources);
+    if (!cfg) return report(cfg.error(), 2);
+
+    std::shared_ptr<const proxy::cert_authority> ca;
+    if (!(*cfg)->intercept.empty()) {
+        auto created = proxy::cert_authority::init((*cfg)->ca_dir);
+        if (!created) return report(created.error());
+        if (*created) std::cerr << "purser: created CA " << ((*cfg)->ca_dir / "ca.crt").string() << "\n";
+        auto loaded = proxy::cert_authority::load((*cfg)->ca_dir);
+        if (!loaded) return report(loaded.error());
+        ca = *loaded;
+    }
+
+    // Signals are taken by one thread with sigwait, so they are blocked in every thread the
+    // server starts (they inherit this mask).
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);  // internal: ends the signal thread after the server is done
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    // TODO(issue 6): the payment flow replaces this hook and brings a store-backed
+    // authenticator; until then no request is ever paid.
+    auto hook = std::make_shared<proxy::pass_through_hook>();
+    proxy::server srv(*cfg, hook, nullptr, ca);
+    auto port = srv.listen();
+    if (!port) return report(port.error());
+    std::cout << "purser proxy listening on " << (*cfg)->listen_host << ":" << *port << std::endl;
+
+    std::thread waiter([&srv, &set] {
+        for (;;) {
+            int sig = 0;
+            if (sigwait(&set, &sig) != 0) continue;
+            if (sig == SIGUSR1) return;
+            srv.stop();
+        }
+    });
+    srv.run();
+    pthread_kill(waiter.native_handle(), SIGUSR1);
+    waiter.join();
+    return 0;
+}
+
+}  // namespace purser::cli

@@ -1,0 +1,73 @@
+// The proxy's configuration: parsed once from a JSON file, PURSER_* environment variables and
+// command-line flags (flags > environment > file > defaults), validated, then shared read-only.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "purser/protocol/result.hpp"
+
+namespace purser::proxy {
+
+/// Every option; proxy/README.md has the table. Names match the JSON keys; the environment
+/// variable is PURSER_<KEY> upper-cased, the flag is --<key> with '_' spelled '-'.
+struct config {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8402;                 ///< 0 picks a free port.
+    unsigned threads = 0;                             ///< I/O threads; 0 = hardware cores.
+    std::optional<std::string> default_agent;         ///< Agent for requests without credentials.
+    std::size_t max_replay_body = 8u << 20;           ///< Request bytes buffered for a paid replay.
+    std::size_t max_header_bytes = 64u << 10;         ///< Request and response header limit.
+    std::size_t max_402_body = 1u << 20;              ///< 402 body bytes buffered for the hook.
+    std::uint64_t idle_timeout_ms = 60'000;           ///< Client keep-alive wait, tunnel silence,
+                                                      ///< and silence inside a streamed body.
+    std::uint64_t upstream_timeout_ms = 30'000;       ///< Connect, TLS handshake, send, and wait
+                                                      ///< for the response head.
+    std::uint64_t shutdown_grace_ms = 10'000;         ///< In-flight time allowed after SIGTERM.
+    std::size_t pool_idle_per_origin = 4;             ///< Idle upstream connections kept.
+    std::vector<std::filesystem::path> upstream_ca;   ///< Extra trust anchors for upstream TLS.
+    std::vector<std::string> intercept{"*"};          ///< CONNECT hosts whose TLS is intercepted.
+    std::vector<std::string> no_intercept;            ///< ...except these (tunnelled as bytes).
+    std::filesystem::path ca_dir;                     ///< Default PURSER_HOME/ca.
+    std::string log = "-";                            ///< JSON-lines access log path; "-" = stderr.
+    bool no_payments = false;                         ///< Never pay: every 402 passes through.
+    std::filesystem::path store_dir;                  ///< Default PURSER_HOME/store.
+    std::filesystem::path keystore;                   ///< Default PURSER_HOME/keystore.json.
+    std::optional<std::filesystem::path> wallet_password_file;  ///< Wallet password file.
+    /// Options of the payment flow, passed through unvalidated here (must be a JSON object);
+    /// the payment flow validates its own keys.
+    nlohmann::json payment = nlohmann::json::object();
+};
+
+/// Where option values come from. `env` looks a variable up (std::getenv in production, a map in
+/// tests). `flags` maps a flag name without dashes ("max-replay-body") to its values in order; a
+/// list option takes every value, a scalar the last.
+struct config_sources {
+    std::optional<std::filesystem::path> file;
+    std::function<std::optional<std::string>(const std::string&)> env;
+    std::map<std::string, std::vector<std::string>> flags;
+    std::filesystem::path purser_home;  ///< Base of the ca_dir/store_dir/keystore defaults.
+};
+
+/// The flag names load_config understands (without dashes), for the CLI's option parser.
+/// `valued` take a value; `switches` take none.
+[[nodiscard]] const std::vector<std::string>& config_flag_names();
+[[nodiscard]] const std::vector<std::string>& config_switch_names();
+
+/// Builds the config. Errors: config_file (unreadable, not JSON, not an object), unknown_option
+/// (a file key or flag Purser does not know; the detail names it), invalid_option (wrong type,
+/// bad number, out of range, bad listen address; the detail names the option and its source).
+[[nodiscard]] result<std::shared_ptr<const config>> load_config(const config_sources& sources);
+
+/// Splits "HOST:PORT" / "[V6]:PORT". Errors: invalid_option.
+[[nodiscard]] result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text);
+
+}  // namespace purser::proxy

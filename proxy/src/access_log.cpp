@@ -1,0 +1,52 @@
+#include "access_log.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "purser/proxy/errc.hpp"
+
+namespace purser::proxy::detail {
+
+access_log::~access_log() {
+    if (owned_ && out_ != nullptr) std::fclose(out_);
+}
+
+result<void> access_log::open(const std::string& target) {
+    if (target == "-") {
+        out_ = stderr;
+        return {};
+    }
+    out_ = std::fopen(target.c_str(), "ae");
+    if (out_ == nullptr)
+        return fail(errc::config_file, "log file " + target + ": " + std::strerror(errno));
+    owned_ = true;
+    return {};
+}
+
+void access_log::write(const nlohmann::json& line) {
+    if (out_ == nullptr) return;
+    // Replace invalid UTF-8 instead of throwing: paths and agent names come from the network.
+    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::lock_guard lock(mutex_);
+    std::fwrite(text.data(), 1, text.size(), out_);
+    std::fputc('\n', out_);
+    std::fflush(out_);
+}
+
+std::string access_log::now_iso8601() {
+    const auto now = std::chrono::system_clock::now();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+    const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[64];
+    std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buf,
+                  static_cast<int>(ms.count() % 1000));
+    return out;
+}
+
+}  // namespace purser::proxy::detail

@@ -1,0 +1,37 @@
+// One JSON object per line, one line per request or tunnel. Thread-safe. Callers pass only
+// redacted values: never credentials or payment headers.
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "purser/protocol/result.hpp"
+
+namespace purser::proxy::detail {
+
+class access_log {
+public:
+    access_log() = default;
+    access_log(const access_log&) = delete;
+    access_log& operator=(const access_log&) = delete;
+    ~access_log();
+
+    /// "-" writes to stderr; anything else is a file opened for appending.
+    /// Errors: config_file when the file cannot be opened.
+    [[nodiscard]] result<void> open(const std::string& target);
+
+    void write(const nlohmann::json& line);
+
+    /// The current UTC time as "2026-01-02T03:04:05.678Z".
+    [[nodiscard]] static std::string now_iso8601();
+
+private:
+    std::mutex mutex_;
+    std::FILE* out_ = nullptr;
+    bool owned_ = false;
+};
+
+}  // namespace purser::proxy::detail

@@ -1,0 +1,340 @@
+#include "purser/proxy/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "purser/proxy/errc.hpp"
+
+namespace purser::proxy {
+namespace {
+
+using json = nlohmann::json;
+
+/// Propagates the error of a result<void>.
+#define PURSER_CHECK(expr)                                                          \
+    do {                                                                            \
+        auto check_result_ = (expr);                                                \
+        if (!check_result_)                                                         \
+            return tl::unexpected<::purser::error>(std::move(check_result_).error()); \
+    } while (0)
+
+/// How an option's value is spelled. File values must already have the JSON type; environment
+/// and flag strings are converted by `from_text` first, so one setter serves all three sources.
+enum class kind { text, number, boolean, list, object };
+
+struct option {
+    const char* name;
+    kind type;
+    result<void> (*apply)(config&, const json&, const std::string& where);
+};
+
+[[nodiscard]] tl::unexpected<error> bad(const std::string& where, const std::string& why) {
+    return fail(errc::invalid_option, where + ": " + why);
+}
+
+[[nodiscard]] result<std::uint64_t> as_u64(const json& v, const std::string& where,
+                                           std::uint64_t lo, std::uint64_t hi) {
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0))
+        return bad(where, "expected a non-negative integer");
+    const auto n = v.get<std::uint64_t>();
+    if (n < lo || n > hi)
+        return bad(where, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return n;
+}
+
+[[nodiscard]] result<std::string> as_text(const json& v, const std::string& where,
+                                          bool allow_empty = false) {
+    if (!v.is_string()) return bad(where, "expected a string");
+    auto s = v.get<std::string>();
+    if (s.empty() && !allow_empty) return bad(where, "must not be empty");
+    return s;
+}
+
+[[nodiscard]] result<std::vector<std::string>> as_list(const json& v, const std::string& where) {
+    if (!v.is_array()) return bad(where, "expected an array of strings");
+    std::vector<std::string> out;
+    for (const auto& item : v) {
+        if (!item.is_string() || item.get<std::string>().empty())
+            return bad(where, "expected an array of non-empty strings");
+        out.push_back(item.get<std::string>());
+    }
+    return out;
+}
+
+[[nodiscard]] result<void> check_pattern(const std::string& p, const std::string& where) {
+    // A pattern is "*", an exact host, or "*.suffix"; anything else is a typo worth reporting.
+    if (p == "*") return {};
+    const std::string_view body = p.rfind("*.", 0) == 0 ? std::string_view(p).substr(2) : p;
+    if (body.empty() || body.find('*') != std::string_view::npos)
+        return bad(where, "pattern '" + p + "' must be *, a host, or *.domain");
+    return {};
+}
+
+#define PURSER_SIZE_OPTION(field, lo, hi)                                            \
+    [](config& c, const json& v, const std::string& w) -> result<void> {             \
+        PURSER_TRY(n, as_u64(v, w, lo, hi));                                           \
+        c.field = static_cast<decltype(c.field)>(n);                                   \
+        return {};                                                                     \
+    }
+#define PURSER_PATH_OPTION(field)                                                    \
+    [](config& c, const json& v, const std::string& w) -> result<void> {             \
+        PURSER_TRY(s, as_text(v, w));                                                  \
+        c.field = s;                                                                   \
+        return {};                                                                     \
+    }
+
+constexpr std::uint64_t max_ms = 24ull * 3600 * 1000;
+
+const std::vector<option>& options() {
+    static const std::vector<option> all = {
+        {"listen", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w));
+             auto hp = parse_listen(s);
+             if (!hp) return bad(w, hp.error().detail);
+             c.listen_host = hp->first;
+             c.listen_port = hp->second;
+             return {};
+         }},
+        {"threads", kind::number, PURSER_SIZE_OPTION(threads, 0, 256)},
+        {"default_agent", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w, true));
+             if (s.empty()) c.default_agent.reset(); else c.default_agent = s;
+             return {};
+         }},
+        {"max_replay_body", kind::number, PURSER_SIZE_OPTION(max_replay_body, 0, 1ull << 30)},
+        {"max_header_bytes", kind::number,
+         PURSER_SIZE_OPTION(max_header_bytes, 1024, 1u << 20)},
+        {"max_402_body", kind::number, PURSER_SIZE_OPTION(max_402_body, 1024, 16u << 20)},
+        {"idle_timeout_ms", kind::number, PURSER_SIZE_OPTION(idle_timeout_ms, 1, max_ms)},
+        {"upstream_timeout_ms", kind::number,
+         PURSER_SIZE_OPTION(upstream_timeout_ms, 1, max_ms)},
+        {"shutdown_grace_ms", kind::number, PURSER_SIZE_OPTION(shutdown_grace_ms, 0, max_ms)},
+        {"pool_idle_per_origin", kind::number,
+         PURSER_SIZE_OPTION(pool_idle_per_origin, 0, 1024)},
+        {"upstream_ca", kind::list,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(l, as_list(v, w));
+             c.upstream_ca.assign(l.begin(), l.end());
+             return {};
+         }},
+        {"intercept", kind::list,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(l, as_list(v, w));
+             for (const auto& p : l) {
+                 PURSER_CHECK(check_pattern(p, w));
+             }
+             c.intercept = std::move(l);
+             return {};
+         }},
+        {"no_intercept", kind::list,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(l, as_list(v, w));
+             for (const auto& p : l) {
+                 PURSER_CHECK(check_pattern(p, w));
+             }
+             c.no_intercept = std::move(l);
+             return {};
+         }},
+        {"ca_dir", kind::text, PURSER_PATH_OPTION(ca_dir)},
+        {"log", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w));
+             c.log = s;
+             return {};
+         }},
+        {"no_payments", kind::boolean,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             if (!v.is_boolean()) return bad(w, "expected true or false");
+             c.no_payments = v.get<bool>();
+             return {};
+         }},
+        {"store_dir", kind::text, PURSER_PATH_OPTION(store_dir)},
+        {"keystore", kind::text, PURSER_PATH_OPTION(keystore)},
+        {"wallet_password_file", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w));
+             c.wallet_password_file = s;
+             return {};
+         }},
+        {"payment", kind::object,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             if (!v.is_object()) return bad(w, "expected a JSON object");
+             c.payment = v;
+             return {};
+         }},
+    };
+    return all;
+}
+
+#undef PURSER_SIZE_OPTION
+#undef PURSER_PATH_OPTION
+
+const option* find_option(std::string_view name) {
+    for (const auto& o : options())
+        if (name == o.name) return &o;
+    return nullptr;
+}
+
+std::string flag_of(std::string_view name) {
+    std::string s(name);
+    std::replace(s.begin(), s.end(), '_', '-');
+    return s;
+}
+
+std::string env_of(std::string_view name) {
+    std::string s = "PURSER_";
+    for (char ch : name) s += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+/// Converts environment/flag text to the JSON the option's setter expects.
+result<json> from_text(const option& o, const std::vector<std::string>& values,
+                       const std::string& where) {
+    const std::string& last = values.back();
+    switch (o.type) {
+        case kind::text: return json(last);
+        case kind::number: {
+            std::uint64_t n = 0;
+            const auto* end = last.data() + last.size();
+            const auto r = std::from_chars(last.data(), end, n);
+            if (last.empty() || r.ec != std::errc{} || r.ptr != end)
+                return bad(where, "'" + last + "' is not a non-negative integer");
+            return json(n);
+        }
+        case kind::boolean: {
+            if (last == "true" || last == "1" || last == "yes") return json(true);
+            if (last == "false" || last == "0" || last == "no") return json(false);
+            return bad(where, "'" + last + "' is not true/false");
+        }
+        case kind::list: {
+            json arr = json::array();
+            for (const auto& v : values)
+                for (auto& item : split_commas(v)) arr.push_back(item);
+            return arr;
+        }
+        case kind::object: {
+            json j = json::parse(last, nullptr, false);
+            if (j.is_discarded()) return bad(where, "not valid JSON");
+            return j;
+        }
+    }
+    return bad(where, "unsupported option kind");
+}
+
+}  // namespace
+
+result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
+    std::string host;
+    std::string port_text;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return fail(errc::invalid_option, "listen address '" + text + "' is not [V6]:PORT");
+        host = text.substr(1, close - 1);
+        port_text = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos || text.find(':') != colon)
+            return fail(errc::invalid_option, "listen address '" + text + "' is not HOST:PORT");
+        host = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+    }
+    unsigned port = 0;
+    const auto* end = port_text.data() + port_text.size();
+    const auto r = std::from_chars(port_text.data(), end, port);
+    if (host.empty() || port_text.empty() || r.ec != std::errc{} || r.ptr != end || port > 65535)
+        return fail(errc::invalid_option, "listen address '" + text + "' has a bad host or port");
+    return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+const std::vector<std::string>& config_flag_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const auto& o : options())
+            if (o.type != kind::boolean) out.push_back(flag_of(o.name));
+        return out;
+    }();
+    return names;
+}
+
+const std::vector<std::string>& config_switch_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const auto& o : options())
+            if (o.type == kind::boolean) out.push_back(flag_of(o.name));
+        return out;
+    }();
+    return names;
+}
+
+result<std::shared_ptr<const config>> load_config(const config_sources& sources) {
+    auto c = std::make_shared<config>();
+    c->ca_dir = sources.purser_home / "ca";
+    c->store_dir = sources.purser_home / "store";
+    c->keystore = sources.purser_home / "keystore.json";
+
+    if (sources.file) {
+        std::ifstream in(*sources.file, std::ios::binary);
+        if (!in) return fail(errc::config_file, sources.file->string() + ": cannot open");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        const json doc = json::parse(ss.str(), nullptr, false);
+        if (doc.is_discarded())
+            return fail(errc::config_file, sources.file->string() + ": not valid JSON");
+        if (!doc.is_object())
+            return fail(errc::config_file, sources.file->string() + ": not a JSON object");
+        for (const auto& [key, value] : doc.items()) {
+            const option* o = find_option(key);
+            if (o == nullptr)
+                return fail(errc::unknown_option, sources.file->string() + ": unknown key '" +
+                                                      key + "'");
+            PURSER_CHECK(o->apply(*c, value, "config key '" + key + "'"));
+        }
+    }
+
+    if (sources.env) {
+        for (const auto& o : options()) {
+            const std::string var = env_of(o.name);
+            auto text = sources.env(var);
+            if (!text) continue;
+            const std::string where = "environment " + var;
+            PURSER_TRY(value, from_text(o, {*text}, where));
+            PURSER_CHECK(o.apply(*c, value, where));
+        }
+    }
+
+    for (const auto& [flag, values] : sources.flags) {
+        std::string key = flag;
+        std::replace(key.begin(), key.end(), '-', '_');
+        const option* o = find_option(key);
+        if (o == nullptr) return fail(errc::unknown_option, "unknown flag '--" + flag + "'");
+        const std::string where = "flag --" + flag;
+        json value;
+        if (o->type == kind::boolean && (values.empty() || values.back().empty())) {
+            value = true;  // a bare switch
+        } else {
+            if (values.empty()) return bad(where, "needs a value");
+            PURSER_TRY(v, from_text(*o, values, where));
+            value = std::move(v);
+        }
+        PURSER_CHECK(o->apply(*c, value, where));
+    }
+    return std::shared_ptr<const config>(std::move(c));
+}
+
+}  // namespace purser::proxy

@@ -1,0 +1,116 @@
+#include "purser/proxy/config.hpp"
+
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "purser/proxy/errc.hpp"
+#include "test_support.hpp"
+
+using namespace purser::proxy;
+
+namespace {
+
+config_sources sources_with(const std::filesystem::path& home,
+                            std::map<std::string, std::string> env = {}) {
+    config_sources s;
+    s.purser_home = home;
+    s.env = [env](const std::string& name) -> std::optional<std::string> {
+        auto it = env.find(name);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+    };
+    return s;
+}
+
+void write(const std::filesystem::path& p, const std::string& text) {
+    std::ofstream(p) << text;
+}
+
+}  // namespace
+
+TEST_CASE("config defaults", "[proxy]") {
+    purser::test::temp_dir home;
+    auto c = load_config(sources_with(home.path()));
+    REQUIRE(c);
+    CHECK((*c)->listen_host == "127.0.0.1");
+    CHECK((*c)->listen_port == 8402);
+    CHECK((*c)->max_replay_body == 8u << 20);
+    CHECK((*c)->intercept == std::vector<std::string>{"*"});
+    CHECK((*c)->ca_dir == home.path() / "ca");
+    CHECK((*c)->keystore == home.path() / "keystore.json");
+    CHECK_FALSE((*c)->default_agent);
+}
+
+TEST_CASE("config precedence: flags > environment > file > defaults", "[proxy]") {
+    purser::test::temp_dir home;
+    const auto file = home.path() / "proxy.json";
+    write(file, R"({"listen":"127.0.0.1:9001","threads":3,"max_replay_body":100,
+                    "default_agent":"file-agent","payment":{"max_payment_window_s":60}})");
+    auto s = sources_with(home.path(), {{"PURSER_LISTEN", "127.0.0.1:9002"},
+                                        {"PURSER_THREADS", "5"},
+                                        {"PURSER_NO_INTERCEPT", "a.test,*.b.test"}});
+    s.file = file;
+    s.flags["listen"] = {"127.0.0.1:9003"};
+    auto c = load_config(s);
+    REQUIRE(c);
+    CHECK((*c)->listen_port == 9003);         // flag
+    CHECK((*c)->threads == 5);                // env over file
+    CHECK((*c)->max_replay_body == 100);      // file over default
+    CHECK((*c)->default_agent == "file-agent");
+    CHECK((*c)->no_intercept == std::vector<std::string>{"a.test", "*.b.test"});
+    CHECK((*c)->payment["max_payment_window_s"] == 60);  // passed through untouched
+}
+
+TEST_CASE("config errors name the key", "[proxy]") {
+    purser::test::temp_dir home;
+    const auto file = home.path() / "proxy.json";
+    auto s = sources_with(home.path());
+    s.file = file;
+
+    write(file, R"({"listen":"127.0.0.1:1","max_replay_bodyy":5})");
+    auto unknown = load_config(s);
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == errc::unknown_option);
+    CHECK(unknown.error().detail.find("max_replay_bodyy") != std::string::npos);
+
+    write(file, R"({"threads":"four"})");
+    auto wrong = load_config(s);
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().code == errc::invalid_option);
+    CHECK(wrong.error().detail.find("threads") != std::string::npos);
+
+    write(file, R"([1,2])");
+    CHECK(load_config(s).error().code == errc::config_file);
+    write(file, R"({"listen":"nonsense"})");
+    CHECK(load_config(s).error().detail.find("listen") != std::string::npos);
+    write(file, R"({"intercept":["a*b"]})");
+    CHECK(load_config(s).error().code == errc::invalid_option);
+
+    auto bad_env = sources_with(home.path(), {{"PURSER_IDLE_TIMEOUT_MS", "10s"}});
+    auto e = load_config(bad_env);
+    REQUIRE_FALSE(e);
+    CHECK(e.error().detail.find("PURSER_IDLE_TIMEOUT_MS") != std::string::npos);
+
+    auto bad_flag = sources_with(home.path());
+    bad_flag.flags["no-such-flag"] = {"1"};
+    CHECK(load_config(bad_flag).error().code == errc::unknown_option);
+
+    auto missing = sources_with(home.path());
+    missing.file = home.path() / "absent.json";
+    CHECK(load_config(missing).error().code == errc::config_file);
+}
+
+TEST_CASE("switch flags and listen parsing", "[proxy]") {
+    purser::test::temp_dir home;
+    auto s = sources_with(home.path());
+    s.flags["no-payments"] = {""};
+    s.flags["listen"] = {"[::1]:0"};
+    auto c = load_config(s);
+    REQUIRE(c);
+    CHECK((*c)->no_payments);
+    CHECK((*c)->listen_host == "::1");
+    CHECK((*c)->listen_port == 0);
+    CHECK_FALSE(parse_listen("127.0.0.1:65536"));
+    CHECK_FALSE(parse_listen("127.0.0.1"));
+}

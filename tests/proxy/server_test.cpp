@@ -1,0 +1,572 @@
+// The proxy server end to end: real sockets on 127.0.0.1:0, a Beast origin in-process, and curl
+// as the client.
+#include "purser/proxy/server.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "purser/protocol/bytes.hpp"
+#include "test_origin.hpp"
+#include "test_support.hpp"
+
+using namespace purser::proxy;
+using purser::test::curl;
+using purser::test::last_status;
+using purser::test::origin_context;
+using purser::test::origin_server;
+using purser::test::text_response;
+
+namespace {
+
+class map_authenticator final : public authenticator {
+public:
+    std::optional<std::string> authenticate(std::string_view name, std::string_view token) override {
+        if (name == "bot" && token == "tok3n") return std::string(name);
+        if (name == "other" && token == "pw") return std::string(name);
+        return std::nullopt;
+    }
+};
+
+/// A scripted hook that records every call.
+class recording_hook final : public payment_hook {
+public:
+    payment_plan::action answer = payment_plan::action::pay;
+    std::mutex m;
+    std::vector<request_info> required;
+    std::vector<upstream_response> responses;
+    std::vector<unsigned> paid_statuses;
+    std::vector<std::uint64_t> paid_tokens;
+    std::vector<std::string> failures;
+
+    payment_plan on_payment_required(const request_info& r, const upstream_response& res) override {
+        std::lock_guard lock(m);
+        required.push_back(r);
+        responses.push_back(res);
+        payment_plan plan;
+        plan.what = answer;
+        plan.token = 42;
+        if (answer == payment_plan::action::pay)
+            plan.add_request_headers = {{"X-PAYMENT", "c2lnbmVk"}};
+        else
+            plan.add_response_headers = {{"Purser-Decision", "declined; reason=daily_limit_exceeded"}};
+        plan.log_fields = {{"ledger_id", "7"}};
+        return plan;
+    }
+    paid_outcome on_paid_response(const payment_plan& plan, const request_info&, unsigned status,
+                                  const header_list&) override {
+        std::lock_guard lock(m);
+        paid_tokens.push_back(plan.token);
+        paid_statuses.push_back(status);
+        return {{{"Purser-Paid", "10000 USDC purser-testnet 0xabc"}}, {{"paid", "10000"}}};
+    }
+    void on_paid_failure(const payment_plan&, const request_info&, std::string_view why) override {
+        std::lock_guard lock(m);
+        failures.emplace_back(why);
+    }
+};
+
+/// The proxy on 127.0.0.1:0 in this process, served by two threads.
+class proxy_fixture {
+public:
+    explicit proxy_fixture(std::function<void(config&)> tweak = {},
+                           std::shared_ptr<payment_hook> hook = nullptr) {
+        auto c = std::make_shared<config>();
+        c->listen_port = 0;
+        c->threads = 2;
+        c->ca_dir = home.path() / "ca";
+        c->log = (home.path() / "access.log").string();
+        c->intercept = {};
+        if (tweak) tweak(*c);
+        cfg = c;
+        std::shared_ptr<const cert_authority> ca;
+        if (!c->intercept.empty()) {
+            REQUIRE(cert_authority::init(c->ca_dir));
+            ca = *cert_authority::load(c->ca_dir);
+        }
+        srv = std::make_unique<server>(cfg, std::move(hook), std::make_shared<map_authenticator>(), ca);
+        auto p = srv->listen();
+        REQUIRE(p);
+        port = *p;
+        thread = std::thread([this] { srv->run(); });
+    }
+    ~proxy_fixture() {
+        srv->stop();
+        thread.join();
+    }
+
+    std::string proxy_arg(const std::string& creds = "bot:tok3n") const {
+        return "-x http://" + (creds.empty() ? "" : creds + "@") + "127.0.0.1:" + std::to_string(port);
+    }
+    std::string log_text() const { return purser::test::read_file(home.path() / "access.log"); }
+
+    purser::test::temp_dir home;
+    std::shared_ptr<const config> cfg;
+    std::unique_ptr<server> srv;
+    std::uint16_t port = 0;
+    std::thread thread;
+};
+
+std::string url(std::uint16_t port, const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(port) + path;
+}
+
+std::string header_of(const purser::test::request& r, const std::string& name) {
+    auto it = r.find(name);
+    return it == r.end() ? std::string("<absent>") : std::string(it->value());
+}
+
+/// A test CA for the origin's own TLS certificate (what a real merchant's public CA would be).
+struct test_tls {
+    purser::test::temp_dir dir;
+    std::shared_ptr<purser::test::ssl::context> ctx;
+    explicit test_tls(const std::string& host = "127.0.0.1") {
+        REQUIRE(cert_authority::init(dir.path()));
+        auto ca = cert_authority::load(dir.path());
+        REQUIRE(ca);
+        auto leaf = (*ca)->mint(host);
+        REQUIRE(leaf);
+        ctx = std::make_shared<purser::test::ssl::context>(purser::test::ssl::context::tls_server);
+        REQUIRE(SSL_CTX_use_certificate(ctx->native_handle(), leaf->cert.get()) == 1);
+        REQUIRE(SSL_CTX_use_PrivateKey(ctx->native_handle(), leaf->key.get()) == 1);
+    }
+    std::string ca_file() const { return (dir.path() / "ca.crt").string(); }
+};
+
+}  // namespace
+
+TEST_CASE("plain GET is forwarded with hop-by-hop headers removed and Via added", "[proxy]") {
+    origin_server origin([](origin_context&) {
+        auto res = text_response(200, "hello");
+        res.set("Connection", "X-Origin-Hop");
+        res.set("X-Origin-Hop", "1");
+        res.set("X-End-To-End", "kept");
+        return res;
+    });
+    proxy_fixture proxy;
+    auto r = curl(proxy.proxy_arg() + " -H 'Connection: X-Secret-Hop' -H 'X-Secret-Hop: s' "
+                  "-H 'Keep-Alive: timeout=5' -H 'X-Keep: yes' '" +
+                  url(origin.port(), "/hello?q=1") + "'");
+    CHECK(r.exit_code == 0);
+    CHECK(last_status(r.out) == 200);
+    CHECK(r.out.find("\r\n\r\nhello") != std::string::npos);
+    CHECK(r.out.find("X-End-To-End: kept") != std::string::npos);
+    CHECK(r.out.find("X-Origin-Hop") == std::string::npos);
+    CHECK(r.out.find("Via: 1.1 purser") != std::string::npos);
+
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].target() == "/hello?q=1");
+    CHECK(header_of(reqs[0], "X-Keep") == "yes");
+    CHECK(header_of(reqs[0], "X-Secret-Hop") == "<absent>");
+    CHECK(header_of(reqs[0], "Keep-Alive") == "<absent>");
+    CHECK(header_of(reqs[0], "Proxy-Authorization") == "<absent>");
+    CHECK(header_of(reqs[0], "Via") == "1.1 purser");
+    CHECK(header_of(reqs[0], "Host") == "127.0.0.1:" + std::to_string(origin.port()));
+
+    // One log line, without the query or credentials.
+    const auto log = proxy.log_text();
+    CHECK(log.find("\"agent\":\"bot\"") != std::string::npos);
+    CHECK(log.find("\"status\":200") != std::string::npos);
+    CHECK(log.find("q=1") == std::string::npos);
+    CHECK(log.find("tok3n") == std::string::npos);
+}
+
+TEST_CASE("a 1 MiB POST body arrives byte-identical", "[proxy]") {
+    const unsigned seed = 6;  // fixed: the body is reproducible
+    INFO("body seed " << seed);
+    std::mt19937 rng(seed);
+    std::string body(1u << 20, '\0');
+    for (auto& c : body) c = static_cast<char>(rng() & 0xff);
+    origin_server origin([](origin_context& ctx) {
+        return text_response(200, std::to_string(ctx.req.body().size()));
+    });
+    proxy_fixture proxy;
+    const auto file = proxy.home.path() / "body.bin";
+    std::ofstream(file, std::ios::binary) << body;
+    auto r = curl(proxy.proxy_arg() + " --data-binary @" + file.string() + " " +
+                  url(origin.port(), "/upload"));
+    CHECK(last_status(r.out) == 200);
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].method_string() == "POST");
+    CHECK(reqs[0].body() == body);
+}
+
+TEST_CASE("keep-alive: one client connection reuses one upstream connection", "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "ok"); });
+    proxy_fixture proxy;
+    auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), "/a") + " " +
+                  url(origin.port(), "/b") + " " + url(origin.port(), "/c"));
+    CHECK(r.exit_code == 0);
+    CHECK(origin.requests().size() == 3);
+    CHECK(origin.connections() == 1);
+    CHECK(r.out.find("Re-using existing connection") == std::string::npos);  // -s hides it anyway
+}
+
+TEST_CASE("a streamed (SSE) response reaches the client event by event", "[proxy]") {
+    purser::test::latch first_event_seen;
+    std::atomic<bool> origin_finished{false};
+    origin_server origin([&](origin_context& ctx) -> std::optional<purser::test::http::response<
+                                                      purser::test::http::string_body>> {
+        ctx.write_raw("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n");
+        const std::string one = "data: one\n\n";
+        ctx.write_raw("b\r\n" + one + "\r\n");
+        // The second event is only sent once the client has seen the first one.
+        first_event_seen.wait();
+        const std::string two = "data: two\n\n";
+        origin_finished = true;
+        ctx.write_raw("b\r\n" + two + "\r\n0\r\n\r\n");
+        return std::nullopt;
+    });
+    proxy_fixture proxy;
+    const std::string cmd = "curl -sS -N --max-time 30 --noproxy '' " + proxy.proxy_arg() + " " +
+                            url(origin.port(), "/events");
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    char line[256];
+    bool got_one = false;
+    bool finished_before_first = true;
+    std::string rest;
+    while (std::fgets(line, sizeof line, p) != nullptr) {
+        const std::string l(line);
+        if (!got_one && l == "data: one\n") {
+            got_one = true;
+            finished_before_first = origin_finished.load();
+            first_event_seen.open();
+        } else {
+            rest += l;
+        }
+    }
+    ::pclose(p);
+    first_event_seen.open();
+    CHECK(got_one);
+    CHECK_FALSE(finished_before_first);
+    CHECK(rest.find("data: two") != std::string::npos);
+}
+
+TEST_CASE("proxy authentication: 407, default agent, wrong credentials", "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "ok"); });
+    {
+        proxy_fixture proxy;
+        auto none = curl(proxy.proxy_arg("") + " " + url(origin.port(), "/"));
+        CHECK(last_status(none.out) == 407);
+        CHECK(none.out.find("Proxy-Authenticate: Basic realm=\"purser\"") != std::string::npos);
+        auto wrong = curl(proxy.proxy_arg("bot:nope") + " " + url(origin.port(), "/"));
+        CHECK(last_status(wrong.out) == 407);
+        auto connect = purser::test::raw_exchange(
+            proxy.port, "CONNECT 127.0.0.1:" + std::to_string(origin.port()) +
+                            " HTTP/1.1\r\nHost: x\r\n\r\n");
+        CHECK(connect.rfind("HTTP/1.1 407", 0) == 0);
+        CHECK(origin.requests().empty());
+        CHECK(proxy.log_text().find("nope") == std::string::npos);
+    }
+    {
+        proxy_fixture proxy([](config& c) { c.default_agent = "sidecar"; });
+        auto none = curl(proxy.proxy_arg("") + " " + url(origin.port(), "/"));
+        CHECK(last_status(none.out) == 200);
+        auto wrong = curl(proxy.proxy_arg("bot:nope") + " " + url(origin.port(), "/"));
+        CHECK(last_status(wrong.out) == 407);
+        auto right = curl(proxy.proxy_arg("other:pw") + " " + url(origin.port(), "/"));
+        CHECK(last_status(right.out) == 200);
+        const auto log = proxy.log_text();
+        CHECK(log.find("\"agent\":\"sidecar\"") != std::string::npos);
+        CHECK(log.find("\"agent\":\"other\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("malformed requests get 400, oversized headers 431", "[proxy]") {
+    proxy_fixture proxy;
+    auto garbage = purser::test::raw_exchange(proxy.port, "GARBAGE\r\n\r\n");
+    CHECK(garbage.rfind("HTTP/1.1 400", 0) == 0);
+    auto origin_form = purser::test::raw_exchange(
+        proxy.port, "GET /path HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    CHECK(origin_form.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(origin_form.find("origin-form") != std::string::npos);
+    const std::string big(70 * 1024, 'a');
+    auto huge = purser::test::raw_exchange(
+        proxy.port, "GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n");
+    CHECK(huge.rfind("HTTP/1.1 431", 0) == 0);
+}
+
+TEST_CASE("unreachable upstream gives 502, a silent one 504", "[proxy]") {
+    std::uint16_t closed_port = 0;
+    {
+        purser::test::net::io_context io;
+        purser::test::tcp::acceptor a(io, {purser::test::net::ip::make_address("127.0.0.1"), 0});
+        closed_port = a.local_endpoint().port();
+    }
+    purser::test::latch release;
+    origin_server silent([&](origin_context&) {
+        release.wait();
+        return text_response(200, "too late");
+    });
+    proxy_fixture proxy([](config& c) { c.upstream_timeout_ms = 300; });
+    auto r = curl(proxy.proxy_arg() + " " + url(closed_port, "/"));
+    CHECK(last_status(r.out) == 502);
+    CHECK(r.out.find("cannot connect to 127.0.0.1:" + std::to_string(closed_port)) !=
+          std::string::npos);
+    auto t = curl(proxy.proxy_arg() + " " + url(silent.port(), "/"));
+    CHECK(last_status(t.out) == 504);
+    CHECK(t.out.find("did not answer") != std::string::npos);
+    release.open();
+}
+
+TEST_CASE("CONNECT to a host that is not intercepted tunnels bytes", "[proxy]") {
+    test_tls tls;
+    origin_server origin([](origin_context&) { return text_response(200, "secret stuff"); }, tls.ctx);
+    proxy_fixture proxy([](config& c) {
+        c.intercept = {"*"};
+        c.no_intercept = {"127.0.0.1"};
+    });
+    auto r = curl(proxy.proxy_arg() + " --cacert " + tls.ca_file() + " https://127.0.0.1:" +
+                  std::to_string(origin.port()) + "/t");
+    CHECK(r.exit_code == 0);
+    CHECK(last_status(r.out) == 200);
+    CHECK(r.out.find("secret stuff") != std::string::npos);
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(header_of(reqs[0], "Via") == "<absent>");  // the proxy never saw inside
+    CHECK(proxy.log_text().find("\"tunnel\":true") != std::string::npos);
+}
+
+TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream verified", "[proxy]") {
+    test_tls tls;
+    origin_server origin([](origin_context& ctx) {
+        return text_response(200, "inside " + std::string(ctx.req.target()));
+    }, tls.ctx);
+    proxy_fixture proxy([&](config& c) {
+        c.intercept = {"*"};
+        c.upstream_ca = {tls.ca_file()};
+    });
+    const std::string target = "https://127.0.0.1:" + std::to_string(origin.port());
+    const std::string purser_ca = (proxy.cfg->ca_dir / "ca.crt").string();
+    auto r = curl(proxy.proxy_arg() + " --cacert " + purser_ca + " " + target + "/a " + target + "/b");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("inside /a") != std::string::npos);
+    CHECK(r.out.find("inside /b") != std::string::npos);
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(header_of(reqs[0], "Via") == "1.1 purser");  // we saw and forwarded the request
+    CHECK(origin.connections() == 1);                  // keep-alive inside the tunnel too
+    const auto log = proxy.log_text();
+    CHECK(log.find("\"intercepted\":true") != std::string::npos);
+    CHECK(log.find("\"url\":\"https://127.0.0.1:" + std::to_string(origin.port()) + "/a\"") !=
+          std::string::npos);
+
+    // The client does not trust the origin's own CA: only the Purser CA.
+    auto untrusting = curl(proxy.proxy_arg() + " --cacert " + tls.ca_file() + " " + target + "/");
+    CHECK(untrusting.exit_code != 0);
+}
+
+TEST_CASE("upstream TLS signed by an untrusted CA gives 502", "[proxy]") {
+    test_tls tls;
+    origin_server origin([](origin_context&) { return text_response(200, "never"); }, tls.ctx);
+    proxy_fixture proxy([&](config& c) { c.intercept = {"*"}; });  // no upstream_ca
+    const std::string purser_ca = (proxy.cfg->ca_dir / "ca.crt").string();
+    auto r = curl(proxy.proxy_arg() + " --cacert " + purser_ca + " https://127.0.0.1:" +
+                  std::to_string(origin.port()) + "/");
+    CHECK(last_status(r.out) == 502);
+    CHECK(r.out.find("certificate") != std::string::npos);
+    CHECK(origin.requests().empty());
+}
+
+TEST_CASE("hook: pay replays once with the payment header and the identical body", "[proxy]") {
+    origin_server origin([](origin_context& ctx) {
+        if (ctx.req.find("X-PAYMENT") == ctx.req.end()) {
+            auto res = text_response(402, R"({"x402Version":1,"accepts":[]})");
+            res.set(purser::test::http::field::content_type, "application/json");
+            return res;
+        }
+        auto res = text_response(200, "paid content");
+        res.set("X-PAYMENT-RESPONSE", "eyJ0eCI6IjB4YWJjIn0=");
+        return res;
+    });
+    auto hook = std::make_shared<recording_hook>();
+    proxy_fixture proxy({}, hook);
+    const std::string body = "{\"prompt\":\"hello\",\"n\":1}";
+    auto r = curl(proxy.proxy_arg() + " -H 'Content-Type: application/json' --data-binary '" + body +
+                  "' " + url(origin.port(), "/paid?x=1"));
+    CHECK(last_status(r.out) == 200);
+    CHECK(r.out.find("paid content") != std::string::npos);
+    CHECK(r.out.find("Purser-Paid: 10000 USDC purser-testnet 0xabc") != std::string::npos);
+
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].body() == body);
+    CHECK(reqs[1].body() == body);
+    CHECK(reqs[1].method_string() == "POST");
+    CHECK(reqs[1].target() == "/paid?x=1");
+    CHECK(header_of(reqs[1], "X-PAYMENT") == "c2lnbmVk");
+    CHECK(header_of(reqs[1], "Content-Type") == "application/json");
+
+    std::lock_guard lock(hook->m);
+    REQUIRE(hook->required.size() == 1);
+    CHECK(hook->required[0].agent == "bot");
+    CHECK(hook->required[0].method == "POST");
+    CHECK(hook->required[0].url == url(origin.port(), "/paid?x=1"));
+    CHECK(hook->required[0].body_replayable);
+    CHECK(hook->required[0].body_size == body.size());
+    CHECK(hook->responses[0].body == R"({"x402Version":1,"accepts":[]})");
+    CHECK(hook->paid_statuses == std::vector<unsigned>{200});
+    CHECK(hook->paid_tokens == std::vector<std::uint64_t>{42});
+    CHECK(hook->failures.empty());
+
+    const auto log = proxy.log_text();
+    CHECK(log.find("\"paid\":\"10000\"") != std::string::npos);
+    CHECK(log.find("\"ledger_id\":\"7\"") != std::string::npos);
+    CHECK(log.find("c2lnbmVk") == std::string::npos);  // never the payment header
+}
+
+TEST_CASE("hook: a request already carrying a payment header never reaches the hook", "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(402, "pay up"); });
+    auto hook = std::make_shared<recording_hook>();
+    proxy_fixture proxy({}, hook);
+    auto r = curl(proxy.proxy_arg() + " -H 'X-PAYMENT: agent-made' " + url(origin.port(), "/"));
+    CHECK(last_status(r.out) == 402);
+    CHECK(r.out.find("pay up") != std::string::npos);
+    auto v2 = curl(proxy.proxy_arg() + " -H 'PAYMENT-SIGNATURE: agent-made' " + url(origin.port(), "/"));
+    CHECK(last_status(v2.out) == 402);
+    std::lock_guard lock(hook->m);
+    CHECK(hook->required.empty());
+    CHECK(origin.requests().size() == 2);
+}
+
+TEST_CASE("hook: a paid retry answered 402 again is reported, not paid again", "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(402, "still no"); });
+    auto hook = std::make_shared<recording_hook>();
+    proxy_fixture proxy({}, hook);
+    auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), "/"));
+    CHECK(last_status(r.out) == 402);
+    CHECK(origin.requests().size() == 2);
+    std::lock_guard lock(hook->m);
+    CHECK(hook->required.size() == 1);
+    CHECK(hook->paid_statuses == std::vector<unsigned>{402});
+}
+
+TEST_CASE("hook: decline returns the merchant's 402 plus the decision header", "[proxy]") {
+    origin_server origin([](origin_context&) {
+        auto res = text_response(402, "terms");
+        res.set("PAYMENT-REQUIRED", "eyJ4NDAyVmVyc2lvbiI6Mn0=");
+        return res;
+    });
+    auto hook = std::make_shared<recording_hook>();
+    hook->answer = payment_plan::action::decline;
+    proxy_fixture proxy({}, hook);
+    auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), "/"));
+    CHECK(last_status(r.out) == 402);
+    CHECK(r.out.find("\r\n\r\nterms") != std::string::npos);
+    CHECK(r.out.find("PAYMENT-REQUIRED: eyJ4NDAyVmVyc2lvbiI6Mn0=") != std::string::npos);
+    CHECK(r.out.find("Purser-Decision: declined; reason=daily_limit_exceeded") != std::string::npos);
+    CHECK(origin.requests().size() == 1);
+    CHECK(proxy.log_text().find("\"decision\":\"declined\"") != std::string::npos);
+}
+
+TEST_CASE("hook: a body over max_replay_body streams through and is marked non-replayable",
+          "[proxy]") {
+    origin_server origin([](origin_context& ctx) {
+        return text_response(402, std::to_string(ctx.req.body().size()));
+    });
+    auto hook = std::make_shared<recording_hook>();
+    proxy_fixture proxy([](config& c) { c.max_replay_body = 1000; }, hook);
+    const std::string body(5000, 'z');
+    auto r = curl(proxy.proxy_arg() + " --data-binary '" + body + "' " + url(origin.port(), "/"));
+    CHECK(last_status(r.out) == 402);
+    CHECK(r.out.find("\r\n\r\n5000") != std::string::npos);
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 1);  // never replayed
+    CHECK(reqs[0].body() == body);
+    std::lock_guard lock(hook->m);
+    REQUIRE(hook->required.size() == 1);
+    CHECK_FALSE(hook->required[0].body_replayable);
+    REQUIRE(hook->failures.size() == 1);  // the `pay` answer still reaches a final state
+    CHECK(hook->failures[0].rfind("not sent", 0) == 0);
+}
+
+TEST_CASE("hook: a paid retry that cannot reach the origin is reported as a failure", "[proxy]") {
+    std::atomic<int> calls{0};
+    purser::test::latch never;
+    origin_server origin([&](origin_context&) {
+        if (calls++ == 0) return text_response(402, "pay");
+        never.wait();  // the paid retry hangs: the proxy times out
+        return text_response(200, "late");
+    });
+    auto hook = std::make_shared<recording_hook>();
+    proxy_fixture proxy([](config& c) { c.upstream_timeout_ms = 300; }, hook);
+    auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), "/"));
+    CHECK(last_status(r.out) == 504);
+    never.open();
+    std::lock_guard lock(hook->m);
+    REQUIRE(hook->failures.size() == 1);
+    CHECK(hook->paid_statuses.empty());
+}
+
+TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request, exits 0",
+          "[proxy]") {
+    purser::test::latch request_arrived;
+    purser::test::latch terminated;
+    origin_server origin([&](origin_context&) {
+        request_arrived.open();
+        terminated.wait();  // answer only after the proxy got SIGTERM
+        return text_response(200, "finished after SIGTERM");
+    });
+    purser::test::temp_dir home;
+
+    int out_pipe[2];
+    REQUIRE(::pipe(out_pipe) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(out_pipe[1], 1);
+        ::close(out_pipe[0]);
+        ::setenv("PURSER_HOME", home.path().c_str(), 1);
+        const std::string log = (home.path() / "access.log").string();
+        ::execl(PURSER_BIN, PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
+                "sigterm-test", "--log", log.c_str(), "--threads", "2", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    FILE* out = ::fdopen(out_pipe[0], "r");
+    char line[256] = {};
+    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+    const std::string first(line);
+    const std::string prefix = "purser proxy listening on 127.0.0.1:";
+    REQUIRE(first.rfind(prefix, 0) == 0);
+    const int port = std::atoi(first.c_str() + prefix.size());
+    REQUIRE(port > 0);
+    CHECK(std::filesystem::exists(home.path() / "ca" / "ca.key"));  // auto-initialised
+
+    purser::test::command_result slow;
+    std::thread client([&] {
+        slow = curl("-x http://127.0.0.1:" + std::to_string(port) + " " + url(origin.port(), "/slow"));
+    });
+    REQUIRE(request_arrived.wait());
+    REQUIRE(::kill(pid, SIGTERM) == 0);
+    // The listener closes before the proxy exits: wait until a new connection is refused.
+    for (;;) {
+        purser::test::net::io_context io;
+        purser::test::tcp::socket s(io);
+        boost::system::error_code ec;
+        s.connect({purser::test::net::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port)}, ec);
+        if (ec) break;
+        std::this_thread::yield();
+    }
+    terminated.open();
+    client.join();
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    std::fclose(out);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(last_status(slow.out) == 200);
+    CHECK(slow.out.find("finished after SIGTERM") != std::string::npos);
+    CHECK(purser::test::read_file(home.path() / "access.log").find("\"agent\":\"sigterm-test\"") !=
+          std::string::npos);
+}

@@ -1,0 +1,242 @@
+// Test helpers for the proxy server tests: a small synchronous Beast origin server (plain or
+// TLS) that records what it receives, a curl runner, and a raw-socket client.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace purser::test {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+/// A one-shot latch: the test and a server thread use it to order events without clocks.
+class latch {
+public:
+    void open() {
+        {
+            std::lock_guard lock(m_);
+            open_ = true;
+        }
+        cv_.notify_all();
+    }
+    /// Waits until opened; the bound only keeps a broken test from hanging forever.
+    bool wait() {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return open_; });
+    }
+    bool is_open() {
+        std::lock_guard lock(m_);
+        return open_;
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool open_ = false;
+};
+
+using request = http::request<http::string_body>;
+
+/// What a handler gets: the request and a writer for raw bytes (for streaming responses).
+/// It returns the response to send, or nullopt when it wrote everything itself.
+struct origin_context {
+    const request& req;
+    std::function<void(const std::string&)> write_raw;
+};
+using origin_handler = std::function<std::optional<http::response<http::string_body>>(origin_context&)>;
+
+class origin_server {
+public:
+    /// `tls_ctx` null: plain HTTP. The handler runs on a thread per connection.
+    explicit origin_server(origin_handler handler, std::shared_ptr<ssl::context> tls_ctx = nullptr)
+        : handler_(std::move(handler)), tls_(std::move(tls_ctx)) {
+        acceptor_.open(tcp::v4());
+        acceptor_.set_option(net::socket_base::reuse_address(true));
+        acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+        acceptor_.listen();
+        port_ = acceptor_.local_endpoint().port();
+        accept_thread_ = std::thread([this] { accept_loop(); });
+    }
+    ~origin_server() {
+        stopping_ = true;
+        boost::system::error_code ec;
+        // Wake the blocking accept with a throwaway connection, then join everything.
+        {
+            net::io_context io;
+            tcp::socket s(io);
+            s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+        }
+        accept_thread_.join();
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard lock(m_);
+            for (auto& s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
+            threads = std::move(threads_);
+        }
+        for (auto& t : threads) t.join();
+    }
+
+    std::uint16_t port() const { return port_; }
+    int connections() const { return connections_; }
+    std::vector<request> requests() {
+        std::lock_guard lock(m_);
+        return requests_;
+    }
+
+private:
+    void accept_loop() {
+        for (;;) {
+            auto sock = std::make_shared<tcp::socket>(ioc_);
+            boost::system::error_code ec;
+            acceptor_.accept(*sock, ec);
+            if (stopping_) return;
+            if (ec) continue;
+            ++connections_;
+            std::lock_guard lock(m_);
+            sockets_.push_back(sock);
+            threads_.emplace_back([this, sock] {
+                if (tls_) {
+                    ssl::stream<tcp::socket&> s(*sock, *tls_);
+                    boost::system::error_code hec;
+                    s.handshake(ssl::stream_base::server, hec);
+                    if (!hec) serve(s);
+                } else {
+                    serve(*sock);
+                }
+            });
+        }
+    }
+
+    template <class Stream>
+    void serve(Stream& s) {
+        beast::flat_buffer buf;
+        for (;;) {
+            request req;
+            http::request_parser<http::string_body> p;
+            p.body_limit(64u << 20);
+            p.header_limit(1u << 20);
+            boost::system::error_code ec;
+            http::read(s, buf, p, ec);
+            if (ec) return;
+            req = p.release();
+            {
+                std::lock_guard lock(m_);
+                requests_.push_back(req);
+            }
+            origin_context ctx{req, [&s](const std::string& bytes) {
+                                   boost::system::error_code wec;
+                                   net::write(s, net::buffer(bytes), wec);
+                               }};
+            auto res = handler_(ctx);
+            if (!res) return;
+            res->version(11);
+            res->prepare_payload();
+            const bool keep = res->keep_alive() && req.keep_alive();
+            http::write(s, *res, ec);
+            if (ec || !keep) return;
+        }
+    }
+
+    origin_handler handler_;
+    std::shared_ptr<ssl::context> tls_;
+    net::io_context ioc_;
+    tcp::acceptor acceptor_{ioc_};
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> connections_{0};
+    std::thread accept_thread_;
+    std::mutex m_;
+    std::vector<std::shared_ptr<tcp::socket>> sockets_;
+    std::vector<std::thread> threads_;
+    std::vector<request> requests_;
+};
+
+inline http::response<http::string_body> text_response(unsigned status, std::string body) {
+    http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = std::move(body);
+    return res;
+}
+
+struct command_result {
+    int exit_code = -1;
+    std::string out;
+};
+
+/// Runs a shell command and captures stdout and stderr together.
+inline command_result run_command(const std::string& cmd) {
+    command_result r;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+/// curl through a proxy; -i puts the response head in the output. --max-time only keeps a broken
+/// test from hanging; no assertion depends on time.
+inline command_result curl(const std::string& args) {
+    return run_command("curl -sS -i --max-time 30 --noproxy '' " + args);
+}
+
+/// The status of the last response head in curl -i output (after any CONNECT answer).
+inline int last_status(const std::string& out) {
+    int status = -1;
+    std::size_t pos = 0;
+    while ((pos = out.find("HTTP/1.1 ", pos)) != std::string::npos) {
+        if (pos == 0 || out[pos - 1] == '\n') status = std::atoi(out.c_str() + pos + 9);
+        pos += 9;
+    }
+    return status;
+}
+
+/// Sends raw bytes to 127.0.0.1:port and returns everything read until the peer closes or the
+/// first response head and `body_bytes` are in.
+inline std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+    net::io_context io;
+    tcp::socket s(io);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    net::write(s, net::buffer(bytes));
+    std::string out;
+    char buf[4096];
+    boost::system::error_code ec;
+    for (;;) {
+        const auto n = s.read_some(net::buffer(buf), ec);
+        out.append(buf, n);
+        if (ec) break;
+        // Enough once a complete head with a Content-Length body is in.
+        const auto end = out.find("\r\n\r\n");
+        if (end != std::string::npos) {
+            const auto cl = out.find("Content-Length: ");
+            if (cl != std::string::npos && cl < end) {
+                const auto len = std::stoul(out.substr(cl + 16));
+                if (out.size() >= end + 4 + len) break;
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace purser::test
