@@ -1,0 +1,163 @@
+// purser testnet up | down | mint: run the local x402 world, stop it, fund an address.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "purser/protocol/address.hpp"
+#include "purser/protocol/amount.hpp"
+#include "purser/testnet/http.hpp"
+#include "purser/testnet/world.hpp"
+
+namespace purser::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* testnet_usage =
+    "usage: purser testnet up [--dir D] [--base-port P]\n"
+    "       purser testnet down [--dir D]\n"
+    "       purser testnet mint [--dir D] --to ADDRESS --amount USDC\n";
+
+fs::path testnet_dir(const options& o) {
+    if (auto d = o.get("dir")) return *d;
+    return purser_home() / "testnet";
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// KEY from D/testnet.env ("export KEY='value'").
+std::optional<std::string> env_value(const fs::path& dir, const std::string& key) {
+    std::istringstream lines(slurp(dir / "testnet.env"));
+    std::string line;
+    const std::string prefix = "export " + key + "=";
+    while (std::getline(lines, line)) {
+        if (line.rfind(prefix, 0) != 0) continue;
+        std::string v = line.substr(prefix.size());
+        if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+        return v;
+    }
+    return std::nullopt;
+}
+
+int up(const options& o) {
+    testnet::world_options wo;
+    wo.dir = testnet_dir(o);
+    if (auto p = o.get("base-port")) {
+        char* end = nullptr;
+        const unsigned long port = std::strtoul(p->c_str(), &end, 10);
+        if (end == p->c_str() || *end != '\0' || port > 65529) return report("--base-port must be 0..65529", 2);
+        wo.base_port = static_cast<std::uint16_t>(port);
+    }
+    // Block the stop signals before any server thread starts, so only sigwait sees them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    const fs::path pid_file = wo.dir / "testnet.pid";
+    if (fs::exists(pid_file)) {
+        const long old = std::atol(slurp(pid_file).c_str());
+        if (old > 0 && ::kill(static_cast<pid_t>(old), 0) == 0) {
+            return report("a testnet is already running in " + wo.dir.string() + " (pid " + std::to_string(old) + ")");
+        }
+    }
+    auto w = testnet::world::start(wo);
+    if (!w) return report(w.error());
+    {
+        std::ofstream pid(pid_file, std::ios::trunc);
+        pid << ::getpid() << "\n";
+    }
+    std::cout << "purser testnet: chain " << (*w)->rpc_url() << ", facilitator " << (*w)->facilitator_url()
+              << ", merchants " << (*w)->merchant_http_url() << " " << (*w)->merchant_https_url() << " (v1 "
+              << (*w)->merchant_v1_http_url() << ")\n"
+              << "purser testnet: ready; wrote " << fs::absolute((*w)->env_file()).string() << "\n"
+              << std::flush;
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::cout << "purser testnet: stopping (signal " << sig << ")\n" << std::flush;
+    (*w)->stop();
+    w->reset();
+    std::error_code ec;
+    fs::remove(pid_file, ec);
+    return 0;
+}
+
+int down(const options& o) {
+    const fs::path dir = testnet_dir(o);
+    const fs::path pid_file = dir / "testnet.pid";
+    if (!fs::exists(pid_file)) return report("no testnet running in " + dir.string() + " (no testnet.pid)");
+    const long pid = std::atol(slurp(pid_file).c_str());
+    if (pid <= 0) return report("bad pid file " + pid_file.string());
+    if (::kill(static_cast<pid_t>(pid), SIGTERM) != 0) {
+        std::error_code ec;
+        fs::remove(pid_file, ec);
+        return report("testnet process " + std::to_string(pid) + " is not running; removed the stale pid file");
+    }
+    for (int i = 0; i < 600; ++i) {
+        if (::kill(static_cast<pid_t>(pid), 0) != 0) {
+            std::cout << "purser testnet: stopped (pid " << pid << ")\n";
+            return 0;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return report("testnet process " + std::to_string(pid) + " did not stop within 30 s");
+}
+
+int mint(const options& o) {
+    const fs::path dir = testnet_dir(o);
+    auto to = o.get("to");
+    auto amount = o.get("amount");
+    if (!to || !amount) return report(std::string("mint needs --to and --amount\n") + testnet_usage, 2);
+    auto addr = protocol::address::parse(*to);
+    if (!addr) return report(addr.error());
+    auto atomic = protocol::parse_units(*amount, 6);
+    if (!atomic) return report(atomic.error());
+    auto rpc = env_value(dir, "PURSER_TESTNET_RPC");
+    if (!rpc) return report("no testnet.env in " + dir.string() + "; is the testnet up?");
+    nlohmann::json req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "testnet_mint"},
+                       {"params", {addr->to_checksum(), atomic->to_decimal()}}};
+    testnet::http_call_options co;
+    co.headers = {{"Content-Type", "application/json"}};
+    co.body = req.dump();
+    auto reply = testnet::http_call("POST", *rpc, co);
+    if (!reply) return report(reply.error());
+    auto j = nlohmann::json::parse(reply->body, nullptr, false);
+    if (j.is_discarded() || !j.contains("result")) {
+        return report("mint failed: " + (j.is_discarded() ? reply->body : j.value("error", nlohmann::json()).dump()));
+    }
+    std::cout << "minted " << *amount << " USDC to " << addr->to_checksum() << " (tx "
+              << j["result"].get<std::string>() << ")\n";
+    return 0;
+}
+
+}  // namespace
+
+int testnet_command(const words& args) {
+    if (args.empty()) return report(testnet_usage, 2);
+    const std::string sub = args[0];
+    words rest(args.begin() + 1, args.end());
+    auto o = options::parse(rest, {"dir", "base-port", "to", "amount"});
+    if (!o) return report(o.error(), 2);
+    if (sub == "up") return up(*o);
+    if (sub == "down") return down(*o);
+    if (sub == "mint") return mint(*o);
+    return report(testnet_usage, 2);
+}
+
+}  // namespace purser::cli
