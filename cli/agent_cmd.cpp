@@ -47,8 +47,7 @@ result<std::optional<st::usd_micros>> usd_option(const options& o, const std::st
     if (*v == "none") return std::optional<st::usd_micros>{};
     auto parsed = st::parse_usd(*v);
     if (!parsed) {
-        return tl::unexpected(error{parsed.error().code, "--" + name + " " + *v + ": " +
-                                                             parsed.error().code.message()});
+        return tl::unexpected(error{parsed.error().code, "--" + name + " " + *v});
     }
     return std::optional<st::usd_micros>{*parsed};
 }
