@@ -15,7 +15,6 @@ constexpr const char* usage = R"(usage: purser <command> [options]
   agent     add | set | show | list | freeze | unfreeze | fund | rotate-token
   ledger    list payment decisions
   spend     totals by agent, host or day
-  iou       deposit | balance | refund | withdraw (batch-settlement channels)
   ca        init | export | env (TLS interception CA)
   testnet   up | down | mint (local x402 world)
   x402      decode | sign | verify
@@ -49,7 +48,6 @@ int main(int argc, char** argv) {
     if (cmd == "agent") return agent_command(rest);
     if (cmd == "ledger") return ledger_command(rest);
     if (cmd == "spend") return spend_command(rest);
-    if (cmd == "iou") return iou_command(rest);
     if (cmd == "ca") return ca_command(rest);
     if (cmd == "proxy") return proxy_command(rest);
     if (cmd == "testnet") return testnet_command(rest);

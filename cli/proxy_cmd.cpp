@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "proxy_payment.hpp"
 #include "purser/proxy/ca.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/proxy/server.hpp"
@@ -74,10 +75,11 @@ int proxy_command(const words& args) {
     sigaddset(&set, SIGUSR1);  // internal: ends the signal thread after the server is done
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-    // TODO(issue 6): the payment flow replaces this hook and brings a store-backed
-    // authenticator; until then no request is ever paid.
-    auto hook = std::make_shared<proxy::pass_through_hook>();
-    proxy::server srv(*cfg, hook, nullptr, ca);
+    // The store decides and records, the wallet signs; both are opened before the listener so
+    // a wrong password or an unusable store stops the proxy before it accepts anyone.
+    auto payments = make_payment_setup(**cfg);
+    if (!payments) return report(payments.error());
+    proxy::server srv(*cfg, payments->hook, payments->agents, ca);
     auto port = srv.listen();
     if (!port) return report(port.error());
     std::cout << "purser proxy listening on " << (*cfg)->listen_host << ":" << *port << std::endl;

@@ -1,0 +1,26 @@
+// What `purser proxy` pays with: the store, the unlocked wallet and the payment flow options.
+#pragma once
+
+#include <memory>
+
+#include "purser/protocol/result.hpp"
+#include "purser/proxy/authenticator.hpp"
+#include "purser/proxy/config.hpp"
+#include "purser/proxy/payment_hook.hpp"
+
+namespace purser::cli {
+
+struct payment_setup {
+    std::shared_ptr<proxy::payment_hook> hook;
+    std::shared_ptr<proxy::authenticator> agents;
+};
+
+/// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password
+/// from cfg.wallet_password_file / PURSER_WALLET_PASSWORD_FILE / PURSER_WALLET_PASSWORD / a
+/// prompt, and builds the payment flow from cfg.payment ({"max_window_seconds": N,
+/// "networks": [...]}; other keys are errors). With cfg.no_payments the hook passes every 402
+/// through, but agents are still authenticated against the store. A missing keystore is not
+/// fatal: the proxy runs and declines every payment `wallet_locked`. A wrong password is.
+[[nodiscard]] result<payment_setup> make_payment_setup(const proxy::config& cfg);
+
+}  // namespace purser::cli
