@@ -50,7 +50,7 @@ TEST_CASE("200 concurrent paid requests, allowance for 50: exactly 50 paid", "[e
     for (const auto& row : rows) {
         if (row["status"] == "paid") {
             ++paid;
-            paid_sum = *paid_sum.add(*uint256::from_decimal(row["amount_atomic"].get<std::string>()));
+            paid_sum = *paid_sum.add(*uint256::from_decimal(row["amount"].get<std::string>()));
         } else if (row["status"] == "declined") {
             ++refused;
             CHECK(row["reason"] == "insufficient_allowance");

@@ -32,7 +32,7 @@ void expect_paid_call(world& w, const std::string& agent, const std::string& tok
     REQUIRE(rows.size() == rows_before + 1);
     const auto& row = rows.back();
     CHECK(row["status"] == "paid");
-    CHECK(row["amount_atomic"] == price.to_decimal());
+    CHECK(row["amount"] == price.to_decimal());
     std::string tx = row["tx_hash"];
     CHECK(tx.size() == 66);
     CHECK(paid->find(tx) != std::string::npos);
