@@ -71,7 +71,7 @@ TEST_CASE("recover_signer reproduces the EIP-3009 vectors") {
     }
 }
 
-TEST_CASE("mint raises balance and supply, with a receipt") {
+TEST_CASE("mint raises balance and supply with a receipt") {
     world w;
     auto h = w.c->mint(w.payer, u(1'000'000));
     REQUIRE(h);
@@ -89,7 +89,7 @@ TEST_CASE("mint raises balance and supply, with a receipt") {
     CHECK(*h2 != *h);  // equal calls still get distinct hashes
 }
 
-TEST_CASE("transferWithAuthorization moves exactly value, and each rejection moves nothing") {
+TEST_CASE("transferWithAuthorization moves exactly value and each rejection moves nothing") {
     world w;
     REQUIRE(w.c->mint(w.payer, u(50'000)));
     auto a = w.auth(10'000, 1);
@@ -212,7 +212,7 @@ protocol::bytes voucher_sig(const world& w, const bytes32& id, std::uint64_t max
 
 }  // namespace
 
-TEST_CASE("batch-settlement: deposit, claim, settle, refund, timed withdrawal") {
+TEST_CASE("batch-settlement: deposit then claim then settle then refund then timed withdrawal") {
     world w;
     REQUIRE(w.c->mint(w.payer, u(100'000)));
     auto cfg = make_config(w);

@@ -229,7 +229,7 @@ TEST_CASE("bad exact payments are rejected with the facilitator's code and move 
     }
 }
 
-TEST_CASE("batch-settlement v2: deposit, vouchers, corrective 402, claim+settle, refund", "[testnet]") {
+TEST_CASE("batch-settlement v2: deposit then vouchers then corrective 402 then claim+settle then refund", "[testnet]") {
     fixture f;
     const std::string url = f.w->merchant_http_url() + "/metered";
     auto pr = terms(call("GET", url, *f.w));
@@ -341,7 +341,7 @@ TEST_CASE("underfunded batch deposit and v1 merchant without batch-settlement", 
     for (const auto& o : v1.accepts) CHECK(o.scheme == "exact");
 }
 
-TEST_CASE("1,000 sequential paid requests succeed and leave total supply unchanged", "[testnet]") {
+TEST_CASE("1000 sequential paid requests succeed and leave total supply unchanged", "[testnet]") {
     fixture f;
     const uint256 supply = *f.w->chain().total_supply();
     const uint256 payer0 = balance(*f.w, f.payer_addr);
