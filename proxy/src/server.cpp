@@ -3,6 +3,7 @@
 // connections share that strand, so nothing inside a connection needs a lock.
 #include "purser/proxy/server.hpp"
 
+#include <limits>
 #include <utility>
 
 #include <array>
@@ -320,7 +321,9 @@ private:
         ex_ = exchange{};
         req_parser_.emplace();
         req_parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg->max_header_bytes));
-        req_parser_->body_limit(boost::none);  // bodies past the replay limit stream through
+        // Bodies past the replay limit stream through. Not boost::none: Boost 1.74 compares a
+        // Content-Length against the empty optional as `len > none`, which is always true.
+        req_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
         idle_ = true;
         beast::get_lowest_layer(stream_).expires_after(ms(srv_.cfg->idle_timeout_ms));
         http::async_read_header(stream_, buffer_, *req_parser_,
@@ -703,7 +706,7 @@ private:
     void read_response_header() {
         res_parser_.emplace();
         res_parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg->max_header_bytes));
-        res_parser_->body_limit(boost::none);
+        res_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // see the request parser
         if (ex_.method == "HEAD") res_parser_->skip(true);
         up_->lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
         up_->visit([&](auto& s) {

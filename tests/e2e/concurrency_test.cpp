@@ -1,6 +1,9 @@
 // Many concurrent paid requests from one agent: the allowance admits exactly what it covers.
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <thread>
+
 #include <fstream>
 #include <sstream>
 

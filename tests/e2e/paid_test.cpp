@@ -1,6 +1,9 @@
 // Paid calls through the proxy with plain curl: HTTP and HTTPS (interception), v1 and v2.
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <thread>
+
 #include <fstream>
 #include <random>
 

@@ -1,6 +1,9 @@
 // Traffic Purser must not touch: non-x402 402s, free routes, and failures that cost nothing.
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <thread>
+
 #include "world.hpp"
 
 using purser::test::world;

@@ -2,6 +2,9 @@
 // is signed (no reserved row ever exists) and the payer's balance does not move.
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <thread>
+
 #include "purser/protocol/amount.hpp"
 #include "world.hpp"
 

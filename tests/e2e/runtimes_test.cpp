@@ -1,6 +1,9 @@
 // Real agent runtimes, configured the way a user would: environment variables only.
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <thread>
+
 #include <fstream>
 #include <sstream>
 

@@ -1,6 +1,9 @@
 // SIGTERM while paid requests are in flight: they complete, and the ledger has no open rows.
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <thread>
+
 #include <fstream>
 #include <sstream>
 

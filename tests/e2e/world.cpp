@@ -1,5 +1,6 @@
 #include "world.hpp"
 
+#include <csignal>
 #include <regex>
 #include <sstream>
 #include <stdexcept>

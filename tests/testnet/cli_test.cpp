@@ -43,6 +43,9 @@ std::string env_value(const fs::path& dir, const std::string& key) {
 void up(const fs::path& dir) {
     fs::remove(dir / "testnet.env");
     const fs::path log = dir.string() + ".log";
+    // The shell truncates the log in the background: remove it first, or the previous run's
+    // "testnet.env" line could be read before the truncation.
+    fs::remove(log);
     REQUIRE(std::system((bin() + " testnet up --dir " + dir.string() + " --base-port 0 > " + log.string() +
                          " 2>&1 &").c_str()) == 0);
     for (int i = 0; i < 1200; ++i) {
