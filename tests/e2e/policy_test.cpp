@@ -66,7 +66,7 @@ TEST_CASE("over the daily cap and the allowance: the next call is declined", "[e
     CHECK(w.via_proxy("prepaid", prepaid, {url}).status == 200);
 }
 
-TEST_CASE("a frozen agent is declined; freezing takes effect without a restart", "[e2e]") {
+TEST_CASE("a frozen agent is declined and freezing takes effect without a restart", "[e2e]") {
     world w;
     auto token = w.add_agent("icy");
     w.start_proxy();

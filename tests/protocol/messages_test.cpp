@@ -124,7 +124,7 @@ TEST_CASE("non-EVM offers keep their own address formats", "[protocol][messages]
     CHECK(pr->accepts[0].asset == "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU");
 }
 
-TEST_CASE("the largest uint256 amount parses; one more overflows", "[protocol][messages]") {
+TEST_CASE("the largest uint256 amount parses and one more overflows", "[protocol][messages]") {
     const std::string max = uint256::max().to_decimal();
     auto ok = parse_payment_required(std::string(R"({"x402Version":2,"accepts":[{"scheme":"exact","network":"eip155:1","amount":")") +
                                      max + R"(","asset":"0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48","payTo":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C","maxTimeoutSeconds":1}]})");

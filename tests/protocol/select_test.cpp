@@ -61,7 +61,7 @@ TEST_CASE("select: cheapest first among same-decimal assets, ties keep server or
     CHECK(best.pay_to == *address::parse(pay_to));
 }
 
-TEST_CASE("select: amounts compare only in equal decimals; otherwise server order", "[protocol][select]") {
+TEST_CASE("select: amounts compare only in equal decimals and otherwise server order", "[protocol][select]") {
     auto reg = network_registry::builtin();
     REQUIRE(reg.add_from_json(nlohmann::json::parse(R"([{"caip2":"eip155:8453","chainId":8453,"v1Name":"base",
       "assets":[{"address":"0x50c5725949A6F0c72E6C4a641F24049A917DB0Cb","symbol":"DAI","decimals":18}]}])")));

@@ -156,7 +156,7 @@ TEST_CASE("transferWithAuthorization moves exactly value and each rejection move
     }
 }
 
-TEST_CASE("receiveWithAuthorization requires the payee as caller; cancelAuthorization burns a nonce") {
+TEST_CASE("receiveWithAuthorization requires the payee as caller and cancelAuthorization burns a nonce") {
     world w;
     REQUIRE(w.c->mint(w.payer, u(5'000)));
     auto a = w.auth(1'000, 9);
@@ -303,7 +303,7 @@ TEST_CASE("deposit rejections move nothing") {
     CHECK_FALSE(w.c->channel(protocol::channel_id(w.c->chain_id(), cfg))->exists);
 }
 
-TEST_CASE("state persists across reopen; blocks follow the clock") {
+TEST_CASE("state persists across reopen and blocks follow the clock") {
     purser::test::temp_dir dir;
     fake_clock clock;
     bytes32 h{};

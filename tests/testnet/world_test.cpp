@@ -88,7 +88,7 @@ TEST_CASE("exact v2 and v1 over HTTP and HTTPS: balances move by exactly the pri
     CHECK(*f.w->chain().total_supply() == supply);
 }
 
-TEST_CASE("paid /echo returns the body byte for byte; /stream sends its events; /free is free", "[testnet]") {
+TEST_CASE("paid /echo returns the body byte for byte and /stream sends its events and /free is free", "[testnet]") {
     fixture f;
     std::string body;
     for (int i = 0; i < 256; ++i) body.push_back(static_cast<char>(i));

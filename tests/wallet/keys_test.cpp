@@ -66,7 +66,7 @@ TEST_CASE("private keys: invalid input is refused without echoing it", "[wallet]
     CHECK(private_key::from_bytes(protocol::bytes(32, 1)));
 }
 
-TEST_CASE("generated keys are distinct and valid; clone keeps the address", "[wallet][keys]") {
+TEST_CASE("generated keys are distinct and valid and clone keeps the address", "[wallet][keys]") {
     auto a = private_key::generate();
     auto b = private_key::generate();
     REQUIRE(a);
