@@ -125,7 +125,11 @@ struct fixture {
     std::shared_ptr<proxy::payment_flow> flow;
 
     explicit fixture(bool with_signer = true, proxy::payment_flow_options options = {}) {
-        auto opened = store::store::open(dir.path() / "store");
+        // The store and the flow share one fixed clock, so authorizations signed "now" are
+        // not yet expired when the store next looks.
+        store::open_options store_options;
+        store_options.clock = [] { return fixed_now * 1000; };
+        auto opened = store::store::open(dir.path() / "store", store_options);
         REQUIRE(opened);
         ledger = std::shared_ptr<store::store>(std::move(*opened));
         if (with_signer) {
