@@ -328,6 +328,9 @@ TEST_CASE("CONNECT to a host that is not intercepted tunnels bytes", "[proxy]") 
     proxy_fixture proxy([](config& c) {
         c.intercept = {"*"};
         c.no_intercept = {"127.0.0.1"};
+        // The test origin keeps its side open (keep-alive); the tunnel, and so its log line,
+        // ends at the idle timeout.
+        c.idle_timeout_ms = 300;
     });
     auto r = curl(proxy.proxy_arg() + " --cacert " + tls.ca_file() + " https://127.0.0.1:" +
                   std::to_string(origin.port()) + "/t");
