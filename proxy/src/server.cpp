@@ -342,7 +342,8 @@ private:
         ex_.start = std::chrono::steady_clock::now();
         auto& req = req_parser_->get();
         ex_.method = std::string(req.method_string());
-        ex_.client_keep_alive = req_parser_->keep_alive();
+        // keep_alive() is only defined once the header parsed; a malformed one closes anyway.
+        ex_.client_keep_alive = req_parser_->is_header_done() && req_parser_->keep_alive();
         if (ec == http::error::header_limit)
             return send_error(http::status::request_header_fields_too_large,
                               "request headers larger than " +
