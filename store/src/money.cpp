@@ -1,9 +1,14 @@
 #include "purser/store/money.hpp"
 
+#include "civil_date.hpp"
 #include "purser/store/errc.hpp"
 
 namespace purser::store {
 namespace {
+
+using detail::civil_from_days;
+using detail::days_from_civil;
+using detail::ms_per_day;
 
 constexpr std::uint64_t pow10(unsigned n) {
     std::uint64_t v = 1;
@@ -11,29 +16,6 @@ constexpr std::uint64_t pow10(unsigned n) {
     return v;
 }
 
-constexpr std::int64_t ms_per_day = 86'400'000;
-
-// Howard Hinnant's civil_from_days: days since 1970-01-01 -> (year, month 1..12).
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<std::int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) ++y;
-}
-
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 }  // namespace
 
@@ -73,14 +55,16 @@ std::uint32_t utc_day(std::uint64_t unix_ms) noexcept {
 std::uint32_t utc_month(std::uint64_t unix_ms) noexcept {
     std::int64_t y = 0;
     unsigned m = 0;
-    civil_from_days(static_cast<std::int64_t>(utc_day(unix_ms)), y, m);
+    unsigned day_of_month = 0;
+    civil_from_days(static_cast<std::int64_t>(utc_day(unix_ms)), y, m, day_of_month);
     return static_cast<std::uint32_t>((y - 1970) * 12 + static_cast<std::int64_t>(m) - 1);
 }
 
 std::uint64_t utc_month_start_ms(std::uint64_t unix_ms) noexcept {
     std::int64_t y = 0;
     unsigned m = 0;
-    civil_from_days(static_cast<std::int64_t>(utc_day(unix_ms)), y, m);
+    unsigned day_of_month = 0;
+    civil_from_days(static_cast<std::int64_t>(utc_day(unix_ms)), y, m, day_of_month);
     return static_cast<std::uint64_t>(days_from_civil(y, m, 1) * ms_per_day);
 }
 
