@@ -168,6 +168,11 @@ result<std::uint64_t> positive_integer(const ojson& obj, std::string_view prefix
     return v->get<std::uint64_t>();
 }
 
+tl::unexpected<error> not_an_object(const ojson& value, std::string_view what) {
+    return fail(errc::wrong_type,
+                std::string(what) + ": expected a JSON object, got " + type_name(value));
+}
+
 result<ojson> optional_object(const ojson& obj, std::string_view prefix, std::string_view key) {
     const ojson* v = member(obj, key);
     if (v == nullptr) return ojson(nullptr);

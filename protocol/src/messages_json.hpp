@@ -49,6 +49,9 @@ inline constexpr std::size_t max_json_depth = 64;
 /// A JSON integer > 0 that fits 64 bits.
 [[nodiscard]] result<std::uint64_t> positive_integer(const ojson& obj, std::string_view prefix,
                                                      std::string_view key);
+/// The wrong_type error for a message whose top level is not an object; `what` names it ("root",
+/// "402 body"). For `if (!v.is_object()) return not_an_object(v, "root");`.
+[[nodiscard]] tl::unexpected<error> not_an_object(const ojson& value, std::string_view what);
 /// An object, or null when absent or null. Errors: wrong_type.
 [[nodiscard]] result<ojson> optional_object(const ojson& obj, std::string_view prefix,
                                             std::string_view key);

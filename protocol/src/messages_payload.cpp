@@ -54,10 +54,7 @@ std::string_view payment_header_name(int x402_version) {
 namespace {
 
 result<payment_payload> parse_payload_object(const ojson& root) {
-    if (!root.is_object()) {
-        return fail(errc::wrong_type,
-                    std::string("root: expected a JSON object, got ") + root.type_name());
-    }
+    if (!root.is_object()) return detail::not_an_object(root, "root");
     payment_payload p;
     PURSER_TRY(version, detail::x402_version(root, ""));
     p.x402_version = version;

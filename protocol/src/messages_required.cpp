@@ -93,10 +93,7 @@ result<resource_info> parse_resource(const ojson& obj) {
 }
 
 result<payment_required> parse_required_object(const ojson& root) {
-    if (!root.is_object()) {
-        return fail(errc::wrong_type,
-                    std::string("root: expected a JSON object, got ") + root.type_name());
-    }
+    if (!root.is_object()) return detail::not_an_object(root, "root");
     payment_required out;
     PURSER_TRY(version, detail::x402_version(root, ""));
     out.x402_version = version;
@@ -161,10 +158,7 @@ result<payment_required> read_payment_required(
                     "PAYMENT-REQUIRED header: absent, and the 402 body is empty");
     }
     PURSER_TRY(root, detail::parse_bounded(body, max_body_bytes, "402 body"));
-    if (!root.is_object()) {
-        return fail(errc::wrong_type,
-                    std::string("402 body: expected a JSON object, got ") + root.type_name());
-    }
+    if (!root.is_object()) return detail::not_an_object(root, "402 body");
     const ojson* version = member(root, "x402Version");
     if (version == nullptr) {
         return fail(errc::missing_field,

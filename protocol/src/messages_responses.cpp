@@ -10,10 +10,7 @@ namespace purser::protocol {
 namespace {
 
 result<settle_response> parse_settle_object(const ojson& root) {
-    if (!root.is_object()) {
-        return fail(errc::wrong_type,
-                    std::string("root: expected a JSON object, got ") + root.type_name());
-    }
+    if (!root.is_object()) return detail::not_an_object(root, "root");
     settle_response r;
     PURSER_TRY(success, detail::required_bool(root, "", "success"));
     r.success = success;
@@ -70,10 +67,7 @@ std::string encode_settle_response_header(const settle_response& r) {
 
 result<verify_response> parse_verify_response(std::string_view json_text) {
     PURSER_TRY(root, detail::parse_bounded(json_text, max_body_bytes, "verify response"));
-    if (!root.is_object()) {
-        return fail(errc::wrong_type,
-                    std::string("root: expected a JSON object, got ") + root.type_name());
-    }
+    if (!root.is_object()) return detail::not_an_object(root, "root");
     verify_response r;
     PURSER_TRY(valid, detail::required_bool(root, "", "isValid"));
     r.is_valid = valid;
