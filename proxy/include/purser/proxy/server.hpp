@@ -1,5 +1,5 @@
 // The forward proxy server: HTTP/1.1 absolute-form forwarding, CONNECT tunnels, TLS interception,
-// and the 402 hand-off to a payment_hook. Beast and Asio stay inside server.cpp.
+// and the 402 hand-off to a payment_hook. Beast and Asio stay inside proxy/src.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +38,7 @@ public:
     /// config.shutdown_grace_ms, whichever comes first.
     void stop();
 
-    /// Opaque; public only so the connection classes inside server.cpp can name it.
+    /// Opaque; public only so the connection classes in proxy/src can name it.
     struct impl;
 
 private:

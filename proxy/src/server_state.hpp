@@ -1,0 +1,69 @@
+// What every connection of one server shares: configuration, the payment hook, the leaf
+// certificate cache, the I/O context, and the list of live connections that stop() tells.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "access_log.hpp"
+#include "asio.hpp"
+#include "purser/proxy/server.hpp"
+
+namespace purser::proxy {
+
+/// What stop() tells every live connection.
+class session_base {
+public:
+    virtual ~session_base() = default;
+    /// Runs on the connection's strand. Idle connections close; busy ones finish the current
+    /// request and then close.
+    virtual void on_stop() = 0;
+    /// The connection's strand.
+    [[nodiscard]] virtual net::any_io_executor executor() = 0;
+};
+
+struct server::impl {
+    std::shared_ptr<const config> cfg;
+    std::shared_ptr<payment_hook> hook;
+    std::shared_ptr<authenticator> auth;
+    std::shared_ptr<const cert_authority> ca;
+    detail::access_log log;
+
+    std::atomic<bool> stopping{false};
+    std::atomic<long> active{0};  // connections alive; stop() waits for zero
+
+    std::mutex sessions_mutex;
+    std::vector<std::weak_ptr<session_base>> sessions;
+
+    std::mutex leaf_mutex;
+    std::map<std::string, std::shared_ptr<ssl::context>> leaf_contexts;
+
+    // Declared after everything a connection touches in its destructor, so the io_context (which
+    // destroys pending handlers and the connections they hold) goes first. The hook runs on
+    // `workers`, never on an I/O thread: it writes LMDB and signs.
+    ssl::context upstream_tls{ssl::context::tls_client};
+    net::thread_pool workers{2};
+    net::io_context ioc;
+    tcp::acceptor acceptor{ioc};
+    net::steady_timer drain_timer{ioc};
+    std::chrono::steady_clock::time_point drain_deadline;
+
+    void register_session(const std::shared_ptr<session_base>& s);
+    /// The TLS server context for an intercepted host: a leaf minted on first use and cached.
+    /// nullptr with `why` set when no leaf can be made.
+    std::shared_ptr<ssl::context> leaf_context(const std::string& host, std::string& why);
+
+    void do_accept();
+    void on_accept(boost::system::error_code ec, tcp::socket socket);
+    void check_drain();
+};
+
+}  // namespace purser::proxy

@@ -1,0 +1,180 @@
+// One agent connection speaking HTTP/1.1. It starts plain (absolute-form requests and CONNECT);
+// an intercepted CONNECT turns the same connection into TLS, after which its requests are
+// origin-form and go to the tunnel's host.
+//
+// Completion-handler style (STYLE §4): the session lives in a shared_ptr kept alive by its
+// pending operations and runs on its own strand; its origin connections share that strand, so
+// nothing inside needs a lock. The payment hook runs on the server's worker pool and posts back.
+//
+// The member functions are spread over files by stage: session_request.cpp (the agent's
+// request), session_upstream.cpp (the origin connection and the request sent on it),
+// session_response.cpp (the origin's answer, the 402 hand-off, the relay), session_connect.cpp
+// (CONNECT), session_reply.cpp (errors, logging, endings).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "asio.hpp"
+#include "either_stream.hpp"
+#include "purser/proxy/detail/http_util.hpp"
+#include "server_state.hpp"
+
+namespace purser::proxy {
+
+/// One connection to an origin, owned by exactly one agent connection at a time.
+struct upstream {
+    std::string key;  // "http://host:port" or "https://host:port"
+    either_stream stream;
+    beast::flat_buffer buffer;
+    bool reused = false;
+};
+
+class session : public session_base, public std::enable_shared_from_this<session> {
+public:
+    session(server::impl& srv, beast::tcp_stream stream);
+    ~session() override;
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    void start();
+
+    net::any_io_executor executor() override { return client_.get_executor(); }
+    void on_stop() override;
+
+private:
+    /// Everything about the request in progress; reset for each new request.
+    struct exchange {
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        std::string agent;
+        std::string method;
+        std::string url;
+        detail::origin dest;
+        bool client_keep_alive = false;
+        bool expect_continue = false;
+        bool has_payment_header = false;
+        bool replayable = true;
+        std::string body;                 // request body while buffering
+        std::string prefix;               // bytes to send before streaming the rest
+        bool prefix_sent = false;
+        std::size_t prefix_size = 0;      // request body bytes streamed (non-replayable)
+        http::request<http::string_body> req;  // the buffered request, replayable byte for byte
+        unsigned status = 0;
+        std::string body402;
+        request_info info;
+        std::optional<payment_plan> plan;
+        bool is_retry = false;
+        bool hook_reported = false;
+        bool head_sent = false;
+        bool response_keep_alive = false;
+        bool logged = false;
+        header_list extra_headers;
+        std::map<std::string, std::string> log_fields;
+        std::uint64_t bytes = 0;
+    };
+
+    [[nodiscard]] bool intercepted() const { return tunnel_.has_value(); }
+
+    // session_request.cpp: the agent's request
+    void do_read_request();
+    void on_read_header(boost::system::error_code ec);
+    /// Where the request goes: ex_.dest from the target (and, on a plain connection, the
+    /// credentials). False when an error answer was already sent.
+    bool route_request(http::request<http::buffer_body>& req);
+    void prepare_forwarded_request(http::request<http::buffer_body>& req);
+    bool authenticate(const http::request<http::buffer_body>& req);
+    void start_body();
+    void do_read_body();
+    void on_read_body(boost::system::error_code ec);
+    void on_body_complete();
+    [[nodiscard]] request_info make_info() const;
+
+    // session_upstream.cpp: the origin connection and the request on it
+    [[nodiscard]] std::string pool_key() const;
+    void start_upstream();
+    void on_upstream_connect(boost::system::error_code ec);
+    void start_upstream_tls();
+    void send_request();
+    void on_send_failed(boost::system::error_code ec);
+    void start_upstream_fresh();
+    void stream_request_next();
+    void stream_request_write();
+    void release_upstream();
+    void upstream_failed(http::status status, std::string why);
+
+    // session_response.cpp: the origin's answer
+    void read_response_header();
+    void on_response_header(boost::system::error_code ec);
+    void report_paid_response();
+    void read_402_body();
+    void ask_hook();
+    void on_plan(payment_plan plan);
+    void send_buffered_402();
+    void start_response();
+    void relay_next();
+    void relay_write();
+    void on_response_done();
+
+    // session_connect.cpp
+    void start_connect();
+    void connect_tunnel_origin();
+    void send_connect_ok(bool intercept);
+    void become_intercepted();
+    void become_tunnel();
+
+    // session_reply.cpp: answers of the proxy's own, logging, endings
+    void send_407(std::string why);
+    void send_error(http::status status, std::string why, bool force_close);
+    void write_plain(std::shared_ptr<http::response<http::string_body>> res, std::string why,
+                     bool force_close);
+    /// Writes a response held whole in memory, then ends the exchange.
+    void send_complete(std::shared_ptr<http::response<http::string_body>> res);
+    void log_exchange();
+    void finish_exchange(bool keep_alive);
+    void abort_both();
+    void close_client(bool drain = false);
+    void do_drain();
+
+    server::impl& srv_;
+    either_stream client_;
+    beast::flat_buffer buffer_;
+    tcp::resolver resolver_;
+    std::optional<http::request_parser<http::buffer_body>> req_parser_;
+    std::optional<http::request_serializer<http::buffer_body>> req_sr_;
+    std::optional<http::response_parser<http::buffer_body>> res_parser_;
+    std::optional<http::response_serializer<http::buffer_body>> res_sr_;
+    std::unique_ptr<upstream> up_;
+    std::map<std::string, std::vector<std::unique_ptr<upstream>>> pool_;
+    std::unique_ptr<beast::tcp_stream> tunnel_up_;  // a non-intercepted CONNECT's origin
+    std::shared_ptr<ssl::context> leaf_ctx_;        // the intercepted host's certificate
+    std::array<char, 16384> chunk_{};
+    exchange ex_;
+    std::string tunnel_agent_;             // the agent that opened the intercepted tunnel
+    std::optional<detail::origin> tunnel_; // set once the connection is an intercepted tunnel
+    bool idle_ = false;
+    bool stopping_ = false;
+    bool closed_ = false;
+};
+
+namespace detail {
+
+/// "1.1 purser" appended to an existing Via value.
+[[nodiscard]] std::string append_via(const std::string& existing);
+[[nodiscard]] std::string field_value(const http::fields& f, std::string_view name);
+[[nodiscard]] header_list to_header_list(const http::fields& f);
+void strip_hop_by_hop(http::fields& f);
+
+/// Points a buffer_body at what comes next when relaying a body: the buffered `prefix` once,
+/// then the end of the body when the parser is done. False when the next piece must be read.
+bool next_buffered_piece(http::buffer_body::value_type& body, std::string& prefix,
+                         bool& prefix_sent, bool parser_done);
+
+}  // namespace detail
+
+}  // namespace purser::proxy

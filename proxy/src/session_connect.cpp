@@ -1,0 +1,104 @@
+// CONNECT: an intercepted host turns this connection into TLS with a minted certificate, so its
+// requests (and their 402s) can be seen; any other host gets a byte tunnel.
+#include <utility>
+
+#include <boost/asio/write.hpp>
+
+#include "session.hpp"
+#include "tunnel.hpp"
+
+namespace purser::proxy {
+
+void session::start_connect() {
+    auto hp = detail::parse_authority(req_parser_->get().target());
+    if (!hp || hp->second == 0)
+        return send_error(http::status::bad_request, "CONNECT needs host:port", true);
+    ex_.dest.host = hp->first;
+    ex_.dest.port = hp->second;
+    ex_.dest.tls = true;
+    ex_.url = ex_.dest.authority();
+    if (detail::should_intercept(srv_.cfg->intercept, srv_.cfg->no_intercept, hp->first)) {
+        std::string why = "no CA loaded";
+        auto ctx = srv_.ca ? srv_.leaf_context(hp->first, why) : nullptr;
+        if (!ctx)
+            return send_error(http::status::bad_gateway,
+                              "cannot intercept " + hp->first + ": " + why, true);
+        leaf_ctx_ = std::move(ctx);
+        return send_connect_ok(true);
+    }
+    connect_tunnel_origin();
+}
+
+void session::connect_tunnel_origin() {
+    resolver_.async_resolve(
+        ex_.dest.host, std::to_string(ex_.dest.port),
+        [self = shared_from_this()](boost::system::error_code ec,
+                                    tcp::resolver::results_type results) {
+            if (ec)
+                return self->send_error(
+                    http::status::bad_gateway,
+                    "cannot resolve " + self->ex_.dest.host + ": " + ec.message(), true);
+            self->tunnel_up_ = std::make_unique<beast::tcp_stream>(self->client_.get_executor());
+            self->tunnel_up_->expires_after(ms(self->srv_.cfg->upstream_timeout_ms));
+            self->tunnel_up_->async_connect(results, [self](boost::system::error_code cec,
+                                                            const tcp::endpoint&) {
+                const auto where = self->ex_.dest.authority();
+                if (cec == beast::error::timeout)
+                    return self->send_error(http::status::gateway_timeout,
+                                            "connecting to " + where + " timed out", true);
+                if (cec)
+                    return self->send_error(http::status::bad_gateway,
+                                            "cannot connect to " + where + ": " + cec.message(),
+                                            true);
+                self->send_connect_ok(false);
+            });
+        });
+}
+
+void session::send_connect_ok(bool intercept) {
+    static constexpr std::string_view ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    net::async_write(client_.lowest(), net::buffer(ok),
+                     [self = shared_from_this(), intercept](boost::system::error_code ec,
+                                                            std::size_t) {
+                         if (ec) return self->close_client();
+                         self->ex_.status = 200;
+                         if (intercept) return self->become_intercepted();
+                         self->become_tunnel();
+                     });
+}
+
+/// TLS with the minted leaf, using any bytes already read past the CONNECT head (the agent's
+/// ClientHello), then origin-form requests to the CONNECT's host as this agent.
+void session::become_intercepted() {
+    tunnel_agent_ = ex_.agent;
+    tunnel_ = ex_.dest;
+    client_.wrap_in_tls(*leaf_ctx_);
+    client_.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    client_.tls().async_handshake(
+        ssl::stream_base::server, buffer_.data(),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t used) {
+            self->buffer_.consume(used);
+            if (ec) return self->close_client();
+            self->do_read_request();
+        });
+}
+
+void session::become_tunnel() {
+    closed_ = true;  // the sockets move to the tunnel
+    nlohmann::json line;
+    line["time"] = detail::access_log::now_iso8601();
+    line["agent"] = ex_.agent;
+    line["method"] = "CONNECT";
+    line["host"] = ex_.dest.host;
+    line["url"] = ex_.dest.authority();
+    line["status"] = 200;
+    line["tunnel"] = true;
+    client_.lowest().expires_never();
+    tunnel_up_->expires_never();
+    std::make_shared<tunnel>(srv_, client_.lowest().release_socket(),
+                             tunnel_up_->release_socket(), std::move(buffer_), std::move(line))
+        ->start();
+}
+
+}  // namespace purser::proxy

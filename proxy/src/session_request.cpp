@@ -1,0 +1,247 @@
+// Reading the agent's request: head, route, credentials, and the body (buffered up to
+// max_replay_body so a paid retry can send it again byte for byte).
+#include <limits>
+#include <utility>
+
+#include <boost/asio/write.hpp>
+
+#include "session.hpp"
+
+namespace purser::proxy {
+namespace {
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+}  // namespace
+
+session::session(server::impl& srv, beast::tcp_stream stream)
+    : srv_(srv), client_(std::move(stream)), resolver_(client_.get_executor()) {
+    ++srv_.active;
+}
+
+session::~session() { --srv_.active; }
+
+void session::start() {
+    srv_.register_session(shared_from_this());
+    do_read_request();
+}
+
+void session::on_stop() {
+    stopping_ = true;
+    if (idle_) close_client();
+}
+
+void session::do_read_request() {
+    if (stopping_ || srv_.stopping) return close_client();
+    ex_ = exchange{};
+    req_parser_.emplace();
+    req_parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg->max_header_bytes));
+    // Bodies past the replay limit stream through. Not boost::none: Boost 1.74 compares a
+    // Content-Length against the empty optional as `len > none`, which is always true.
+    req_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    idle_ = true;
+    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.visit([&](auto& s) {
+        http::async_read_header(
+            s, buffer_, *req_parser_,
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                self->on_read_header(ec);
+            });
+    });
+}
+
+void session::on_read_header(boost::system::error_code ec) {
+    idle_ = false;
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == ssl::error::stream_truncated ||
+        ec == net::error::connection_reset || ec == net::error::eof)
+        return close_client();
+    ex_.start = std::chrono::steady_clock::now();
+    auto& req = req_parser_->get();
+    ex_.method = std::string(req.method_string());
+    // keep_alive() is only defined once the header parsed; a malformed one closes anyway.
+    ex_.client_keep_alive = req_parser_->is_header_done() && req_parser_->keep_alive();
+    if (ec == http::error::header_limit)
+        return send_error(http::status::request_header_fields_too_large,
+                          "request headers larger than " +
+                              std::to_string(srv_.cfg->max_header_bytes) + " bytes",
+                          true);
+    if (ec) return send_error(http::status::bad_request, "malformed request: " + ec.message(), true);
+
+    ex_.url = std::string(req.target());
+    if (req.method() == http::verb::connect) {
+        if (intercepted())
+            return send_error(http::status::bad_request, "CONNECT inside a tunnel", true);
+        if (!authenticate(req)) return;
+        return start_connect();
+    }
+    if (!route_request(req)) return;
+    ex_.url = ex_.dest.url();
+    prepare_forwarded_request(req);
+
+    if (ex_.expect_continue && !req_parser_->is_done()) {
+        // We buffer the body before talking upstream, so we answer the expectation ourselves.
+        client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+        client_.visit([&](auto& s) {
+            net::async_write(s, net::buffer(continue_line),
+                             [self = shared_from_this()](boost::system::error_code wec,
+                                                         std::size_t) {
+                                 if (wec) return self->close_client();
+                                 self->start_body();
+                             });
+        });
+        return;
+    }
+    start_body();
+}
+
+bool session::route_request(http::request<http::buffer_body>& req) {
+    if (intercepted()) {
+        ex_.agent = tunnel_agent_;  // from the CONNECT that opened the tunnel
+        ex_.dest = *tunnel_;
+        std::string target(req.target());
+        if (target.rfind("https://", 0) == 0) {  // absolute-form inside the tunnel
+            const auto slash = target.find('/', 8);
+            target = slash == std::string::npos ? "/" : target.substr(slash);
+        }
+        if (target.empty() || target.front() != '/') {
+            send_error(http::status::bad_request, "bad request target", true);
+            return false;
+        }
+        ex_.dest.target = target;
+        return true;
+    }
+    auto o = detail::parse_absolute_url(req.target());
+    if (!o) {
+        const bool origin_form = !req.target().empty() && req.target().front() == '/';
+        send_error(http::status::bad_request,
+                   origin_form ? "origin-form request sent to a proxy: use an absolute http:// "
+                                 "URL, or CONNECT for https"
+                               : o.error().detail,
+                   true);
+        return false;
+    }
+    ex_.dest = std::move(*o);
+    return authenticate(req);
+}
+
+/// The request as it will go upstream: hop-by-hop headers and credentials removed, the target in
+/// origin-form, our Via added.
+void session::prepare_forwarded_request(http::request<http::buffer_body>& req) {
+    detail::strip_hop_by_hop(req.base());
+    req.erase(http::field::proxy_authorization);
+    ex_.expect_continue =
+        detail::iequals(detail::field_value(req.base(), "expect"), "100-continue");
+    req.erase(http::field::expect);
+    ex_.has_payment_header =
+        req.find("x-payment") != req.end() || req.find("payment-signature") != req.end();
+    req.target(ex_.dest.target);
+    req.version(11);
+    if (!intercepted()) {
+        const std::string host = ex_.dest.host.find(':') != std::string::npos
+                                     ? "[" + ex_.dest.host + "]"
+                                     : ex_.dest.host;
+        req.set(http::field::host,
+                ex_.dest.port == 80 ? host : host + ":" + std::to_string(ex_.dest.port));
+    }
+    req.set(http::field::via, detail::append_via(detail::field_value(req.base(), "via")));
+}
+
+/// Sets ex_.agent from Proxy-Authorization or the default agent; answers 407 otherwise.
+bool session::authenticate(const http::request<http::buffer_body>& req) {
+    const auto it = req.find(http::field::proxy_authorization);
+    if (it == req.end()) {
+        if (srv_.cfg->default_agent) {
+            ex_.agent = *srv_.cfg->default_agent;
+            return true;
+        }
+        send_407("proxy credentials required");
+        return false;
+    }
+    const auto creds = detail::decode_basic(it->value());
+    std::optional<std::string> agent;
+    if (creds && srv_.auth) agent = srv_.auth->authenticate(creds->first, creds->second);
+    if (!agent) {
+        send_407("proxy credentials not accepted");
+        return false;
+    }
+    ex_.agent = std::move(*agent);
+    return true;
+}
+
+void session::start_body() {
+    auto& p = *req_parser_;
+    if (p.is_done()) return on_body_complete();
+    if (const auto len = p.content_length(); len && *len > srv_.cfg->max_replay_body) {
+        ex_.replayable = false;
+        return start_upstream();
+    }
+    do_read_body();
+}
+
+void session::do_read_body() {
+    auto& body = req_parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.visit([&](auto& s) {
+        http::async_read_some(s, buffer_, *req_parser_,
+                              [self = shared_from_this()](boost::system::error_code ec,
+                                                          std::size_t) {
+                                  self->on_read_body(ec);
+                              });
+    });
+}
+
+void session::on_read_body(boost::system::error_code ec) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+        if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
+            ec == net::error::eof)
+            return close_client();
+        return send_error(http::status::bad_request, "malformed request body: " + ec.message(),
+                          true);
+    }
+    auto& body = req_parser_->get().body();
+    ex_.body.append(chunk_.data(), chunk_.size() - body.size);
+    if (ex_.body.size() > srv_.cfg->max_replay_body) {
+        // Too big to keep: what we have goes first, the rest streams from the agent.
+        ex_.replayable = false;
+        ex_.prefix = std::move(ex_.body);
+        ex_.body.clear();
+        return start_upstream();
+    }
+    if (req_parser_->is_done()) return on_body_complete();
+    do_read_body();
+}
+
+void session::on_body_complete() {
+    auto& src = req_parser_->get();
+    ex_.req = {};
+    ex_.req.base() = src.base();
+    ex_.req.body() = std::move(ex_.body);
+    ex_.req.chunked(false);
+    ex_.req.prepare_payload();
+    if (ex_.req.body().empty() &&
+        (src.method() == http::verb::get || src.method() == http::verb::head ||
+         src.method() == http::verb::delete_ || src.method() == http::verb::options))
+        ex_.req.erase(http::field::content_length);
+    start_upstream();
+}
+
+request_info session::make_info() const {
+    request_info info;
+    info.agent = ex_.agent;
+    info.method = ex_.method;
+    info.url = ex_.url;
+    info.host = ex_.dest.host;
+    info.port = ex_.dest.port;
+    info.tls = ex_.dest.tls;
+    const auto& fields = ex_.replayable ? ex_.req.base() : req_parser_->get().base();
+    info.headers = detail::to_header_list(fields);
+    info.body_size = ex_.replayable ? ex_.req.body().size() : ex_.prefix_size;
+    info.body_replayable = ex_.replayable;
+    return info;
+}
+
+}  // namespace purser::proxy

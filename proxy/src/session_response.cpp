@@ -1,0 +1,246 @@
+// The origin's answer: a 402 goes to the payment hook (off the I/O threads), a paid retry's
+// head is reported before the agent sees it, and everything else streams through as it arrives.
+#include <limits>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+#include "session.hpp"
+
+namespace purser::proxy {
+
+void session::read_response_header() {
+    res_parser_.emplace();
+    res_parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg->max_header_bytes));
+    res_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // see the request parser
+    if (ex_.method == "HEAD") res_parser_->skip(true);
+    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.visit([&](auto& s) {
+        http::async_read_header(s, up_->buffer, *res_parser_,
+                                [self = shared_from_this()](boost::system::error_code ec,
+                                                            std::size_t) {
+                                    self->on_response_header(ec);
+                                });
+    });
+}
+
+void session::on_response_header(boost::system::error_code ec) {
+    if (ec) {
+        const bool nothing_came = ec == http::error::end_of_stream || ec == net::error::eof ||
+                                  ec == net::error::connection_reset;
+        if (nothing_came && up_->reused && ex_.replayable && !ex_.is_retry) {
+            up_.reset();
+            return start_upstream_fresh();
+        }
+        if (ec == beast::error::timeout)
+            return upstream_failed(http::status::gateway_timeout,
+                                   ex_.dest.authority() + " did not answer within " +
+                                       std::to_string(srv_.cfg->upstream_timeout_ms) + " ms");
+        if (ec == http::error::header_limit)
+            return upstream_failed(http::status::bad_gateway, "response headers from " +
+                                                                  ex_.dest.authority() +
+                                                                  " are too large");
+        return upstream_failed(http::status::bad_gateway,
+                               "bad response from " + ex_.dest.authority() + ": " + ec.message());
+    }
+    ex_.status = res_parser_->get().result_int();
+    if (ex_.is_retry) return report_paid_response();
+    if (ex_.status == 402 && !ex_.has_payment_header) {
+        if (!res_parser_->is_done()) return read_402_body();
+        return ask_hook();
+    }
+    start_response();
+}
+
+/// The hook learns how the paid retry went before the agent sees anything.
+void session::report_paid_response() {
+    ex_.hook_reported = true;
+    net::post(srv_.workers, [self = shared_from_this()] {
+        auto outcome = self->srv_.hook->on_paid_response(
+            *self->ex_.plan, self->ex_.info, self->ex_.status,
+            detail::to_header_list(self->res_parser_->get().base()));
+        net::post(self->client_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
+            for (auto& h : outcome.add_response_headers)
+                self->ex_.extra_headers.push_back(std::move(h));
+            for (auto& f : outcome.log_fields) self->ex_.log_fields[f.first] = f.second;
+            self->start_response();
+        });
+    });
+}
+
+void session::read_402_body() {
+    auto& body = res_parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.visit([&](auto& s) {
+        http::async_read_some(s, up_->buffer, *res_parser_, [self = shared_from_this()](
+                                                                boost::system::error_code ec,
+                                                                std::size_t) {
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec == beast::error::timeout)
+                return self->upstream_failed(
+                    http::status::gateway_timeout,
+                    "402 body from " + self->ex_.dest.authority() + " timed out");
+            if (ec)
+                return self->upstream_failed(http::status::bad_gateway,
+                                             "reading 402 body: " + ec.message());
+            auto& b = self->res_parser_->get().body();
+            self->ex_.body402.append(self->chunk_.data(), self->chunk_.size() - b.size);
+            if (self->ex_.body402.size() > self->srv_.cfg->max_402_body) {
+                // Not an x402 answer we could parse anyway: stream it on unchanged.
+                self->ex_.log_fields["note"] = "402 body over max_402_body, not inspected";
+                self->ex_.prefix = std::move(self->ex_.body402);
+                self->ex_.prefix_sent = false;
+                self->ex_.body402.clear();
+                return self->start_response();
+            }
+            if (self->res_parser_->is_done()) return self->ask_hook();
+            self->read_402_body();
+        });
+    });
+}
+
+void session::ask_hook() {
+    ex_.info = make_info();
+    net::post(srv_.workers, [self = shared_from_this()] {
+        upstream_response r;
+        r.status = self->ex_.status;
+        r.headers = detail::to_header_list(self->res_parser_->get().base());
+        r.body = self->ex_.body402;
+        auto plan = self->srv_.hook->on_payment_required(self->ex_.info, r);
+        net::post(self->client_.get_executor(), [self, plan = std::move(plan)]() mutable {
+            self->on_plan(std::move(plan));
+        });
+    });
+}
+
+void session::on_plan(payment_plan plan) {
+    for (auto& f : plan.log_fields) ex_.log_fields[f.first] = f.second;
+    switch (plan.what) {
+        case payment_plan::action::pass_through: ex_.log_fields["decision"] = "pass_through"; break;
+        case payment_plan::action::decline: ex_.log_fields["decision"] = "declined"; break;
+        case payment_plan::action::pay: ex_.log_fields["decision"] = "pay"; break;
+    }
+    if (plan.what != payment_plan::action::pay) {
+        ex_.extra_headers = std::move(plan.add_response_headers);
+        return send_buffered_402();
+    }
+    ex_.plan = std::move(plan);
+    if (!ex_.replayable) {
+        ex_.hook_reported = true;
+        net::post(srv_.workers, [self = shared_from_this()] {
+            self->srv_.hook->on_paid_failure(*self->ex_.plan, self->ex_.info,
+                                             "not sent: request body larger than "
+                                             "max_replay_body");
+            net::post(self->client_.get_executor(), [self] { self->send_buffered_402(); });
+        });
+        return;
+    }
+    // The 402 was read completely: its connection can serve someone else.
+    release_upstream();
+    ex_.is_retry = true;
+    for (const auto& [name, value] : ex_.plan->add_request_headers) ex_.req.set(name, value);
+    ex_.status = 0;
+    start_upstream();
+}
+
+/// The origin's 402, complete and unchanged, plus the hook's headers.
+void session::send_buffered_402() {
+    auto& src = res_parser_->get();
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->base() = src.base();
+    detail::strip_hop_by_hop(res->base());
+    res->erase(http::field::transfer_encoding);
+    res->erase(http::field::content_length);
+    for (const auto& [name, value] : ex_.extra_headers) res->insert(name, value);
+    res->set(http::field::via, detail::append_via(detail::field_value(res->base(), "via")));
+    res->body() = std::move(ex_.body402);
+    res->version(11);
+    res->prepare_payload();
+    const bool upstream_reusable = res_parser_->keep_alive();
+    res->keep_alive(ex_.client_keep_alive && !stopping_);
+    if (upstream_reusable) release_upstream();
+    else up_.reset();
+    send_complete(std::move(res));
+}
+
+/// Streams the response head and body to the agent as they arrive.
+void session::start_response() {
+    auto& res = res_parser_->get();
+    const bool no_body = res_parser_->is_done() && ex_.prefix.empty();
+    const bool close_delimited = !no_body && !res.has_content_length() && !res.chunked();
+    detail::strip_hop_by_hop(res.base());
+    for (const auto& [name, value] : ex_.extra_headers) res.insert(name, value);
+    res.set(http::field::via, detail::append_via(detail::field_value(res.base(), "via")));
+    res.version(11);
+    // A body that ends with the origin's connection is re-framed as chunked, so the agent's
+    // connection can stay open and still see where it ends.
+    if (close_delimited) res.chunked(true);
+    res.keep_alive(ex_.client_keep_alive && !stopping_);
+    ex_.response_keep_alive = res.keep_alive();
+    res_sr_.emplace(res);
+    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    ex_.head_sent = true;
+    client_.visit([&](auto& s) {
+        http::async_write_header(s, *res_sr_, [self = shared_from_this(), no_body](
+                                                  boost::system::error_code ec, std::size_t) {
+            if (ec) return self->abort_both();
+            if (no_body && self->ex_.method == "HEAD") return self->on_response_done();
+            self->relay_next();
+        });
+    });
+}
+
+void session::relay_next() {
+    auto& p = *res_parser_;
+    const bool prefix_pending = !ex_.prefix.empty() && !ex_.prefix_sent;
+    if (detail::next_buffered_piece(p.get().body(), ex_.prefix, ex_.prefix_sent, p.is_done())) {
+        if (prefix_pending) ex_.bytes += ex_.prefix.size();
+        return relay_write();
+    }
+    auto& body = p.get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    up_->stream.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    up_->stream.visit([&](auto& s) {
+        http::async_read_some(
+            s, up_->buffer, p,
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                if (ec == http::error::need_buffer) ec = {};
+                if (ec) {
+                    self->ex_.log_fields["error"] = "upstream body: " + ec.message();
+                    return self->abort_both();
+                }
+                auto& b = self->res_parser_->get().body();
+                const std::size_t got = self->chunk_.size() - b.size;
+                b.data = self->chunk_.data();
+                b.size = got;
+                b.more = !self->res_parser_->is_done();
+                self->ex_.bytes += got;
+                if (got == 0 && b.more) return self->relay_next();
+                self->relay_write();
+            });
+    });
+}
+
+void session::relay_write() {
+    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.visit([&](auto& s) {
+        http::async_write(s, *res_sr_,
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              if (ec == http::error::need_buffer) ec = {};
+                              if (ec) return self->abort_both();
+                              if (self->res_sr_->is_done()) return self->on_response_done();
+                              self->relay_next();
+                          });
+    });
+}
+
+void session::on_response_done() {
+    if (res_parser_->is_done() && res_parser_->keep_alive()) release_upstream();
+    else up_.reset();
+    finish_exchange(ex_.response_keep_alive);
+}
+
+}  // namespace purser::proxy

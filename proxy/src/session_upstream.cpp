@@ -1,0 +1,219 @@
+// The origin side of an exchange: a pooled or new connection (TLS verified against the system
+// roots plus upstream_ca), and the request sent on it, buffered or streamed.
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/post.hpp>
+
+#include "session.hpp"
+
+namespace purser::proxy {
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+    boost::system::error_code ec;
+    net::ip::make_address(host, ec);
+    return !ec;
+}
+
+}  // namespace
+
+std::string session::pool_key() const {
+    return std::string(ex_.dest.tls ? "https://" : "http://") + ex_.dest.authority();
+}
+
+/// Takes an idle pooled connection to the origin, or opens a new one. A paid retry always opens
+/// a new one: a stale pooled connection must never make us send a payment twice.
+void session::start_upstream() {
+    const auto key = pool_key();
+    if (!ex_.is_retry) {
+        auto it = pool_.find(key);
+        if (it != pool_.end() && !it->second.empty()) {
+            up_ = std::move(it->second.back());
+            it->second.pop_back();
+            up_->reused = true;
+            return send_request();
+        }
+    }
+    up_ = std::make_unique<upstream>(upstream{
+        key,
+        ex_.dest.tls ? either_stream(client_.get_executor(), srv_.upstream_tls)
+                     : either_stream(beast::tcp_stream(client_.get_executor())),
+        {},
+        false});
+    resolver_.async_resolve(
+        ex_.dest.host, std::to_string(ex_.dest.port),
+        [self = shared_from_this()](boost::system::error_code ec,
+                                    tcp::resolver::results_type results) {
+            if (ec)
+                return self->upstream_failed(
+                    http::status::bad_gateway,
+                    "cannot resolve " + self->ex_.dest.host + ": " + ec.message());
+            auto& lowest = self->up_->stream.lowest();
+            lowest.expires_after(ms(self->srv_.cfg->upstream_timeout_ms));
+            lowest.async_connect(results, [self](boost::system::error_code cec,
+                                                 const tcp::endpoint&) {
+                self->on_upstream_connect(cec);
+            });
+        });
+}
+
+void session::on_upstream_connect(boost::system::error_code ec) {
+    if (ec == beast::error::timeout)
+        return upstream_failed(http::status::gateway_timeout,
+                               "connecting to " + ex_.dest.authority() + " timed out");
+    if (ec)
+        return upstream_failed(http::status::bad_gateway,
+                               "cannot connect to " + ex_.dest.authority() + ": " + ec.message());
+    if (!up_->stream.is_tls()) return send_request();
+    start_upstream_tls();
+}
+
+void session::start_upstream_tls() {
+    auto& tls = up_->stream.tls();
+    SSL* ssl_handle = tls.native_handle();
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+    const bool ip = is_ip_literal(ex_.dest.host);
+    // SNI carries names only; the peer check is by IP SAN or host name (RFC 6125).
+    // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it expands to.
+    if ((!ip && SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                         const_cast<char*>(ex_.dest.host.c_str())) != 1) ||
+        (ip ? X509_VERIFY_PARAM_set1_ip_asc(param, ex_.dest.host.c_str())
+            : X509_VERIFY_PARAM_set1_host(param, ex_.dest.host.c_str(), 0)) != 1) {
+        ERR_clear_error();
+        return upstream_failed(http::status::bad_gateway, "cannot set up TLS for " + ex_.dest.host);
+    }
+    tls.set_verify_mode(ssl::verify_peer);
+    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    tls.async_handshake(ssl::stream_base::client, [self = shared_from_this()](
+                                                      boost::system::error_code hec) {
+        if (hec == beast::error::timeout)
+            return self->upstream_failed(
+                http::status::gateway_timeout,
+                "TLS handshake with " + self->ex_.dest.authority() + " timed out");
+        if (hec) {
+            const long v = SSL_get_verify_result(self->up_->stream.tls().native_handle());
+            const std::string why =
+                v != X509_V_OK ? X509_verify_cert_error_string(v) : hec.message();
+            ERR_clear_error();
+            return self->upstream_failed(
+                http::status::bad_gateway,
+                "TLS to " + self->ex_.dest.authority() + " failed: " + why);
+        }
+        self->send_request();
+    });
+}
+
+void session::send_request() {
+    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    if (ex_.replayable) {
+        up_->stream.visit([&](auto& s) {
+            http::async_write(s, ex_.req,
+                              [self = shared_from_this()](boost::system::error_code ec,
+                                                          std::size_t) {
+                                  if (ec) return self->on_send_failed(ec);
+                                  self->read_response_header();
+                              });
+        });
+        return;
+    }
+    // Streaming: the agent's head (already cleaned), then what was buffered, then the rest.
+    req_sr_.emplace(req_parser_->get());
+    up_->stream.visit([&](auto& s) {
+        http::async_write_header(s, *req_sr_,
+                                 [self = shared_from_this()](boost::system::error_code ec,
+                                                             std::size_t) {
+                                     if (ec) return self->on_send_failed(ec);
+                                     self->ex_.prefix_size = self->ex_.prefix.size();
+                                     self->stream_request_next();
+                                 });
+    });
+}
+
+void session::on_send_failed(boost::system::error_code ec) {
+    if (up_->reused && ex_.replayable && !ex_.is_retry) {
+        // The origin closed a pooled connection between requests; nothing was processed.
+        up_.reset();
+        return start_upstream_fresh();
+    }
+    if (ec == beast::error::timeout)
+        return upstream_failed(http::status::gateway_timeout,
+                               "sending to " + ex_.dest.authority() + " timed out");
+    upstream_failed(http::status::bad_gateway,
+                    "sending to " + ex_.dest.authority() + " failed: " + ec.message());
+}
+
+void session::start_upstream_fresh() {
+    pool_.erase(pool_key());  // its siblings are probably stale too
+    start_upstream();
+}
+
+void session::stream_request_next() {
+    auto& p = *req_parser_;
+    if (detail::next_buffered_piece(p.get().body(), ex_.prefix, ex_.prefix_sent, p.is_done()))
+        return stream_request_write();
+    auto& body = p.get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.visit([&](auto& s) {
+        http::async_read_some(
+            s, buffer_, p, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                if (ec == http::error::need_buffer) ec = {};
+                if (ec) return self->abort_both();
+                auto& b = self->req_parser_->get().body();
+                const std::size_t got = self->chunk_.size() - b.size;
+                self->ex_.prefix_size += got;
+                b.data = self->chunk_.data();
+                b.size = got;
+                b.more = !self->req_parser_->is_done();
+                if (got == 0 && b.more) return self->stream_request_next();
+                self->stream_request_write();
+            });
+    });
+}
+
+void session::stream_request_write() {
+    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.visit([&](auto& s) {
+        http::async_write(s, *req_sr_,
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              if (ec == http::error::need_buffer) ec = {};
+                              if (ec) return self->abort_both();
+                              if (self->req_sr_->is_done()) {
+                                  self->ex_.prefix.clear();  // the response may need it
+                                  self->ex_.prefix_sent = false;
+                                  return self->read_response_header();
+                              }
+                              self->stream_request_next();
+                          });
+    });
+}
+
+void session::release_upstream() {
+    if (!up_) return;
+    auto& idle = pool_[up_->key];
+    if (idle.size() < srv_.cfg->pool_idle_per_origin && up_->buffer.size() == 0) {
+        up_->stream.lowest().expires_never();
+        idle.push_back(std::move(up_));
+    }
+    up_.reset();
+}
+
+/// An upstream failure before anything reached the agent: 502/504 with a one-line reason. On a
+/// paid retry the hook hears about it first.
+void session::upstream_failed(http::status status, std::string why) {
+    up_.reset();
+    if (ex_.is_retry && !ex_.hook_reported) {
+        ex_.hook_reported = true;
+        net::post(srv_.workers, [self = shared_from_this(), status, why]() {
+            self->srv_.hook->on_paid_failure(*self->ex_.plan, self->ex_.info, why);
+            net::post(self->client_.get_executor(),
+                      [self, status, why] { self->send_error(status, why, false); });
+        });
+        return;
+    }
+    send_error(status, why, false);
+}
+
+}  // namespace purser::proxy

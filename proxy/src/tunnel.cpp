@@ -1,0 +1,95 @@
+#include "tunnel.hpp"
+
+#include <utility>
+
+#include <boost/asio/write.hpp>
+
+namespace purser::proxy {
+
+tunnel::tunnel(server::impl& srv, tcp::socket client, tcp::socket origin,
+               beast::flat_buffer leftover, nlohmann::json log_line)
+    : srv_(srv), client_(std::move(client)), origin_(std::move(origin)),
+      leftover_(std::move(leftover)), timer_(client_.get_executor()),
+      log_line_(std::move(log_line)), start_(std::chrono::steady_clock::now()) {
+    ++srv_.active;
+}
+
+tunnel::~tunnel() {
+    log_line_["bytes_up"] = bytes_up_;
+    log_line_["bytes_down"] = bytes_down_;
+    log_line_["latency_ms"] =
+        std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - start_).count();
+    srv_.log.write(log_line_);
+    --srv_.active;
+}
+
+void tunnel::start() {
+    srv_.register_session(shared_from_this());
+    touch();
+    do_idle_check();
+    if (leftover_.size() > 0) {
+        bytes_up_ += leftover_.size();
+        net::async_write(origin_, leftover_.data(),
+                         [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                             self->leftover_.clear();
+                             if (ec) return self->close();
+                             self->do_read(true);
+                         });
+    } else {
+        do_read(true);
+    }
+    do_read(false);
+}
+
+void tunnel::do_idle_check() {
+    timer_.expires_after(ms(srv_.cfg->idle_timeout_ms));
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->closed_) return;
+        if (std::chrono::steady_clock::now() - self->last_ >= ms(self->srv_.cfg->idle_timeout_ms))
+            return self->close();
+        self->do_idle_check();
+    });
+}
+
+void tunnel::do_read(bool up) {
+    auto& from = up ? client_ : origin_;
+    auto& buf = up ? up_buf_ : down_buf_;
+    from.async_read_some(net::buffer(buf), [self = shared_from_this(), up](
+                                               boost::system::error_code ec, std::size_t n) {
+        self->on_read(up, ec, n);
+    });
+}
+
+void tunnel::on_read(bool up, boost::system::error_code ec, std::size_t n) {
+    auto& to = up ? origin_ : client_;
+    if (ec) {
+        // End of one direction: pass the half-close on; the other direction may still run.
+        boost::system::error_code ignored;
+        if (ec == net::error::eof && !closed_) {
+            to.shutdown(tcp::socket::shutdown_send, ignored);
+            if (++eofs_ == 2) close();
+            return;
+        }
+        return close();
+    }
+    touch();
+    (up ? bytes_up_ : bytes_down_) += n;
+    auto& buf = up ? up_buf_ : down_buf_;
+    net::async_write(to, net::buffer(buf.data(), n),
+                     [self = shared_from_this(), up](boost::system::error_code wec, std::size_t) {
+                         if (wec) return self->close();
+                         self->touch();
+                         self->do_read(up);
+                     });
+}
+
+void tunnel::close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    origin_.close(ignored);
+    timer_.cancel();
+}
+
+}  // namespace purser::proxy
