@@ -2,6 +2,8 @@
 // rejection must leave balances, supply and nonces exactly as they were.
 #include "purser/testnet/chain.hpp"
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "purser/protocol/eip712.hpp"
@@ -152,6 +154,18 @@ TEST_CASE("transferWithAuthorization moves exactly value and each rejection move
         s[64] = 1;
         expect_nothing_moved(w.c->transfer_with_authorization(b, s), errc::invalid_signature);
         s.pop_back();
+        expect_nothing_moved(w.c->transfer_with_authorization(b, s), errc::invalid_signature);
+    }
+    SECTION("the high-s twin of a valid signature") {
+        // (r, n - s) with the other v recovers the same key; USDC refuses it as malleable.
+        auto b = w.auth(1'000, 9);
+        auto s = w.sign(b);
+        const auto n = *uint256::from_decimal(
+            "115792089237316195423570985008687907852837564279074904382605163141518161494337");
+        const auto low = *uint256::from_be_bytes(protocol::byte_view(s.data() + 32, 32));
+        const auto high = (*n.sub(low)).to_be_bytes();
+        std::copy(high.begin(), high.end(), s.begin() + 32);
+        s[64] = s[64] == 27 ? 28 : 27;
         expect_nothing_moved(w.c->transfer_with_authorization(b, s), errc::invalid_signature);
     }
 }
