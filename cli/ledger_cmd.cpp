@@ -21,6 +21,7 @@ namespace st = purser::store;
 constexpr const char* ledger_usage =
     "usage: purser ledger [--since 24h] [--until T] [--agent A] [--host H] [--status S]\n"
     "                     [--format table|csv|json] [--limit N]\n"
+    "       purser ledger reconcile [--rpc URL] [--dry-run]   (settlement evidence from the chain)\n"
     "  T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time (2026-11-23T13:00Z)\n"
     "  S: reserved | paid | failed | in_doubt | expired | declined | released\n";
 
@@ -77,6 +78,9 @@ int ledger_command(const words& args) {
     if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
         std::cout << ledger_usage;
         return 0;
+    }
+    if (!args.empty() && args[0] == "reconcile") {
+        return ledger_reconcile_command(words(args.begin() + 1, args.end()));
     }
     auto o = options::parse(args, {"since", "until", "agent", "host", "status", "format", "limit"});
     if (!o) return report(o.error(), 2);

@@ -3,7 +3,8 @@ target_sources(purser PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wallet_cmd.cpp
   ${CMAKE_CURRENT_LIST_DIR}/wallet_unlock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/x402_sign_cmd.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/json_rpc.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/json_rpc.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/chain_reads.cpp)
 target_link_libraries(purser PRIVATE purser_wallet purser_boost OpenSSL::SSL OpenSSL::Crypto)
 target_compile_definitions(purser PRIVATE PURSER_HAVE_WALLET_CMD)
 # GCC 12 reports a false "potential null pointer dereference" inside Asio's scheduler once it is

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "chain_reads.hpp"
 #include "commands.hpp"
-#include "json_rpc.hpp"
 #include "options.hpp"
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/errc.hpp"
@@ -159,31 +159,6 @@ struct chain_view {
     unsigned decimals = 0;
 };
 
-result<uint256> hex_quantity(const json& j, std::string_view what) {
-    if (!j.is_string()) return fail(protocol::errc::wrong_type, std::string(what) + ": not a hex string");
-    std::string s = j.get<std::string>();
-    if (s.rfind("0x", 0) != 0 || s.size() < 3) {
-        return fail(protocol::errc::invalid_hex, std::string(what) + ": expected 0x-hex, got " + s.substr(0, 80));
-    }
-    s = s.substr(2);
-    if (s.size() % 2 == 1) s = "0" + s;
-    auto bytes = protocol::from_hex(s);
-    if (!bytes) return fail(protocol::errc::invalid_hex, std::string(what) + ": not hex");
-    auto v = uint256::from_be_bytes(*bytes);
-    if (!v) return fail(protocol::errc::overflow, std::string(what) + ": more than 256 bits");
-    return *v;
-}
-
-result<uint256> eth_call_uint(json_rpc_client& rpc, const protocol::address& to, const std::string& data,
-                              std::string_view what) {
-    PURSER_TRY(res, rpc.call("eth_call", json::array({json{{"to", to.to_checksum()}, {"data", data}}, "latest"})));
-    if (res.is_string() && res.get<std::string>() == "0x") {
-        return fail(protocol::errc::invalid_value,
-                    std::string(what) + ": empty reply (is " + to.to_checksum() + " a token contract?)");
-    }
-    return hex_quantity(res, what);
-}
-
 result<uint256> balance_of(chain_view& v) {
     // balanceOf(address): selector 0x70a08231, then the address left-padded to 32 bytes.
     const std::string data = "0x70a08231" + std::string(24, '0') + v.holder.to_lower().substr(2);
@@ -192,13 +167,8 @@ result<uint256> balance_of(chain_view& v) {
 
 result<chain_view> open_chain(const options& opts, bool need_holder) {
     chain_view v;
-    std::string url = opts.get_or("rpc", "");
-    if (url.empty()) {
-        if (const char* e = std::getenv("PURSER_TESTNET_RPC"); e != nullptr) url = e;
-    }
-    if (url.empty()) return fail(protocol::errc::missing_field, "--rpc URL is needed (or set PURSER_TESTNET_RPC)");
-    PURSER_TRY(ep, parse_rpc_url(url));
-    v.rpc = std::make_unique<json_rpc_client>(std::move(ep));
+    PURSER_TRY(rpc, rpc_from_options(opts));
+    v.rpc = std::move(rpc);
 
     if (need_holder) {
         if (auto a = opts.get("address")) {
@@ -213,10 +183,8 @@ result<chain_view> open_chain(const options& opts, bool need_holder) {
 
     const auto registry = protocol::network_registry::builtin();
     const protocol::network_info* net = nullptr;
-    PURSER_TRY(chain_hex, v.rpc->call("eth_chainId", json::array()));
-    PURSER_TRY(chain, hex_quantity(chain_hex, "eth_chainId"));
-    if (!chain.fits_bits(64)) return fail(protocol::errc::overflow, "eth_chainId: too large");
-    v.chain_id = chain.low64();
+    PURSER_TRY(chain, rpc_chain_id(*v.rpc));
+    v.chain_id = chain;
     if (auto n = opts.get("network")) {
         net = registry.find(*n);
         if (net == nullptr) return fail(protocol::errc::unknown_network, *n);

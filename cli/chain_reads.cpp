@@ -1,0 +1,80 @@
+#include "chain_reads.hpp"
+
+#include <cstdlib>
+
+#include "purser/protocol/errc.hpp"
+
+namespace purser::cli {
+
+using nlohmann::json;
+using protocol::uint256;
+
+namespace {
+
+/// An address as a 32-byte ABI word: 24 zero digits, then its 40.
+std::string abi_address(const protocol::address& a) {
+    return std::string(24, '0') + a.to_lower().substr(2);
+}
+
+}  // namespace
+
+result<std::unique_ptr<json_rpc_client>> rpc_from_options(const options& opts) {
+    std::string url = opts.get_or("rpc", "");
+    if (url.empty()) {
+        if (const char* e = std::getenv("PURSER_TESTNET_RPC"); e != nullptr) url = e;
+    }
+    if (url.empty()) {
+        return fail(protocol::errc::missing_field, "--rpc URL is needed (or set PURSER_TESTNET_RPC)");
+    }
+    PURSER_TRY(ep, parse_rpc_url(url));
+    return std::make_unique<json_rpc_client>(std::move(ep));
+}
+
+result<uint256> hex_quantity(const json& j, std::string_view what) {
+    if (!j.is_string()) return fail(protocol::errc::wrong_type, std::string(what) + ": not a hex string");
+    std::string s = j.get<std::string>();
+    if (s.rfind("0x", 0) != 0 || s.size() < 3) {
+        return fail(protocol::errc::invalid_hex,
+                    std::string(what) + ": expected 0x-hex, got " + s.substr(0, 80));
+    }
+    s = s.substr(2);
+    if (s.size() % 2 == 1) s = "0" + s;
+    auto bytes = protocol::from_hex(s);
+    if (!bytes) return fail(protocol::errc::invalid_hex, std::string(what) + ": not hex");
+    auto v = uint256::from_be_bytes(*bytes);
+    if (!v) return fail(protocol::errc::overflow, std::string(what) + ": more than 256 bits");
+    return *v;
+}
+
+result<uint256> eth_call_uint(json_rpc_client& rpc, const protocol::address& to,
+                              const std::string& data, std::string_view what) {
+    PURSER_TRY(res, rpc.call("eth_call", json::array({json{{"to", to.to_checksum()}, {"data", data}},
+                                                      "latest"})));
+    if (res.is_string() && res.get<std::string>() == "0x") {
+        return fail(protocol::errc::invalid_value, std::string(what) + ": empty reply (is " +
+                                                       to.to_checksum() + " a token contract?)");
+    }
+    return hex_quantity(res, what);
+}
+
+result<std::uint64_t> rpc_chain_id(json_rpc_client& rpc) {
+    PURSER_TRY(chain_hex, rpc.call("eth_chainId", json::array()));
+    PURSER_TRY(chain, hex_quantity(chain_hex, "eth_chainId"));
+    if (!chain.fits_bits(64)) return fail(protocol::errc::overflow, "eth_chainId: too large");
+    return chain.low64();
+}
+
+result<bool> authorization_used(json_rpc_client& rpc, const protocol::address& token,
+                                const protocol::address& authorizer,
+                                const protocol::bytes32& nonce) {
+    // authorizationState(address,bytes32): selector 0xe94a0102, then the two words.
+    const std::string data =
+        "0xe94a0102" + abi_address(authorizer) + protocol::to_hex(nonce, false);
+    PURSER_TRY(state, eth_call_uint(rpc, token, data, "authorizationState"));
+    if (state > uint256{1}) {
+        return fail(protocol::errc::invalid_value, "authorizationState: not a bool");
+    }
+    return !state.is_zero();
+}
+
+}  // namespace purser::cli
