@@ -61,10 +61,9 @@ outcome reconcile_row(st::store& s, json_rpc_client& rpc, std::uint64_t chain,
                 st::iso8601_utc(r.expires_at * 1000)};
     }
     if (dry_run) return {"used on chain: would become paid", true};
-    st::settlement facts;
-    facts.evidence = "settled on chain " + std::to_string(chain) +
-                     ": authorizationState(payer, nonce) is true (found by ledger reconcile)";
-    auto done = s.commit(r.id, facts);
+    auto done = s.commit(r.id, st::settlement{},
+                         "settled on chain " + std::to_string(chain) +
+                             ": authorizationState(payer, nonce) is true (found by ledger reconcile)");
     if (!done) return {"error: " + done.error().message(), false, true};
     return {"used on chain: now paid", true};
 }

@@ -281,9 +281,9 @@ std::string clip(std::string_view text) { return std::string(text.substr(0, 1024
 
 }  // namespace
 
-result<ledger_row> store::commit(std::uint64_t reservation_id, const settlement& facts) {
+result<ledger_row> store::commit(std::uint64_t reservation_id, const settlement& facts,
+                                 std::string_view evidence) {
     if (facts.tx_hash.size() > 1024) return purser::fail(errc::invalid_argument, "tx hash too long");
-    // A row settled by late evidence keeps how we learned it; a merchant's answer needs none.
     return transition(*impl_, reservation_id,
                       {status::reserved, status::failed, status::in_doubt, status::expired},
                       [&](ledger_row& r) -> result<bool> {
@@ -296,7 +296,7 @@ result<ledger_row> store::commit(std::uint64_t reservation_id, const settlement&
                           r.charged_usd = usd;
                           r.merchant_status = facts.merchant_status;
                           r.latency_ms = facts.latency_ms;
-                          r.detail = clip(facts.evidence);
+                          r.detail = clip(evidence);
                           return true;
                       });
 }

@@ -67,8 +67,6 @@ struct settlement {
     std::optional<protocol::uint256> charged_atomic;  ///< Defaults to the reserved amount.
     std::uint16_t merchant_status = 0;              ///< HTTP status of the paid retry.
     std::uint32_t latency_ms = 0;                   ///< Retry round trip.
-    std::string evidence;  ///< Kept as the row's detail: how settlement became known when it was
-                           ///< not the merchant's answer (e.g. the chain's authorizationState).
 };
 
 /// One ledger row: every field the issue lists, plus the counted amounts.

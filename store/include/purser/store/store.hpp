@@ -90,9 +90,12 @@ public:
                                                        std::string_view detail = {});
 
     /// Settled: status paid, counters move from the reserved amount to the charged amount.
-    /// Allowed from reserved, failed, in_doubt and expired (late evidence).
+    /// Allowed from reserved, failed, in_doubt and expired (late evidence). `evidence` becomes the
+    /// row's detail: how settlement became known when it was not the merchant's answer (e.g.
+    /// the chain's authorizationState); empty for a merchant's answer.
     /// Errors: reservation_not_found, invalid_transition, overflow, map_full, lmdb_failed.
-    [[nodiscard]] result<ledger_row> commit(std::uint64_t reservation_id, const settlement& facts);
+    [[nodiscard]] result<ledger_row> commit(std::uint64_t reservation_id, const settlement& facts,
+                                            std::string_view evidence = {});
     /// The merchant refused the payment. The amount stays counted until expires_at passes
     /// (signed is spent until proven otherwise). From reserved or in_doubt.
     [[nodiscard]] result<ledger_row> fail(std::uint64_t reservation_id, std::string_view why,
