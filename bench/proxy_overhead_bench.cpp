@@ -1,0 +1,165 @@
+// What forwarding through Purser costs, measured against its in-run peer: the same clients
+// talking to the same origin directly. Each client thread keeps one keep-alive connection and
+// sends GETs back to back; the report is requests per second, latency percentiles, and the
+// ratio of each to the direct path, for a small (1 KiB) and a large (1 MiB) response. The proxy
+// runs in-process with the pass-through hook (no payments), so this is the forwarding path every
+// paid request also takes.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "purser/proxy/server.hpp"
+#include "purser/testnet/http.hpp"
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+struct run_stats {
+    double requests_per_second = 0;
+    double p50_us = 0;
+    double p99_us = 0;
+    std::size_t failures = 0;
+};
+
+/// `clients` threads, each `per_client` sequential GETs of `target` on one connection to
+/// `port`. Every response must be 200 with `expected_bytes` of body, or it counts as a failure.
+run_stats drive(std::uint16_t port, const std::string& target, unsigned clients,
+                unsigned per_client, std::size_t expected_bytes) {
+    std::vector<std::vector<double>> latencies(clients);
+    std::vector<std::size_t> failures(clients, 0);
+    std::vector<std::thread> threads;
+    const auto start = clock_type::now();
+    for (unsigned c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            net::io_context io;
+            tcp::socket socket(io);
+            boost::system::error_code ec;
+            socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+            if (ec) {
+                failures[c] = per_client;
+                return;
+            }
+            socket.set_option(tcp::no_delay(true), ec);
+            beast::flat_buffer buffer;
+            latencies[c].reserve(per_client);
+            for (unsigned i = 0; i < per_client; ++i) {
+                http::request<http::empty_body> req{http::verb::get, target, 11};
+                req.set(http::field::host, "127.0.0.1");
+                const auto t = clock_type::now();
+                http::write(socket, req, ec);
+                http::response_parser<http::string_body> parser;
+                parser.body_limit(64u << 20);
+                if (!ec) http::read(socket, buffer, parser, ec);
+                if (ec || parser.get().result_int() != 200 ||
+                    parser.get().body().size() != expected_bytes) {
+                    failures[c] += per_client - i;
+                    return;
+                }
+                latencies[c].push_back(
+                    std::chrono::duration<double, std::micro>(clock_type::now() - t).count());
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    std::vector<double> all;
+    run_stats out;
+    for (unsigned c = 0; c < clients; ++c) {
+        all.insert(all.end(), latencies[c].begin(), latencies[c].end());
+        out.failures += failures[c];
+    }
+    if (all.empty()) return out;
+    std::sort(all.begin(), all.end());
+    out.requests_per_second = static_cast<double>(all.size()) / seconds;
+    out.p50_us = all[all.size() / 2];
+    out.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+    return out;
+}
+
+void report(const char* name, const run_stats& direct, const run_stats& proxied) {
+    std::printf("  %s\n", name);
+    std::printf("    direct:        %9.0f req/s   p50 %7.0f us   p99 %7.0f us\n",
+                direct.requests_per_second, direct.p50_us, direct.p99_us);
+    std::printf("    through proxy: %9.0f req/s   p50 %7.0f us   p99 %7.0f us\n",
+                proxied.requests_per_second, proxied.p50_us, proxied.p99_us);
+    if (direct.requests_per_second > 0 && proxied.p50_us > 0) {
+        std::printf("    proxy/direct:  throughput %.2fx, p50 latency %.2fx\n",
+                    proxied.requests_per_second / direct.requests_per_second,
+                    proxied.p50_us / direct.p50_us);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const unsigned clients = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 8;
+    const unsigned per_client = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 1000;
+    const std::string small(1024, 's');
+    const std::string large(1u << 20, 'L');
+
+    auto origin = purser::testnet::http_server::start(0, [&](const purser::testnet::http_request& r) {
+        purser::testnet::http_response res;
+        res.headers.emplace_back("Content-Type", "application/octet-stream");
+        res.body = r.path() == "/large" ? large : small;
+        return res;
+    });
+    if (!origin) {
+        std::fprintf(stderr, "origin: %s\n", origin.error().message().c_str());
+        return 1;
+    }
+    const auto origin_port = (*origin)->port();
+
+    auto cfg = std::make_shared<purser::proxy::config>();
+    cfg->listen_port = 0;
+    cfg->default_agent = "bench";
+    cfg->intercept.clear();
+    cfg->log = "/dev/null";
+    cfg->pool_idle_per_origin = 1;
+    purser::proxy::server proxy(cfg, nullptr, nullptr, nullptr);
+    auto proxy_port = proxy.listen();
+    if (!proxy_port) {
+        std::fprintf(stderr, "proxy: %s\n", proxy_port.error().message().c_str());
+        return 1;
+    }
+    std::thread proxy_thread([&] { proxy.run(); });
+
+    const std::string base = "http://127.0.0.1:" + std::to_string(origin_port);
+    std::printf("proxy overhead benchmark: %u clients x %u requests each, keep-alive, %u cores\n",
+                clients, per_client, std::thread::hardware_concurrency());
+    // One short round first on each path so connection set-up and page faults are not measured.
+    drive(origin_port, "/small", clients, 20, small.size());
+    drive(*proxy_port, base + "/small", clients, 20, small.size());
+
+    const auto small_direct = drive(origin_port, "/small", clients, per_client, small.size());
+    const auto small_proxied = drive(*proxy_port, base + "/small", clients, per_client, small.size());
+    report("1 KiB responses", small_direct, small_proxied);
+
+    const unsigned large_count = std::max(1u, per_client / 20);
+    const auto large_direct = drive(origin_port, "/large", clients, large_count, large.size());
+    const auto large_proxied = drive(*proxy_port, base + "/large", clients, large_count, large.size());
+    report("1 MiB responses", large_direct, large_proxied);
+    std::printf("    MiB/s direct %.0f, through proxy %.0f\n", large_direct.requests_per_second,
+                large_proxied.requests_per_second);
+
+    proxy.stop();
+    proxy_thread.join();
+    (*origin)->stop();
+    const std::size_t failures = small_direct.failures + small_proxied.failures +
+                                 large_direct.failures + large_proxied.failures;
+    if (failures != 0) std::printf("  FAILED requests: %zu\n", failures);
+    return failures == 0 ? 0 : 1;
+}
