@@ -28,6 +28,11 @@
 
 namespace purser::proxy {
 
+/// How much of a body moves per read and write. Read buffers reserve this much too: Beast reads
+/// at most a flat_buffer's free capacity (at least 512 bytes), and a body parser keeps that
+/// buffer empty, so an unreserved buffer would relay a large body 512 bytes per system call.
+inline constexpr std::size_t io_chunk = 64 * 1024;
+
 /// One connection to an origin, owned by exactly one agent connection at a time.
 struct upstream {
     std::string key;  // "http://host:port" or "https://host:port"
@@ -153,7 +158,7 @@ private:
     std::map<std::string, std::vector<std::unique_ptr<upstream>>> pool_;
     std::unique_ptr<beast::tcp_stream> tunnel_up_;  // a non-intercepted CONNECT's origin
     std::shared_ptr<ssl::context> leaf_ctx_;        // the intercepted host's certificate
-    std::array<char, 16384> chunk_{};
+    std::array<char, io_chunk> chunk_{};  // one piece of a body being relayed
     exchange ex_;
     std::string tunnel_agent_;             // the agent that opened the intercepted tunnel
     std::optional<detail::origin> tunnel_; // set once the connection is an intercepted tunnel

@@ -16,6 +16,7 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 session::session(server::impl& srv, beast::tcp_stream stream)
     : srv_(srv), client_(std::move(stream)), resolver_(client_.get_executor()) {
+    buffer_.reserve(io_chunk);
     ++srv_.active;
 }
 

@@ -41,6 +41,7 @@ void session::start_upstream() {
                      : either_stream(beast::tcp_stream(client_.get_executor())),
         {},
         false});
+    up_->buffer.reserve(io_chunk);
     resolver_.async_resolve(
         ex_.dest.host, std::to_string(ex_.dest.port),
         [self = shared_from_this()](boost::system::error_code ec,
