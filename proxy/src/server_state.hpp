@@ -16,6 +16,7 @@
 #include "access_log.hpp"
 #include "asio.hpp"
 #include "purser/proxy/server.hpp"
+#include "upstream.hpp"
 
 namespace purser::proxy {
 
@@ -55,6 +56,8 @@ struct server::impl {
     tcp::acceptor acceptor{ioc};
     net::steady_timer drain_timer{ioc};
     std::chrono::steady_clock::time_point drain_deadline;
+    // After ioc, so idle pooled sockets close while their io_context still exists.
+    upstream_pool pool;
 
     void register_session(const std::shared_ptr<session_base>& s);
     /// The TLS server context for an intercepted host: a leaf minted on first use and cached.

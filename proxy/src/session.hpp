@@ -3,8 +3,9 @@
 // origin-form and go to the tunnel's host.
 //
 // Completion-handler style (STYLE §4): the session lives in a shared_ptr kept alive by its
-// pending operations and runs on its own strand; its origin connections share that strand, so
-// nothing inside needs a lock. The payment hook runs on the server's worker pool and posts back.
+// pending operations and runs on its own strand; every operation on its origin connection is
+// bound to that strand (see upstream.hpp), so nothing inside needs a lock. The payment hook runs
+// on the server's worker pool and posts back.
 //
 // The member functions are spread over files by stage: session_request.cpp (the agent's
 // request), session_upstream.cpp (the origin connection and the request sent on it),
@@ -19,12 +20,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <boost/asio/bind_executor.hpp>
 
 #include "asio.hpp"
 #include "either_stream.hpp"
 #include "purser/proxy/detail/http_util.hpp"
 #include "server_state.hpp"
+#include "upstream.hpp"
 
 namespace purser::proxy {
 
@@ -32,14 +37,6 @@ namespace purser::proxy {
 /// at most a flat_buffer's free capacity (at least 512 bytes), and a body parser keeps that
 /// buffer empty, so an unreserved buffer would relay a large body 512 bytes per system call.
 inline constexpr std::size_t io_chunk = 64 * 1024;
-
-/// One connection to an origin, owned by exactly one agent connection at a time.
-struct upstream {
-    std::string key;  // "http://host:port" or "https://host:port"
-    either_stream stream;
-    beast::flat_buffer buffer;
-    bool reused = false;
-};
 
 class session : public session_base, public std::enable_shared_from_this<session> {
 public:
@@ -85,6 +82,12 @@ private:
     };
 
     [[nodiscard]] bool intercepted() const { return tunnel_.has_value(); }
+    /// `handler` bound to this connection's strand: every operation on an origin connection
+    /// uses it, because a pooled connection may have been opened on another strand.
+    template <class Handler>
+    [[nodiscard]] auto on_strand(Handler&& handler) {
+        return net::bind_executor(client_.get_executor(), std::forward<Handler>(handler));
+    }
 
     // session_request.cpp: the agent's request
     void do_read_request();
@@ -155,7 +158,6 @@ private:
     std::optional<http::response_parser<http::buffer_body>> res_parser_;
     std::optional<http::response_serializer<http::buffer_body>> res_sr_;
     std::unique_ptr<upstream> up_;
-    std::map<std::string, std::vector<std::unique_ptr<upstream>>> pool_;
     std::unique_ptr<beast::tcp_stream> tunnel_up_;  // a non-intercepted CONNECT's origin
     std::shared_ptr<ssl::context> leaf_ctx_;        // the intercepted host's certificate
     std::array<char, io_chunk> chunk_{};  // one piece of a body being relayed

@@ -17,10 +17,10 @@ void session::read_response_header() {
     up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_read_header(s, up_->buffer, *res_parser_,
-                                [self = shared_from_this()](boost::system::error_code ec,
-                                                            std::size_t) {
+                                on_strand([self = shared_from_this()](
+                                              boost::system::error_code ec, std::size_t) {
                                     self->on_response_header(ec);
-                                });
+                                }));
     });
 }
 
@@ -74,7 +74,7 @@ void session::read_402_body() {
     body.size = chunk_.size();
     up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
-        http::async_read_some(s, up_->buffer, *res_parser_, [self = shared_from_this()](
+        http::async_read_some(s, up_->buffer, *res_parser_, on_strand([self = shared_from_this()](
                                                                 boost::system::error_code ec,
                                                                 std::size_t) {
             if (ec == http::error::need_buffer) ec = {};
@@ -97,7 +97,7 @@ void session::read_402_body() {
             }
             if (self->res_parser_->is_done()) return self->ask_hook();
             self->read_402_body();
-        });
+        }));
     });
 }
 
@@ -206,7 +206,7 @@ void session::relay_next() {
     up_->stream.visit([&](auto& s) {
         http::async_read_some(
             s, up_->buffer, p,
-            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            on_strand([self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                 if (ec == http::error::need_buffer) ec = {};
                 if (ec) {
                     self->ex_.log_fields["error"] = "upstream body: " + ec.message();
@@ -220,7 +220,7 @@ void session::relay_next() {
                 self->ex_.bytes += got;
                 if (got == 0 && b.more) return self->relay_next();
                 self->relay_write();
-            });
+            }));
     });
 }
 

@@ -27,10 +27,8 @@ std::string session::pool_key() const {
 void session::start_upstream() {
     const auto key = pool_key();
     if (!ex_.is_retry) {
-        auto it = pool_.find(key);
-        if (it != pool_.end() && !it->second.empty()) {
-            up_ = std::move(it->second.back());
-            it->second.pop_back();
+        if (auto idle = srv_.pool.take(key)) {
+            up_ = std::move(idle);
             up_->reused = true;
             return send_request();
         }
@@ -52,10 +50,10 @@ void session::start_upstream() {
                     "cannot resolve " + self->ex_.dest.host + ": " + ec.message());
             auto& lowest = self->up_->stream.lowest();
             lowest.expires_after(ms(self->srv_.cfg->upstream_timeout_ms));
-            lowest.async_connect(results, [self](boost::system::error_code cec,
-                                                 const tcp::endpoint&) {
+            lowest.async_connect(results, self->on_strand([self](boost::system::error_code cec,
+                                                                 const tcp::endpoint&) {
                 self->on_upstream_connect(cec);
-            });
+            }));
         });
 }
 
@@ -86,7 +84,7 @@ void session::start_upstream_tls() {
     }
     tls.set_verify_mode(ssl::verify_peer);
     up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
-    tls.async_handshake(ssl::stream_base::client, [self = shared_from_this()](
+    tls.async_handshake(ssl::stream_base::client, on_strand([self = shared_from_this()](
                                                       boost::system::error_code hec) {
         if (hec == beast::error::timeout)
             return self->upstream_failed(
@@ -102,7 +100,7 @@ void session::start_upstream_tls() {
                 "TLS to " + self->ex_.dest.authority() + " failed: " + why);
         }
         self->send_request();
-    });
+    }));
 }
 
 void session::send_request() {
@@ -110,11 +108,11 @@ void session::send_request() {
     if (ex_.replayable) {
         up_->stream.visit([&](auto& s) {
             http::async_write(s, ex_.req,
-                              [self = shared_from_this()](boost::system::error_code ec,
-                                                          std::size_t) {
+                              on_strand([self = shared_from_this()](boost::system::error_code ec,
+                                                                    std::size_t) {
                                   if (ec) return self->on_send_failed(ec);
                                   self->read_response_header();
-                              });
+                              }));
         });
         return;
     }
@@ -122,12 +120,12 @@ void session::send_request() {
     req_sr_.emplace(req_parser_->get());
     up_->stream.visit([&](auto& s) {
         http::async_write_header(s, *req_sr_,
-                                 [self = shared_from_this()](boost::system::error_code ec,
-                                                             std::size_t) {
+                                 on_strand([self = shared_from_this()](
+                                               boost::system::error_code ec, std::size_t) {
                                      if (ec) return self->on_send_failed(ec);
                                      self->ex_.prefix_size = self->ex_.prefix.size();
                                      self->stream_request_next();
-                                 });
+                                 }));
     });
 }
 
@@ -145,7 +143,7 @@ void session::on_send_failed(boost::system::error_code ec) {
 }
 
 void session::start_upstream_fresh() {
-    pool_.erase(pool_key());  // its siblings are probably stale too
+    srv_.pool.drop(pool_key());  // its siblings are probably stale too
     start_upstream();
 }
 
@@ -178,7 +176,8 @@ void session::stream_request_write() {
     up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_write(s, *req_sr_,
-                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                          on_strand([self = shared_from_this()](boost::system::error_code ec,
+                                                                std::size_t) {
                               if (ec == http::error::need_buffer) ec = {};
                               if (ec) return self->abort_both();
                               if (self->req_sr_->is_done()) {
@@ -187,18 +186,13 @@ void session::stream_request_write() {
                                   return self->read_response_header();
                               }
                               self->stream_request_next();
-                          });
+                          }));
     });
 }
 
+/// The exchange is over on this connection: any agent connection may reuse it.
 void session::release_upstream() {
-    if (!up_) return;
-    auto& idle = pool_[up_->key];
-    if (idle.size() < srv_.cfg->pool_idle_per_origin && up_->buffer.size() == 0) {
-        up_->stream.lowest().expires_never();
-        idle.push_back(std::move(up_));
-    }
-    up_.reset();
+    if (up_) srv_.pool.give(std::move(up_), srv_.cfg->pool_idle_per_origin);
 }
 
 /// An upstream failure before anything reached the agent: 502/504 with a one-line reason. On a

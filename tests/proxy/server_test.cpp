@@ -213,6 +213,19 @@ TEST_CASE("keep-alive: one client connection reuses one upstream connection", "[
     CHECK(r.out.find("Re-using existing connection") == std::string::npos);  // -s hides it anyway
 }
 
+TEST_CASE("the upstream pool is per origin: separate client connections share one", "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "ok"); });
+    proxy_fixture proxy;
+    for (const char* path : {"/a", "/b", "/c"}) {
+        // A new curl process each time: a new client connection to the proxy.
+        auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), path));
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("ok") != std::string::npos);
+    }
+    CHECK(origin.requests().size() == 3);
+    CHECK(origin.connections() == 1);
+}
+
 TEST_CASE("a streamed (SSE) response reaches the client event by event", "[proxy]") {
     purser::test::latch first_event_seen;
     std::atomic<bool> origin_finished{false};
