@@ -108,6 +108,14 @@ public:
         return "-x http://" + (creds.empty() ? "" : creds + "@") + "127.0.0.1:" + std::to_string(port);
     }
     std::string log_text() const { return purser::test::read_file(home.path() / "access.log"); }
+    /// The log once it holds `needle`. The proxy writes a request's line after the response has
+    /// left, so curl can exit first: wait for it (bounded) rather than race it.
+    std::string log_with(const std::string& needle) const {
+        for (int i = 0; i < 400 && log_text().find(needle) == std::string::npos; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        return log_text();
+    }
 
     purser::test::temp_dir home;
     std::shared_ptr<const config> cfg;
@@ -174,7 +182,7 @@ TEST_CASE("plain GET is forwarded with hop-by-hop headers removed and Via added"
     CHECK(header_of(reqs[0], "Host") == "127.0.0.1:" + std::to_string(origin.port()));
 
     // One log line, without the query or credentials.
-    const auto log = proxy.log_text();
+    const auto log = proxy.log_with("\"agent\":\"bot\"");
     CHECK(log.find("\"agent\":\"bot\"") != std::string::npos);
     CHECK(log.find("\"status\":200") != std::string::npos);
     CHECK(log.find("q=1") == std::string::npos);
@@ -292,7 +300,7 @@ TEST_CASE("proxy authentication: 407, default agent, wrong credentials", "[proxy
         CHECK(last_status(wrong.out) == 407);
         auto right = curl(proxy.proxy_arg("other:pw") + " " + url(origin.port(), "/"));
         CHECK(last_status(right.out) == 200);
-        const auto log = proxy.log_text();
+        const auto log = proxy.log_with("\"agent\":\"other\"");
         CHECK(log.find("\"agent\":\"sidecar\"") != std::string::npos);
         CHECK(log.find("\"agent\":\"other\"") != std::string::npos);
     }
@@ -353,12 +361,8 @@ TEST_CASE("CONNECT to a host that is not intercepted tunnels bytes", "[proxy]") 
     auto reqs = origin.requests();
     REQUIRE(reqs.size() == 1);
     CHECK(header_of(reqs[0], "Via") == "<absent>");  // the proxy never saw inside
-    // A tunnel's log line is written when both sides have closed, which may be just after curl
-    // exits: wait for it (bounded) rather than race it.
-    for (int i = 0; i < 200 && proxy.log_text().find("\"tunnel\":true") == std::string::npos; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    CHECK(proxy.log_text().find("\"tunnel\":true") != std::string::npos);
+    // A tunnel's log line is written when both sides have closed.
+    CHECK(proxy.log_with("\"tunnel\":true").find("\"tunnel\":true") != std::string::npos);
 }
 
 TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream verified", "[proxy]") {
@@ -380,7 +384,7 @@ TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream ver
     REQUIRE(reqs.size() == 2);
     CHECK(header_of(reqs[0], "Via") == "1.1 purser");  // we saw and forwarded the request
     CHECK(origin.connections() == 1);                  // keep-alive inside the tunnel too
-    const auto log = proxy.log_text();
+    const auto log = proxy.log_with("/a\"");
     CHECK(log.find("\"intercepted\":true") != std::string::npos);
     CHECK(log.find("\"url\":\"https://127.0.0.1:" + std::to_string(origin.port()) + "/a\"") !=
           std::string::npos);
@@ -443,7 +447,7 @@ TEST_CASE("hook: pay replays once with the payment header and the identical body
     CHECK(hook->paid_tokens == std::vector<std::uint64_t>{42});
     CHECK(hook->failures.empty());
 
-    const auto log = proxy.log_text();
+    const auto log = proxy.log_with("\"paid\":\"10000\"");
     CHECK(log.find("\"paid\":\"10000\"") != std::string::npos);
     CHECK(log.find("\"ledger_id\":\"7\"") != std::string::npos);
     CHECK(log.find("c2lnbmVk") == std::string::npos);  // never the payment header
@@ -490,7 +494,8 @@ TEST_CASE("hook: decline returns the merchant's 402 plus the decision header", "
     CHECK(r.out.find("PAYMENT-REQUIRED: eyJ4NDAyVmVyc2lvbiI6Mn0=") != std::string::npos);
     CHECK(r.out.find("Purser-Decision: declined; reason=daily_limit_exceeded") != std::string::npos);
     CHECK(origin.requests().size() == 1);
-    CHECK(proxy.log_text().find("\"decision\":\"declined\"") != std::string::npos);
+    CHECK(proxy.log_with("\"decision\":\"declined\"").find("\"decision\":\"declined\"") !=
+          std::string::npos);
 }
 
 TEST_CASE("hook: a body over max_replay_body streams through and is marked non-replayable",
