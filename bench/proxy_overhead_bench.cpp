@@ -1,7 +1,8 @@
 // What forwarding through Purser costs, measured against its in-run peer: the same clients
 // talking to the same origin directly. Each client thread keeps one keep-alive connection and
 // sends GETs back to back; the report is requests per second, latency percentiles, and the
-// ratio of each to the direct path, for a small (1 KiB) and a large (1 MiB) response. The proxy
+// ratio of each to the direct path, for a small (1 KiB) and a large (1 MiB) response, and for
+// clients that open a new connection for every request. The proxy
 // runs in-process with the pass-through hook (no payments), so this is the forwarding path every
 // paid request also takes.
 #include <algorithm>
@@ -35,10 +36,12 @@ struct run_stats {
     std::size_t failures = 0;
 };
 
-/// `clients` threads, each `per_client` sequential GETs of `target` on one connection to
-/// `port`. Every response must be 200 with `expected_bytes` of body, or it counts as a failure.
+/// `clients` threads, each `per_client` sequential GETs of `target` to `port`, on one
+/// keep-alive connection, or on a new connection for every request when `reconnect` (as curl
+/// or `requests.get` without a session do). Every response must be 200 with `expected_bytes`
+/// of body, or it counts as a failure.
 run_stats drive(std::uint16_t port, const std::string& target, unsigned clients,
-                unsigned per_client, std::size_t expected_bytes) {
+                unsigned per_client, std::size_t expected_bytes, bool reconnect = false) {
     std::vector<std::vector<double>> latencies(clients);
     std::vector<std::size_t> failures(clients, 0);
     std::vector<std::thread> threads;
@@ -48,18 +51,22 @@ run_stats drive(std::uint16_t port, const std::string& target, unsigned clients,
             net::io_context io;
             tcp::socket socket(io);
             boost::system::error_code ec;
-            socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-            if (ec) {
-                failures[c] = per_client;
-                return;
-            }
-            socket.set_option(tcp::no_delay(true), ec);
             beast::flat_buffer buffer;
             latencies[c].reserve(per_client);
             for (unsigned i = 0; i < per_client; ++i) {
+                const auto t = clock_type::now();
+                if (!socket.is_open() || reconnect) {
+                    socket.close(ec);
+                    buffer.clear();
+                    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+                    if (ec) {
+                        failures[c] += per_client - i;
+                        return;
+                    }
+                    socket.set_option(tcp::no_delay(true), ec);
+                }
                 http::request<http::empty_body> req{http::verb::get, target, 11};
                 req.set(http::field::host, "127.0.0.1");
-                const auto t = clock_type::now();
                 http::write(socket, req, ec);
                 http::response_parser<http::string_body> parser;
                 parser.body_limit(64u << 20);
@@ -128,7 +135,6 @@ int main(int argc, char** argv) {
     cfg->default_agent = "bench";
     cfg->intercept.clear();
     cfg->log = "/dev/null";
-    cfg->pool_idle_per_origin = 1;
     purser::proxy::server proxy(cfg, nullptr, nullptr, nullptr);
     auto proxy_port = proxy.listen();
     if (!proxy_port) {
@@ -148,6 +154,13 @@ int main(int argc, char** argv) {
     const auto small_proxied = drive(*proxy_port, base + "/small", clients, per_client, small.size());
     report("1 KiB responses", small_direct, small_proxied);
 
+    // A new agent connection per request: the proxy still reuses its pooled origin connections,
+    // the direct client pays a TCP handshake each time.
+    const auto fresh_direct = drive(origin_port, "/small", clients, per_client, small.size(), true);
+    const auto fresh_proxied =
+        drive(*proxy_port, base + "/small", clients, per_client, small.size(), true);
+    report("1 KiB responses, a new client connection per request", fresh_direct, fresh_proxied);
+
     const unsigned large_count = std::max(1u, per_client / 20);
     const auto large_direct = drive(origin_port, "/large", clients, large_count, large.size());
     const auto large_proxied = drive(*proxy_port, base + "/large", clients, large_count, large.size());
@@ -159,6 +172,7 @@ int main(int argc, char** argv) {
     proxy_thread.join();
     (*origin)->stop();
     const std::size_t failures = small_direct.failures + small_proxied.failures +
+                                 fresh_direct.failures + fresh_proxied.failures +
                                  large_direct.failures + large_proxied.failures;
     if (failures != 0) std::printf("  FAILED requests: %zu\n", failures);
     return failures == 0 ? 0 : 1;

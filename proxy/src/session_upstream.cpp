@@ -27,7 +27,7 @@ std::string session::pool_key() const {
 void session::start_upstream() {
     const auto key = pool_key();
     if (!ex_.is_retry) {
-        if (auto idle = srv_.pool.take(key)) {
+        if (auto idle = srv_.pool.take(key, ms(srv_.cfg->idle_timeout_ms))) {
             up_ = std::move(idle);
             up_->reused = true;
             return send_request();
@@ -192,7 +192,11 @@ void session::stream_request_write() {
 
 /// The exchange is over on this connection: any agent connection may reuse it.
 void session::release_upstream() {
-    if (up_) srv_.pool.give(std::move(up_), srv_.cfg->pool_idle_per_origin);
+    if (!up_) return;
+    upstream_pool::limits keep;
+    keep.per_origin = srv_.cfg->pool_idle_per_origin;
+    keep.max_age = ms(srv_.cfg->idle_timeout_ms);
+    srv_.pool.give(std::move(up_), keep);
 }
 
 /// An upstream failure before anything reached the agent: 502/504 with a one-line reason. On a

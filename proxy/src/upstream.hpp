@@ -6,6 +6,7 @@
 // and Beast's timeout handling inside them, run there and not on the strand that opened it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -28,17 +29,30 @@ struct upstream {
 
 class upstream_pool {
 public:
-    /// An idle connection to `key`, newest first, or null.
-    [[nodiscard]] std::unique_ptr<upstream> take(const std::string& key);
-    /// Keeps `up` for reuse unless its origin already has `keep_per_origin` idle connections or
-    /// bytes are left unread on it (then it is closed).
-    void give(std::unique_ptr<upstream> up, std::size_t keep_per_origin);
+    struct limits {
+        std::size_t per_origin = 32;          ///< Idle connections kept per origin.
+        std::size_t total = 256;              ///< Idle connections kept in all (file descriptors).
+        std::chrono::milliseconds max_age{};  ///< Idle longer than this: closed, not reused.
+    };
+
+    /// The most recently used idle connection to `key` that has idled less than `max_age`, or
+    /// null. Older ones are closed.
+    [[nodiscard]] std::unique_ptr<upstream> take(const std::string& key,
+                                                 std::chrono::milliseconds max_age);
+    /// Keeps `up` for reuse within `keep`, unless bytes are left unread on it; otherwise it is
+    /// closed. Also closes connections anywhere in the pool that idled past keep.max_age.
+    void give(std::unique_ptr<upstream> up, const limits& keep);
     /// Closes every idle connection to `key` (one was found closed: the rest are likely stale).
     void drop(const std::string& key);
 
 private:
+    struct entry {
+        std::unique_ptr<upstream> up;
+        std::chrono::steady_clock::time_point since;  // when it became idle
+    };
     std::mutex mutex_;
-    std::map<std::string, std::vector<std::unique_ptr<upstream>>> idle_;
+    std::map<std::string, std::vector<entry>> idle_;  // per key, oldest first
+    std::size_t total_ = 0;
 };
 
 }  // namespace purser::proxy

@@ -32,7 +32,8 @@ struct config {
     std::uint64_t upstream_timeout_ms = 30'000;       ///< Connect, TLS handshake, send, and wait
                                                       ///< for the response head.
     std::uint64_t shutdown_grace_ms = 10'000;         ///< In-flight time allowed after SIGTERM.
-    std::size_t pool_idle_per_origin = 4;             ///< Idle upstream connections kept.
+    std::size_t pool_idle_per_origin = 32;            ///< Idle upstream connections kept per
+                                                      ///< origin, shared by all agents.
     std::vector<std::filesystem::path> upstream_ca;   ///< Extra trust anchors for upstream TLS.
     std::vector<std::string> intercept{"*"};          ///< CONNECT hosts whose TLS is intercepted.
     std::vector<std::string> no_intercept;            ///< ...except these (tunnelled as bytes).
