@@ -1,6 +1,9 @@
-// Helpers shared by every test executable: vector files and temporary directories.
+// Helpers shared by every test executable: vector files, temporary directories, shell commands.
 #pragma once
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -44,6 +47,24 @@ inline std::string read_file(const std::filesystem::path& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+struct command_result {
+    int exit_code = -1;  ///< -1 when the command could not run or did not exit normally.
+    std::string out;
+};
+
+/// Runs `cmd` with /bin/sh and captures its standard output (add "2>&1" for stderr too).
+inline command_result run_shell(const std::string& cmd) {
+    command_result r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
 }
 
 }  // namespace purser::test

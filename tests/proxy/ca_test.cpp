@@ -1,7 +1,6 @@
 #include "purser/proxy/ca.hpp"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
@@ -113,13 +112,8 @@ TEST_CASE("purser ca init / export / env", "[proxy]") {
     const std::string env = "PURSER_HOME='" + home.path().string() + "' ";
     const std::string bin = PURSER_BIN;
     const auto run = [&](const std::string& args) {
-        std::string out;
-        FILE* p = ::popen((env + bin + " " + args + " 2>&1").c_str(), "r");
-        char buf[4096];
-        std::size_t n = 0;
-        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-        const int status = ::pclose(p);
-        return std::pair{WEXITSTATUS(status), out};
+        auto r = purser::test::run_shell(env + bin + " " + args + " 2>&1");
+        return std::pair{r.exit_code, r.out};
     };
     auto [init_rc, init_out] = run("ca init");
     CHECK(init_rc == 0);

@@ -2,11 +2,8 @@
 // TLS) that records what it receives, a curl runner, and a raw-socket client.
 #pragma once
 
-#include <sys/wait.h>
-
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +16,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+
+#include "test_support.hpp"
 
 namespace purser::test {
 
@@ -177,23 +176,8 @@ inline http::response<http::string_body> text_response(unsigned status, std::str
     return res;
 }
 
-struct command_result {
-    int exit_code = -1;
-    std::string out;
-};
-
 /// Runs a shell command and captures stdout and stderr together.
-inline command_result run_command(const std::string& cmd) {
-    command_result r;
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+inline command_result run_command(const std::string& cmd) { return run_shell(cmd + " 2>&1"); }
 
 /// curl through a proxy; -i puts the response head in the output. --max-time only keeps a broken
 /// test from hanging; no assertion depends on time.

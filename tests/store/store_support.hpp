@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "purser/store/store.hpp"
+#include "test_support.hpp"
 
 namespace purser::test {
 
@@ -69,15 +69,8 @@ struct cli_result {
 inline cli_result run_cli(const std::string& home, const std::string& args) {
     const std::string cmd = "PURSER_HOME='" + home + "' '" + std::string(PURSER_BIN) + "' " +
                             args + " 2>/dev/null";
-    cli_result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    auto r = run_shell(cmd);
+    return {r.exit_code, std::move(r.out)};
 }
 
 }  // namespace purser::test

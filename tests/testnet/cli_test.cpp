@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -19,15 +18,9 @@ std::string bin() {
 }
 
 std::string run(const std::string& cmd, int* status = nullptr) {
-    std::string out;
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int rc = ::pclose(p);
-    if (status != nullptr) *status = rc;
-    return out;
+    auto r = purser::test::run_shell(cmd + " 2>&1");
+    if (status != nullptr) *status = r.exit_code;
+    return r.out;
 }
 
 std::string env_value(const fs::path& dir, const std::string& key) {
