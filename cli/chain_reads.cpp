@@ -9,14 +9,9 @@ namespace purser::cli {
 using nlohmann::json;
 using protocol::uint256;
 
-namespace {
-
-/// An address as a 32-byte ABI word: 24 zero digits, then its 40.
 std::string abi_address(const protocol::address& a) {
     return std::string(24, '0') + a.to_lower().substr(2);
 }
-
-}  // namespace
 
 result<std::unique_ptr<json_rpc_client>> rpc_from_options(const options& opts) {
     std::string url = opts.get_or("rpc", "");

@@ -26,6 +26,9 @@ namespace purser::cli {
 /// invalid_hex, overflow; `what` names the value.
 [[nodiscard]] result<protocol::uint256> hex_quantity(const nlohmann::json& j, std::string_view what);
 
+/// An address as one 32-byte ABI argument word in hex (no 0x): 24 zero digits, then its 40.
+[[nodiscard]] std::string abi_address(const protocol::address& a);
+
 /// eth_call at "latest" whose answer is one uint256 word. An empty answer ("0x": no contract
 /// there) is an error that says so.
 [[nodiscard]] result<protocol::uint256> eth_call_uint(json_rpc_client& rpc,

@@ -161,7 +161,7 @@ struct chain_view {
 
 result<uint256> balance_of(chain_view& v) {
     // balanceOf(address): selector 0x70a08231, then the address left-padded to 32 bytes.
-    const std::string data = "0x70a08231" + std::string(24, '0') + v.holder.to_lower().substr(2);
+    const std::string data = "0x70a08231" + abi_address(v.holder);
     return eth_call_uint(*v.rpc, v.asset, data, "balanceOf");
 }
 
