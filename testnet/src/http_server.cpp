@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <list>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 #include "purser/testnet/errc.hpp"
@@ -46,10 +47,12 @@ struct http_server::impl {
     };
     std::list<connection> connections;
     std::atomic<bool> stopping{false};
+    std::stop_source stop_source;  ///< Wakes handlers that wait on purpose (http_request::stop).
     std::uint16_t port = 0;
 
+    // Returns false when the handler asked to drop the connection without a word.
     template <class Stream>
-    void serve(Stream& stream, bool is_tls) {
+    bool serve(Stream& stream, bool is_tls) {
         beast::flat_buffer buffer;
         for (;;) {
             http::request_parser<http::string_body> parser;
@@ -57,13 +60,14 @@ struct http_server::impl {
             parser.body_limit(1024 * 1024);
             beast::error_code ec;
             http::read(stream, buffer, parser, ec);
-            if (ec) return;  // end_of_stream, shutdown, or garbage: close the connection.
+            if (ec) return true;  // end_of_stream, shutdown, or garbage: close the connection.
             auto& req = parser.get();
             http_request in;
             in.method = std::string(req.method_string());
             in.target = std::string(req.target());
             in.body = req.body();
             in.tls = is_tls;
+            in.stop = stop_source.get_token();
             for (const auto& f : req) {
                 std::string name(f.name_string());
                 std::transform(name.begin(), name.end(), name.begin(),
@@ -76,6 +80,7 @@ struct http_server::impl {
             } catch (const std::exception&) {
                 out = http_response{500, {{"Content-Type", "text/plain"}}, "internal error\n", {}};
             }
+            if (out.drop_connection) return false;
             const bool keep = req.keep_alive() && !out.stream;
             if (out.stream) {
                 http::response<http::empty_body> res{static_cast<http::status>(out.status), 11};
@@ -84,7 +89,7 @@ struct http_server::impl {
                 res.keep_alive(false);
                 http::response_serializer<http::empty_body> sr{res};
                 http::write_header(stream, sr, ec);
-                if (ec) return;
+                if (ec) return true;
                 chunk_writer write = [&stream](std::string_view data) {
                     beast::error_code wec;
                     if (data.empty()) return true;
@@ -93,7 +98,7 @@ struct http_server::impl {
                 };
                 out.stream(write);
                 net::write(stream, http::make_chunk_last(), ec);
-                return;
+                return true;
             }
             http::response<http::string_body> res{static_cast<http::status>(out.status), 11};
             for (auto& [k, v] : out.headers) res.set(k, v);
@@ -101,7 +106,7 @@ struct http_server::impl {
             res.keep_alive(keep);
             res.prepare_payload();
             http::write(stream, res, ec);
-            if (ec || !keep) return;
+            if (ec || !keep) return true;
         }
     }
 
@@ -110,10 +115,7 @@ struct http_server::impl {
             ssl::stream<tcp::socket&> stream(*sock, *tls);
             beast::error_code ec;
             stream.handshake(ssl::stream_base::server, ec);
-            if (!ec) {
-                serve(stream, true);
-                stream.shutdown(ec);
-            }
+            if (!ec && serve(stream, true)) stream.shutdown(ec);
         } else {
             serve(*sock, false);
         }
@@ -193,6 +195,7 @@ std::string http_server::base_url() const {
 
 void http_server::stop() {
     if (!impl_ || impl_->stopping.exchange(true)) return;
+    impl_->stop_source.request_stop();
     // shutdown(2) wakes a thread blocked in accept/read on the same descriptor.
     ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
     if (impl_->accept_thread.joinable()) impl_->accept_thread.join();

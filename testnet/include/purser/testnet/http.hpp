@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +24,9 @@ struct http_request {
     std::map<std::string, std::string> headers;  ///< Names lowercased.
     std::string body;
     bool tls = false;                            ///< Arrived over HTTPS.
+    /// Requested when the server stops, so a handler that waits on purpose (a stalling test
+    /// merchant) can give up instead of holding stop() hostage.
+    std::stop_token stop;
     [[nodiscard]] std::string header(const std::string& lower_name) const;
     [[nodiscard]] std::string path() const;      ///< target without the query.
 };
@@ -36,6 +40,9 @@ struct http_response {
     std::string body;
     /// When set, the body is sent chunked by this callback instead of `body`.
     std::function<void(const chunk_writer&)> stream;
+    /// When set, nothing is written: the server closes the connection (no TLS close_notify
+    /// either), as a merchant that crashed mid-request would. For hostile-merchant tests.
+    bool drop_connection = false;
 };
 
 using http_handler = std::function<http_response(const http_request&)>;
