@@ -60,7 +60,7 @@ int up(const options& o) {
     if (auto p = o.get("base-port")) {
         char* end = nullptr;
         const unsigned long port = std::strtoul(p->c_str(), &end, 10);
-        if (end == p->c_str() || *end != '\0' || port > 65529) return report("--base-port must be 0..65529", 2);
+        if (end == p->c_str() || *end != '\0' || port > 65528) return report("--base-port must be 0..65528", 2);
         wo.base_port = static_cast<std::uint16_t>(port);
     }
     // Block the stop signals before any server thread starts, so only sigwait sees them.
@@ -85,7 +85,7 @@ int up(const options& o) {
     }
     std::cout << "purser testnet: chain " << (*w)->rpc_url() << ", facilitator " << (*w)->facilitator_url()
               << ", merchants " << (*w)->merchant_http_url() << " " << (*w)->merchant_https_url() << " (v1 "
-              << (*w)->merchant_v1_http_url() << ")\n"
+              << (*w)->merchant_v1_http_url() << "), hostile " << (*w)->merchant_hostile_http_url() << "\n"
               << "purser testnet: ready; wrote " << fs::absolute((*w)->env_file()).string() << "\n"
               << std::flush;
     int sig = 0;

@@ -126,7 +126,16 @@ ojson merchant::requirements(const http_request& req, const merchant_route& rout
     const std::string host = req.header("host");
     const std::string url = std::string(req.tls ? "https://" : "http://") + host + req.target;
     for (const auto& s : route.schemes) {
-        accepts.push_back(detail::make_offer(config_, s, *route.price, url, route.description, mime_of(route)));
+        auto offer = detail::make_offer(config_, s, *route.price, url, route.description, mime_of(route));
+        if (route.max_timeout_seconds) offer["maxTimeoutSeconds"] = *route.max_timeout_seconds;
+        accepts.push_back(std::move(offer));
+    }
+    if (route.lie == merchant_lie::many_offers) {
+        // The genuine offers go last, behind the bait, so a client that takes the first or the
+        // cheapest entry it sees picks something it cannot pay.
+        ojson all = detail::unpayable_offers(config_);
+        for (auto& o : accepts) all.push_back(std::move(o));
+        return all;
     }
     return accepts;
 }
@@ -142,14 +151,18 @@ http_response merchant::challenge(const http_request& req, const merchant_route&
     ojson pr;
     pr["x402Version"] = 2;
     pr["error"] = error;
-    pr["resource"] = ojson{{"url", url}, {"description", route.description}, {"mimeType", mime_of(route)}};
+    const std::string description =
+        route.lie == merchant_lie::many_offers ? detail::long_description() : route.description;
+    pr["resource"] = ojson{{"url", url}, {"description", description}, {"mimeType", mime_of(route)}};
     pr["accepts"] = accepts;
-    return {402,
-            {{"Content-Type", "application/json"},
-             {"PAYMENT-REQUIRED", detail::encode_header(pr.dump())},
-             {"Access-Control-Expose-Headers", "PAYMENT-REQUIRED,PAYMENT-RESPONSE"}},
-            "{}",
-            {}};
+    http_response r{402,
+                    {{"Content-Type", "application/json"},
+                     {"PAYMENT-REQUIRED", detail::encode_header(pr.dump())},
+                     {"Access-Control-Expose-Headers", "PAYMENT-REQUIRED,PAYMENT-RESPONSE"}},
+                    "{}",
+                    {}};
+    if (route.lie == merchant_lie::forged_headers) detail::add_forged_purser_headers(r);
+    return r;
 }
 
 http_response merchant::run_handler(const http_request& req, const merchant_route& route) const {
@@ -224,6 +237,7 @@ http_response merchant::paid(const http_request& req, const merchant_route& rout
         }
     }
     if (offer == nullptr) return challenge(req, route, "No matching payment requirements");
+    if (route.lie == merchant_lie::payto_switch) return switched_terms(req, route);
     if ((*offer)["scheme"] == "batch-settlement") return batch_payment(req, route, payload, *offer);
 
     auto verified = detail::call_facilitator(config_, "verify", version, payload, *offer);
@@ -243,6 +257,7 @@ http_response merchant::paid(const http_request& req, const merchant_route& rout
                    {"accepts", offers}, {"payer", settle_body.value("payer", "")}};
         return {402, {{"Content-Type", "application/json"}}, body.dump(), {}};
     }
+    if (route.lie != merchant_lie::none) return lie_after_settle(req, route, std::move(response), std::move(settle_body));
     const char* name = version == 2 ? "PAYMENT-RESPONSE" : "X-PAYMENT-RESPONSE";
     response.headers.emplace_back(name, detail::encode_header(settle_body.dump()));
     response.headers.emplace_back("Access-Control-Expose-Headers", name);

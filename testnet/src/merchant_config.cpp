@@ -35,6 +35,33 @@ json default_merchant_json(int x402_version) {
                 {"routes", routes}};
 }
 
+json default_hostile_merchant_json() {
+    json routes = json::array();
+    auto add = [&](const char* lie, const char* description) {
+        json r{{"method", "GET"}, {"path", std::string("/lie/") + lie}, {"handler", "weather"},
+               {"description", description}, {"price", "100000"}, {"schemes", {"exact"}}, {"lie", lie}};
+        routes.push_back(std::move(r));
+    };
+    add("under-report", "Settles 0.10 USDC, receipt says 1 atomic unit");
+    add("settle-then-500", "Settles, then answers 500 without a receipt");
+    routes.back()["maxTimeoutSeconds"] = 8;  // a short window for the payer to notice
+    add("settle-then-drop", "Settles, then closes the connection without a response");
+    add("settle-then-stall", "Settles, then stalls before answering");
+    routes.back()["stallMs"] = 30'000;
+    add("crlf-receipt", "Settles; receipt fields carry CR/LF and a forged HTTP message");
+    add("escape-receipt", "Settles; receipt fields carry terminal escape codes");
+    add("forged-headers", "Settles; sends forged Purser-* headers");
+    add("many-offers", "29 unpayable offers, then one genuine offer");
+    add("second-402", "Settles, then asks again for 0.20 USDC");
+    add("payto-switch", "Never settles; a paid retry gets terms for another payTo");
+    add("overcharge-receipt", "Settles 0.10 USDC, receipt claims 100 USDC from another payer");
+    return json{{"x402Version", 2},
+                {"asset", std::string(protocol::testnet_usdc)},
+                {"withdrawDelay", 900},
+                {"maxTimeoutSeconds", 300},
+                {"routes", routes}};
+}
+
 result<merchant_config> merchant_config_from_json(const json& j) {
     if (!j.is_object()) return fail(errc::invalid_request, "merchant config must be an object");
     merchant_config c;
@@ -91,6 +118,27 @@ result<merchant_config> merchant_config_from_json(const json& j) {
             route.schemes.push_back(s.get<std::string>());
         }
         if (route.price && route.schemes.empty()) return fail(errc::invalid_request, where + " has a price but no schemes");
+        if (r.contains("maxTimeoutSeconds")) {
+            const auto& t = r["maxTimeoutSeconds"];
+            if (!t.is_number_unsigned() || t.get<std::uint64_t>() == 0) {
+                return fail(errc::invalid_request, where + ".maxTimeoutSeconds must be a positive integer");
+            }
+            route.max_timeout_seconds = t.get<std::uint64_t>();
+        }
+        if (r.contains("lie")) {
+            auto lie = r["lie"].is_string() ? merchant_lie_from_string(r["lie"].get<std::string>()) : std::nullopt;
+            if (!lie) return fail(errc::invalid_request, where + ".lie is unknown");
+            // The lies are written against the v2 exact flow; elsewhere they would silently not happen.
+            const bool exact_only = route.schemes == std::vector<std::string>{"exact"};
+            if (*lie != merchant_lie::none && (c.x402_version != 2 || !route.price || !exact_only)) {
+                return fail(errc::invalid_request, where + ".lie needs x402Version 2 and a price with schemes [exact]");
+            }
+            route.lie = *lie;
+        }
+        if (r.contains("stallMs")) {
+            if (!r["stallMs"].is_number_unsigned()) return fail(errc::invalid_request, where + ".stallMs must be an integer");
+            route.stall_ms = r["stallMs"].get<std::uint64_t>();
+        }
         c.routes.push_back(std::move(route));
     }
     return c;

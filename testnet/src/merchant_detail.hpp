@@ -28,4 +28,14 @@ using protocol::ojson;
 /// A settle failure after the handler ran: v2 402 + PAYMENT-RESPONSE and body {}.
 [[nodiscard]] http_response settle_failed_v2(const nlohmann::json& settle_body);
 
+/// many-offers: 29 well-formed offers no wallet can pay (unknown assets, networks and scheme,
+/// a 1,500-character network, a large junk `extra`), all priced 1 atomic unit as bait.
+[[nodiscard]] ojson unpayable_offers(const merchant_config& c);
+
+/// many-offers: the 5,000-character resource description.
+[[nodiscard]] std::string long_description();
+
+/// forged-headers: Purser-Paid, Purser-Decision and Purser-Remaining, as if a proxy wrote them.
+void add_forged_purser_headers(http_response& r);
+
 }  // namespace purser::testnet::detail

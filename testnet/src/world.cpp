@@ -23,7 +23,9 @@ struct world::impl {
     std::unique_ptr<testnet::facilitator> facilitator;
     std::unique_ptr<merchant> v2;
     std::unique_ptr<merchant> v1;
-    std::unique_ptr<http_server> rpc_server, facilitator_server, v2_http, v2_https, v1_http, v1_https;
+    std::unique_ptr<merchant> hostile;
+    std::unique_ptr<http_server> rpc_server, facilitator_server, v2_http, v2_https, v1_http, v1_https,
+        hostile_http, hostile_https;
 };
 
 namespace {
@@ -48,7 +50,7 @@ std::uint16_t port_at(std::uint16_t base, std::uint16_t offset) {
 }
 
 // The merchant config file in the testnet dir is the one to edit; missing keys are filled.
-result<merchant_config> load_merchant(const fs::path& file, int version, const world::impl& w) {
+result<merchant_config> load_merchant(const fs::path& file, const json& defaults, const world::impl& w) {
     json j;
     if (fs::exists(file)) {
         std::ifstream in(file);
@@ -57,7 +59,7 @@ result<merchant_config> load_merchant(const fs::path& file, int version, const w
         j = json::parse(text.str(), nullptr, false);
         if (j.is_discarded()) return fail(errc::invalid_request, file.string() + " is not JSON");
     } else {
-        j = default_merchant_json(version);
+        j = defaults;
         TESTNET_CHECK(write_text(file, j.dump(2) + "\n"));
     }
     if (!j.contains("payTo")) j["payTo"] = std::string(payee_account.address);
@@ -109,10 +111,12 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
     PURSER_TRY(pki, make_testnet_pki());
     TESTNET_CHECK(write_text(options.dir / "ca.pem", pki.ca_cert_pem));
 
-    PURSER_TRY(cfg2, load_merchant(options.dir / "merchant-v2.json", 2, *p));
-    PURSER_TRY(cfg1, load_merchant(options.dir / "merchant-v1.json", 1, *p));
+    PURSER_TRY(cfg2, load_merchant(options.dir / "merchant-v2.json", default_merchant_json(2), *p));
+    PURSER_TRY(cfg1, load_merchant(options.dir / "merchant-v1.json", default_merchant_json(1), *p));
+    PURSER_TRY(cfgh, load_merchant(options.dir / "merchant-hostile.json", default_hostile_merchant_json(), *p));
     p->v2 = std::make_unique<merchant>(cfg2);
     p->v1 = std::make_unique<merchant>(cfg1);
+    p->hostile = std::make_unique<merchant>(cfgh);
     PURSER_TRY(s2, http_server::start(port_at(base, 2), p->v2->http()));
     PURSER_TRY(s2s, http_server::start(port_at(base, 3), p->v2->http(), pki.leaf));
     PURSER_TRY(s1, http_server::start(port_at(base, 4), p->v1->http()));
@@ -121,6 +125,10 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
     p->v2_https = std::move(s2s);
     p->v1_http = std::move(s1);
     p->v1_https = std::move(s1s);
+    PURSER_TRY(sh, http_server::start(port_at(base, 6), p->hostile->http()));
+    PURSER_TRY(shs, http_server::start(port_at(base, 7), p->hostile->http(), pki.leaf));
+    p->hostile_http = std::move(sh);
+    p->hostile_https = std::move(shs);
 
     // The payer's keystore and password: a published Hardhat key, so a fixed password is fine.
     const std::string password = "purser-testnet-password";
@@ -141,6 +149,8 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
     add("PURSER_TESTNET_MERCHANT_HTTPS", w->merchant_https_url());
     add("PURSER_TESTNET_MERCHANT_V1_HTTP", w->merchant_v1_http_url());
     add("PURSER_TESTNET_MERCHANT_V1_HTTPS", w->merchant_v1_https_url());
+    add("PURSER_TESTNET_HOSTILE_HTTP", w->merchant_hostile_http_url());
+    add("PURSER_TESTNET_HOSTILE_HTTPS", w->merchant_hostile_https_url());
     add("PURSER_TESTNET_CA", fs::absolute(w->ca_file()).string());
     add("PURSER_TESTNET_KEYSTORE", fs::absolute(w->keystore_file()).string());
     add("PURSER_TESTNET_PASSWORD_FILE", fs::absolute(w->password_file()).string());
@@ -157,8 +167,8 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
 
 void world::stop() {
     if (!impl_) return;
-    for (auto* s : {&impl_->v1_https, &impl_->v1_http, &impl_->v2_https, &impl_->v2_http,
-                    &impl_->facilitator_server, &impl_->rpc_server}) {
+    for (auto* s : {&impl_->hostile_https, &impl_->hostile_http, &impl_->v1_https, &impl_->v1_http,
+                    &impl_->v2_https, &impl_->v2_http, &impl_->facilitator_server, &impl_->rpc_server}) {
         if (*s) (*s)->stop();
     }
 }
@@ -167,12 +177,15 @@ chain& world::chain() { return *impl_->chain; }
 facilitator& world::facilitator() { return *impl_->facilitator; }
 merchant& world::merchant_v2() { return *impl_->v2; }
 merchant& world::merchant_v1() { return *impl_->v1; }
+merchant& world::merchant_hostile() { return *impl_->hostile; }
 std::string world::rpc_url() const { return impl_->rpc_server->base_url(); }
 std::string world::facilitator_url() const { return impl_->facilitator_server->base_url(); }
 std::string world::merchant_http_url() const { return impl_->v2_http->base_url(); }
 std::string world::merchant_https_url() const { return impl_->v2_https->base_url(); }
 std::string world::merchant_v1_http_url() const { return impl_->v1_http->base_url(); }
 std::string world::merchant_v1_https_url() const { return impl_->v1_https->base_url(); }
+std::string world::merchant_hostile_http_url() const { return impl_->hostile_http->base_url(); }
+std::string world::merchant_hostile_https_url() const { return impl_->hostile_https->base_url(); }
 fs::path world::ca_file() const { return impl_->options.dir / "ca.pem"; }
 fs::path world::keystore_file() const { return impl_->options.dir / "keystore.json"; }
 fs::path world::password_file() const { return impl_->options.dir / "password.txt"; }

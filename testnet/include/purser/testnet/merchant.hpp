@@ -17,6 +17,7 @@
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/uint256.hpp"
 #include "purser/testnet/http.hpp"
+#include "purser/testnet/merchant_lie.hpp"
 
 namespace purser::testnet {
 
@@ -27,6 +28,9 @@ struct merchant_route {
     std::string description;
     std::optional<protocol::uint256> price;  ///< Atomic units; none = free.
     std::vector<std::string> schemes;    ///< In offer order: "exact", "batch-settlement".
+    merchant_lie lie = merchant_lie::none;          ///< Hostile routes only (v2, exact).
+    std::optional<std::uint64_t> max_timeout_seconds;  ///< Overrides the merchant's for this route.
+    std::uint64_t stall_ms = 30'000;     ///< settle-then-stall: how long to wait before the 200.
 };
 
 struct merchant_config {
@@ -46,8 +50,14 @@ struct merchant_config {
 /// and exact), /free. Addresses and facilitator are left for the caller to fill.
 [[nodiscard]] nlohmann::json default_merchant_json(int x402_version);
 
+/// The hostile merchant (issue 10): v2, one GET route per lie at /lie/<lie name>, each 0.10 USDC
+/// (100000 atomic) with exact; /lie/settle-then-500 has maxTimeoutSeconds 8. Addresses and
+/// facilitator are left for the caller to fill.
+[[nodiscard]] nlohmann::json default_hostile_merchant_json();
+
 /// Parses {x402Version, payTo, asset, facilitator, receiverAuthorizer, withdrawDelay,
-/// maxTimeoutSeconds, routes:[{method, path, handler, description, price, schemes}]}.
+/// maxTimeoutSeconds, routes:[{method, path, handler, description, price, schemes, lie, maxTimeoutSeconds,
+/// stallMs}]}.
 /// Errors: invalid_request naming the field.
 [[nodiscard]] result<merchant_config> merchant_config_from_json(const nlohmann::json& j);
 
@@ -76,6 +86,11 @@ private:
     http_response challenge(const http_request& req, const merchant_route& route, const std::string& error,
                             const protocol::ojson& accepts_override = {}) const;
     http_response run_handler(const http_request& req, const merchant_route& route) const;
+    /// After a real settlement: the route's lie instead of the honest 200 + receipt.
+    http_response lie_after_settle(const http_request& req, const merchant_route& route,
+                                   http_response response, nlohmann::json receipt) const;
+    /// payto-switch: a paid retry gets new terms paying someone else, and nothing settles.
+    http_response switched_terms(const http_request& req, const merchant_route& route) const;
     http_response batch_payment(const http_request& req, const merchant_route& route,
                                 const protocol::ojson& payload, const protocol::ojson& offer);
 

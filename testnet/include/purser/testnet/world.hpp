@@ -1,5 +1,5 @@
 // The whole local x402 world in one object: chain + JSON-RPC, facilitator, v2 and v1 merchants
-// over HTTP and HTTPS, funded test accounts, and the files clients need (testnet.env, CA,
+// and a hostile v2 merchant (issue 10) over HTTP and HTTPS, funded test accounts, and the files clients need (testnet.env, CA,
 // keystore, password). `purser testnet up` and the integration tests both start it.
 #pragma once
 
@@ -17,7 +17,8 @@ namespace purser::testnet {
 struct world_options {
     std::filesystem::path dir;      ///< Holds chain/, ca.pem, keystore.json, testnet.env, ...
     std::uint16_t base_port = 0;    ///< 0: free ports; else rpc P, facilitator P+1, merchant
-                                    ///< http P+2, https P+3, v1 http P+4, v1 https P+5.
+                                    ///< http P+2, https P+3, v1 http P+4, v1 https P+5,
+                                    ///< hostile http P+6, hostile https P+7.
     clock_fn clock = system_seconds;
     /// scrypt N for the payer keystore: light on purpose, it guards a published test key.
     std::uint64_t keystore_scrypt_n = 4096;
@@ -41,6 +42,8 @@ public:
     [[nodiscard]] testnet::facilitator& facilitator();
     [[nodiscard]] merchant& merchant_v2();
     [[nodiscard]] merchant& merchant_v1();
+    /// Settles for real, then lies, one lie per route (/lie/...; see default_hostile_merchant_json).
+    [[nodiscard]] merchant& merchant_hostile();
 
     [[nodiscard]] std::string rpc_url() const;
     [[nodiscard]] std::string facilitator_url() const;
@@ -48,6 +51,8 @@ public:
     [[nodiscard]] std::string merchant_https_url() const;
     [[nodiscard]] std::string merchant_v1_http_url() const;
     [[nodiscard]] std::string merchant_v1_https_url() const;
+    [[nodiscard]] std::string merchant_hostile_http_url() const;
+    [[nodiscard]] std::string merchant_hostile_https_url() const;
     [[nodiscard]] std::filesystem::path ca_file() const;
     [[nodiscard]] std::filesystem::path keystore_file() const;
     [[nodiscard]] std::filesystem::path password_file() const;
