@@ -120,7 +120,8 @@ result<merchant_config> merchant_config_from_json(const json& j) {
         if (route.price && route.schemes.empty()) return fail(errc::invalid_request, where + " has a price but no schemes");
         if (r.contains("maxTimeoutSeconds")) {
             const auto& t = r["maxTimeoutSeconds"];
-            if (!t.is_number_unsigned() || t.get<std::uint64_t>() == 0) {
+            // Built in code, 8 is a signed integer; read from a file, an unsigned one.
+            if (!t.is_number_integer() || t.get<std::int64_t>() <= 0) {
                 return fail(errc::invalid_request, where + ".maxTimeoutSeconds must be a positive integer");
             }
             route.max_timeout_seconds = t.get<std::uint64_t>();
@@ -136,7 +137,9 @@ result<merchant_config> merchant_config_from_json(const json& j) {
             route.lie = *lie;
         }
         if (r.contains("stallMs")) {
-            if (!r["stallMs"].is_number_unsigned()) return fail(errc::invalid_request, where + ".stallMs must be an integer");
+            if (!r["stallMs"].is_number_integer() || r["stallMs"].get<std::int64_t>() < 0) {
+                return fail(errc::invalid_request, where + ".stallMs must be a non-negative integer");
+            }
             route.stall_ms = r["stallMs"].get<std::uint64_t>();
         }
         c.routes.push_back(std::move(route));
