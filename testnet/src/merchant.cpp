@@ -126,7 +126,8 @@ ojson merchant::requirements(const http_request& req, const merchant_route& rout
     const std::string host = req.header("host");
     const std::string url = std::string(req.tls ? "https://" : "http://") + host + req.target;
     for (const auto& s : route.schemes) {
-        auto offer = detail::make_offer(config_, s, *route.price, url, route.description, mime_of(route));
+        auto offer =
+            detail::make_offer(config_, s, *route.price, url, route.description, mime_of(route));
         if (route.max_timeout_seconds) offer["maxTimeoutSeconds"] = *route.max_timeout_seconds;
         accepts.push_back(std::move(offer));
     }
@@ -257,7 +258,9 @@ http_response merchant::paid(const http_request& req, const merchant_route& rout
                    {"accepts", offers}, {"payer", settle_body.value("payer", "")}};
         return {402, {{"Content-Type", "application/json"}}, body.dump(), {}};
     }
-    if (route.lie != merchant_lie::none) return lie_after_settle(req, route, std::move(response), std::move(settle_body));
+    if (route.lie != merchant_lie::none) {
+        return lie_after_settle(req, route, std::move(response), std::move(settle_body));
+    }
     const char* name = version == 2 ? "PAYMENT-RESPONSE" : "X-PAYMENT-RESPONSE";
     response.headers.emplace_back(name, detail::encode_header(settle_body.dump()));
     response.headers.emplace_back("Access-Control-Expose-Headers", name);

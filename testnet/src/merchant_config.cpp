@@ -38,8 +38,10 @@ json default_merchant_json(int x402_version) {
 json default_hostile_merchant_json() {
     json routes = json::array();
     auto add = [&](const char* lie, const char* description) {
-        json r{{"method", "GET"}, {"path", std::string("/lie/") + lie}, {"handler", "weather"},
-               {"description", description}, {"price", "100000"}, {"schemes", {"exact"}}, {"lie", lie}};
+        json r{{"method", "GET"},      {"path", std::string("/lie/") + lie},
+               {"handler", "weather"}, {"description", description},
+               {"price", "100000"},    {"schemes", {"exact"}},
+               {"lie", lie}};
         routes.push_back(std::move(r));
     };
     add("under-report", "Settles 0.10 USDC, receipt says 1 atomic unit");
@@ -122,17 +124,21 @@ result<merchant_config> merchant_config_from_json(const json& j) {
             const auto& t = r["maxTimeoutSeconds"];
             // Built in code, 8 is a signed integer; read from a file, an unsigned one.
             if (!t.is_number_integer() || t.get<std::int64_t>() <= 0) {
-                return fail(errc::invalid_request, where + ".maxTimeoutSeconds must be a positive integer");
+                return fail(errc::invalid_request,
+                            where + ".maxTimeoutSeconds must be a positive integer");
             }
             route.max_timeout_seconds = t.get<std::uint64_t>();
         }
         if (r.contains("lie")) {
-            auto lie = r["lie"].is_string() ? merchant_lie_from_string(r["lie"].get<std::string>()) : std::nullopt;
+            auto lie = r["lie"].is_string() ? merchant_lie_from_string(r["lie"].get<std::string>())
+                                            : std::nullopt;
             if (!lie) return fail(errc::invalid_request, where + ".lie is unknown");
-            // The lies are written against the v2 exact flow; elsewhere they would silently not happen.
+            // The lies are written against the v2 exact flow; elsewhere they would silently not
+            // happen.
             const bool exact_only = route.schemes == std::vector<std::string>{"exact"};
             if (*lie != merchant_lie::none && (c.x402_version != 2 || !route.price || !exact_only)) {
-                return fail(errc::invalid_request, where + ".lie needs x402Version 2 and a price with schemes [exact]");
+                return fail(errc::invalid_request,
+                            where + ".lie needs x402Version 2 and a price with schemes [exact]");
             }
             route.lie = *lie;
         }

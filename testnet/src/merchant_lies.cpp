@@ -47,7 +47,8 @@ std::string unknown_address(unsigned n) {
     return a;
 }
 
-ojson bait_offer(const merchant_config& c, std::string scheme, std::string network, std::string asset) {
+ojson bait_offer(const merchant_config& c, std::string scheme, std::string network,
+                 std::string asset) {
     ojson o;
     o["scheme"] = std::move(scheme);
     o["network"] = std::move(network);
@@ -90,7 +91,8 @@ ojson unpayable_offers(const merchant_config& c) {
     const std::string net(protocol::testnet_caip2);
     const std::string usdc = c.asset.to_checksum();
     // 10: the right network and scheme, tokens that do not exist.
-    for (unsigned i = 0; i < 10; ++i) all.push_back(bait_offer(c, "exact", net, unknown_address(i)));
+    for (unsigned i = 0; i < 10; ++i)
+        all.push_back(bait_offer(c, "exact", net, unknown_address(i)));
     // 8: the right token address on chains nobody configured.
     for (const char* n : {"eip155:999999", "eip155:0", "eip155:1", "eip155:8453", "eip155:84532",
                           "eip155:18446744073709551616", "eip155:-1", "eip155:31337 "}) {
@@ -104,12 +106,14 @@ ojson unpayable_offers(const merchant_config& c) {
     auto junk = bait_offer(c, "exact", net, unknown_address(10));
     junk["extra"]["junk"] = std::string(4096, 'J');
     junk["extra"]["nested"] = ojson::array();
-    for (int i = 0; i < 64; ++i) junk["extra"]["nested"].push_back(ojson{{"k", i}, {"v", std::string(16, 'n')}});
+    for (int i = 0; i < 64; ++i)
+        junk["extra"]["nested"].push_back(ojson{{"k", i}, {"v", std::string(16, 'n')}});
     all.push_back(std::move(junk));
     // 8: networks outside EVM, with assets that are not EVM addresses.
-    for (const char* n : {"solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
-                          "bip122:000000000019d6689c085ae165831e93", "cosmos:cosmoshub-4", "polkadot:91b171bb158e2d38",
-                          "hostile:net", "x:y", "purser-testnet:1"}) {
+    for (const char* n :
+         {"solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+          "bip122:000000000019d6689c085ae165831e93", "cosmos:cosmoshub-4",
+          "polkadot:91b171bb158e2d38", "hostile:net", "x:y", "purser-testnet:1"}) {
         all.push_back(bait_offer(c, "exact", n, "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"));
     }
     return all;
@@ -141,51 +145,55 @@ http_response merchant::switched_terms(const http_request& req, const merchant_r
 http_response merchant::lie_after_settle(const http_request& req, const merchant_route& route,
                                          http_response response, json receipt) const {
     switch (route.lie) {
-    case merchant_lie::settle_then_500:
-        return {500, {{"Content-Type", "application/json"}}, R"({"error":"internal error"})", {}};
-    case merchant_lie::settle_then_drop: {
-        http_response dropped;
-        dropped.drop_connection = true;
-        return dropped;
-    }
-    case merchant_lie::settle_then_stall:
-        stall(route.stall_ms, req.stop);
-        if (req.stop.stop_requested()) {
+        case merchant_lie::settle_then_500:
+            return {
+                500, {{"Content-Type", "application/json"}}, R"({"error":"internal error"})", {}};
+        case merchant_lie::settle_then_drop: {
             http_response dropped;
             dropped.drop_connection = true;
             return dropped;
         }
-        break;
-    case merchant_lie::second_402: {
-        ojson accepts = requirements(req, route);
-        for (auto& o : accepts) o["amount"] = route.price->mul(protocol::uint256{2})->to_decimal();
-        return challenge(req, route, "Payment required", accepts);
-    }
-    case merchant_lie::under_report:
-        receipt["amount"] = "1";
-        break;
-    case merchant_lie::overcharge_receipt:
-        receipt["amount"] = "100000000";
-        receipt["payer"] = std::string(poor_account.address);
-        break;
-    case merchant_lie::crlf_receipt:
-        receipt["transaction"] =
-            "0xabc\r\nPurser-Paid: 0 USDC forged\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
-        receipt["network"] = receipt.value("network", "") + "\r\nPurser-Decision: approved\r\n";
-        receipt["payer"] = receipt.value("payer", "") + "\r\nSet-Cookie: forged=1\r\n";
-        break;
-    case merchant_lie::escape_receipt:
-        receipt["transaction"] = "\x1b[2J\x1b[31m" + receipt.value("transaction", "") + "\x07";
-        receipt["network"] = "\x1b[2J\x1b[31m" + receipt.value("network", "") + "\x07";
-        receipt["errorReason"] = "\x1b]0;pwned\x07\x1b[2J\x1b[31mall fine, nothing was paid\x07";
-        break;
-    case merchant_lie::forged_headers:
-        detail::add_forged_purser_headers(response);
-        break;
-    case merchant_lie::many_offers:
-    case merchant_lie::payto_switch:
-    case merchant_lie::none:
-        break;
+        case merchant_lie::settle_then_stall:
+            stall(route.stall_ms, req.stop);
+            if (req.stop.stop_requested()) {
+                http_response dropped;
+                dropped.drop_connection = true;
+                return dropped;
+            }
+            break;
+        case merchant_lie::second_402: {
+            ojson accepts = requirements(req, route);
+            for (auto& o : accepts)
+                o["amount"] = route.price->mul(protocol::uint256{2})->to_decimal();
+            return challenge(req, route, "Payment required", accepts);
+        }
+        case merchant_lie::under_report:
+            receipt["amount"] = "1";
+            break;
+        case merchant_lie::overcharge_receipt:
+            receipt["amount"] = "100000000";
+            receipt["payer"] = std::string(poor_account.address);
+            break;
+        case merchant_lie::crlf_receipt:
+            receipt["transaction"] =
+                "0xabc\r\nPurser-Paid: 0 USDC forged\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: "
+                "6\r\n\r\nforged";
+            receipt["network"] = receipt.value("network", "") + "\r\nPurser-Decision: approved\r\n";
+            receipt["payer"] = receipt.value("payer", "") + "\r\nSet-Cookie: forged=1\r\n";
+            break;
+        case merchant_lie::escape_receipt:
+            receipt["transaction"] = "\x1b[2J\x1b[31m" + receipt.value("transaction", "") + "\x07";
+            receipt["network"] = "\x1b[2J\x1b[31m" + receipt.value("network", "") + "\x07";
+            receipt["errorReason"] =
+                "\x1b]0;pwned\x07\x1b[2J\x1b[31mall fine, nothing was paid\x07";
+            break;
+        case merchant_lie::forged_headers:
+            detail::add_forged_purser_headers(response);
+            break;
+        case merchant_lie::many_offers:
+        case merchant_lie::payto_switch:
+        case merchant_lie::none:
+            break;
     }
     response.headers.emplace_back("PAYMENT-RESPONSE", detail::encode_header(receipt.dump()));
     response.headers.emplace_back("Access-Control-Expose-Headers", "PAYMENT-RESPONSE");

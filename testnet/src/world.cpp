@@ -50,7 +50,8 @@ std::uint16_t port_at(std::uint16_t base, std::uint16_t offset) {
 }
 
 // The merchant config file in the testnet dir is the one to edit; missing keys are filled.
-result<merchant_config> load_merchant(const fs::path& file, const json& defaults, const world::impl& w) {
+result<merchant_config> load_merchant(const fs::path& file, const json& defaults,
+                                      const world::impl& w) {
     json j;
     if (fs::exists(file)) {
         std::ifstream in(file);
@@ -113,7 +114,8 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
 
     PURSER_TRY(cfg2, load_merchant(options.dir / "merchant-v2.json", default_merchant_json(2), *p));
     PURSER_TRY(cfg1, load_merchant(options.dir / "merchant-v1.json", default_merchant_json(1), *p));
-    PURSER_TRY(cfgh, load_merchant(options.dir / "merchant-hostile.json", default_hostile_merchant_json(), *p));
+    PURSER_TRY(cfgh, load_merchant(options.dir / "merchant-hostile.json",
+                                   default_hostile_merchant_json(), *p));
     p->v2 = std::make_unique<merchant>(cfg2);
     p->v1 = std::make_unique<merchant>(cfg1);
     p->hostile = std::make_unique<merchant>(cfgh);

@@ -29,7 +29,8 @@ const std::string poor{testnet::poor_account.address};
 struct fixture {
     purser::test::temp_dir dir;
     std::unique_ptr<testnet::world> w = purser::test::start_world(dir.path());
-    std::unique_ptr<wallet::local_signer> payer = purser::test::signer_for(testnet::payer_account.private_key);
+    std::unique_ptr<wallet::local_signer> payer =
+        purser::test::signer_for(testnet::payer_account.private_key);
     const std::string payer_addr{testnet::payer_account.address};
     const std::string payee_addr{testnet::payee_account.address};
     const uint256 payer0 = balance(*w, payer_addr);
@@ -37,7 +38,9 @@ struct fixture {
     const uint256 poor0 = balance(*w, poor);
     const uint256 supply0 = *w->chain().total_supply();
 
-    std::string url(const std::string& lie) const { return w->merchant_hostile_http_url() + "/lie/" + lie; }
+    std::string url(const std::string& lie) const {
+        return w->merchant_hostile_http_url() + "/lie/" + lie;
+    }
 
     // The 402 of `u` and a signed payment for its genuine testnet USDC offer.
     std::pair<protocol::payment_required, wallet::exact_payment> sign(const std::string& u) {
@@ -107,7 +110,8 @@ void real_transfer(testnet::world& w, const std::string& tx_hex) {
 
 TEST_CASE("hostile under-report moves 100000 while the receipt says 1", "[testnet][hostile]") {
     fixture f;
-    for (const std::string& base : {f.w->merchant_hostile_http_url(), f.w->merchant_hostile_https_url()}) {
+    for (const std::string& base :
+         {f.w->merchant_hostile_http_url(), f.w->merchant_hostile_https_url()}) {
         INFO(base);
         auto r = f.pay(base + "/lie/under-report");
         REQUIRE(r.status == 200);
@@ -121,7 +125,8 @@ TEST_CASE("hostile under-report moves 100000 while the receipt says 1", "[testne
     f.moved(2);
 }
 
-TEST_CASE("hostile settle-then-500 moves the money and answers 500 without a receipt", "[testnet][hostile]") {
+TEST_CASE("hostile settle-then-500 moves the money and answers 500 without a receipt",
+          "[testnet][hostile]") {
     fixture f;
     auto [pr, p] = f.sign(f.url("settle-then-500"));
     CHECK(pr.accepts[0].max_timeout_seconds == 8);
@@ -131,9 +136,11 @@ TEST_CASE("hostile settle-then-500 moves the money and answers 500 without a rec
     f.moved(1);
 }
 
-TEST_CASE("hostile settle-then-drop closes the connection with no bytes and the money moved", "[testnet][hostile]") {
+TEST_CASE("hostile settle-then-drop closes the connection with no bytes and the money moved",
+          "[testnet][hostile]") {
     fixture f;
-    for (const std::string& base : {f.w->merchant_hostile_http_url(), f.w->merchant_hostile_https_url()}) {
+    for (const std::string& base :
+         {f.w->merchant_hostile_http_url(), f.w->merchant_hostile_https_url()}) {
         INFO(base);
         const std::string u = base + "/lie/settle-then-drop";
         const auto p = f.sign(u).second;
@@ -151,8 +158,9 @@ TEST_CASE("hostile settle-then-drop closes the connection with no bytes and the 
     f.moved(2);
 }
 
-TEST_CASE("hostile settle-then-stall moves the money then stalls and the server still stops promptly",
-          "[testnet][hostile]") {
+TEST_CASE(
+    "hostile settle-then-stall moves the money then stalls and the server still stops promptly",
+    "[testnet][hostile]") {
     fixture f;
     const std::string u = f.url("settle-then-stall");
     const auto p = f.sign(u).second;
@@ -166,7 +174,8 @@ TEST_CASE("hostile settle-then-stall moves the money then stalls and the server 
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     f.moved(1);
-    CHECK(pending.wait_for(std::chrono::seconds(1)) == std::future_status::timeout);  // paid, no answer
+    CHECK(pending.wait_for(std::chrono::seconds(1)) ==
+          std::future_status::timeout);  // paid, no answer
     // The merchant waits 30 s; stopping the world must interrupt it, not wait it out.
     const auto t1 = std::chrono::steady_clock::now();
     f.w->stop();
@@ -175,7 +184,8 @@ TEST_CASE("hostile settle-then-stall moves the money then stalls and the server 
     CHECK_FALSE(r);  // dropped unanswered
 }
 
-TEST_CASE("hostile settle-then-stall answers 200 with a receipt after a short stall", "[testnet][hostile]") {
+TEST_CASE("hostile settle-then-stall answers 200 with a receipt after a short stall",
+          "[testnet][hostile]") {
     purser::test::temp_dir dir;
     auto cfg = testnet::default_hostile_merchant_json();
     for (auto& route : cfg["routes"]) {
@@ -200,7 +210,8 @@ TEST_CASE("hostile settle-then-stall answers 200 with a receipt after a short st
     CHECK(*sr->amount == price);
 }
 
-TEST_CASE("hostile crlf-receipt carries CR LF only inside the base64 receipt", "[testnet][hostile]") {
+TEST_CASE("hostile crlf-receipt carries CR LF only inside the base64 receipt",
+          "[testnet][hostile]") {
     fixture f;
     auto r = f.pay(f.url("crlf-receipt"));
     REQUIRE(r.status == 200);
@@ -209,7 +220,8 @@ TEST_CASE("hostile crlf-receipt carries CR LF only inside the base64 receipt", "
     CHECK(r.header("purser-paid").empty());  // the forged header stayed inside the JSON
     auto receipt = raw_receipt(r);
     CHECK(receipt["transaction"] ==
-          "0xabc\r\nPurser-Paid: 0 USDC forged\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged");
+          "0xabc\r\nPurser-Paid: 0 USDC forged\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: "
+          "6\r\n\r\nforged");
     CHECK(receipt["network"].get<std::string>().find("\r\n") != std::string::npos);
     CHECK(receipt["payer"].get<std::string>().find("\r\n") != std::string::npos);
     CHECK(receipt["payer"].get<std::string>().starts_with(f.payer_addr));
@@ -237,7 +249,8 @@ TEST_CASE("hostile escape-receipt decodes to raw terminal escape bytes", "[testn
     f.moved(1);
 }
 
-TEST_CASE("hostile forged-headers sends forged Purser headers on the 402 and the 200", "[testnet][hostile]") {
+TEST_CASE("hostile forged-headers sends forged Purser headers on the 402 and the 200",
+          "[testnet][hostile]") {
     fixture f;
     auto check_forged = [](const testnet::http_reply& r) {
         CHECK(r.header("purser-paid") == "0 USDC forged");
@@ -259,7 +272,8 @@ TEST_CASE("hostile forged-headers sends forged Purser headers on the 402 and the
     f.moved(1);
 }
 
-TEST_CASE("hostile many-offers puts 29 unpayable offers before the genuine one", "[testnet][hostile]") {
+TEST_CASE("hostile many-offers puts 29 unpayable offers before the genuine one",
+          "[testnet][hostile]") {
     fixture f;
     const std::string u = f.url("many-offers");
     auto first = call("GET", u, *f.w);
@@ -271,7 +285,8 @@ TEST_CASE("hostile many-offers puts 29 unpayable offers before the genuine one",
     bool big_extra = false;
     for (std::size_t i = 0; i + 1 < 30; ++i) {
         const auto& o = raw["accepts"][i];
-        const bool genuine = o["scheme"] == "exact" && o["network"] == network && o["asset"] == usdc;
+        const bool genuine =
+            o["scheme"] == "exact" && o["network"] == network && o["asset"] == usdc;
         CHECK_FALSE(genuine);
         long_network |= o["network"].get<std::string>().size() == 1500;
         big_extra |= o["extra"].dump().size() > 4096;
@@ -300,7 +315,8 @@ TEST_CASE("hostile many-offers puts 29 unpayable offers before the genuine one",
     f.moved(1);
 }
 
-TEST_CASE("hostile second-402 takes the money and asks again for twice the price", "[testnet][hostile]") {
+TEST_CASE("hostile second-402 takes the money and asks again for twice the price",
+          "[testnet][hostile]") {
     fixture f;
     auto r = f.pay(f.url("second-402"));
     REQUIRE(r.status == 402);
@@ -311,8 +327,9 @@ TEST_CASE("hostile second-402 takes the money and asks again for twice the price
     f.moved(1);
 }
 
-TEST_CASE("hostile payto-switch answers a paid retry with terms for another payTo and moves nothing",
-          "[testnet][hostile]") {
+TEST_CASE(
+    "hostile payto-switch answers a paid retry with terms for another payTo and moves nothing",
+    "[testnet][hostile]") {
     fixture f;
     const std::string u = f.url("payto-switch");
     auto r = f.pay(u);  // f.sign checked the first 402 pays the payee
@@ -332,7 +349,8 @@ TEST_CASE("hostile payto-switch answers a paid retry with terms for another payT
     CHECK(balance(*f.w, "0x000000000000000000000000000000000000dEaD") == uint256{0});
 }
 
-TEST_CASE("hostile overcharge-receipt claims 100 USDC from another payer while 0.10 moved", "[testnet][hostile]") {
+TEST_CASE("hostile overcharge-receipt claims 100 USDC from another payer while 0.10 moved",
+          "[testnet][hostile]") {
     fixture f;
     auto r = f.pay(f.url("overcharge-receipt"));
     REQUIRE(r.status == 200);
@@ -373,15 +391,16 @@ TEST_CASE("hostile merchant config parses its lies and refuses bad ones", "[test
     CHECK_FALSE(testnet::merchant_lie_from_string("under_report"));
 }
 
-TEST_CASE("hostile merchant URLs are in testnet.env and the normal merchant is unchanged", "[testnet][hostile]") {
+TEST_CASE("hostile merchant URLs are in testnet.env and the normal merchant is unchanged",
+          "[testnet][hostile]") {
     fixture f;
     std::ifstream in(f.w->env_file());
     std::stringstream text;
     text << in.rdbuf();
-    CHECK(text.str().find("export PURSER_TESTNET_HOSTILE_HTTP='" + f.w->merchant_hostile_http_url() + "'\n") !=
-          std::string::npos);
-    CHECK(text.str().find("export PURSER_TESTNET_HOSTILE_HTTPS='" + f.w->merchant_hostile_https_url() + "'\n") !=
-          std::string::npos);
+    CHECK(text.str().find("export PURSER_TESTNET_HOSTILE_HTTP='" +
+                          f.w->merchant_hostile_http_url() + "'\n") != std::string::npos);
+    CHECK(text.str().find("export PURSER_TESTNET_HOSTILE_HTTPS='" +
+                          f.w->merchant_hostile_https_url() + "'\n") != std::string::npos);
     CHECK(call("GET", f.w->merchant_http_url() + "/lie/under-report", *f.w).status == 404);
     CHECK(call("GET", f.w->merchant_hostile_http_url() + "/weather", *f.w).status == 404);
 }
