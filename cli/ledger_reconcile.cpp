@@ -8,14 +8,15 @@
 #include <set>
 #include <vector>
 
-#include "chain_reads.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "purser/chain/reads.hpp"
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 #include "purser/wallet/keystore.hpp"
+#include "rpc_options.hpp"
 
 namespace purser::cli {
 namespace {
@@ -37,7 +38,7 @@ struct outcome {
 };
 
 /// The checks for one row; `payer` signed every authorization in this ledger.
-outcome reconcile_row(st::store& s, json_rpc_client& rpc, std::uint64_t chain,
+outcome reconcile_row(st::store& s, chain::json_rpc_client& rpc, std::uint64_t chain,
                       const protocol::network_registry& registry, const protocol::address& payer,
                       const st::ledger_row& r, std::uint64_t now, bool dry_run) {
     if (r.scheme != "exact" || r.nonce.empty()) return {"skipped: not an EIP-3009 authorization"};
@@ -50,7 +51,7 @@ outcome reconcile_row(st::store& s, json_rpc_client& rpc, std::uint64_t chain,
     auto token = protocol::address::parse(r.asset);
     auto nonce = protocol::bytes32_from_hex(r.nonce);
     if (!token || !nonce) return {"skipped: the row's asset or nonce does not parse"};
-    auto used = authorization_used(rpc, *token, payer, *nonce);
+    auto used = chain::authorization_used(rpc, *token, payer, *nonce);
     if (!used) return {"error: " + used.error().message(), false, true};
     if (!*used) {
         if (r.state == st::status::expired) return {"unused on chain: stays expired"};
@@ -82,7 +83,7 @@ int ledger_reconcile_command(const words& args) {
 
     auto rpc = rpc_from_options(*o);
     if (!rpc) return report(rpc.error(), 2);
-    auto chain = rpc_chain_id(**rpc);
+    auto chain = chain::rpc_chain_id(**rpc);
     if (!chain) return report(chain.error());
     auto payer = o->get("address") ? protocol::address::parse(*o->get("address"))
                                    : wallet::keystore_address(keystore_path(*o));

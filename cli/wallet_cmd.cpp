@@ -8,14 +8,15 @@
 #include <sstream>
 #include <thread>
 
-#include "chain_reads.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "purser/chain/reads.hpp"
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/wallet/errc.hpp"
 #include "purser/wallet/keystore.hpp"
+#include "rpc_options.hpp"
 #include "wallet_unlock.hpp"
 
 namespace purser::cli {
@@ -150,7 +151,7 @@ int cmd_export(const words& args) {
 
 /// Everything balance and fund need: who, which chain, which token, and a client to ask.
 struct chain_view {
-    std::unique_ptr<json_rpc_client> rpc;
+    std::unique_ptr<chain::json_rpc_client> rpc;
     protocol::address holder;
     std::uint64_t chain_id = 0;
     std::string network_name;  ///< CAIP-2 id (plus v1 name when known).
@@ -161,8 +162,8 @@ struct chain_view {
 
 result<uint256> balance_of(chain_view& v) {
     // balanceOf(address): selector 0x70a08231, then the address left-padded to 32 bytes.
-    const std::string data = "0x70a08231" + abi_address(v.holder);
-    return eth_call_uint(*v.rpc, v.asset, data, "balanceOf");
+    const std::string data = "0x70a08231" + chain::abi_address(v.holder);
+    return chain::eth_call_uint(*v.rpc, v.asset, data, "balanceOf");
 }
 
 result<chain_view> open_chain(const options& opts, bool need_holder) {
@@ -183,7 +184,7 @@ result<chain_view> open_chain(const options& opts, bool need_holder) {
 
     const auto registry = protocol::network_registry::builtin();
     const protocol::network_info* net = nullptr;
-    PURSER_TRY(chain, rpc_chain_id(*v.rpc));
+    PURSER_TRY(chain, chain::rpc_chain_id(*v.rpc));
     v.chain_id = chain;
     if (auto n = opts.get("network")) {
         net = registry.find(*n);
@@ -228,7 +229,7 @@ result<chain_view> open_chain(const options& opts, bool need_holder) {
         v.decimals = known->decimals;
     } else {
         // An asset we do not know: ask the token (decimals(), selector 0x313ce567).
-        PURSER_TRY(dec, eth_call_uint(*v.rpc, v.asset, "0x313ce567", "decimals"));
+        PURSER_TRY(dec, chain::eth_call_uint(*v.rpc, v.asset, "0x313ce567", "decimals"));
         if (!dec.fits_bits(8) || dec.low64() > 77) return fail(protocol::errc::invalid_value, "decimals() out of range");
         v.decimals = static_cast<unsigned>(dec.low64());
     }

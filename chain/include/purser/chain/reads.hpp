@@ -1,26 +1,20 @@
-// Chain reads over JSON-RPC that more than one command needs: the endpoint from --rpc or
-// PURSER_TESTNET_RPC, eth_chainId, uint256-returning eth_calls, and EIP-3009's
-// authorizationState (how `ledger reconcile` finds settlement evidence).
+// Chain reads over JSON-RPC that more than one user needs: eth_chainId, uint256-returning
+// eth_calls, and EIP-3009's authorizationState (how `ledger reconcile` finds settlement evidence,
+// and how the proxy may release a signed payment only on proof from the chain).
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
-#include "json_rpc.hpp"
-#include "options.hpp"
+#include "purser/chain/json_rpc.hpp"
 #include "purser/protocol/address.hpp"
 #include "purser/protocol/bytes.hpp"
 #include "purser/protocol/uint256.hpp"
 
-namespace purser::cli {
-
-/// A client for --rpc URL, else PURSER_TESTNET_RPC. Errors: missing_field when neither is set,
-/// invalid_value for a malformed URL.
-[[nodiscard]] result<std::unique_ptr<json_rpc_client>> rpc_from_options(const options& opts);
+namespace purser::chain {
 
 /// A JSON-RPC quantity or word ("0x1a", "0x00..01") as a uint256. Errors: wrong_type,
 /// invalid_hex, overflow; `what` names the value.
@@ -30,19 +24,21 @@ namespace purser::cli {
 [[nodiscard]] std::string abi_address(const protocol::address& a);
 
 /// eth_call at "latest" whose answer is one uint256 word. An empty answer ("0x": no contract
-/// there) is an error that says so.
-[[nodiscard]] result<protocol::uint256> eth_call_uint(json_rpc_client& rpc,
+/// there) is an error that says so. Errors: as json_rpc_client::call(), and as hex_quantity().
+[[nodiscard]] result<protocol::uint256> eth_call_uint(const json_rpc_client& rpc,
                                                       const protocol::address& to,
                                                       const std::string& data,
                                                       std::string_view what);
 
 /// eth_chainId as an integer. Errors: as call(), or overflow past 64 bits.
-[[nodiscard]] result<std::uint64_t> rpc_chain_id(json_rpc_client& rpc);
+[[nodiscard]] result<std::uint64_t> rpc_chain_id(const json_rpc_client& rpc);
 
 /// EIP-3009 authorizationState(authorizer, nonce) on `token`: true once the nonce has been used
-/// by a transfer (or canceled, which Purser never does).
-[[nodiscard]] result<bool> authorization_used(json_rpc_client& rpc, const protocol::address& token,
+/// by a transfer (or canceled, which Purser never does). Errors: as eth_call_uint(), or
+/// invalid_value when the answer is not 0 or 1.
+[[nodiscard]] result<bool> authorization_used(const json_rpc_client& rpc,
+                                              const protocol::address& token,
                                               const protocol::address& authorizer,
                                               const protocol::bytes32& nonce);
 
-}  // namespace purser::cli
+}  // namespace purser::chain

@@ -1,28 +1,14 @@
-#include "chain_reads.hpp"
-
-#include <cstdlib>
+#include "purser/chain/reads.hpp"
 
 #include "purser/protocol/errc.hpp"
 
-namespace purser::cli {
+namespace purser::chain {
 
 using nlohmann::json;
 using protocol::uint256;
 
 std::string abi_address(const protocol::address& a) {
     return std::string(24, '0') + a.to_lower().substr(2);
-}
-
-result<std::unique_ptr<json_rpc_client>> rpc_from_options(const options& opts) {
-    std::string url = opts.get_or("rpc", "");
-    if (url.empty()) {
-        if (const char* e = std::getenv("PURSER_TESTNET_RPC"); e != nullptr) url = e;
-    }
-    if (url.empty()) {
-        return fail(protocol::errc::missing_field, "--rpc URL is needed (or set PURSER_TESTNET_RPC)");
-    }
-    PURSER_TRY(ep, parse_rpc_url(url));
-    return std::make_unique<json_rpc_client>(std::move(ep));
 }
 
 result<uint256> hex_quantity(const json& j, std::string_view what) {
@@ -41,7 +27,7 @@ result<uint256> hex_quantity(const json& j, std::string_view what) {
     return *v;
 }
 
-result<uint256> eth_call_uint(json_rpc_client& rpc, const protocol::address& to,
+result<uint256> eth_call_uint(const json_rpc_client& rpc, const protocol::address& to,
                               const std::string& data, std::string_view what) {
     PURSER_TRY(res, rpc.call("eth_call", json::array({json{{"to", to.to_checksum()}, {"data", data}},
                                                       "latest"})));
@@ -52,16 +38,15 @@ result<uint256> eth_call_uint(json_rpc_client& rpc, const protocol::address& to,
     return hex_quantity(res, what);
 }
 
-result<std::uint64_t> rpc_chain_id(json_rpc_client& rpc) {
+result<std::uint64_t> rpc_chain_id(const json_rpc_client& rpc) {
     PURSER_TRY(chain_hex, rpc.call("eth_chainId", json::array()));
     PURSER_TRY(chain, hex_quantity(chain_hex, "eth_chainId"));
     if (!chain.fits_bits(64)) return fail(protocol::errc::overflow, "eth_chainId: too large");
     return chain.low64();
 }
 
-result<bool> authorization_used(json_rpc_client& rpc, const protocol::address& token,
-                                const protocol::address& authorizer,
-                                const protocol::bytes32& nonce) {
+result<bool> authorization_used(const json_rpc_client& rpc, const protocol::address& token,
+                                const protocol::address& authorizer, const protocol::bytes32& nonce) {
     // authorizationState(address,bytes32): selector 0xe94a0102, then the two words.
     const std::string data =
         "0xe94a0102" + abi_address(authorizer) + protocol::to_hex(nonce, false);
@@ -72,4 +57,4 @@ result<bool> authorization_used(json_rpc_client& rpc, const protocol::address& t
     return !state.is_zero();
 }
 
-}  // namespace purser::cli
+}  // namespace purser::chain
