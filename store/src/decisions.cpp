@@ -2,6 +2,7 @@
 #include <map>
 
 #include "codec.hpp"
+#include "purser/store/text.hpp"
 #include "store_impl.hpp"
 
 namespace purser::store {
@@ -12,21 +13,10 @@ using detail::stored_row;
 namespace {
 
 result<void> check_request(const reserve_request& q) {
-    auto too_long = [](std::string_view field, std::string_view value, std::size_t max)
-        -> result<void> {
-        if (value.size() > max) {
-            return purser::fail(errc::invalid_argument,
-                        std::string(field) + " longer than " + std::to_string(max) + " bytes");
-        }
-        return {};
-    };
-    PURSER_STORE_CHECK(too_long("agent", q.agent, 255));
-    PURSER_STORE_CHECK(too_long("host", q.host, 255));
-    PURSER_STORE_CHECK(too_long("url", q.url, 16 * 1024));
-    for (std::string_view f : {q.method, q.scheme, q.network, q.asset, q.asset_symbol, q.pay_to,
-                               q.nonce}) {
-        PURSER_STORE_CHECK(too_long("request field", f, 1024));
-    }
+    // Names the proxy itself produced: a wrong size here is a bug or an attack on the proxy, not
+    // merchant text, so it is refused rather than cut.
+    if (q.agent.size() > 255) return purser::fail(errc::invalid_argument, "agent longer than 255 bytes");
+    if (q.host.size() > 255) return purser::fail(errc::invalid_argument, "host longer than 255 bytes");
     if (q.asset_decimals > 77) return purser::fail(errc::invalid_argument, "asset decimals above 77");
     if (q.x402_version < 0 || q.x402_version > 65535) {
         return purser::fail(errc::invalid_argument, "x402 version out of range");
@@ -52,18 +42,19 @@ stored_row row_from_request(const reserve_request& q, std::uint64_t id, std::uin
     r.at_ms = now;
     r.updated_ms = now;
     r.agent = q.agent;
-    r.method = q.method;
-    r.url = q.url;
+    r.method = bounded_text(q.method, max_row_field_bytes);
+    r.url = bounded_text(q.url, max_row_url_bytes);
     r.host = ascii_lower(q.host);
     r.x402_version = q.x402_version;
-    r.scheme = q.scheme;
-    r.network = q.network;
-    r.asset = q.asset;
+    r.scheme = bounded_text(q.scheme, max_row_field_bytes);
+    r.network = bounded_text(q.network, max_row_field_bytes);
+    r.asset = bounded_text(q.asset, max_row_field_bytes);
     r.asset_decimals = q.asset_decimals;
     r.amount_atomic = q.amount_atomic;
-    r.pay_to = q.pay_to;
-    r.nonce = q.nonce;
+    r.pay_to = bounded_text(q.pay_to, max_row_field_bytes);
+    r.nonce = bounded_text(q.nonce, max_row_field_bytes);
     r.expires_at = q.expires_at;
+    r.payer = bounded_text(q.payer, max_row_field_bytes);
     return s;
 }
 
@@ -73,35 +64,6 @@ bool over(std::uint64_t spent, std::uint64_t add, std::uint64_t cap) {
 }
 
 }  // namespace
-
-result<std::size_t> store::impl::expire_due(detail::write_txn& t, std::uint64_t now_ms) const {
-    // Collect first, then change: the cursor is closed before the rows (and this index) move.
-    std::vector<std::uint64_t> due;
-    {
-        PURSER_TRY(c, detail::cursor::open(t, by_expiry));
-        PURSER_TRY(e, c.first());
-        for (auto cur = e; cur; ) {
-            const std::uint64_t expires_at = detail::read_be64(cur->key.substr(0, 8));
-            // validBefore is exclusive (EIP-3009 needs block time < validBefore): the
-            // authorization is dead once now >= validBefore.
-            if (expires_at > now_ms / 1000) break;
-            due.push_back(detail::id_from_index_key(cur->key));
-            PURSER_TRY(n, c.next());
-            cur = n;
-        }
-    }
-    for (std::uint64_t id : due) {
-        PURSER_TRY(before, load_row(t, id));
-        if (!before || !is_open(before->row.state)) {
-            return purser::fail(errc::corrupt_record, "expiry index points at row " + std::to_string(id));
-        }
-        stored_row after = *before;
-        after.row.state = status::expired;
-        after.row.updated_ms = now_ms;
-        PURSER_STORE_CHECK(write_row(t, after, before));
-    }
-    return due.size();
-}
 
 namespace {
 
@@ -191,8 +153,6 @@ result<decision> store::reserve(const reserve_request& q) {
     PURSER_STORE_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
     PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
-    PURSER_TRY(expired, impl_->expire_due(t, now));
-    (void)expired;
     PURSER_TRY(id, impl_->next_ledger_id(t));
     stored_row row = row_from_request(q, id, now, impl_->session.id());
 
@@ -232,7 +192,6 @@ result<decision> store::reserve(const reserve_request& q) {
 result<std::uint64_t> store::record_decline(const reserve_request& q, reason why,
                                             std::string_view detail) {
     PURSER_STORE_CHECK(check_request(q));
-    if (detail.size() > 1024) return purser::fail(errc::invalid_argument, "detail longer than 1024 bytes");
     const std::uint64_t now = impl_->now();
     PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
     PURSER_TRY(id, impl_->next_ledger_id(t));
@@ -244,7 +203,7 @@ result<std::uint64_t> store::record_decline(const reserve_request& q, reason why
     }
     row.row.state = status::declined;
     row.row.why = why;
-    row.row.detail = std::string(detail);
+    row.row.detail = bounded_text(detail, max_row_field_bytes);
     PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
     PURSER_STORE_CHECK(t.commit());
     return id;
@@ -277,18 +236,17 @@ result<ledger_row> transition(store::impl& im, std::uint64_t id,
     return after.row;
 }
 
-std::string clip(std::string_view text) { return std::string(text.substr(0, 1024)); }
+std::string clip(std::string_view text) { return bounded_text(text, max_row_field_bytes); }
 
 }  // namespace
 
 result<ledger_row> store::commit(std::uint64_t reservation_id, const settlement& facts,
                                  std::string_view evidence) {
-    if (facts.tx_hash.size() > 1024) return purser::fail(errc::invalid_argument, "tx hash too long");
     return transition(*impl_, reservation_id,
                       {status::reserved, status::failed, status::in_doubt, status::expired},
                       [&](ledger_row& r) -> result<bool> {
                           r.state = status::paid;
-                          r.tx_hash = facts.tx_hash;
+                          r.tx_hash = clip(facts.tx_hash);
                           r.charged_atomic = facts.charged_atomic.value_or(r.amount_atomic);
                           // Only pegged assets are ever reserved, so this converts exactly
                           // as reserve() did (rounded up).
@@ -330,12 +288,50 @@ result<ledger_row> store::release(std::uint64_t reservation_id, std::string_view
                       });
 }
 
-result<std::size_t> store::expire_due(std::uint64_t now_ms) {
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
-    PURSER_TRY(n, impl_->expire_due(t, now_ms));
-    if (n == 0) return n;  // nothing changed: let the transaction abort
-    PURSER_STORE_CHECK(t.commit());
-    return n;
+result<std::vector<ledger_row>> store::awaiting_proof(std::uint64_t now_ms,
+                                                      std::uint64_t margin_s,
+                                                      std::size_t limit) const {
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    std::vector<ledger_row> out;
+    PURSER_TRY(c, detail::cursor::open(t, impl_->by_expiry));
+    PURSER_TRY(e, c.first());
+    for (auto cur = e; cur && out.size() < limit;) {
+        const std::uint64_t expires_at = detail::read_be64(cur->key.substr(0, 8));
+        // validBefore is exclusive (EIP-3009 needs block time < validBefore); the margin covers
+        // a chain clock running behind ours.
+        if (expires_at > UINT64_MAX / 1000 - margin_s || (expires_at + margin_s) * 1000 > now_ms) {
+            break;
+        }
+        const std::uint64_t id = detail::id_from_index_key(cur->key);
+        PURSER_TRY(r, impl_->load_row(t, id));
+        if (!r) return purser::fail(errc::corrupt_record, "expiry index points at row " + std::to_string(id));
+        // A `reserved` row belongs to a request still in progress (recover() turns those of
+        // dead processes into in_doubt): its outcome is about to be recorded.
+        if (r->row.state == status::failed || r->row.state == status::in_doubt) {
+            out.push_back(r->row);
+        }
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return out;
+}
+
+result<ledger_row> store::expire_unsettled(std::uint64_t reservation_id, std::string_view proof,
+                                           std::uint64_t margin_s) {
+    return transition(*impl_, reservation_id, {status::failed, status::in_doubt},
+                      [&](ledger_row& r) -> result<bool> {
+                          const std::uint64_t now_s = impl_->now() / 1000;
+                          if (r.expires_at == 0 || r.expires_at > now_s ||
+                              now_s - r.expires_at < margin_s) {
+                              return purser::fail(errc::invalid_transition,
+                                                  "reservation " + std::to_string(r.id) +
+                                                      " is not past its validBefore plus " +
+                                                      std::to_string(margin_s) + " s");
+                          }
+                          r.state = status::expired;
+                          r.detail = clip(proof);
+                          return true;
+                      });
 }
 
 result<std::size_t> store::recover() {

@@ -23,6 +23,7 @@ std::string_view to_string(reason r) noexcept {
         case reason::body_too_large_to_replay: return "body_too_large_to_replay";
         case reason::wallet_locked: return "wallet_locked";
         case reason::iou_insufficient: return "iou_insufficient";
+        case reason::store_unavailable: return "store_unavailable";
     }
     return "unknown";
 }

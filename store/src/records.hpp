@@ -13,6 +13,9 @@
 namespace purser::store::detail {
 
 inline constexpr std::uint8_t format_v1 = 1;
+/// Ledger rows from the version that records the payer (the signing address), which the proof of
+/// non-settlement (EIP-3009 authorizationState(payer, nonce)) needs. v1 rows still decode.
+inline constexpr std::uint8_t row_format_v2 = 2;
 inline constexpr std::uint32_t schema_version = 1;
 
 /// A ledger row plus what only the store needs: the session that reserved it.

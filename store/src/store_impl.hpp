@@ -60,7 +60,6 @@ public:
     /// from `before` (nullopt for a new row).
     [[nodiscard]] result<void> write_row(detail::write_txn& t, const detail::stored_row& now_row,
                                          const std::optional<detail::stored_row>& before) const;
-    [[nodiscard]] result<std::size_t> expire_due(detail::write_txn& t, std::uint64_t now_ms) const;
 };
 
 /// Lowercase ASCII copy.

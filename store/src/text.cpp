@@ -43,6 +43,38 @@ std::string format_usd(usd_micros amount) {
     return protocol::format_units(protocol::uint256(amount), usd_decimals);
 }
 
+std::string bounded_text(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return std::string(text);
+    // Room for the marker, whose digits depend on how much is cut.
+    std::size_t keep = max_bytes > 32 ? max_bytes - 32 : 0;
+    // Back up over UTF-8 continuation bytes so a multi-byte character is not split.
+    while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+    return std::string(text.substr(0, keep)) + "...[cut " + std::to_string(text.size() - keep) +
+           " bytes]";
+}
+
+std::string printable(std::string_view text, bool keep_line_breaks) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        // U+0080..U+009F (C1 controls, CSI among them) arrive as 0xC2 0x80..0x9F.
+        const bool c1 = c == 0xC2 && i + 1 < text.size() &&
+                        static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+        const bool line_break = c == '\r' || c == '\n' || c == '\t';
+        if ((c < 0x20 && !(keep_line_breaks && line_break)) || c == 0x7F || c1) {
+            const unsigned v = c1 ? static_cast<unsigned char>(text[++i]) : c;
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", v);
+            out += buf;
+        } else {
+            out.push_back(static_cast<char>(c));
+        }
+    }
+    return out;
+}
+
 std::string iso8601_utc(std::uint64_t unix_ms) {
     std::int64_t y = 0;
     unsigned m = 0;

@@ -55,11 +55,25 @@ TEST_CASE("signed is spent until settled or expired", "[store][lifecycle]") {
     // In doubt keeps counting too.
     REQUIRE(s->mark_in_doubt(d1.reservation_id, "facilitator timeout"));
     CHECK(s->get_row(d1.reservation_id)->state == status::in_doubt);
-    CHECK(s->expire_due(t0_ms + 299'999).value() == 0);
+    CHECK(s->awaiting_proof(t0_ms + 299'999, 0, 100).value().empty());
 
-    // validBefore is exclusive: at expires_at the authorization is dead and the money is back.
-    clock.set(expires * 1000);
-    auto d3 = s->reserve(usdc_request("a", 300'000)).value();  // expires the old one first
+    // Time alone releases nothing: past validBefore the row is still counted (a merchant can
+    // settle and then answer 500), and a new reservation does not expire it.
+    clock.set((expires + 60) * 1000);
+    CHECK(s->reserve(usdc_request("a", 300'000)).value().why == reason::in_flight_limit_exceeded);
+    CHECK(s->get_row(d1.reservation_id)->state == status::in_doubt);
+    CHECK(s->usage("a")->in_flight == 300'000);
+    // It is listed for a proof once past validBefore plus the skew margin, not before.
+    CHECK(s->awaiting_proof(clock.now->load(), 120, 100).value().empty());
+    auto due = s->awaiting_proof(clock.now->load(), 30, 100).value();
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].id == d1.reservation_id);
+    CHECK(s->expire_unsettled(d1.reservation_id, "proof", 120).error().code ==
+          errc::invalid_transition);
+    // With the chain's proof that the nonce is unused, the money is back.
+    REQUIRE(s->expire_unsettled(d1.reservation_id,
+                                "authorizationState(payer, nonce) false after validBefore", 30));
+    auto d3 = s->reserve(usdc_request("a", 300'000)).value();
     REQUIRE(d3.approved);
     auto old = s->get_row(d1.reservation_id).value();
     CHECK(old.state == status::expired);
@@ -106,8 +120,20 @@ TEST_CASE("signed is spent until settled or expired", "[store][lifecycle]") {
     auto d5 = s->reserve(usdc_request("a", 1000, expires + 100)).value();
     REQUIRE(s->fail(d5.reservation_id, "503", 503));
     CHECK(s->release(d5.reservation_id, "x").error().code == errc::invalid_transition);
-    CHECK(s->expire_due((expires + 100) * 1000).value() == 1);
+    // Still inside its window: no proof can release it yet.
+    CHECK(s->expire_unsettled(d5.reservation_id, "proof", 0).error().code ==
+          errc::invalid_transition);
+    clock.set((expires + 100) * 1000);
+    REQUIRE(s->expire_unsettled(d5.reservation_id, "proof", 0));
     CHECK(s->get_row(d5.reservation_id)->state == status::expired);
+    // A reserved row (its request still in progress) is never listed for proof.
+    auto d6 = s->reserve(usdc_request("a", 1000, expires)).value();
+    REQUIRE(d6.approved);
+    const auto listed = s->awaiting_proof(clock.now->load(), 0, 100).value();
+    for (const auto& r : listed) CHECK(r.id != d6.reservation_id);
+    CHECK(s->expire_unsettled(d6.reservation_id, "proof", 0).error().code ==
+          errc::invalid_transition);
+    REQUIRE(s->release(d6.reservation_id, "never sent"));
 
     CHECK(s->check_counters().value() == "");
 }

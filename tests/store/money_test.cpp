@@ -88,3 +88,22 @@ TEST_CASE("agent names and host patterns", "[store][agent]") {
     CHECK(host_matches("API.example.com", "api.example.com"));
     CHECK_FALSE(host_matches("api.example.com", "api.example.com.evil.net"));
 }
+
+TEST_CASE("merchant text is cut with a marker and shown without terminal escapes", "[store][text]") {
+    CHECK(bounded_text("short", 64) == "short");
+    const std::string cut = bounded_text(std::string(100, 'x'), 64);
+    CHECK(cut.size() <= 64);
+    CHECK(cut.find("...[cut ") != std::string::npos);
+    // A multi-byte UTF-8 character is never split at the cut.
+    std::string euros;
+    for (int i = 0; i < 40; ++i) euros += "\xe2\x82\xac";  // U+20AC, 3 bytes
+    const std::string e = bounded_text(euros, 64);
+    CHECK(e.substr(0, e.find("...")).size() % 3 == 0);
+
+    CHECK(printable("plain text, café") == "plain text, café");
+    CHECK(printable("\x1b[2J\x1b[31mred\a") == "\\x1b[2J\\x1b[31mred\\x07");
+    CHECK(printable("a\r\nb\tc") == "a\\x0d\\x0ab\\x09c");
+    CHECK(printable("a\r\nb\tc", true) == "a\r\nb\tc");
+    CHECK(printable("csi\xc2\x9b" "2J") == "csi\\x9b2J");  // U+009B, the 8-bit CSI
+    CHECK(printable(std::string("nul\0x", 5)) == "nul\\x00x");
+}

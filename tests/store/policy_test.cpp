@@ -166,7 +166,7 @@ TEST_CASE("every store reason code is produced by its policy", "[store][policy]"
     // The proxy's codes are recorded through record_decline, one row each.
     for (reason r : {reason::no_supported_offer, reason::price_changed,
                      reason::body_too_large_to_replay, reason::wallet_locked,
-                     reason::iou_insufficient}) {
+                     reason::iou_insufficient, reason::store_unavailable}) {
         auto id = s->record_decline(usdc_request("caps", 1000), r, "from the proxy");
         REQUIRE(id);
         auto row = s->get_row(*id).value();
@@ -256,7 +256,7 @@ TEST_CASE("agents: tokens are shown once, hashed, checked, rotated", "[store][ag
     CHECK(s->list_agents()->size() == 1);
 }
 
-TEST_CASE("bad reserve input is an error and writes nothing", "[store][policy]") {
+TEST_CASE("bad reserve input is an error and writes nothing, long merchant text is cut", "[store][policy]") {
     purser::test::temp_dir dir;
     manual_clock clock;
     auto s = open_at(dir, clock);
@@ -268,11 +268,28 @@ TEST_CASE("bad reserve input is an error and writes nothing", "[store][policy]")
     q.asset_decimals = 78;
     CHECK(s->reserve(q).error().code == errc::invalid_argument);
     q = usdc_request("a", 1000);
-    q.url = std::string(20000, 'u');
-    CHECK(s->reserve(q).error().code == errc::invalid_argument);
+    q.agent = std::string(256, 'a');
     CHECK(s->record_decline(q, reason::wallet_locked).error().code == errc::invalid_argument);
     CHECK(s->list_ledger({})->empty());
     CHECK(s->usage("a")->spent_lifetime == 0);
+
+    // Text that comes from a merchant or an agent's URL is never a reason to drop a row: it is
+    // cut with a marker to a size that keeps rows small.
+    q = usdc_request("a", 1000);
+    q.url = std::string(20000, 'u');
+    q.network = std::string(1500, 'n');
+    auto id = s->record_decline(q, reason::no_supported_offer, std::string(5000, 'd'));
+    REQUIRE(id);
+    auto row = s->get_row(*id).value();
+    CHECK(row.url.size() <= max_row_url_bytes);
+    CHECK(row.network.size() <= max_row_field_bytes);
+    CHECK(row.detail.size() <= max_row_field_bytes);
+    CHECK(row.detail.find("...[cut ") != std::string::npos);
+    q.network = usdc_request("a", 1000).network;
+    auto d = s->reserve(q);
+    REQUIRE(d);
+    CHECK(d->approved);
+    REQUIRE(s->release(d->reservation_id, "test"));
     CHECK(s->commit(12345, {}).error().code == errc::reservation_not_found);
     CHECK(s->fail(0, "x").error().code == errc::reservation_not_found);
 }

@@ -16,7 +16,9 @@ namespace purser::store {
 ///   reserved -> paid | failed | in_doubt | expired | released
 ///   failed   -> paid | in_doubt | expired      in_doubt -> paid | failed | expired
 ///   expired  -> paid (late settlement evidence)
-/// `declined` is written once and never changes.
+/// `declined` is written once and never changes. A row becomes `expired` only with proof from
+/// the chain that its authorization can never move money (store::expire_unsettled); time alone
+/// proves nothing, since a merchant can settle and then answer 500 (DESIGN invariant 2).
 enum class status : std::uint8_t {
     reserved = 1,  ///< Approved and counted; the signature may have left the process.
     paid,          ///< Settled: counts its charged amount.
@@ -49,7 +51,14 @@ struct reserve_request {
     std::string pay_to;
     std::string nonce;           ///< EIP-3009 nonce, or the voucher/channel id for IOUs.
     std::uint64_t expires_at = 0;  ///< validBefore, unix seconds; 0 = never expires by itself.
+    std::string payer;           ///< The signing address (the authorizer the chain is asked about).
 };
+
+/// Longest text a ledger row keeps of one merchant-supplied field (network, asset, detail, ...);
+/// longer text is cut with a marker, never a reason to drop the row (DESIGN invariant 7).
+inline constexpr std::size_t max_row_field_bytes = 1024;
+/// Longest URL a ledger row keeps (the query string is dropped before it gets here).
+inline constexpr std::size_t max_row_url_bytes = 2048;
 
 /// The store's answer. A decline is a value, not an error, and has its own ledger row.
 struct decision {
@@ -96,6 +105,7 @@ struct ledger_row {
     usd_micros charged_usd = 0;
     std::uint16_t merchant_status = 0;
     std::uint32_t latency_ms = 0;
+    std::string payer;               ///< Signing address; empty for declines and old rows.
 
     /// What this row contributes to the agent's counters: amount_usd while open, charged_usd when
     /// paid, 0 otherwise. Counters always equal the sum of this over the ledger.

@@ -27,6 +27,7 @@ enum class reason {
     body_too_large_to_replay,    ///< (proxy) The request body is over the replay buffer limit.
     wallet_locked,               ///< (proxy) No unlocked key to sign with.
     iou_insufficient,            ///< (proxy/iou) The channel's deposit does not cover the voucher.
+    store_unavailable,           ///< (proxy) The store could not decide or record: fail closed.
 };
 
 /// All codes, in declaration order (for tests and help text).
@@ -39,7 +40,7 @@ inline constexpr reason all_reasons[] = {
     reason::network_not_allowed,    reason::asset_not_allowed,
     reason::no_supported_offer,     reason::price_changed,
     reason::body_too_large_to_replay, reason::wallet_locked,
-    reason::iou_insufficient,
+    reason::iou_insufficient,       reason::store_unavailable,
 };
 
 /// The snake_case code as DESIGN.md spells it ("daily_limit_exceeded").

@@ -75,40 +75,55 @@ public:
     [[nodiscard]] result<agent> authenticate(std::string_view name, std::string_view token) const;
 
     // ---- decisions ---------------------------------------------------------------------------
-    /// The payment decision, in ONE write transaction: expire what is due, read the agent and
-    /// counters, check (in order) agent known, frozen, host, network, asset (USD peg and
-    /// allow-list), per-request, daily, monthly, lifetime, allowance, in-flight, rate; then write
-    /// the ledger row (reserved or declined), the counters and the allowance, and commit.
-    /// Errors (nothing written): invalid_argument (host > 255 bytes, decimals > 77, url > 16 KiB),
+    /// The payment decision, in ONE write transaction: read the agent and counters, check (in
+    /// order) agent known, frozen, host, network, asset (USD peg and allow-list), per-request,
+    /// daily, monthly, lifetime, allowance, in-flight, rate; then write the ledger row (reserved
+    /// or declined), the counters and the allowance, and commit. Nothing is released here: an
+    /// open row is given back only on proof (expire_unsettled) or when never sent (release).
+    /// Merchant-supplied text longer than max_row_field_bytes (and a URL longer than
+    /// max_row_url_bytes) is cut with a marker; it never drops the row.
+    /// Errors (nothing written): invalid_argument (agent name or host > 255 bytes, decimals > 77),
     /// map_full, lmdb_failed.
     [[nodiscard]] result<decision> reserve(const reserve_request& request);
 
     /// A decision made before reserve (no_supported_offer, body_too_large_to_replay,
     /// wallet_locked, price_changed, iou_insufficient): one `declined` ledger row. Amount fields
-    /// may be empty. Returns the ledger id. Errors: invalid_argument, map_full, lmdb_failed.
+    /// may be empty; long text is cut as in reserve(). Returns the ledger id.
+    /// Errors: invalid_argument, map_full, lmdb_failed.
     [[nodiscard]] result<std::uint64_t> record_decline(const reserve_request& request, reason why,
                                                        std::string_view detail = {});
 
     /// Settled: status paid, counters move from the reserved amount to the charged amount.
     /// Allowed from reserved, failed, in_doubt and expired (late evidence). `evidence` becomes the
     /// row's detail: how settlement became known when it was not the merchant's answer (e.g.
-    /// the chain's authorizationState); empty for a merchant's answer.
+    /// the chain's authorizationState), or what the merchant's receipt got wrong.
     /// Errors: reservation_not_found, invalid_transition, overflow, map_full, lmdb_failed.
     [[nodiscard]] result<ledger_row> commit(std::uint64_t reservation_id, const settlement& facts,
                                             std::string_view evidence = {});
-    /// The merchant refused the payment. The amount stays counted until expires_at passes
-    /// (signed is spent until proven otherwise). From reserved or in_doubt.
+    /// The merchant refused the payment. The amount stays counted until the chain proves the
+    /// authorization can never settle (signed is spent until proven otherwise).
+    /// From reserved or in_doubt.
     [[nodiscard]] result<ledger_row> fail(std::uint64_t reservation_id, std::string_view why,
                                           std::uint16_t merchant_status = 0);
     /// Outcome unknown (timeout, success:false without evidence). From reserved or failed.
     [[nodiscard]] result<ledger_row> mark_in_doubt(std::uint64_t reservation_id,
                                                    std::string_view why);
     /// Gives the money back for a reservation whose signature never left this process (signing
-    /// failed, client went away before sending). From reserved only.
+    /// failed, the retry never got a byte onto the wire). From reserved only.
     [[nodiscard]] result<ledger_row> release(std::uint64_t reservation_id, std::string_view why);
-    /// Turns open rows whose authorization expired (expires_at * 1000 <= now_ms) into expired
-    /// and gives their money back. reserve() does this itself. Returns how many expired.
-    [[nodiscard]] result<std::size_t> expire_due(std::uint64_t now_ms);
+
+    /// Failed and in-doubt rows whose authorization is past expires_at + margin_s at `now_ms`:
+    /// the rows to ask the chain about. Oldest expiry first, at most `limit`.
+    [[nodiscard]] result<std::vector<ledger_row>> awaiting_proof(std::uint64_t now_ms,
+                                                                 std::uint64_t margin_s,
+                                                                 std::size_t limit) const;
+    /// The chain proved that this authorization can never move money (its validBefore passed
+    /// and authorizationState(payer, nonce) is still false): expired, money given back. `proof`
+    /// becomes the detail. From failed or in_doubt, and only once the store clock is past
+    /// expires_at + margin_s (a clock-skew margin); otherwise invalid_transition.
+    [[nodiscard]] result<ledger_row> expire_unsettled(std::uint64_t reservation_id,
+                                                      std::string_view proof,
+                                                      std::uint64_t margin_s);
     /// Marks `reserved` rows of processes that are gone (crashed) as in_doubt. open() calls it.
     /// Returns how many. Errors: lmdb_failed, io_failed.
     [[nodiscard]] result<std::size_t> recover();

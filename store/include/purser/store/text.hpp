@@ -17,6 +17,17 @@ namespace purser::store {
 /// Micro-USD -> shortest exact decimal: 100000 -> "0.1", 5000000 -> "5".
 [[nodiscard]] std::string format_usd(usd_micros amount);
 
+/// `text` if it fits in `max_bytes`, else its first bytes (never splitting a UTF-8 sequence) and
+/// "...[cut N bytes]" so that the whole stays within `max_bytes` (max_bytes >= 32).
+[[nodiscard]] std::string bounded_text(std::string_view text, std::size_t max_bytes);
+
+/// Merchant text made safe for a terminal: every control character (C0, DEL, and the C1 range
+/// when it appears as UTF-8) is shown as "\xNN", so an escape sequence from a merchant cannot
+/// move the cursor, recolour or rewrite what `purser ledger` prints. Printable UTF-8 stays.
+/// With `keep_line_breaks`, CR, LF and TAB stay (CSV quotes them; they move no cursor sideways
+/// into other fields).
+[[nodiscard]] std::string printable(std::string_view text, bool keep_line_breaks = false);
+
 /// Unix ms -> "2026-11-23T13:36:07.123Z" (ISO-8601, UTC, milliseconds).
 [[nodiscard]] std::string iso8601_utc(std::uint64_t unix_ms);
 /// Unix ms -> "2026-11-23".
