@@ -94,11 +94,27 @@ selection select_offers(const payment_required& required, const payment_capabili
             reject("exact offer lacks extra.name/extra.version (the token's EIP-712 domain)");
             continue;
         }
+        if (offer.scheme == "exact") {
+            std::string method = "eip3009";
+            if (offer.extra.is_object()) {
+                auto m = offer.extra.find("assetTransferMethod");
+                if (m != offer.extra.end() && m->is_string()) method = m->get<std::string>();
+            }
+            if (!caps.transfer_methods.contains(method)) {
+                reject("transfer method " + method + " not supported");
+                continue;
+            }
+        }
+        const asset_info* known = registry.find_asset(*net, *asset);
+        if (caps.known_assets_only && known == nullptr) {
+            reject("asset " + offer.asset + " unknown on " + net->caip2 + " (cannot be valued)");
+            continue;
+        }
         candidate c;
         c.index = i;
         c.offer = &offer;
         c.network = net;
-        c.asset = registry.find_asset(*net, *asset);
+        c.asset = known;
         c.asset_address = *asset;
         c.pay_to = *pay_to;
         out.candidates.push_back(c);

@@ -15,6 +15,12 @@ struct payment_capabilities {
     std::set<std::string> schemes{"exact"};  ///< e.g. {"exact", "batch-settlement"}
     /// When non-empty, only these networks (CAIP-2 or v1 names) are considered.
     std::set<std::string> networks;
+    /// Only assets in the registry (known decimals and peg) are payable: an unknown token cannot
+    /// be valued against a cap, so it is skipped rather than chosen and then declined.
+    bool known_assets_only = false;
+    /// `exact` transfer methods this wallet can sign (extra.assetTransferMethod; absent means
+    /// eip3009). Offers naming another (permit2, erc7710) are skipped.
+    std::set<std::string> transfer_methods{"eip3009"};
 };
 
 /// A payable offer with everything resolved for signing.
@@ -34,8 +40,8 @@ struct selection {
 };
 
 /// Filters `required.accepts` to what can be paid: a supported scheme, a known EVM network,
-/// address-valued asset and payTo, a non-zero amount, `extra.name`/`extra.version` present for
-/// `exact`. Never fails; an empty `candidates` means nothing fits, and `rejected` says why.
+/// address-valued asset and payTo, a non-zero amount, `extra.name`/`extra.version` present and a
+/// supported transfer method for `exact`, a known asset when asked. Never fails; an empty `candidates` means nothing fits, and `rejected` says why.
 /// The pointers refer into `required` and `registry`, which must outlive the result.
 [[nodiscard]] selection select_offers(const payment_required& required,
                                       const payment_capabilities& caps,
