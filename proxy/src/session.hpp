@@ -72,6 +72,7 @@ private:
         request_info info;
         std::optional<payment_plan> plan;
         bool is_retry = false;
+        bool retry_write_started = false;  // a byte of the paid retry may have left
         bool hook_reported = false;
         bool head_sent = false;
         bool response_keep_alive = false;
@@ -176,6 +177,10 @@ namespace detail {
 [[nodiscard]] std::string field_value(const http::fields& f, std::string_view name);
 [[nodiscard]] header_list to_header_list(const http::fields& f);
 void strip_hop_by_hop(http::fields& f);
+/// Removes every Purser-* header the origin sent (an agent must be able to trust them), then
+/// adds `ours`, each value through safe_header_value: the only way the proxy adds headers to an
+/// agent's answer.
+void set_purser_headers(http::fields& f, const header_list& ours);
 
 /// Points a buffer_body at what comes next when relaying a body: the buffered `prefix` once,
 /// then the end of the body when the parser is done. False when the next piece must be read.

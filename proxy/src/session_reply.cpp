@@ -2,6 +2,7 @@
 // line, and how an exchange and a connection end.
 #include <utility>
 
+#include "purser/proxy/detail/header_value.hpp"
 #include "session.hpp"
 
 namespace purser::proxy {
@@ -25,6 +26,16 @@ header_list to_header_list(const http::fields& f) {
 
 void strip_hop_by_hop(http::fields& f) {
     for (const auto& name : hop_by_hop_names(field_value(f, "connection"))) f.erase(name);
+}
+
+void set_purser_headers(http::fields& f, const header_list& ours) {
+    // Collect first: erasing while iterating would invalidate the iterator.
+    std::vector<std::string> forged;
+    for (const auto& h : f) {
+        if (is_purser_header(h.name_string())) forged.emplace_back(h.name_string());
+    }
+    for (const auto& name : forged) f.erase(name);
+    for (const auto& [name, value] : ours) f.insert(name, safe_header_value(value));
 }
 
 bool next_buffered_piece(http::buffer_body::value_type& body, std::string& prefix,
@@ -65,6 +76,8 @@ void session::write_plain(std::shared_ptr<http::response<http::string_body>> res
     ex_.log_fields["error"] = why;
     res->set(http::field::content_type, "text/plain; charset=utf-8");
     res->set(http::field::via, "1.1 purser");
+    // After a signature, even an error says what became of the payment (Purser-Decision).
+    detail::set_purser_headers(res->base(), ex_.extra_headers);
     res->body() = "purser: " + why + "\n";
     // The connection can carry another request only when this one was read completely.
     const bool can_continue = !force_close && req_parser_ && req_parser_->is_done() &&

@@ -130,10 +130,16 @@ void session::on_plan(payment_plan plan) {
     if (!ex_.replayable) {
         ex_.hook_reported = true;
         net::post(srv_.workers, [self = shared_from_this()] {
-            self->srv_.hook->on_paid_failure(*self->ex_.plan, self->ex_.info,
-                                             "not sent: request body larger than "
-                                             "max_replay_body");
-            net::post(self->client_.get_executor(), [self] { self->send_buffered_402(); });
+            auto outcome = self->srv_.hook->on_paid_failure(
+                *self->ex_.plan, self->ex_.info, delivery::not_sent,
+                "request body larger than max_replay_body");
+            net::post(self->client_.get_executor(),
+                      [self, outcome = std::move(outcome)]() mutable {
+                          self->ex_.extra_headers = std::move(outcome.add_response_headers);
+                          for (auto& f : outcome.log_fields)
+                              self->ex_.log_fields[f.first] = f.second;
+                          self->send_buffered_402();
+                      });
         });
         return;
     }
@@ -153,7 +159,7 @@ void session::send_buffered_402() {
     detail::strip_hop_by_hop(res->base());
     res->erase(http::field::transfer_encoding);
     res->erase(http::field::content_length);
-    for (const auto& [name, value] : ex_.extra_headers) res->insert(name, value);
+    detail::set_purser_headers(res->base(), ex_.extra_headers);
     res->set(http::field::via, detail::append_via(detail::field_value(res->base(), "via")));
     res->body() = std::move(ex_.body402);
     res->version(11);
@@ -171,7 +177,7 @@ void session::start_response() {
     const bool no_body = res_parser_->is_done() && ex_.prefix.empty();
     const bool close_delimited = !no_body && !res.has_content_length() && !res.chunked();
     detail::strip_hop_by_hop(res.base());
-    for (const auto& [name, value] : ex_.extra_headers) res.insert(name, value);
+    detail::set_purser_headers(res.base(), ex_.extra_headers);
     res.set(http::field::via, detail::append_via(detail::field_value(res.base(), "via")));
     res.version(11);
     // A body that ends with the origin's connection is re-framed as chunked, so the agent's

@@ -105,6 +105,9 @@ void session::start_upstream_tls() {
 
 void session::send_request() {
     up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    // From here on a byte of the paid retry (and so the signature) may reach the origin: any
+    // failure is maybe_delivered, never a reason to release the payment.
+    if (ex_.is_retry) ex_.retry_write_started = true;
     if (ex_.replayable) {
         up_->stream.visit([&](auto& s) {
             http::async_write(s, ex_.req,
@@ -205,10 +208,18 @@ void session::upstream_failed(http::status status, std::string why) {
     up_.reset();
     if (ex_.is_retry && !ex_.hook_reported) {
         ex_.hook_reported = true;
-        net::post(srv_.workers, [self = shared_from_this(), status, why]() {
-            self->srv_.hook->on_paid_failure(*self->ex_.plan, self->ex_.info, why);
+        const auto delivered =
+            ex_.retry_write_started ? delivery::maybe_delivered : delivery::not_sent;
+        net::post(srv_.workers, [self = shared_from_this(), status, why, delivered]() {
+            auto outcome =
+                self->srv_.hook->on_paid_failure(*self->ex_.plan, self->ex_.info, delivered, why);
             net::post(self->client_.get_executor(),
-                      [self, status, why] { self->send_error(status, why, false); });
+                      [self, status, why, outcome = std::move(outcome)]() mutable {
+                          self->ex_.extra_headers = std::move(outcome.add_response_headers);
+                          for (auto& f : outcome.log_fields)
+                              self->ex_.log_fields[f.first] = f.second;
+                          self->send_error(status, why, false);
+                      });
         });
         return;
     }

@@ -2,7 +2,10 @@
 // as the client.
 #include "purser/proxy/server.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,14 +45,20 @@ public:
 class recording_hook final : public payment_hook {
 public:
     payment_plan::action answer = payment_plan::action::pay;
+    /// Runs after each 402 is seen, before the plan is returned (e.g. to take the origin away).
+    std::function<void()> on_402;
+    /// Added to the paid answer (to check what reaches the agent).
+    header_list paid_headers = {{"Purser-Paid", "10000 USDC purser-testnet 0xabc"}};
     std::mutex m;
     std::vector<request_info> required;
     std::vector<upstream_response> responses;
     std::vector<unsigned> paid_statuses;
     std::vector<std::uint64_t> paid_tokens;
     std::vector<std::string> failures;
+    std::vector<delivery> deliveries;
 
     payment_plan on_payment_required(const request_info& r, const upstream_response& res) override {
+        if (on_402) on_402();
         std::lock_guard lock(m);
         required.push_back(r);
         responses.push_back(res);
@@ -68,11 +77,16 @@ public:
         std::lock_guard lock(m);
         paid_tokens.push_back(plan.token);
         paid_statuses.push_back(status);
-        return {{{"Purser-Paid", "10000 USDC purser-testnet 0xabc"}}, {{"paid", "10000"}}};
+        return {paid_headers, {{"paid", "10000"}}};
     }
-    void on_paid_failure(const payment_plan&, const request_info&, std::string_view why) override {
+    paid_outcome on_paid_failure(const payment_plan&, const request_info&, delivery delivered,
+                                 std::string_view why) override {
         std::lock_guard lock(m);
         failures.emplace_back(why);
+        deliveries.push_back(delivered);
+        return {{{"Purser-Decision", delivered == delivery::not_sent ? "released; ledger=7"
+                                                                      : "in_doubt; ledger=7"}},
+                {}};
     }
 };
 
@@ -517,7 +531,7 @@ TEST_CASE("hook: a body over max_replay_body streams through and is marked non-r
     REQUIRE(hook->required.size() == 1);
     CHECK_FALSE(hook->required[0].body_replayable);
     REQUIRE(hook->failures.size() == 1);  // the `pay` answer still reaches a final state
-    CHECK(hook->failures[0].rfind("not sent", 0) == 0);
+    CHECK(hook->deliveries == std::vector<delivery>{delivery::not_sent});
 }
 
 TEST_CASE("hook: a paid retry that cannot reach the origin is reported as a failure", "[proxy]") {
@@ -532,10 +546,87 @@ TEST_CASE("hook: a paid retry that cannot reach the origin is reported as a fail
     proxy_fixture proxy([](config& c) { c.upstream_timeout_ms = 300; }, hook);
     auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), "/"));
     CHECK(last_status(r.out) == 504);
+    // The retry was written: the payment may have reached the merchant, and the agent is told.
+    CHECK(r.out.find("Purser-Decision: in_doubt; ledger=7") != std::string::npos);
     never.open();
     std::lock_guard lock(hook->m);
     REQUIRE(hook->failures.size() == 1);
+    CHECK(hook->deliveries == std::vector<delivery>{delivery::maybe_delivered});
     CHECK(hook->paid_statuses.empty());
+}
+
+TEST_CASE("hook: a paid retry to an origin that refuses connections is not_sent", "[proxy]") {
+    // An origin that answers one 402 and stops listening before it does, so the paid retry's
+    // connect is refused: no byte of the payment can have left the proxy. shutdown() ends the
+    // listening but keeps the port bound, so it cannot become some socket's ephemeral port.
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const auto port = ntohs(addr.sin_port);
+    std::thread origin([listener] {
+        const int c = ::accept(listener, nullptr, nullptr);
+        ::shutdown(listener, SHUT_RDWR);
+        if (c < 0) return;
+        std::string got;
+        char buf[4096];
+        while (got.find("\r\n\r\n") == std::string::npos) {
+            const auto n = ::read(c, buf, sizeof buf);
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        const std::string res =
+            "HTTP/1.1 402 Payment Required\r\nContent-Length: 3\r\nConnection: close\r\n\r\npay";
+        (void)!::write(c, res.data(), res.size());
+        ::close(c);
+    });
+    auto hook = std::make_shared<recording_hook>();
+    proxy_fixture proxy({}, hook);
+    auto r = curl(proxy.proxy_arg() + " " + url(port, "/"));
+    origin.join();
+    ::close(listener);
+    INFO(r.out);
+    INFO(proxy.log_text());
+    CHECK(last_status(r.out) == 502);
+    CHECK(r.out.find("Purser-Decision: released; ledger=7") != std::string::npos);
+    std::lock_guard lock(hook->m);
+    REQUIRE(hook->failures.size() == 1);
+    CHECK(hook->deliveries == std::vector<delivery>{delivery::not_sent});
+}
+
+TEST_CASE("hook: merchant Purser headers are stripped and added values cannot split the response",
+          "[proxy]") {
+    origin_server origin([](origin_context& ctx) {
+        auto res = text_response(ctx.req.find("X-PAYMENT") == ctx.req.end() ? 402 : 200, "body");
+        res.set("Purser-Paid", "0 USDC forged");
+        res.set("purser-remaining", "999 USD forged");
+        return res;
+    });
+    auto hook = std::make_shared<recording_hook>();
+    hook->paid_headers = {{"Purser-Paid", "1 USDC x 0xabc\r\nX-Injected: 1\r\n\r\nHTTP/1.1 200 OK"}};
+    proxy_fixture proxy({}, hook);
+    auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), "/"));
+    INFO(r.out);
+    CHECK(last_status(r.out) == 200);
+    CHECK(r.out.find("forged") == std::string::npos);
+    CHECK(r.out.find("\r\nX-Injected") == std::string::npos);
+    CHECK(r.out.find("Purser-Paid: 1 USDC x 0xabc  X-Injected: 1    HTTP/1.1 200 OK") !=
+          std::string::npos);
+
+    // A declined 402 carries only Purser's own decision, not the merchant's Purser-* headers.
+    {
+        std::lock_guard lock(hook->m);
+        hook->answer = payment_plan::action::decline;
+    }
+    auto d = curl(proxy.proxy_arg() + " " + url(origin.port(), "/"));
+    CHECK(last_status(d.out) == 402);
+    CHECK(d.out.find("forged") == std::string::npos);
+    CHECK(d.out.find("Purser-Decision: declined") != std::string::npos);
 }
 
 TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request, exits 0",

@@ -61,6 +61,13 @@ struct payment_plan {
                                        ///< hook can find its own state (e.g. the reservation).
 };
 
+/// Whether any byte of a paid retry reached the network: the fact that decides whether a signed
+/// payment may be released at once.
+enum class delivery {
+    not_sent,         ///< Failed before writing (DNS, connect, TLS handshake, body not replayable).
+    maybe_delivered,  ///< Writing had begun: the origin may hold the signature.
+};
+
 /// What the hook adds once the paid retry has been answered.
 struct paid_outcome {
     header_list add_response_headers;  ///< Added to the retry's response, e.g. Purser-Paid and
@@ -103,14 +110,18 @@ public:
     virtual paid_outcome on_paid_response(const payment_plan& plan, const request_info& request,
                                           unsigned status, const header_list& headers) = 0;
 
-    /// Has happened: the paid retry produced no response head: connect/TLS error, upstream
-    /// timeout, connection closed, or the body could not be replayed. Whether the origin (and
-    /// its facilitator) saw the payment is unknown unless `why` says the retry was never sent
-    /// ("not sent: ..."). The agent will receive a 502/504 (or the original 402 when not sent).
-    /// May change: nothing; it records the failure (ledger `in_doubt` or release).
+    /// Has happened: the paid retry produced no response head: DNS/connect/TLS error, upstream
+    /// timeout, connection closed, or the body could not be replayed. `delivered` is a fact the
+    /// server tracked, not a guess from `why`: not_sent means no byte of the retry was written
+    /// (the signature never left the process); maybe_delivered means writing had begun, so the
+    /// origin (and its facilitator) may hold the payment. The agent will receive a 502/504 (or,
+    /// when not sent, the original 402).
+    /// May change: it returns headers for that answer (every answer after a signature says
+    /// what became of the payment) and log fields; it records the failure (ledger `in_doubt`,
+    /// or release when not sent).
     /// Guaranteed: called at most once per `pay` plan, and then on_paid_response is not called.
-    virtual void on_paid_failure(const payment_plan& plan, const request_info& request,
-                                 std::string_view why) = 0;
+    virtual paid_outcome on_paid_failure(const payment_plan& plan, const request_info& request,
+                                         delivery delivered, std::string_view why) = 0;
 };
 
 /// A hook that never pays: every 402 passes through untouched. Used with --no-payments and until
@@ -124,7 +135,10 @@ public:
                                   const header_list&) override {
         return {};
     }
-    void on_paid_failure(const payment_plan&, const request_info&, std::string_view) override {}
+    paid_outcome on_paid_failure(const payment_plan&, const request_info&, delivery,
+                                 std::string_view) override {
+        return {};
+    }
 };
 
 }  // namespace purser::proxy
