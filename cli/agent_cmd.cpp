@@ -133,7 +133,8 @@ void print_agent(const st::agent& a, const st::agent_usage& u) {
               << "spent today:    $" << st::format_usd(u.spent_today) << "\n"
               << "spent month:    $" << st::format_usd(u.spent_month) << "\n"
               << "spent lifetime: $" << st::format_usd(u.spent_lifetime) << "\n"
-              << "in flight:      $" << st::format_usd(u.in_flight) << "\n"
+              << "held in doubt:  $" << st::format_usd(u.in_flight)
+              << " (signed, counted until settled or proven unsettled on chain)\n"
               << "allowance left: " << usd_or(u.allowance, "unlimited") << "\n";
 }
 

@@ -145,7 +145,8 @@ int ledger_command(const words& args) {
         for (const auto& r : *rows) {
             first = true;
             for (const auto& [k, v] : fields(r)) {
-                std::cout << (first ? "" : ",") << csv_field(v);
+                // Merchant text may carry terminal escapes: shown, never interpreted.
+                std::cout << (first ? "" : ",") << csv_field(st::printable(v, true));
                 first = false;
             }
             std::cout << "\r\n";
@@ -159,7 +160,7 @@ int ledger_command(const words& args) {
         std::printf("%-8s %-24s %-14s %-24s %-9s %-28s %12s  %s\n", f[0].second.c_str(),
                     f[1].second.c_str(), shorten(r.agent, 14).c_str(), shorten(r.host, 24).c_str(),
                     f[15].second.c_str(), f[16].second.c_str(), f[11].second.c_str(),
-                    shorten(r.tx_hash, 20).c_str());
+                    shorten(st::printable(r.tx_hash), 20).c_str());
     }
     if (rows->empty()) std::cout << "(no ledger rows in that range)\n";
     return 0;

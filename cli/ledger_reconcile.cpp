@@ -28,13 +28,19 @@ constexpr const char* reconcile_usage =
     "                               [--since 7d] [--dry-run]\n"
     "  Asks the chain behind --rpc (default PURSER_TESTNET_RPC) about every in_doubt and failed\n"
     "  `exact` payment, and expired ones since --since: a nonce used on chain makes the row\n"
-    "  paid. The payer is the keystore's address (no password needed) or --address.\n";
+    "  paid; an unused one past its validBefore (plus 60 s for clock skew) releases the row.\n"
+    "  The payer is the keystore's address (no password needed) or --address.\n";
+
+/// Seconds past validBefore before an unused authorization counts as dead: block timestamps
+/// may lag the proxy's clock.
+constexpr std::uint64_t skew_margin_s = 60;
 
 /// What reconcile did with one row, for the report.
 struct outcome {
     std::string text;
     bool paid = false;
     bool error = false;
+    bool released = false;
 };
 
 /// The checks for one row; `payer` signed every authorization in this ledger.
@@ -55,11 +61,18 @@ outcome reconcile_row(st::store& s, chain::json_rpc_client& rpc, std::uint64_t c
     if (!used) return {"error: " + used.error().message(), false, true};
     if (!*used) {
         if (r.state == st::status::expired) return {"unused on chain: stays expired"};
-        if (r.expires_at != 0 && now >= r.expires_at * 1000) {
-            return {"unused on chain and past its validBefore: it can never settle"};
+        if (r.expires_at != 0 && now / 1000 >= r.expires_at + skew_margin_s) {
+            if (dry_run) return {"unused on chain and past its validBefore: would be released"};
+            auto done = s.expire_unsettled(
+                r.id,
+                "released: authorizationState(payer, nonce) false on chain " +
+                    std::to_string(chain) + " after validBefore (found by ledger reconcile)",
+                skew_margin_s);
+            if (!done) return {"error: " + done.error().message(), false, true};
+            return {"unused on chain and past its validBefore: released", false, false, true};
         }
         return {"unused on chain so far: it may still settle until " +
-                st::iso8601_utc(r.expires_at * 1000)};
+                st::iso8601_utc((r.expires_at + skew_margin_s) * 1000)};
     }
     if (dry_run) return {"used on chain: would become paid", true};
     auto done = s.commit(r.id, st::settlement{},
@@ -94,12 +107,6 @@ int ledger_reconcile_command(const words& args) {
     const std::uint64_t now = (*s)->now_ms();
     auto since = st::parse_time(o->get_or("since", "7d"), now);
     if (!since) return report(since.error(), 2);
-    if (!dry_run) {
-        // Rows whose authorization has just expired are settled by time first, so the report
-        // shows where each row stands now.
-        if (auto e = (*s)->expire_due(now); !e) return report(e.error());
-    }
-
     std::vector<st::ledger_row> rows;
     for (const auto state : {st::status::in_doubt, st::status::failed, st::status::expired}) {
         st::ledger_query q;
@@ -112,10 +119,12 @@ int ledger_reconcile_command(const words& args) {
 
     const auto registry = protocol::network_registry::builtin();
     std::size_t paid = 0;
+    std::size_t released = 0;
     std::size_t errors = 0;
     for (const auto& r : rows) {
         const auto result = reconcile_row(**s, **rpc, *chain, registry, *payer, r, now, dry_run);
         paid += result.paid ? 1 : 0;
+        released += result.released ? 1 : 0;
         errors += result.error ? 1 : 0;
         std::cout << "#" << r.id << " " << r.agent << " "
                   << protocol::format_units(r.amount_atomic, r.asset_decimals) << " "
@@ -123,7 +132,8 @@ int ledger_reconcile_command(const words& args) {
     }
     std::cout << "checked " << rows.size() << " row(s) against chain " << *chain << " for payer "
               << payer->to_checksum() << ": " << paid << (dry_run ? " would become" : " now")
-              << " paid" << (errors != 0 ? ", " + std::to_string(errors) + " error(s)" : "")
+              << " paid, " << released << " released"
+              << (errors != 0 ? ", " + std::to_string(errors) + " error(s)" : "")
               << "\n";
     return errors == 0 ? 0 : 1;
 }

@@ -2,12 +2,16 @@
 
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
+#include "purser/chain/json_rpc.hpp"
+#include "purser/chain/reads.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/proxy/payment_flow.hpp"
 #include "purser/store/store.hpp"
+#include "purser/testnet/env_file.hpp"
 #include "purser/wallet/keystore.hpp"
 #include "purser/wallet/signer.hpp"
 #include "wallet_unlock.hpp"
@@ -17,9 +21,44 @@ namespace {
 
 using protocol::errc;
 
-result<proxy::payment_flow_options> flow_options(const nlohmann::json& j) {
+/// Asks a JSON-RPC endpoint per network (CAIP-2) whether an EIP-3009 authorization was used.
+/// One client per network; calls are thread-safe and each has its own deadline.
+class rpc_oracle final : public proxy::authorization_oracle {
+public:
+    void add(const std::string& network, std::unique_ptr<chain::json_rpc_client> client) {
+        clients_[network] = std::move(client);
+    }
+    [[nodiscard]] bool empty() const { return clients_.empty(); }
+    bool covers(const std::string& network) const override { return clients_.contains(network); }
+    result<bool> authorization_used(const std::string& network, const protocol::address& token,
+                                    const protocol::address& payer,
+                                    const protocol::bytes32& nonce) override {
+        auto it = clients_.find(network);
+        if (it == clients_.end()) return fail(errc::invalid_value, "no RPC for " + network);
+        return chain::authorization_used(*it->second, token, payer, nonce);
+    }
+
+private:
+    std::map<std::string, std::unique_ptr<chain::json_rpc_client>> clients_;
+};
+
+result<std::unique_ptr<chain::json_rpc_client>> rpc_client(const std::string& url, const std::string& where) {
+    auto endpoint = chain::parse_rpc_url(url);
+    if (!endpoint) return fail(errc::invalid_value, where + ": " + endpoint.error().detail);
+    return std::make_unique<chain::json_rpc_client>(std::move(*endpoint));
+}
+
+result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
+                                                 const protocol::network_registry& registry,
+                                                 rpc_oracle& oracle) {
     proxy::payment_flow_options out;
     if (!j.is_object()) return fail(errc::wrong_type, "payment: expected a JSON object");
+    auto positive = [](const nlohmann::json& v, const std::string& where) -> result<std::uint64_t> {
+        if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0) {
+            return fail(errc::invalid_value, where + ": expected a positive integer");
+        }
+        return v.get<std::uint64_t>();
+    };
     for (const auto& [key, value] : j.items()) {
         if (key == "max_window_seconds") {
             if (!value.is_number_unsigned() || value.get<std::uint64_t>() == 0) {
@@ -32,6 +71,26 @@ result<proxy::payment_flow_options> flow_options(const nlohmann::json& j) {
                 if (!n.is_string()) return fail(errc::wrong_type, "payment.networks: expected strings");
                 out.networks.insert(n.get<std::string>());
             }
+        } else if (key == "rpc") {
+            if (!value.is_object()) {
+                return fail(errc::wrong_type, "payment.rpc: expected {\"<network>\": \"<url>\"}");
+            }
+            for (const auto& [network, url] : value.items()) {
+                const std::string where = "payment.rpc." + network;
+                const auto* net = registry.find(network);
+                if (net == nullptr) return fail(errc::invalid_value, where + ": unknown network");
+                if (!url.is_string()) return fail(errc::wrong_type, where + ": expected a URL string");
+                PURSER_TRY(client, rpc_client(url.get<std::string>(), where));
+                oracle.add(net->caip2, std::move(client));
+            }
+        } else if (key == "proof_interval_ms") {
+            PURSER_TRY(n, positive(value, "payment.proof_interval_ms"));
+            out.proof_interval_ms = n;
+        } else if (key == "skew_margin_seconds") {
+            if (!value.is_number_unsigned()) {
+                return fail(errc::invalid_value, "payment.skew_margin_seconds: expected an integer");
+            }
+            out.skew_margin_seconds = value.get<std::uint64_t>();
         } else {
             return fail(errc::invalid_value, "payment: unknown key '" + key + "'");
         }
@@ -59,7 +118,27 @@ result<std::string> proxy_wallet_password(const proxy::config& cfg) {
 }  // namespace
 
 result<payment_setup> make_payment_setup(const proxy::config& cfg) {
-    PURSER_TRY(flow, flow_options(cfg.payment));
+    auto registry =
+        std::make_shared<const protocol::network_registry>(protocol::network_registry::builtin());
+    auto oracle = std::make_shared<rpc_oracle>();
+    PURSER_TRY(flow, flow_options(cfg.payment, *registry, *oracle));
+    if (cfg.testnet_env) {
+        // The local testnet is paid only when the operator names it, and its own RPC proves
+        // what settled there.
+        auto env = testnet::read_env_file(*cfg.testnet_env);
+        if (!env) return fail(errc::invalid_value, "testnet_env: " + env.error().detail);
+        auto rpc = env->find("PURSER_TESTNET_RPC");
+        if (rpc == env->end()) {
+            return fail(errc::invalid_value,
+                        "testnet_env: " + cfg.testnet_env->string() + " names no PURSER_TESTNET_RPC");
+        }
+        flow.testnet = true;
+        if (!oracle->covers(std::string(protocol::testnet_caip2))) {
+            PURSER_TRY(client, rpc_client(rpc->second, "testnet_env"));
+            oracle->add(std::string(protocol::testnet_caip2), std::move(client));
+        }
+    }
+    if (!oracle->empty()) flow.oracle = oracle;
     auto opened = store::store::open(cfg.store_dir);
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));
@@ -84,8 +163,6 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg) {
         std::cerr << "purser: no keystore at " << cfg.keystore.string()
                   << "; every payment will be declined wallet_locked\n";
     }
-    auto registry =
-        std::make_shared<const protocol::network_registry>(protocol::network_registry::builtin());
     out.hook = std::make_shared<proxy::payment_flow>(ledger, signer, registry, flow);
     return out;
 }

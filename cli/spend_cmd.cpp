@@ -63,12 +63,13 @@ int spend_command(const words& args) {
             line["declined"] = r.declined;
             line["spent_usd"] = st::format_usd(r.spent_usd);
             line["paid_usd"] = st::format_usd(r.paid_usd);
+            line["held_usd"] = st::format_usd(r.spent_usd - r.paid_usd);
             std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         }
         return 0;
     }
     if (format == "csv") {
-        std::cout << *by_text << ",approved,paid,declined,spent_usd,paid_usd\r\n";
+        std::cout << *by_text << ",approved,paid,declined,spent_usd,paid_usd,held_usd\r\n";
         for (const auto& r : *rows) {
             std::string key = r.key;
             if (key.find_first_of(",\"\r\n") != std::string::npos) {
@@ -77,30 +78,35 @@ int spend_command(const words& args) {
                 key = q + "\"";
             }
             std::cout << key << "," << r.approved << "," << r.paid << "," << r.declined << ","
-                      << st::format_usd(r.spent_usd) << "," << st::format_usd(r.paid_usd) << "\r\n";
+                      << st::format_usd(r.spent_usd) << "," << st::format_usd(r.paid_usd) << ","
+                      << st::format_usd(r.spent_usd - r.paid_usd) << "\r\n";
         }
         return 0;
     }
-    std::printf("%-32s %9s %9s %9s %14s %14s\n", by_text->c_str(), "APPROVED", "PAID", "DECLINED",
-                "SPENT USD", "PAID USD");
+    // HELD: signed and counted, but not (yet) proven settled or unsettled: failed and in_doubt
+    // rows, and reservations in progress.
+    std::printf("%-32s %9s %9s %9s %14s %14s %14s\n", by_text->c_str(), "APPROVED", "PAID",
+                "DECLINED", "SPENT USD", "PAID USD", "HELD USD");
     st::spend_row total;
     for (const auto& r : *rows) {
-        std::printf("%-32s %9llu %9llu %9llu %14s %14s\n", r.key.c_str(),
+        std::printf("%-32s %9llu %9llu %9llu %14s %14s %14s\n", r.key.c_str(),
                     static_cast<unsigned long long>(r.approved),
                     static_cast<unsigned long long>(r.paid),
                     static_cast<unsigned long long>(r.declined), st::format_usd(r.spent_usd).c_str(),
-                    st::format_usd(r.paid_usd).c_str());
+                    st::format_usd(r.paid_usd).c_str(),
+                    st::format_usd(r.spent_usd - r.paid_usd).c_str());
         total.approved += r.approved;
         total.paid += r.paid;
         total.declined += r.declined;
         total.spent_usd += r.spent_usd;
         total.paid_usd += r.paid_usd;
     }
-    std::printf("%-32s %9llu %9llu %9llu %14s %14s\n", "TOTAL",
+    std::printf("%-32s %9llu %9llu %9llu %14s %14s %14s\n", "TOTAL",
                 static_cast<unsigned long long>(total.approved),
                 static_cast<unsigned long long>(total.paid),
                 static_cast<unsigned long long>(total.declined),
-                st::format_usd(total.spent_usd).c_str(), st::format_usd(total.paid_usd).c_str());
+                st::format_usd(total.spent_usd).c_str(), st::format_usd(total.paid_usd).c_str(),
+                st::format_usd(total.spent_usd - total.paid_usd).c_str());
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "purser/testnet/env_file.hpp"
 #include "options.hpp"
 #include "purser/protocol/address.hpp"
 #include "purser/protocol/amount.hpp"
@@ -40,18 +41,13 @@ std::string slurp(const fs::path& p) {
     return ss.str();
 }
 
-// KEY from D/testnet.env ("export KEY='value'").
+// KEY from D/testnet.env.
 std::optional<std::string> env_value(const fs::path& dir, const std::string& key) {
-    std::istringstream lines(slurp(dir / "testnet.env"));
-    std::string line;
-    const std::string prefix = "export " + key + "=";
-    while (std::getline(lines, line)) {
-        if (line.rfind(prefix, 0) != 0) continue;
-        std::string v = line.substr(prefix.size());
-        if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
-        return v;
-    }
-    return std::nullopt;
+    auto env = testnet::read_env_file(dir / "testnet.env");
+    if (!env) return std::nullopt;
+    auto it = env->find(key);
+    if (it == env->end()) return std::nullopt;
+    return it->second;
 }
 
 int up(const options& o) {

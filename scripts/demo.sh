@@ -54,8 +54,9 @@ echo "$agent_out" | sed -E 's/(demo-agent:)[A-Za-z0-9_-]+@/\1<token>@/; s/(token
 proxy_auth=$(echo "$agent_out" | grep -oE 'demo-agent:[A-Za-z0-9_-]+' | head -n 1)
 
 bold "4. Start the proxy (TLS interception with a local CA; upstream trusts the testnet CA)"
-step "purser proxy --listen 127.0.0.1:0 --upstream-ca \$PURSER_TESTNET_CA"
+step "purser proxy --listen 127.0.0.1:0 --upstream-ca \$PURSER_TESTNET_CA --testnet-env $demo_dir/testnet/testnet.env"
 "$purser" proxy --listen 127.0.0.1:0 --upstream-ca "$PURSER_TESTNET_CA" \
+  --testnet-env "$demo_dir/testnet/testnet.env" \
   --keystore "$PURSER_HOME/keystore.json" --log "$demo_dir/proxy-requests.log" >"$demo_dir/proxy.log" 2>&1 &
 pids+=($!)
 wait_for_line "$demo_dir/proxy.log" "listening on" 60

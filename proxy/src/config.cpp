@@ -162,6 +162,12 @@ const std::vector<option>& options() {
              c.wallet_password_file = s;
              return {};
          }},
+        {"testnet_env", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w, true));
+             if (s.empty()) c.testnet_env.reset(); else c.testnet_env = s;
+             return {};
+         }},
         {"payment", kind::object,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_object()) return bad(w, "expected a JSON object");

@@ -1,6 +1,7 @@
 #include "purser/proxy/payment_flow.hpp"
 
 #include <chrono>
+#include <iostream>
 #include <optional>
 #include <sstream>
 
@@ -48,13 +49,24 @@ std::string remaining_text(const std::optional<store::usd_micros>& allowance) {
     return allowance ? usd_text(*allowance) + " USD" : "unlimited";
 }
 
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The URL the ledger keeps: API keys and tokens often travel in query strings, and the ledger
+// is read by people who should not see them.
+std::string without_query(std::string_view url) {
+    return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
 store::reserve_request facts_of(const request_info& request) {
     store::reserve_request facts;
     facts.agent = request.agent;
     facts.method = request.method;
-    facts.url = request.url;
-    facts.host = request.host;
-    for (auto& c : facts.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    facts.url = without_query(request.url);
+    facts.host = lower(request.host);
     return facts;
 }
 
@@ -67,13 +79,72 @@ std::string join(const std::vector<std::string>& parts) {
     return out;
 }
 
+
+// An EVM transaction hash: 0x and 64 hex digits. Anything else in a receipt is not one, whatever
+// the merchant calls it, and never reaches a header or the ledger's tx column.
+bool is_tx_hash(std::string_view text) {
+    if (text.size() != 66 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
+    for (char c : text.substr(2)) {
+        if (std::isxdigit(static_cast<unsigned char>(c)) == 0) return false;
+    }
+    return true;
+}
+
+// The networks this flow pays on: the configured list, else every known network but the local
+// testnet; the testnet only when configured.
+std::set<std::string> payable_networks(const payment_flow_options& o,
+                                       const protocol::network_registry& registry) {
+    std::set<std::string> out = o.networks;
+    if (out.empty()) {
+        for (const auto& net : registry.all()) {
+            if (net.chain_id == protocol::testnet_chain_id) continue;
+            out.insert(net.caip2);
+            if (!net.v1_name.empty()) out.insert(net.v1_name);
+        }
+    }
+    if (o.testnet) {
+        out.insert(std::string(protocol::testnet_caip2));
+        out.insert(std::string(protocol::testnet_v1_name));
+    } else {
+        out.erase(std::string(protocol::testnet_caip2));
+        out.erase(std::string(protocol::testnet_v1_name));
+    }
+    return out;
+}
+
+// What a receipt claims that disagrees with what was signed: recorded, never counted.
+std::string receipt_disagreements(const protocol::settle_response& receipt,
+                                  const protocol::uint256& signed_amount,
+                                  const std::string& payer, const protocol::network_info* net) {
+    std::vector<std::string> notes;
+    if (receipt.amount && *receipt.amount != signed_amount) {
+        notes.push_back("receipt amount " + receipt.amount->to_decimal() + " differs from the " +
+                        signed_amount.to_decimal() + " signed (the signed amount is counted)");
+    }
+    if (!receipt.payer.empty() && !payer.empty() &&
+        lower(receipt.payer) != lower(payer)) {
+        notes.push_back("receipt payer " + receipt.payer + " is not the signer " + payer);
+    }
+    if (!receipt.network.empty() && net != nullptr && receipt.network != net->caip2 &&
+        receipt.network != net->v1_name) {
+        notes.push_back("receipt network " + receipt.network + " is not " + net->caip2);
+    }
+    if (!is_tx_hash(receipt.transaction)) {
+        notes.push_back("receipt transaction is not a 32-byte hash: " + receipt.transaction);
+    }
+    return join(notes);
+}
+
 }  // namespace
 
 /// One signed payment waiting for the retry's answer.
 struct payment_flow::pending {
     std::uint64_t reservation_id = 0;
-    std::string amount_text;        ///< "0.001 USDC"
-    std::string network;
+    protocol::uint256 signed_amount;  ///< The authorization's value: what is counted.
+    std::string amount_text;          ///< "0.001 USDC"
+    std::string network;              ///< The offer's network, as the registry names it (CAIP-2).
+    const protocol::network_info* net = nullptr;
+    std::string payer;
     std::chrono::steady_clock::time_point sent_at;
 };
 
@@ -84,9 +155,43 @@ payment_flow::payment_flow(std::shared_ptr<store::store> ledger,
     : ledger_(std::move(ledger)),
       signer_(std::move(signer)),
       registry_(std::move(registry)),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+    capabilities_.networks = payable_networks(options_, *registry_);
+    capabilities_.known_assets_only = true;
+    if (options_.oracle && options_.proof_interval_ms > 0) {
+        prover_ = std::thread([this] { prover_loop(); });
+    }
+}
 
-payment_flow::~payment_flow() = default;
+payment_flow::~payment_flow() {
+    {
+        std::lock_guard lock(prover_mutex_);
+        prover_stop_ = true;
+    }
+    prover_wake_.notify_all();
+    if (prover_.joinable()) prover_.join();
+}
+
+template <class T>
+void payment_flow::after_signing(const result<T>& written, std::uint64_t reservation_id,
+                                 std::string_view what) {
+    if (written) return;
+    ledger_errors_after_signing_.fetch_add(1);
+    // One write, so concurrent failures do not interleave mid-line.
+    std::cerr << ("purser: LEDGER ERROR after signing: reservation " +
+                  std::to_string(reservation_id) + " could not be marked " + std::string(what) +
+                  ": " + written.error().message() +
+                  " (the payment stays counted as reserved; run `purser ledger reconcile`)\n");
+}
+
+std::unique_ptr<payment_flow::pending> payment_flow::take_pending(const payment_plan& plan) {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(plan.token);
+    if (it == pending_.end()) return nullptr;
+    auto p = std::move(it->second);
+    pending_.erase(it);
+    return p;
+}
 
 std::uint64_t payment_flow::now() const {
     if (options_.now_seconds) return options_.now_seconds();
@@ -111,6 +216,9 @@ payment_plan payment_flow::decline(const store::reserve_request& facts, reason w
         decision += "; ledger=" + std::to_string(*row);
         plan.log_fields.emplace_back("ledger_id", std::to_string(*row));
     } else {
+        // Nothing was signed, so nothing is at risk; the agent and the log still learn that the
+        // store could not record the decline.
+        decision += "; ledger=none; store=unavailable";
         plan.log_fields.emplace_back("ledger_error", row.error().message());
     }
     plan.add_response_headers.emplace_back("Purser-Decision", decision);
@@ -138,9 +246,7 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
                            " bytes is over the replay buffer");
     }
 
-    protocol::payment_capabilities caps;
-    caps.networks = options_.networks;
-    auto chosen = protocol::select_offers(*required, caps, *registry_);
+    auto chosen = protocol::select_offers(*required, capabilities_, *registry_);
     if (chosen.candidates.empty()) {
         return decline(facts, reason::no_supported_offer, join(chosen.rejected));
     }
@@ -158,6 +264,8 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
         facts.usd_pegged = best.asset->usd_pegged;
     }
     if (!signer_) return decline(facts, reason::wallet_locked, "no wallet key is loaded");
+    const std::string payer = signer_->address().to_checksum();
+    facts.payer = payer;
 
     // Fix the nonce and the validity window before reserving, so the ledger row names the exact
     // authorization that may later exist (a crash after signing leaves a findable record).
@@ -168,7 +276,7 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
     sign_options.now = now_s;
     protocol::bytes32 nonce{};
     if (auto r = wallet::random_bytes(nonce.data(), nonce.size()); !r) {
-        return decline(facts, reason::wallet_locked, r.error().message());
+        return decline(facts, reason::wallet_locked, "no randomness for a nonce: " + r.error().message());
     }
     sign_options.nonce = nonce;
     const std::uint64_t window = std::min(offer.max_timeout_seconds, options_.max_window_seconds);
@@ -184,6 +292,7 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
         plan.add_response_headers.emplace_back("Purser-Decision",
                                                "declined; reason=store_unavailable");
         plan.log_fields.emplace_back("decision", "declined");
+        plan.log_fields.emplace_back("reason", "store_unavailable");
         plan.log_fields.emplace_back("store_error", verdict.error().message());
         return plan;
     }
@@ -205,8 +314,10 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
     // Reserved and durable: only now may a signature exist (invariant 1).
     auto signed_payment = wallet::sign_exact(*signer_, *required, offer, sign_options);
     if (!signed_payment) {
-        (void)ledger_->release(verdict->reservation_id,
-                               "signing failed: " + signed_payment.error().message());
+        // No signature exists: releasing is safe, and a failure to record it only over-counts.
+        after_signing(ledger_->release(verdict->reservation_id,
+                                       "signing failed: " + signed_payment.error().message()),
+                      verdict->reservation_id, "released");
         payment_plan plan;
         plan.what = payment_plan::action::decline;
         plan.add_response_headers.emplace_back(
@@ -220,9 +331,13 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
 
     auto p = std::make_unique<pending>();
     p->reservation_id = verdict->reservation_id;
+    p->signed_amount = offer.amount;
+    // Known assets only reach here (known_assets_only), so the symbol is ours, not the merchant's.
     p->amount_text = protocol::format_units(offer.amount, facts.asset_decimals) + " " +
-                     (facts.asset_symbol.empty() ? offer.asset : facts.asset_symbol);
-    p->network = offer.network;
+                     facts.asset_symbol;
+    p->net = best.network;
+    p->network = best.network->caip2;
+    p->payer = payer;
     p->sent_at = std::chrono::steady_clock::now();
 
     payment_plan plan;
@@ -243,18 +358,13 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
 
 paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const request_info&,
                                             unsigned status, const header_list& headers) {
-    std::unique_ptr<pending> p;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = pending_.find(plan.token);
-        if (it == pending_.end()) return {};
-        p = std::move(it->second);
-        pending_.erase(it);
-    }
+    std::unique_ptr<pending> p = take_pending(plan);
+    if (!p) return {};
     const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - p->sent_at);
+    const std::string ledger_id = std::to_string(p->reservation_id);
     paid_outcome out;
-    out.log_fields.emplace_back("ledger_id", std::to_string(p->reservation_id));
+    out.log_fields.emplace_back("ledger_id", ledger_id);
 
     std::optional<protocol::settle_response> receipt;
     std::string receipt_error;
@@ -270,33 +380,42 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
     }
 
     auto in_doubt = [&](std::string why) {
-        (void)ledger_->mark_in_doubt(p->reservation_id, why);
-        out.add_response_headers.emplace_back(
-            "Purser-Decision", "in_doubt; ledger=" + std::to_string(p->reservation_id));
+        after_signing(ledger_->mark_in_doubt(p->reservation_id, why), p->reservation_id,
+                      "in_doubt");
+        out.add_response_headers.emplace_back("Purser-Decision", "in_doubt; ledger=" + ledger_id);
         out.log_fields.emplace_back("ledger_status", "in_doubt");
         out.log_fields.emplace_back("detail", std::move(why));
     };
 
     if (receipt && receipt->success && status < 400) {
+        // Counted: the signed value, whatever the receipt says it charged (an `exact`
+        // authorization moves exactly its value or nothing).
         store::settlement facts;
-        facts.tx_hash = receipt->transaction;
-        facts.charged_atomic = receipt->amount;
+        const bool tx_ok = is_tx_hash(receipt->transaction);
+        if (tx_ok) facts.tx_hash = receipt->transaction;
+        facts.charged_atomic = p->signed_amount;
         facts.merchant_status = static_cast<std::uint16_t>(status);
         facts.latency_ms = static_cast<std::uint32_t>(latency.count());
-        auto row = ledger_->commit(p->reservation_id, facts);
+        const std::string lies =
+            receipt_disagreements(*receipt, p->signed_amount, p->payer, p->net);
+        auto row = ledger_->commit(p->reservation_id, facts, lies);
         if (!row) {
             in_doubt("settled but the ledger commit failed: " + row.error().message());
+            after_signing(row, p->reservation_id, "paid");
             return out;
         }
-        std::string paid = p->amount_text + " " + p->network + " " + receipt->transaction;
+        std::string paid = p->amount_text + " " + p->network + " " +
+                           (tx_ok ? receipt->transaction : std::string("unverified"));
         out.add_response_headers.emplace_back("Purser-Paid", paid);
+        out.add_response_headers.emplace_back("Purser-Decision", "paid; ledger=" + ledger_id);
         if (auto usage = ledger_->usage(row->agent)) {
             out.add_response_headers.emplace_back("Purser-Remaining",
                                                   remaining_text(usage->allowance));
         }
         out.log_fields.emplace_back("ledger_status", "paid");
-        out.log_fields.emplace_back("paid", row->charged_atomic.value_or(row->amount_atomic).to_decimal());
-        out.log_fields.emplace_back("tx", receipt->transaction);
+        out.log_fields.emplace_back("paid", p->signed_amount.to_decimal());
+        if (tx_ok) out.log_fields.emplace_back("tx", receipt->transaction);
+        if (!lies.empty()) out.log_fields.emplace_back("receipt_mismatch", lies);
         return out;
     }
     if (receipt && !receipt->success) {
@@ -306,19 +425,19 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
         return out;
     }
     if (status == 402) {
-        // Refused before settlement: a new PAYMENT-REQUIRED names the reason (v2); the v1 reason
-        // is in the body, which streams to the agent unread.
+        // Refused, or so the merchant says: it may have settled first, so the row stays counted
+        // until the chain says otherwise. A new PAYMENT-REQUIRED names the reason (v2); the v1
+        // reason is in the body, which streams to the agent unread.
         std::string why = "merchant refused the payment";
         if (auto again = find_header(headers, "PAYMENT-REQUIRED")) {
             if (auto terms = protocol::decode_payment_required_header(*again);
                 terms && !terms->error.empty()) {
-                why = terms->error;
+                why = "merchant refused the payment: " + terms->error;
             }
         }
-        (void)ledger_->fail(p->reservation_id, why, 402);
+        after_signing(ledger_->fail(p->reservation_id, why, 402), p->reservation_id, "failed");
         out.add_response_headers.emplace_back(
-            "Purser-Decision", "failed; reason=merchant_rejected; ledger=" +
-                                   std::to_string(p->reservation_id));
+            "Purser-Decision", "failed; reason=merchant_rejected; ledger=" + ledger_id);
         out.log_fields.emplace_back("ledger_status", "failed");
         out.log_fields.emplace_back("detail", why);
         return out;
@@ -329,21 +448,74 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
     return out;
 }
 
-void payment_flow::on_paid_failure(const payment_plan& plan, const request_info&,
-                                   std::string_view why) {
-    std::unique_ptr<pending> p;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = pending_.find(plan.token);
-        if (it == pending_.end()) return;
-        p = std::move(it->second);
-        pending_.erase(it);
+paid_outcome payment_flow::on_paid_failure(const payment_plan& plan, const request_info&,
+                                           proxy::delivery delivered, std::string_view why) {
+    std::unique_ptr<pending> p = take_pending(plan);
+    if (!p) return {};
+    const std::string ledger_id = std::to_string(p->reservation_id);
+    paid_outcome out;
+    out.log_fields.emplace_back("ledger_id", ledger_id);
+    if (delivered == delivery::not_sent) {
+        // No byte of the retry was written: the signature never left this process.
+        after_signing(ledger_->release(p->reservation_id, "not sent: " + std::string(why)),
+                      p->reservation_id, "released");
+        out.add_response_headers.emplace_back("Purser-Decision",
+                                              "released; reason=not_sent; ledger=" + ledger_id);
+        out.log_fields.emplace_back("ledger_status", "released");
+        return out;
     }
-    if (why.rfind("not sent", 0) == 0) {
-        // The signature never left this process: the money can safely come back.
-        (void)ledger_->release(p->reservation_id, why);
-    } else {
-        (void)ledger_->mark_in_doubt(p->reservation_id, why);
+    after_signing(ledger_->mark_in_doubt(p->reservation_id, why), p->reservation_id, "in_doubt");
+    // The agent must be able to tell that it may have paid, so a retry is a decision.
+    out.add_response_headers.emplace_back("Purser-Decision", "in_doubt; ledger=" + ledger_id);
+    out.log_fields.emplace_back("ledger_status", "in_doubt");
+    return out;
+}
+
+std::size_t payment_flow::prove_expired() {
+    if (!options_.oracle) return 0;
+    auto due = ledger_->awaiting_proof(now() * 1000, options_.skew_margin_seconds, 256);
+    if (!due) {
+        std::cerr << ("purser: cannot list payments awaiting proof: " + due.error().message() + "\n");
+        return 0;
+    }
+    std::size_t changed = 0;
+    for (const auto& row : *due) {
+        if (row.scheme != "exact" || row.nonce.empty() || row.payer.empty()) continue;
+        const protocol::network_info* net = registry_->find(row.network);
+        if (net == nullptr || !options_.oracle->covers(net->caip2)) continue;
+        auto token = protocol::address::parse(row.asset);
+        auto payer = protocol::address::parse(row.payer);
+        auto nonce = protocol::bytes32_from_hex(row.nonce);
+        if (!token || !payer || !nonce) continue;
+        auto used = options_.oracle->authorization_used(net->caip2, *token, *payer, *nonce);
+        if (!used) continue;  // the RPC is down: ask again next round; the row stays counted
+        const std::string where = " on " + net->caip2;
+        if (*used) {
+            auto r = ledger_->commit(
+                row.id, store::settlement{},
+                "settled" + where + ": authorizationState(payer, nonce) is true (found by the proxy)");
+            if (r) ++changed;
+        } else {
+            auto r = ledger_->expire_unsettled(
+                row.id,
+                "released: authorizationState(payer, nonce) false" + where +
+                    " after validBefore (found by the proxy)",
+                options_.skew_margin_seconds);
+            if (r) ++changed;
+        }
+    }
+    return changed;
+}
+
+void payment_flow::prover_loop() {
+    std::unique_lock lock(prover_mutex_);
+    while (!prover_stop_) {
+        prover_wake_.wait_for(lock, std::chrono::milliseconds(options_.proof_interval_ms),
+                              [this] { return prover_stop_; });
+        if (prover_stop_) break;
+        lock.unlock();
+        prove_expired();
+        lock.lock();
     }
 }
 

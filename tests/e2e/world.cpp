@@ -34,6 +34,7 @@ void world::start_proxy(const std::vector<std::string>& extra) {
     std::vector<std::string> argv{bin(), "proxy", "--listen", "127.0.0.1:0",
                                   "--upstream-ca", testnet_env_.at("PURSER_TESTNET_CA"),
                                   "--keystore", testnet_env_.at("PURSER_TESTNET_KEYSTORE"),
+                                  "--testnet-env", (dir_.path() / "testnet" / "testnet.env").string(),
                                   "--log", (dir_.path() / "logs" / "requests.jsonl").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proxy_ = std::make_unique<process>(argv, env_, dir_.path() / "logs", "proxy");
@@ -44,6 +45,8 @@ int world::stop_proxy() {
     int status = proxy_->signal_and_wait(SIGTERM);
     return status;
 }
+
+int world::kill_proxy() { return proxy_->signal_and_wait(SIGKILL); }
 
 run_result world::purser(const std::vector<std::string>& args) const {
     std::vector<std::string> argv{bin()};

@@ -23,6 +23,8 @@ public:
     void start_proxy(const std::vector<std::string>& extra = {});
     /// Stops the proxy with SIGTERM and returns its exit status.
     int stop_proxy();
+    /// Kills the proxy with SIGKILL (a crash) and returns its exit status.
+    int kill_proxy();
 
     /// `purser agent add NAME args...`; returns the agent's token.
     std::string add_agent(const std::string& name, const std::vector<std::string>& args = {});

@@ -5,8 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
+#include <set>
 
 #include "purser/protocol/bytes.hpp"
+#include "purser/protocol/errc.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/store/store.hpp"
@@ -118,24 +121,55 @@ std::optional<std::string> header(const proxy::header_list& h, const std::string
     return std::nullopt;
 }
 
+// A transaction hash as the chain writes one.
+const std::string tx_a = "0x" + std::string(64, 'a');
+const std::string tx_b = "0x" + std::string(64, 'b');
+
+/// The chain as the flow's prover sees it, scripted: which nonces were used, and how often it
+/// was asked.
+class scripted_chain final : public proxy::authorization_oracle {
+public:
+    bool covers(const std::string& network) const override {
+        return network == protocol::testnet_caip2;
+    }
+    result<bool> authorization_used(const std::string&, const protocol::address&,
+                                    const protocol::address& payer,
+                                    const protocol::bytes32& nonce) override {
+        ++asked;
+        last_payer = payer.to_checksum();
+        if (down) return purser::fail(protocol::errc::invalid_value, "rpc down");
+        return used.contains(protocol::to_hex(nonce));
+    }
+    std::set<std::string> used;
+    bool down = false;
+    int asked = 0;
+    std::string last_payer;
+};
+
 struct fixture {
     test::temp_dir dir;
     std::shared_ptr<store::store> ledger;
     std::shared_ptr<witnessing_signer> signer;
     std::shared_ptr<proxy::payment_flow> flow;
+    /// One clock (unix seconds) for the store and the flow; tests move it.
+    std::shared_ptr<std::atomic<std::uint64_t>> now_s =
+        std::make_shared<std::atomic<std::uint64_t>>(fixed_now);
 
-    explicit fixture(bool with_signer = true, proxy::payment_flow_options options = {}) {
-        // The store and the flow share one fixed clock, so authorizations signed "now" are
-        // not yet expired when the store next looks.
+    explicit fixture(bool with_signer = true, proxy::payment_flow_options options = {},
+                     bool testnet = true) {
+        // The store and the flow share one clock, so authorizations signed "now" are not yet
+        // expired when the store next looks.
         store::open_options store_options;
-        store_options.clock = [] { return fixed_now * 1000; };
+        store_options.clock = [c = now_s] { return c->load() * 1000; };
         auto opened = store::store::open(dir.path() / "store", store_options);
         REQUIRE(opened);
         ledger = std::shared_ptr<store::store>(std::move(*opened));
         if (with_signer) {
             signer = std::make_shared<witnessing_signer>(ledger, *wallet::private_key::from_hex(payer_key));
         }
-        options.now_seconds = [] { return fixed_now; };
+        options.now_seconds = [c = now_s] { return c->load(); };
+        options.testnet = testnet;
+        options.proof_interval_ms = 0;  // the tests call prove_expired themselves
         flow = std::make_shared<proxy::payment_flow>(
             ledger, signer,
             std::make_shared<const protocol::network_registry>(protocol::network_registry::builtin()),
@@ -184,12 +218,14 @@ TEST_CASE("v2: a payable 402 is reserved, signed, replayed and committed", "[pay
     CHECK(rows[0].expires_at == fixed_now + 60);
     CHECK(f.flow->in_progress() == 1);
 
-    auto outcome = f.flow->on_paid_response(plan, request_for("alice"), 200, receipt(true, "0xabc"));
-    CHECK(header(outcome.add_response_headers, "Purser-Paid") == "0.001 USDC eip155:31337 0xabc");
+    auto outcome = f.flow->on_paid_response(plan, request_for("alice"), 200, receipt(true, tx_a));
+    CHECK(header(outcome.add_response_headers, "Purser-Paid") == "0.001 USDC eip155:31337 " + tx_a);
     CHECK(header(outcome.add_response_headers, "Purser-Remaining") == "4.999 USD");
     rows = f.rows();
     CHECK(rows[0].state == store::status::paid);
-    CHECK(rows[0].tx_hash == "0xabc");
+    CHECK(rows[0].tx_hash == tx_a);
+    CHECK(rows[0].payer == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    CHECK(rows[0].detail.empty());
     CHECK(rows[0].merchant_status == 200);
     CHECK(f.flow->in_progress() == 0);
     CHECK(f.ledger->check_counters().value() == "");
@@ -205,7 +241,7 @@ TEST_CASE("v1: the 402 body's terms are paid with X-PAYMENT", "[payment]") {
     REQUIRE(payload);
     CHECK(payload->x402_version == 1);
     CHECK(payload->network == protocol::testnet_v1_name);
-    f.flow->on_paid_response(plan, request_for("bob"), 200, receipt(true, "0xdef", "X-PAYMENT-RESPONSE"));
+    f.flow->on_paid_response(plan, request_for("bob"), 200, receipt(true, tx_b, "X-PAYMENT-RESPONSE"));
     CHECK(f.rows()[0].state == store::status::paid);
 }
 
@@ -367,10 +403,17 @@ TEST_CASE("the paid retry's answer decides failed, in doubt or released", "[paym
     f.flow->on_paid_response(no_receipt, request_for("alice"), 200, {});
 
     // The retry timed out after it was sent; and one that was never sent.
+    // Delivery is a fact the server tracked, not a guess from the text: a failure whose text
+    // claims "not sent" after writing began stays in doubt, and a connect failure is released
+    // whatever its text says.
     auto timed_out = pay();
-    f.flow->on_paid_failure(timed_out, request_for("alice"), "upstream timeout after 30000 ms");
+    auto t = f.flow->on_paid_failure(timed_out, request_for("alice"),
+                                     proxy::delivery::maybe_delivered, "not sent: timeout");
+    CHECK(header(t.add_response_headers, "Purser-Decision").value().rfind("in_doubt; ledger=", 0) == 0);
     auto never_sent = pay();
-    f.flow->on_paid_failure(never_sent, request_for("alice"), "not sent: connect refused");
+    auto n = f.flow->on_paid_failure(never_sent, request_for("alice"), proxy::delivery::not_sent,
+                                     "cannot connect to 127.0.0.1:9: Connection refused");
+    CHECK(header(n.add_response_headers, "Purser-Decision").value().rfind("released;", 0) == 0);
 
     auto rows = f.rows();
     REQUIRE(rows.size() == 5);
@@ -394,4 +437,199 @@ TEST_CASE("store credentials authenticate the proxy's agents", "[payment]") {
     CHECK(auth.authenticate("carol", creds->token) == "carol");
     CHECK_FALSE(auth.authenticate("carol", "wrong"));
     CHECK_FALSE(auth.authenticate("nobody", creds->token));
+}
+
+// ---- the merchant is a stranger (issue 10) -------------------------------------------------
+
+namespace {
+
+proxy::header_list receipt_with(const std::function<void(protocol::settle_response&)>& lie) {
+    protocol::settle_response s;
+    s.success = true;
+    s.transaction = tx_a;
+    s.network = std::string(protocol::testnet_caip2);
+    lie(s);
+    return {{"PAYMENT-RESPONSE", protocol::encode_settle_response_header(s)}};
+}
+
+payment_plan pay_offer(fixture& f, const std::string& agent, const json& accepts) {
+    auto plan = f.flow->on_payment_required(request_for(agent), challenge_v2(accepts));
+    REQUIRE(plan.what == payment_plan::action::pay);
+    return plan;
+}
+
+}  // namespace
+
+TEST_CASE("a receipt that under-reports its amount does not lower what is counted", "[payment][hostile]") {
+    fixture f;
+    store::policy p;
+    p.daily = 250'000;  // $0.25
+    f.add_agent("alice", p);
+    for (int i = 0; i < 2; ++i) {
+        auto plan = pay_offer(f, "alice", json::array({offer_v2("100000")}));
+        auto out = f.flow->on_paid_response(plan, request_for("alice"), 200,
+                                            receipt_with([](auto& r) { r.amount = protocol::uint256(1); }));
+        CHECK(header(out.add_response_headers, "Purser-Paid") == "0.1 USDC eip155:31337 " + tx_a);
+    }
+    auto rows = f.rows();
+    REQUIRE(rows.size() == 2);
+    for (const auto& r : rows) {
+        CHECK(r.state == store::status::paid);
+        CHECK(r.charged_atomic->to_decimal() == "100000");
+        CHECK(r.detail.find("receipt amount 1 differs") != std::string::npos);
+    }
+    CHECK(f.ledger->usage("alice")->spent_today == 200'000);
+    // The third would pass the $0.25 cap: declined, nothing signed.
+    auto third = f.flow->on_payment_required(request_for("alice"),
+                                             challenge_v2(json::array({offer_v2("100000")})));
+    CHECK(third.what == payment_plan::action::decline);
+    CHECK(f.signer->signatures == 2);
+}
+
+TEST_CASE("receipt fields with CR LF or escape codes never reach a header or the tx column", "[payment][hostile]") {
+    fixture f;
+    f.add_agent("alice");
+    auto plan = pay_offer(f, "alice", json::array({offer_v2("1000")}));
+    auto out = f.flow->on_paid_response(plan, request_for("alice"), 200, receipt_with([](auto& r) {
+        r.transaction = "0xabc\r\nPurser-Paid: 0 USDC forged\r\n\r\nHTTP/1.1 200 OK\r\n\r\nforged";
+        r.network = "eip155:31337\r\nX-Evil: 1";
+        r.payer = "\x1b[2J0xdeadbeef";
+        r.amount = protocol::uint256(100000000);
+    }));
+    for (const auto& [name, value] : out.add_response_headers) {
+        CHECK(value.find_first_of("\r\n\x1b") == std::string::npos);
+    }
+    CHECK(header(out.add_response_headers, "Purser-Paid") == "0.001 USDC eip155:31337 unverified");
+    auto row = f.rows().at(0);
+    CHECK(row.state == store::status::paid);
+    CHECK(row.tx_hash.empty());
+    CHECK(row.charged_atomic->to_decimal() == "1000");  // not the 100000000 the receipt claims
+    CHECK(row.detail.find("not a 32-byte hash") != std::string::npos);
+    CHECK(row.detail.find("is not the signer") != std::string::npos);
+}
+
+TEST_CASE("settled then 500: the row stays counted past expiry until the chain answers", "[payment][hostile]") {
+    auto chain = std::make_shared<scripted_chain>();
+    proxy::payment_flow_options options;
+    options.oracle = chain;
+    options.skew_margin_seconds = 30;
+    fixture f(true, options);
+    store::policy p;
+    p.daily = 250'000;
+    f.add_agent("alice", p);
+
+    std::vector<std::string> nonces;
+    for (int i = 0; i < 2; ++i) {
+        auto plan = pay_offer(f, "alice", json::array({offer_v2("100000", 8)}));
+        nonces.push_back(f.rows().back().nonce);
+        auto out = f.flow->on_paid_response(plan, request_for("alice"), 500, {});
+        CHECK(header(out.add_response_headers, "Purser-Decision").value().rfind("in_doubt;", 0) == 0);
+    }
+    // The first really settled on chain; the second never did.
+    chain->used.insert(nonces[0]);
+
+    // Past validBefore (8 s) but inside the skew margin: nobody is asked, everything counts.
+    f.now_s->store(fixed_now + 20);
+    CHECK(f.flow->prove_expired() == 0);
+    CHECK(chain->asked == 0);
+    CHECK(f.ledger->usage("alice")->spent_today == 200'000);
+    CHECK(f.flow->on_payment_required(request_for("alice"), challenge_v2(json::array({offer_v2("100000")})))
+              .what == payment_plan::action::decline);
+
+    // The RPC is down: still counted, nothing changes.
+    f.now_s->store(fixed_now + 60);
+    chain->down = true;
+    CHECK(f.flow->prove_expired() == 0);
+    CHECK(f.ledger->usage("alice")->spent_today == 200'000);
+
+    // The chain answers: the settled one is paid, the other released.
+    chain->down = false;
+    CHECK(f.flow->prove_expired() == 2);
+    CHECK(chain->last_payer == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    auto rows = f.rows();
+    CHECK(rows[0].state == store::status::paid);
+    CHECK(rows[0].detail.find("authorizationState(payer, nonce) is true") != std::string::npos);
+    CHECK(rows[1].state == store::status::expired);
+    CHECK(f.ledger->usage("alice")->spent_today == 100'000);
+    CHECK(f.ledger->check_counters().value() == "");
+}
+
+TEST_CASE("without a chain to ask an expired payment stays counted", "[payment][hostile]") {
+    fixture f;  // no oracle
+    f.add_agent("alice");
+    auto plan = pay_offer(f, "alice", json::array({offer_v2("100000", 8)}));
+    f.flow->on_paid_response(plan, request_for("alice"), 500, {});
+    f.now_s->store(fixed_now + 86'400);
+    CHECK(f.flow->prove_expired() == 0);
+    CHECK(f.rows().at(0).state == store::status::in_doubt);
+    CHECK(f.ledger->usage("alice")->in_flight == 100'000);
+}
+
+TEST_CASE("a 402 with 30 offers and oversized fields still leaves a row and pays the real one", "[payment][hostile]") {
+    fixture f;
+    f.add_agent("alice");
+    json junk = json::array();
+    for (int i = 0; i < 28; ++i) {
+        json o = offer_v2("1");
+        o["asset"] = "0x" + std::string(39, '0') + std::to_string(i % 10);
+        o["extra"]["junk"] = std::string(300, 'x');
+        junk.push_back(o);
+    }
+    json long_network = offer_v2("1");
+    long_network["network"] = "eip155:" + std::string(1500, '9');
+    junk.push_back(long_network);
+
+    // Nothing payable: declined, and the row exists although its detail is far over 1 KiB.
+    auto declined = f.flow->on_payment_required(request_for("alice"), challenge_v2(junk));
+    CHECK(declined.what == payment_plan::action::decline);
+    REQUIRE(f.rows().size() == 1);
+    CHECK(f.rows()[0].why == store::reason::no_supported_offer);
+    CHECK(f.rows()[0].detail.size() <= store::max_row_field_bytes);
+    INFO(f.rows()[0].detail);
+    CHECK(f.rows()[0].detail.find("[cut ") != std::string::npos);
+
+    // The genuine offer last: it is the one paid.
+    junk.push_back(offer_v2("100000"));
+    auto plan = pay_offer(f, "alice", junk);
+    auto payload = protocol::decode_payment_header(plan.add_request_headers[0].second);
+    CHECK(payload->accepted["asset"] == std::string(protocol::testnet_usdc));
+    CHECK(f.rows().back().amount_atomic.to_decimal() == "100000");
+}
+
+TEST_CASE("an unknown token first does not stop the known USDC offer from being paid", "[payment][hostile]") {
+    fixture f;
+    f.add_agent("alice");
+    json unknown = offer_v2("5");
+    unknown["asset"] = "0x1111111111111111111111111111111111111111";
+    json permit2 = offer_v2("1");
+    permit2["extra"]["assetTransferMethod"] = "permit2";
+    auto plan = pay_offer(f, "alice", json::array({unknown, permit2, offer_v2("1000")}));
+    auto payload = protocol::decode_payment_header(plan.add_request_headers[0].second);
+    CHECK(payload->accepted["amount"] == "1000");
+
+    // Only permit2 on offer: no_supported_offer naming the method, not wallet_locked.
+    auto only = f.flow->on_payment_required(request_for("alice"), challenge_v2(json::array({permit2})));
+    CHECK(header(only.add_response_headers, "Purser-Decision").value().rfind(
+              "declined; reason=no_supported_offer", 0) == 0);
+    CHECK(f.rows().back().detail.find("permit2 not supported") != std::string::npos);
+}
+
+TEST_CASE("the local testnet is paid only when configured", "[payment][hostile]") {
+    fixture f(true, {}, false);
+    f.add_agent("alice");
+    auto plan = f.flow->on_payment_required(request_for("alice"), challenge_v2(json::array({offer_v2("1000")})));
+    CHECK(plan.what == payment_plan::action::decline);
+    CHECK(f.rows().at(0).why == store::reason::no_supported_offer);
+    CHECK(f.rows().at(0).detail.find("not allowed") != std::string::npos);
+    CHECK(f.signer->signatures == 0);
+}
+
+TEST_CASE("query strings never reach the ledger", "[payment]") {
+    fixture f;
+    f.add_agent("alice");
+    auto req = request_for("alice");
+    req.url = "http://127.0.0.1:9/weather?api_key=sk-secret#frag";
+    auto plan = f.flow->on_payment_required(req, challenge_v2(json::array({offer_v2("1000")})));
+    REQUIRE(plan.what == payment_plan::action::pay);
+    CHECK(f.rows().at(0).url == "http://127.0.0.1:9/weather");
 }

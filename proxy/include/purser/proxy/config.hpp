@@ -43,6 +43,9 @@ struct config {
     std::filesystem::path store_dir;                  ///< Default PURSER_HOME/store.
     std::filesystem::path keystore;                   ///< Default PURSER_HOME/keystore.json.
     std::optional<std::filesystem::path> wallet_password_file;  ///< Wallet password file.
+    /// testnet.env of a local testnet (`purser testnet up`): pay on its chain and ask its RPC
+    /// whether payments settled. Unset, the testnet's chain is never paid.
+    std::optional<std::filesystem::path> testnet_env;
     /// Options of the payment flow, passed through unvalidated here (must be a JSON object);
     /// the payment flow validates its own keys.
     nlohmann::json payment = nlohmann::json::object();

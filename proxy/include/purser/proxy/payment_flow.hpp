@@ -3,15 +3,23 @@
 // wallet signs, the protocol library parses; this file sequences them and keeps the invariants.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
+#include "purser/protocol/address.hpp"
+#include "purser/protocol/bytes.hpp"
 #include "purser/protocol/networks.hpp"
+#include "purser/protocol/result.hpp"
+#include "purser/protocol/select.hpp"
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/payment_hook.hpp"
 #include "purser/store/ledger.hpp"
@@ -26,15 +34,45 @@ class signer;
 
 namespace purser::proxy {
 
+/// The chain, asked whether an EIP-3009 authorization was used: the only proof that releases a
+/// signed payment (DESIGN invariant 2). One implementation asks JSON-RPC endpoints per network;
+/// tests script their own.
+class authorization_oracle {
+public:
+    virtual ~authorization_oracle() = default;
+    /// True when `network` (CAIP-2) has an endpoint to ask; rows elsewhere stay counted until an
+    /// operator runs `purser ledger reconcile`.
+    [[nodiscard]] virtual bool covers(const std::string& network) const = 0;
+    /// authorizationState(payer, nonce) on `token`. Errors: the RPC failure, unchanged.
+    [[nodiscard]] virtual result<bool> authorization_used(const std::string& network,
+                                                         const protocol::address& token,
+                                                         const protocol::address& payer,
+                                                         const protocol::bytes32& nonce) = 0;
+};
+
 struct payment_flow_options {
     /// Never sign an authorization that stays valid longer than this (merchants choose
     /// maxTimeoutSeconds; a day-long authorization is a day of exposure).
     std::uint64_t max_window_seconds = 300;
-    /// Networks the wallet pays on (CAIP-2 ids or v1 names); empty = every known EVM network.
+    /// Networks the wallet pays on (CAIP-2 ids or v1 names); empty = every known EVM network
+    /// except the local testnet.
     std::set<std::string> networks;
+    /// Pay on the local testnet (eip155:31337) too. Off unless configured, so that a merchant
+    /// cannot spend an agent's caps with offers on a chain whose tokens are worth nothing.
+    bool testnet = false;
+    /// Asks the chain about authorizations past their validBefore; null = nothing is released
+    /// by the proxy itself (rows stay counted until `purser ledger reconcile`).
+    std::shared_ptr<authorization_oracle> oracle;
+    /// How often the background prover looks for rows to ask about; 0 = never (tests call
+    /// prove_expired themselves).
+    std::uint64_t proof_interval_ms = 5'000;
+    /// Seconds past validBefore before an unused authorization is taken as dead: block
+    /// timestamps may lag this machine's clock.
+    std::uint64_t skew_margin_seconds = 60;
     /// Unix seconds; tests inject a fixed clock.
     std::function<std::uint64_t()> now_seconds;
 };
+
 
 /// The payment_hook backed by a store and a signer. Thread-safe.
 ///
@@ -43,8 +81,12 @@ struct payment_flow_options {
 ///   402 received -> not x402 (passed through untouched, nothing recorded)
 ///                 | declined (one declined row; nothing signed)
 ///                 | reserved (counted, durable) -> signed (the header leaves with the retry)
-///   signed -> paid (receipt says settled) | failed (merchant refused; held until expiry)
+///   signed -> paid (receipt says settled) | failed (merchant refused; held)
 ///           | in_doubt (no proof either way) | released (the retry was never sent)
+///   failed | in_doubt -> paid | expired, only on the chain's word (prove_expired)
+///
+/// The merchant is a stranger: what is counted is what was signed, never what a receipt says;
+/// receipt fields reach the ledger and the agent's headers only after validation.
 class payment_flow final : public payment_hook {
 public:
     /// `signer` may be null: every x402 402 is then declined `wallet_locked` (and recorded).
@@ -57,11 +99,22 @@ public:
                                      const upstream_response& response) override;
     paid_outcome on_paid_response(const payment_plan& plan, const request_info& request,
                                   unsigned status, const header_list& headers) override;
-    void on_paid_failure(const payment_plan& plan, const request_info& request,
-                         std::string_view why) override;
+    paid_outcome on_paid_failure(const payment_plan& plan, const request_info& request,
+                                 proxy::delivery delivered, std::string_view why) override;
 
     /// Payments signed and sent whose retry has not been answered yet.
     [[nodiscard]] std::size_t in_progress() const;
+
+    /// Asks the oracle about every failed or in-doubt row past validBefore plus the skew margin:
+    /// a used nonce makes it paid, an unused one expired (money back). Returns how many rows
+    /// changed. Called by the background prover; tests call it directly.
+    std::size_t prove_expired();
+
+    /// Ledger writes that failed after a signature existed (each also logged loudly): money
+    /// that may move without the record it should have.
+    [[nodiscard]] std::uint64_t ledger_errors_after_signing() const {
+        return ledger_errors_after_signing_.load();
+    }
 
     struct pending;  ///< One payment between its signature and its final state.
 
@@ -70,15 +123,29 @@ private:
     payment_plan decline(const store::reserve_request& facts, store::reason why,
                          std::string_view detail);
     [[nodiscard]] std::uint64_t now() const;
+    /// Takes the pending payment of `plan` out of the table; null when unknown.
+    std::unique_ptr<pending> take_pending(const payment_plan& plan);
+    /// A store write after signing: on failure, log loudly and count, never drop silently.
+    template <class T>
+    void after_signing(const result<T>& written, std::uint64_t reservation_id,
+                       std::string_view what);
+    void prover_loop();
 
     std::shared_ptr<store::store> ledger_;
     std::shared_ptr<wallet::signer> signer_;
     std::shared_ptr<const protocol::network_registry> registry_;
     payment_flow_options options_;
+    protocol::payment_capabilities capabilities_;
 
     mutable std::mutex mutex_;
     std::uint64_t next_token_ = 1;
     std::map<std::uint64_t, std::unique_ptr<pending>> pending_;
+    std::atomic<std::uint64_t> ledger_errors_after_signing_{0};
+
+    std::mutex prover_mutex_;
+    std::condition_variable prover_wake_;
+    bool prover_stop_ = false;
+    std::thread prover_;
 };
 
 /// The proxy's authenticator backed by the store's agents (token hashes, constant-time compare).
