@@ -43,6 +43,8 @@ public:
             case errc::empty_accepts: return "no payment offers";
             case errc::no_supported_offer: return "no supported offer";
             case errc::invalid_typed_data: return "invalid EIP-712 typed data";
+            case errc::invalid_host: return "invalid host";
+            case errc::invalid_url: return "invalid URL";
         }
         return "unknown protocol error";
     }

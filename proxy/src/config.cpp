@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "purser/protocol/url.hpp"
 #include "purser/proxy/errc.hpp"
 
 namespace purser::proxy {
@@ -66,10 +67,9 @@ struct option {
 }
 
 [[nodiscard]] result<void> check_pattern(const std::string& p, const std::string& where) {
-    // A pattern is "*", an exact host, or "*.suffix"; anything else is a typo worth reporting.
-    if (p == "*") return {};
-    const std::string_view body = p.rfind("*.", 0) == 0 ? std::string_view(p).substr(2) : p;
-    if (body.empty() || body.find('*') != std::string_view::npos)
+    // A pattern is "*", an exact host, or "*.suffix" (the grammar agent policies use too);
+    // anything else is a typo worth reporting, and would otherwise match nothing.
+    if (!protocol::valid_host_pattern(p))
         return bad(where, "pattern '" + p + "' must be *, a host, or *.domain");
     return {};
 }

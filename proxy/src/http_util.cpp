@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 #include "purser/protocol/bytes.hpp"
+#include "purser/protocol/url.hpp"
 #include "purser/proxy/errc.hpp"
 
 namespace purser::proxy::detail {
@@ -24,18 +24,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-bool valid_host(std::string_view host) {
-    if (host.empty() || host.size() > 253) return false;
-    return std::all_of(host.begin(), host.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
-               c == '_' || c == ':';
-    });
-}
-
-std::string bracket(const std::string& host) {
-    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -43,60 +31,30 @@ bool iequals(std::string_view a, std::string_view b) {
            std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
-std::string origin::authority() const { return bracket(host) + ":" + std::to_string(port); }
+std::string origin::authority() const { return protocol::format_authority(host, port); }
 
 std::string origin::url() const {
     return std::string(tls ? "https://" : "http://") + authority() + target;
 }
 
+// Both parsers hand the host through protocol::canonical_host, so what the proxy connects to,
+// logs, matches against intercept lists and gives the payment flow is one spelling per address.
+// Their errors keep the protocol's one-line detail, which the session sends back in a 400.
 result<std::pair<std::string, std::uint16_t>> parse_authority(std::string_view text) {
-    std::string_view host;
-    std::string_view port_text;
-    if (!text.empty() && text.front() == '[') {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos) return fail(errc::invalid_url, "unclosed '[' in host");
-        host = text.substr(1, close - 1);
-        const auto rest = text.substr(close + 1);
-        if (!rest.empty() && rest.front() != ':') return fail(errc::invalid_url, "junk after ']'");
-        port_text = rest.empty() ? rest : rest.substr(1);
-        if (host.find(':') == std::string_view::npos)
-            return fail(errc::invalid_url, "brackets around a non-IPv6 host");
-    } else {
-        const auto colon = text.rfind(':');
-        host = colon == std::string_view::npos ? text : text.substr(0, colon);
-        port_text = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos)
-            return fail(errc::invalid_url, "IPv6 host without brackets");
-    }
-    if (!valid_host(host)) return fail(errc::invalid_url, "bad host name");
-    unsigned port = 0;
-    if (!port_text.empty()) {
-        const auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (r.ec != std::errc{} || r.ptr != port_text.data() + port_text.size() || port == 0 ||
-            port > 65535)
-            return fail(errc::invalid_url, "bad port");
-    }
-    return std::pair{to_lower(host), static_cast<std::uint16_t>(port)};
+    auto hp = protocol::parse_authority(text);
+    if (!hp) return fail(errc::invalid_url, hp.error().detail);
+    return std::pair{std::move(hp->host), hp->port.value_or(std::uint16_t{0})};
 }
 
 result<origin> parse_absolute_url(std::string_view text) {
+    auto u = protocol::parse_url(text);
+    if (!u) return fail(errc::invalid_url, u.error().detail);
+    if (u->tls())
+        return fail(errc::invalid_url, "a proxy needs an absolute http:// URL (https uses CONNECT)");
     origin o;
-    constexpr std::string_view http = "http://";
-    if (text.size() < http.size() || !iequals(text.substr(0, http.size()), http))
-        return fail(errc::invalid_url, "a proxy needs an absolute http:// URL");
-    text.remove_prefix(http.size());
-    const auto slash = text.find_first_of("/?#");
-    const auto auth = text.substr(0, slash);
-    if (auth.find('@') != std::string_view::npos)
-        return fail(errc::invalid_url, "credentials in the URL are not forwarded");
-    PURSER_TRY(hp, parse_authority(auth));
-    o.host = hp.first;
-    o.port = hp.second == 0 ? 80 : hp.second;
-    std::string_view rest = slash == std::string_view::npos ? std::string_view{} : text.substr(slash);
-    if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-    if (rest.empty()) o.target = "/";
-    else if (rest.front() == '?') o.target = "/" + std::string(rest);
-    else o.target = std::string(rest);
+    o.host = std::move(u->host);
+    o.port = u->port;
+    o.target = std::move(u->target);
     return o;
 }
 
@@ -112,19 +70,9 @@ std::optional<std::pair<std::string, std::string>> decode_basic(std::string_view
     return std::pair{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
-bool host_matches(std::string_view pattern, std::string_view host) {
-    if (pattern == "*") return true;
-    if (pattern.size() > 2 && pattern.substr(0, 2) == "*.") {
-        const auto suffix = pattern.substr(1);  // ".example.com"
-        return host.size() > suffix.size() &&
-               iequals(host.substr(host.size() - suffix.size()), suffix);
-    }
-    return iequals(pattern, host);
-}
-
 bool should_intercept(const std::vector<std::string>& intercept,
                       const std::vector<std::string>& no_intercept, std::string_view host) {
-    const auto match = [&](const std::string& p) { return host_matches(p, host); };
+    const auto match = [&](const std::string& p) { return protocol::host_pattern_matches(p, host); };
     return std::any_of(intercept.begin(), intercept.end(), match) &&
            std::none_of(no_intercept.begin(), no_intercept.end(), match);
 }

@@ -11,7 +11,8 @@ namespace purser::proxy {
 
 void session::start_connect() {
     auto hp = detail::parse_authority(req_parser_->get().target());
-    if (!hp || hp->second == 0)
+    if (!hp) return send_error(http::status::bad_request, hp.error().detail, true);
+    if (hp->second == 0)
         return send_error(http::status::bad_request, "CONNECT needs host:port", true);
     ex_.dest.host = hp->first;
     ex_.dest.port = hp->second;

@@ -44,7 +44,7 @@ stored_row row_from_request(const reserve_request& q, std::uint64_t id, std::uin
     r.agent = q.agent;
     r.method = bounded_text(q.method, max_row_field_bytes);
     r.url = bounded_text(q.url, max_row_url_bytes);
-    r.host = ascii_lower(q.host);
+    r.host = ledger_host(q.host);
     r.x402_version = q.x402_version;
     r.scheme = bounded_text(q.scheme, max_row_field_bytes);
     r.network = bounded_text(q.network, max_row_field_bytes);
@@ -77,14 +77,7 @@ result<std::optional<reason>> evaluate(const store::impl& im, const detail::writ
     const agent& a = *who;
     const policy& p = a.limits;
     if (a.frozen) return out{reason::agent_frozen};
-    for (const auto& pattern : p.deny_hosts) {
-        if (host_matches(pattern, host)) return out{reason::host_not_allowed};
-    }
-    if (!p.allow_hosts.empty()) {
-        bool allowed = false;
-        for (const auto& pattern : p.allow_hosts) allowed = allowed || host_matches(pattern, host);
-        if (!allowed) return out{reason::host_not_allowed};
-    }
+    if (!host_allowed(p, host)) return out{reason::host_not_allowed};
     if (!p.allow_networks.empty() && !any_iequal(p.allow_networks, q.network)) {
         return out{reason::network_not_allowed};
     }

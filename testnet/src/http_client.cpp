@@ -8,6 +8,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 
+#include "purser/protocol/url.hpp"
 #include "purser/testnet/errc.hpp"
 #include "purser/testnet/http.hpp"
 
@@ -26,43 +27,19 @@ std::string http_reply::header(const std::string& lower_name) const {
 
 namespace {
 
-struct parsed_url {
-    bool tls = false;
-    std::string host;
-    std::string port;
-    std::string target;
-};
-
-result<parsed_url> parse_url(std::string_view url) {
-    parsed_url u;
-    if (url.starts_with("http://")) {
-        url.remove_prefix(7);
-    } else if (url.starts_with("https://")) {
-        u.tls = true;
-        url.remove_prefix(8);
-    } else {
-        return fail(errc::invalid_request, "URL must start with http:// or https://");
-    }
-    auto slash = url.find('/');
-    std::string_view authority = url.substr(0, slash);
-    u.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-    auto colon = authority.rfind(':');
-    if (colon == std::string_view::npos) {
-        u.host = std::string(authority);
-        u.port = u.tls ? "443" : "80";
-    } else {
-        u.host = std::string(authority.substr(0, colon));
-        u.port = std::string(authority.substr(colon + 1));
-    }
-    if (u.host.empty()) return fail(errc::invalid_request, "URL has no host");
+/// The URL through the protocol's one parser, so the testnet connects where the proxy and the
+/// policies would say a URL points (userinfo refused, numeric hosts canonical or refused).
+result<protocol::url> parse_url(std::string_view url) {
+    auto u = protocol::parse_url(url);
+    if (!u) return fail(errc::invalid_request, u.error().detail);
     return u;
 }
 
 template <class Stream>
-result<http_reply> exchange(Stream& stream, const parsed_url& u, std::string_view method,
+result<http_reply> exchange(Stream& stream, const protocol::url& u, std::string_view method,
                             const http_call_options& o) {
     http::request<http::string_body> req{http::string_to_verb(method), u.target, 11};
-    req.set(http::field::host, u.host + ":" + u.port);
+    req.set(http::field::host, u.authority());
     req.set(http::field::user_agent, "purser-testnet");
     for (auto& [k, v] : o.headers) req.set(k, v);
     req.body() = o.body;
@@ -100,7 +77,7 @@ result<http_reply> http_call(std::string_view method, std::string_view url,
     net::io_context ioc;
     tcp::resolver resolver(ioc);
     beast::error_code ec;
-    auto endpoints = resolver.resolve(u.host, u.port, ec);
+    auto endpoints = resolver.resolve(u.host, std::to_string(u.port), ec);
     if (ec) return fail(errc::unavailable, "resolve " + u.host + ": " + ec.message());
     beast::tcp_stream tcp_stream(ioc);
     tcp_stream.expires_after(std::chrono::seconds(options.timeout_seconds));
@@ -109,13 +86,13 @@ result<http_reply> http_call(std::string_view method, std::string_view url,
     tcp_stream.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) { ec = cec; });
     ioc.run();
     ioc.restart();
-    if (ec) return fail(errc::unavailable, "connect " + u.host + ":" + u.port + ": " + ec.message());
+    if (ec) return fail(errc::unavailable, "connect " + u.authority() + ": " + ec.message());
     tcp_stream.expires_never();
     // Blocking I/O from here; a socket-level timeout bounds it.
     timeval tv{static_cast<long>(options.timeout_seconds), 0};
     ::setsockopt(tcp_stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(tcp_stream.socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (!u.tls) return exchange(tcp_stream.socket(), u, method, options);
+    if (!u.tls()) return exchange(tcp_stream.socket(), u, method, options);
 
     ssl::context ctx(ssl::context::tls_client);
     if (options.ca_file) {

@@ -86,6 +86,9 @@ TEST_CASE("config errors name the key", "[proxy]") {
     CHECK(load_config(s).error().detail.find("listen") != std::string::npos);
     write(file, R"({"intercept":["a*b"]})");
     CHECK(load_config(s).error().code == errc::invalid_option);
+    // A numeric pattern that is not one address would match nothing: reported, not ignored.
+    write(file, R"({"no_intercept":["256.1.1.1"]})");
+    CHECK(load_config(s).error().code == errc::invalid_option);
 
     auto bad_env = sources_with(home.path(), {{"PURSER_IDLE_TIMEOUT_MS", "10s"}});
     auto e = load_config(bad_env);

@@ -335,6 +335,88 @@ TEST_CASE("malformed requests get 400, oversized headers 431", "[proxy]") {
     CHECK(huge.rfind("HTTP/1.1 431", 0) == 0);
 }
 
+namespace {
+
+const std::string bot_basic = purser::protocol::base64_encode(std::string_view("bot:tok3n"));
+
+/// An absolute-form request written by hand: curl would normalise "127.1" before the proxy saw it.
+std::string raw_get(const std::string& authority, const std::string& path) {
+    return "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority +
+           "\r\nProxy-Authorization: Basic " + bot_basic + "\r\nConnection: close\r\n\r\n";
+}
+
+/// A CONNECT head written by hand, then `after` (bytes for the tunnel) in the same write.
+std::string raw_connect(const std::string& authority, const std::string& after = {}) {
+    return "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority +
+           "\r\nProxy-Authorization: Basic " + bot_basic + "\r\n\r\n" + after;
+}
+
+}  // namespace
+
+TEST_CASE("every IPv4 spelling of the origin is forwarded and paid as 127.0.0.1", "[proxy]") {
+    origin_server origin([](origin_context& ctx) {
+        if (ctx.req.find("X-PAYMENT") == ctx.req.end()) return text_response(402, "pay");
+        return text_response(200, "paid content");
+    });
+    auto hook = std::make_shared<recording_hook>();
+    proxy_fixture proxy({}, hook);
+    const std::string port = std::to_string(origin.port());
+    const std::vector<std::string> spellings = {"127.1", "2130706433", "0x7f000001", "0177.0.0.1"};
+    for (const auto& host : spellings) {
+        INFO(host);
+        const auto out = purser::test::raw_exchange(proxy.port, raw_get(host + ":" + port, "/p"));
+        CHECK(out.rfind("HTTP/1.1 200", 0) == 0);
+        CHECK(out.find("paid content") != std::string::npos);
+    }
+    // The origin saw the canonical Host on the first try and on the paid retry.
+    const auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 2 * spellings.size());
+    for (const auto& r : reqs) CHECK(header_of(r, "Host") == "127.0.0.1:" + port);
+    // The payment flow (and so the store's host policy) got the canonical host, never the text.
+    std::lock_guard lock(hook->m);
+    REQUIRE(hook->required.size() == spellings.size());
+    for (const auto& info : hook->required) {
+        CHECK(info.host == "127.0.0.1");
+        CHECK(info.url == url(origin.port(), "/p"));
+    }
+}
+
+TEST_CASE("a CONNECT host is matched against intercept lists as its canonical address",
+          "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "tunnelled"); });
+    proxy_fixture proxy([](config& c) {
+        c.intercept = {"*"};
+        c.no_intercept = {"127.0.0.1"};
+        // A tunnel half-closed by the origin ends at the idle timeout; keep the test short.
+        c.idle_timeout_ms = 300;
+    });
+    // Not intercepted means a byte tunnel, so plain HTTP inside it reaches the plain origin; had
+    // "0x7f000001" slipped past the "127.0.0.1" pattern, the proxy would expect TLS instead.
+    const std::string authority = "0x7f000001:" + std::to_string(origin.port());
+    const auto out = purser::test::raw_exchange(
+        proxy.port,
+        raw_connect(authority, "GET /t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    CHECK(out.rfind("HTTP/1.1 200 Connection established", 0) == 0);
+    CHECK(out.find("tunnelled") != std::string::npos);
+    const auto log = proxy.log_with("\"tunnel\":true");
+    CHECK(log.find("\"host\":\"127.0.0.1\"") != std::string::npos);
+}
+
+TEST_CASE("numeric hosts that are not exactly one address get 400", "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "never"); });
+    proxy_fixture proxy;
+    for (const std::string authority : {"256.1.1.1", "1.2.3.4.5", "0x1g"}) {
+        INFO(authority);
+        const auto out = purser::test::raw_exchange(proxy.port, raw_get(authority, "/"));
+        CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
+        CHECK(out.find("is not exactly one IPv4 address") != std::string::npos);
+    }
+    const auto connect = purser::test::raw_exchange(proxy.port, raw_connect("1.2.3.4.5:443"));
+    CHECK(connect.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(connect.find("is not exactly one IPv4 address") != std::string::npos);
+    CHECK(origin.requests().empty());
+}
+
 TEST_CASE("unreachable upstream gives 502, a silent one 504", "[proxy]") {
     std::uint16_t closed_port = 0;
     {

@@ -78,15 +78,25 @@ TEST_CASE("agent names and host patterns", "[store][agent]") {
     CHECK_FALSE(valid_agent_name(std::string(65, 'a')));
     CHECK(valid_host_pattern("api.example.com"));
     CHECK(valid_host_pattern("*.example.com"));
-    CHECK_FALSE(valid_host_pattern("*"));
+    CHECK(valid_host_pattern("*"));  // one grammar with the proxy's intercept lists
+    CHECK(valid_host_pattern("127.1"));
+    CHECK(valid_host_pattern("[::1]"));
     CHECK_FALSE(valid_host_pattern("a.*.com"));
     CHECK_FALSE(valid_host_pattern("exa mple.com"));
+    CHECK_FALSE(valid_host_pattern("256.1.1.1"));
+    CHECK_FALSE(valid_host_pattern("*.127.0.0.1"));
     CHECK(host_matches("*.example.com", "api.example.com"));
     CHECK(host_matches("*.example.com", "a.b.EXAMPLE.com"));
     CHECK_FALSE(host_matches("*.example.com", "example.com"));
     CHECK_FALSE(host_matches("*.example.com", "badexample.com"));
     CHECK(host_matches("API.example.com", "api.example.com"));
     CHECK_FALSE(host_matches("api.example.com", "api.example.com.evil.net"));
+    // The host is canonicalised by the store, whatever the caller passes.
+    CHECK(host_matches("127.0.0.1", "127.1"));
+    CHECK(host_matches("127.0.0.1", "2130706433"));
+    CHECK(host_matches("localhost", "LOCALHOST."));
+    CHECK(host_matches("*", "api.example.com"));
+    CHECK_FALSE(host_matches("*", "256.1.1.1"));  // not a host at all
 }
 
 TEST_CASE("merchant text is cut with a marker and shown without terminal escapes", "[store][text]") {

@@ -241,7 +241,9 @@ TEST_CASE("agents: tokens are shown once, hashed, checked, rotated", "[store][ag
     CHECK(s->add_agent("bot", {}).error().code == errc::agent_exists);
     CHECK(s->add_agent("bad name", {}).error().code == errc::invalid_name);
     policy bad;
-    bad.allow_hosts = {"*"};
+    bad.allow_hosts = {"a.*.com"};
+    CHECK(s->add_agent("other", bad).error().code == errc::invalid_pattern);
+    bad.allow_hosts = {"256.1.1.1"};  // numeric, but no single address
     CHECK(s->add_agent("other", bad).error().code == errc::invalid_pattern);
     CHECK(s->get_agent("other").error().code == errc::agent_not_found);
     CHECK(s->set_policy("bot", bad).error().code == errc::invalid_pattern);
@@ -254,6 +256,58 @@ TEST_CASE("agents: tokens are shown once, hashed, checked, rotated", "[store][ag
     CHECK(s->get_agent("bot")->allowance == 15u);
     CHECK(s->fund("ghost", 1).error().code == errc::agent_not_found);
     CHECK(s->list_agents()->size() == 1);
+}
+
+TEST_CASE("a host policy holds for every spelling of an address", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    policy local;
+    local.deny_hosts = {"127.0.0.1", "LOCALHOST."};
+    REQUIRE(s->add_agent("bot", local));
+    // The store canonicalises the host it is given instead of trusting the caller's text.
+    for (const char* host : {"127.0.0.1", "127.1", "2130706433", "0x7f000001", "0177.0.0.1",
+                             "0x7f.1", "127.0.0.1.", "::ffff:127.0.0.1", "localhost", "LocalHost."}) {
+        INFO(host);
+        auto q = usdc_request("bot", 1000);
+        q.host = host;
+        expect_decline(*s, q, reason::host_not_allowed);
+    }
+    // The ledger records the canonical host, so spend by host adds up per destination.
+    auto q = usdc_request("bot", 1000);
+    q.host = "2130706433";
+    expect_decline(*s, q, reason::host_not_allowed);
+    CHECK(s->list_ledger({}).value().back().host == "127.0.0.1");
+
+    // A deny pattern written in another spelling denies the canonical host too.
+    policy octal;
+    octal.deny_hosts = {"0177.1"};
+    REQUIRE(s->add_agent("octal", octal));
+    q = usdc_request("octal", 1000);
+    q.host = "127.0.0.1";
+    expect_decline(*s, q, reason::host_not_allowed);
+    q.host = "127.0.0.2";
+    expect_approve(*s, q);
+
+    // Numeric text that is not exactly one address is never admitted, even with no host lists:
+    // a resolver could read it as a host the policy never saw.
+    REQUIRE(s->add_agent("open", {}));
+    for (const char* host : {"256.1.1.1", "1.2.3.4.5", "0x1g", ""}) {
+        INFO(host);
+        q = usdc_request("open", 1000);
+        q.host = host;
+        expect_decline(*s, q, reason::host_not_allowed);
+    }
+    // An allow list admits any spelling of an allowed address, and "*" admits every host.
+    policy allow;
+    allow.allow_hosts = {"127.0.0.1"};
+    REQUIRE(s->add_agent("allow", allow));
+    q = usdc_request("allow", 1000);
+    q.host = "0x7f000001";
+    expect_approve(*s, q);
+    allow.allow_hosts = {"*"};
+    REQUIRE(s->set_policy("allow", allow));
+    expect_approve(*s, usdc_request("allow", 1000));
 }
 
 TEST_CASE("bad reserve input is an error and writes nothing, long merchant text is cut", "[store][policy]") {

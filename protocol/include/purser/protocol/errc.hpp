@@ -24,6 +24,9 @@ enum class errc {
     empty_accepts,         ///< A payment-required message offers nothing.
     no_supported_offer,    ///< No offer in `accepts` can be paid by this wallet.
     invalid_typed_data,    ///< EIP-712 types or values that do not fit together.
+    invalid_host,          ///< Not a host name or IP address, or numeric text a resolver could
+                           ///< read as another address than the policy would (256.1.1.1).
+    invalid_url,           ///< Not an http(s) URL or host:port authority Purser accepts.
 };
 
 [[nodiscard]] const std::error_category& protocol_category() noexcept;

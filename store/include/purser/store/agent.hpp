@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "purser/store/money.hpp"
@@ -20,8 +21,10 @@ struct policy {
     std::optional<usd_micros> lifetime;     ///< Max spend ever.
     std::optional<usd_micros> in_flight;    ///< Max value signed but not yet settled.
     std::optional<std::uint32_t> payments_per_minute;  ///< Max approvals in any 60 s window.
-    /// Host patterns: "api.example.com" (exact) or "*.example.com" (any subdomain, not the apex).
-    /// Case-insensitive. Deny wins; a non-empty allow list admits only matching hosts.
+    /// Host patterns (protocol::valid_host_pattern): "*" (every host), "api.example.com" or an
+    /// address in any spelling ("127.1" is 127.0.0.1) matched exactly after canonicalising, or
+    /// "*.example.com" (any subdomain, not the apex). Deny wins; a non-empty allow list admits
+    /// only matching hosts.
     std::vector<std::string> allow_hosts;
     std::vector<std::string> deny_hosts;
     /// Networks as the offer names them (CAIP-2 "eip155:8453" or v1 "base"); empty = any.
@@ -61,9 +64,18 @@ struct agent_credentials {
 
 /// True for [A-Za-z0-9._-]{1,64}.
 [[nodiscard]] bool valid_agent_name(std::string_view name) noexcept;
-/// True for "host" or "*.suffix" with DNS-ish characters.
-[[nodiscard]] bool valid_host_pattern(std::string_view pattern) noexcept;
-/// Case-insensitive host pattern match ("*.example.com" matches "a.b.example.com" only).
-[[nodiscard]] bool host_matches(std::string_view pattern, std::string_view host) noexcept;
+/// True for a pattern protocol::valid_host_pattern accepts: "*", a host, or "*.suffix".
+[[nodiscard]] bool valid_host_pattern(std::string_view pattern);
+/// protocol::host_pattern_matches after canonicalising `host` here, so a caller's spelling
+/// ("2130706433", "LOCALHOST.") cannot slip past a pattern; a host that protocol::canonical_host
+/// refuses matches nothing.
+[[nodiscard]] bool host_matches(std::string_view pattern, std::string_view host);
+/// Whether `limits` admits `host` (any spelling): no deny pattern matches and, when there is an
+/// allow list, an allow pattern does. A host protocol::canonical_host refuses ("256.1.1.1") is
+/// never admitted: the store cannot tell which destination it names.
+[[nodiscard]] bool host_allowed(const policy& limits, std::string_view host);
+/// The host as the ledger records it: canonical when it is one, else the text in lower case
+/// (a decline for that host still leaves its row).
+[[nodiscard]] std::string ledger_host(std::string_view host);
 
 }  // namespace purser::store

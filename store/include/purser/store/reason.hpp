@@ -19,7 +19,8 @@ enum class reason {
     insufficient_allowance,      ///< The prepaid allowance left is below this payment.
     in_flight_limit_exceeded,    ///< Signed-but-unsettled value would pass the in-flight limit.
     rate_limited,                ///< Too many payments in the last 60 seconds.
-    host_not_allowed,            ///< The host matches a deny pattern or no allow pattern.
+    host_not_allowed,            ///< The host matches a deny pattern or no allow pattern, or
+                                 ///< is not one host (numeric text that is no single address).
     network_not_allowed,         ///< The offer's network is not on the agent's allow-list.
     asset_not_allowed,           ///< Asset not on the allow-list, or without a known USD peg.
     no_supported_offer,          ///< (proxy) No offer in the 402 can be paid by this wallet.

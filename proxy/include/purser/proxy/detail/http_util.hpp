@@ -1,6 +1,6 @@
-// Socket-free helpers of the proxy server: URL and authority parsing, proxy credentials, host
-// patterns, hop-by-hop headers and log redaction. Kept apart from the Beast code so they are
-// unit-tested directly and compile fast.
+// Socket-free helpers of the proxy server: URL and authority parsing (on protocol/url.hpp), proxy
+// credentials, intercept lists, hop-by-hop headers and log redaction. Kept apart from the Beast
+// code so they are unit-tested directly and compile fast.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,7 @@ namespace purser::proxy::detail {
 /// Where a request goes.
 struct origin {
     bool tls = false;
-    std::string host;          ///< Without brackets.
+    std::string host;          ///< protocol::canonical_host(), without brackets.
     std::uint16_t port = 0;
     std::string target = "/";  ///< Origin-form path and query, sent upstream.
 
@@ -27,11 +27,14 @@ struct origin {
     [[nodiscard]] std::string url() const;
 };
 
-/// Parses an absolute-form request target ("http://host[:port]/path?q"). Only http is accepted
-/// on a plain proxy connection (https goes through CONNECT). Errors: invalid_url.
+/// Parses an absolute-form request target ("http://host[:port]/path?q") with
+/// protocol::parse_url, so the host is canonical ("127.1" is "127.0.0.1") and numeric hosts that
+/// are not exactly one address are refused. Only http is accepted on a plain proxy connection
+/// (https goes through CONNECT). Errors: invalid_url, with a one-line detail for a 400.
 [[nodiscard]] result<origin> parse_absolute_url(std::string_view text);
 
-/// Parses a CONNECT authority ("host:port", "[v6]:port"). Errors: invalid_url.
+/// Parses a CONNECT authority ("host:port", "[v6]:port") with protocol::parse_authority: the
+/// host canonical, port 0 when the text has none. Errors: invalid_url, with a one-line detail.
 [[nodiscard]] result<std::pair<std::string, std::uint16_t>> parse_authority(std::string_view text);
 
 /// Decodes a `Proxy-Authorization: Basic ...` value into (name, token); nullopt when it is not
@@ -39,11 +42,8 @@ struct origin {
 [[nodiscard]] std::optional<std::pair<std::string, std::string>> decode_basic(
     std::string_view value);
 
-/// "*" matches everything, "*.example.com" matches strict subdomains, anything else matches
-/// that host exactly; case-insensitive.
-[[nodiscard]] bool host_matches(std::string_view pattern, std::string_view host);
-
-/// True when some `intercept` pattern matches and no `no_intercept` pattern does.
+/// True when some `intercept` pattern matches `host` (canonical) and no `no_intercept` pattern
+/// does, by protocol::host_pattern_matches: the same matcher agent policies use.
 [[nodiscard]] bool should_intercept(const std::vector<std::string>& intercept,
                                     const std::vector<std::string>& no_intercept,
                                     std::string_view host);
