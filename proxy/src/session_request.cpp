@@ -22,7 +22,10 @@ session::session(server::impl& srv, beast::tcp_stream stream)
     ++srv_.active;
 }
 
-session::~session() { --srv_.active; }
+session::~session() {
+    --srv_.active;
+    srv_.on_connection_closed();
+}
 
 void session::start() {
     srv_.register_session(shared_from_this());
