@@ -781,6 +781,17 @@ TEST_CASE("out of file descriptors: the proxy backs off instead of spinning, the
     const std::string log = (home.path() / "access.log").string();
     const std::string err = (home.path() / "stderr.txt").string();
 
+    // Everything the child needs is built before fork: the origin's threads are running, and
+    // after fork only async-signal-safe calls are safe until exec.
+    std::vector<std::string> env_strings{"PURSER_HOME=" + home.path().string()};
+    for (char** e = environ; *e != nullptr; ++e)
+        if (std::string_view(*e).rfind("PURSER_", 0) != 0) env_strings.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const char* argv[] = {PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
+                          "emfile-test", "--log", log.c_str(), "--threads", "2", nullptr};
+
     int out_pipe[2];
     REQUIRE(::pipe(out_pipe) == 0);
     const pid_t pid = ::fork();
@@ -795,10 +806,7 @@ TEST_CASE("out of file descriptors: the proxy backs off instead of spinning, the
         // limit low enough that a few dozen clients exhaust it.
         const rlimit low{48, 96};
         if (::setrlimit(RLIMIT_NOFILE, &low) != 0) ::_exit(126);
-        ::setenv("PURSER_HOME", home.path().c_str(), 1);
-        ::execl(PURSER_BIN, PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
-                "emfile-test", "--log", log.c_str(), "--threads", "2",
-                static_cast<char*>(nullptr));
+        ::execve(PURSER_BIN, const_cast<char* const*>(argv), envp.data());
         ::_exit(127);
     }
     ::close(out_pipe[1]);
