@@ -201,8 +201,9 @@ void server::stop() {
     net::post(s->ioc, [s] {
         if (s->stopping.exchange(true)) return;
         boost::system::error_code ignored;
+        // A pending accept back-off needs no cancel (which could race the accept chain on
+        // another thread): its handler sees `stopping`, and the drain ends run() regardless.
         s->acceptor.close(ignored);
-        s->accept_timer.cancel();
         std::vector<std::shared_ptr<session_base>> live;
         {
             const std::lock_guard lock(s->sessions_mutex);
