@@ -1,6 +1,7 @@
 // purser proxy: runs the forward proxy until SIGTERM or SIGINT, then drains and exits 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -22,6 +23,35 @@ constexpr const char* proxy_usage = R"(usage: purser proxy [--config FILE] [--li
 Every option can also come from the config file (same name with '_') or from PURSER_<NAME>;
 flags win over the environment, which wins over the file. See proxy/README.md for the list.
 )";
+
+/// Raises the soft limit on open files to the hard limit: every client connection takes a
+/// descriptor, often a second one upstream, and the usual soft default (1024) would cap the
+/// proxy far below max_connections. Logs both values, and warns when even the hard limit is
+/// short of what max_connections may need.
+void raise_open_files_limit(std::size_t max_connections) {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    const rlim_t before = lim.rlim_cur;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlimit raised = lim;
+        raised.rlim_cur = lim.rlim_max;
+        // An unlimited hard limit is still capped by fs.nr_open; fall back to its usual value.
+        if (::setrlimit(RLIMIT_NOFILE, &raised) != 0 && lim.rlim_max == RLIM_INFINITY) {
+            raised.rlim_cur = 1u << 20;
+            if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) raised.rlim_cur = before;
+        }
+        ::getrlimit(RLIMIT_NOFILE, &lim);
+    }
+    std::cerr << "purser: open files limit " << lim.rlim_cur;
+    if (lim.rlim_cur != before) std::cerr << " (raised from " << before << ")";
+    std::cerr << ", hard limit " << lim.rlim_max << "\n";
+    // Two descriptors per connection (agent and origin), plus the pool, log, store and CA.
+    const rlim_t wanted = 2 * static_cast<rlim_t>(max_connections) + 512;
+    if (lim.rlim_cur < wanted)
+        std::cerr << "purser: warning: max_connections " << max_connections << " may need up to "
+                  << wanted << " open files; past the limit, accepting backs off until "
+                  << "connections close\n";
+}
 
 }  // namespace
 
@@ -55,6 +85,8 @@ int proxy_command(const words& args) {
         if (opts->has(f)) sources.flags[f] = {""};
     auto cfg = proxy::load_config(sources);
     if (!cfg) return report(cfg.error(), 2);
+
+    raise_open_files_limit((*cfg)->max_connections);
 
     std::shared_ptr<const proxy::cert_authority> ca;
     if (!(*cfg)->intercept.empty()) {

@@ -12,7 +12,6 @@
 #include "purser/proxy/payment_flow.hpp"
 #include "purser/store/store.hpp"
 #include "purser/testnet/env_file.hpp"
-#include "purser/wallet/keystore.hpp"
 #include "purser/wallet/signer.hpp"
 #include "wallet_unlock.hpp"
 
@@ -155,7 +154,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg) {
     if (std::filesystem::exists(cfg.keystore, exists_ec)) {
         PURSER_TRY(password, proxy_wallet_password(cfg));
         secret_string guarded(std::move(password));
-        auto key = wallet::read_keystore(cfg.keystore, guarded.get());
+        auto key = decrypt_keystore(cfg.keystore, guarded.get());
         if (!key) return tl::unexpected(key.error());
         signer = std::make_shared<wallet::local_signer>(std::move(*key));
         std::cerr << "purser: wallet " << signer->address().to_checksum() << " unlocked\n";

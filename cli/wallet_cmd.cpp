@@ -106,7 +106,7 @@ int cmd_import(const words& args) {
     } else {
         auto src_pw = import_password();
         if (!src_pw) return report(src_pw.error());
-        key = wallet::read_keystore(*opts->get("from-keystore"), (*src_pw)->get());
+        key = decrypt_keystore(*opts->get("from-keystore"), (*src_pw)->get());
         if (!key) {
             auto e = key.error();
             e.detail = *opts->get("from-keystore") + ": " + e.detail;

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "purser/wallet/harden.hpp"
 #include "purser/wallet/keystore.hpp"
 
 namespace purser::cli {
@@ -18,10 +19,16 @@ result<std::unique_ptr<secret_string>> wallet_password(bool confirm) {
     return out;
 }
 
+result<wallet::private_key> decrypt_keystore(const std::filesystem::path& file,
+                                             const std::string& password) {
+    if (auto h = wallet::harden_process_for_secrets(); !h) return tl::unexpected(h.error());
+    return wallet::read_keystore(file, password);
+}
+
 result<wallet::private_key> unlock_key(const options& opts) {
     const auto path = keystore_path(opts);
     PURSER_TRY(pw, wallet_password());
-    auto key = wallet::read_keystore(path, pw->get());
+    auto key = decrypt_keystore(path, pw->get());
     if (!key) {
         auto e = key.error();
         e.detail = path.string() + ": " + e.detail;

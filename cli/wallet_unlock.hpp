@@ -1,6 +1,7 @@
 // Opening the wallet for a command: password from the environment or a prompt, never a flag.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,12 @@ private:
 
 /// The wallet password (read_wallet_password), wrapped so it is wiped after use.
 [[nodiscard]] result<std::unique_ptr<secret_string>> wallet_password(bool confirm = false);
+
+/// The one way the CLI decrypts a keystore (unlock_key, the proxy, wallet import): first
+/// wallet::harden_process_for_secrets(), so no core dump or unprivileged debugger can read the
+/// key afterwards, then wallet::read_keystore. Errors: harden_failed, and read_keystore's.
+[[nodiscard]] result<wallet::private_key> decrypt_keystore(const std::filesystem::path& file,
+                                                           const std::string& password);
 
 /// Decrypts the keystore named by --keystore / PURSER_KEYSTORE / PURSER_HOME/keystore.json.
 [[nodiscard]] result<wallet::private_key> unlock_key(const options& opts);

@@ -1,5 +1,8 @@
 #include "purser/proxy/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -107,6 +110,13 @@ const std::vector<option>& options() {
              if (s.empty()) c.default_agent.reset(); else c.default_agent = s;
              return {};
          }},
+        {"allow_unauthenticated", kind::boolean,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             if (!v.is_boolean()) return bad(w, "expected true or false");
+             c.allow_unauthenticated = v.get<bool>();
+             return {};
+         }},
+        {"max_connections", kind::number, PURSER_SIZE_OPTION(max_connections, 1, 1'000'000)},
         {"max_replay_body", kind::number, PURSER_SIZE_OPTION(max_replay_body, 0, 1ull << 30)},
         {"max_header_bytes", kind::number,
          PURSER_SIZE_OPTION(max_header_bytes, 1024, 1u << 20)},
@@ -242,7 +252,44 @@ result<json> from_text(const option& o, const std::vector<std::string>& values,
     return bad(where, "unsupported option kind");
 }
 
+bool is_localhost_name(std::string_view host) {
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same
+    constexpr std::string_view name = "localhost";
+    return host.size() == name.size() &&
+           std::equal(host.begin(), host.end(), name.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+}
+
+/// Checks that need every source applied first: what one option means depends on another.
+result<void> check_combination(const config& c) {
+    if (c.default_agent && !c.allow_unauthenticated && !is_loopback_host(c.listen_host))
+        return fail(errc::invalid_option,
+                    "default_agent '" + *c.default_agent + "' on listen address " +
+                        c.listen_host +
+                        ", which is not loopback: anyone who can reach the port would spend "
+                        "that agent's budget without credentials. Listen on 127.0.0.1 (containers "
+                        "in one pod share it), drop default_agent and give agents credentials, or "
+                        "set allow_unauthenticated (--allow-unauthenticated, "
+                        "PURSER_ALLOW_UNAUTHENTICATED=1) if the network already keeps others "
+                        "out");
+    return {};
+}
+
 }  // namespace
+
+bool is_loopback_host(const std::string& host) {
+    if (is_localhost_name(host)) return true;
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+        return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+    }
+    return false;
+}
 
 result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
     std::string host;
@@ -340,6 +387,7 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
         }
         PURSER_CHECK(o->apply(*c, value, where));
     }
+    PURSER_CHECK(check_combination(*c));
     return std::shared_ptr<const config>(std::move(c));
 }
 

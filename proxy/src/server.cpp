@@ -2,6 +2,7 @@
 // connections themselves are in session*.cpp and tunnel.cpp.
 #include "purser/proxy/server.hpp"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
@@ -53,14 +54,77 @@ void server::impl::do_accept() {
 }
 
 void server::impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec && !stopping) {
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<session>(*this, beast::tcp_stream(std::move(socket)))->start();
+    if (ec == net::error::operation_aborted || !acceptor.is_open() || stopping) return;
+    if (ec) return on_accept_error(ec);
+    if (accept_failures != 0) {
+        nlohmann::json line;
+        line["time"] = detail::access_log::now_iso8601();
+        line["event"] = "accept_resumed";
+        line["failures"] = accept_failures;
+        log.write(line);
+        accept_failures = 0;
+        accept_backoff = ms(0);
     }
-    // Accept errors such as EMFILE are transient: keep accepting.
-    if (!stopping) do_accept();
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<session>(*this, beast::tcp_stream(std::move(socket)))->start();
+    if (active.load() >= static_cast<long>(cfg->max_connections)) return pause_accepting();
+    do_accept();
+}
+
+/// A client that gave up before we accepted it costs one retry. Anything else (EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM, or an error we do not know) is likely to repeat at once: the pending
+/// connection stays queued, so retrying immediately would spin a core until descriptors free
+/// up. We wait instead, 50 ms doubling to 1 s, and log the first failure of each episode only,
+/// since a peer can provoke the failures.
+void server::impl::on_accept_error(boost::system::error_code ec) {
+    if (ec == net::error::connection_aborted || ec == net::error::connection_reset ||
+        ec == net::error::interrupted || ec == net::error::try_again)
+        return do_accept();
+    accept_backoff = accept_backoff == ms(0) ? ms(50) : std::min(accept_backoff * 2, ms(1000));
+    if (accept_failures++ == 0) {
+        nlohmann::json line;
+        line["time"] = detail::access_log::now_iso8601();
+        line["event"] = "accept_failing";
+        line["error"] = ec.message();
+        line["active"] = active.load();
+        log.write(line);
+    }
+    accept_timer.expires_after(accept_backoff);
+    accept_timer.async_wait([this](boost::system::error_code wec) {
+        if (wec || stopping) return;
+        do_accept();
+    });
+}
+
+/// At max_connections: no accept is pending, so further clients wait in the kernel's listen
+/// queue (their connect succeeds, nothing is read) and cost the proxy neither descriptors nor
+/// CPU, until a connection closes. Accepting and answering 503 instead would spend a descriptor
+/// and a write per attempt, and would spin under the same exhaustion the cap is meant to avoid.
+void server::impl::pause_accepting() {
+    const auto now = std::chrono::steady_clock::now();
+    // Once a minute at most: a peer can move the count across the cap at will.
+    if (last_cap_log == std::chrono::steady_clock::time_point{} ||
+        now - last_cap_log >= std::chrono::minutes(1)) {
+        last_cap_log = now;
+        nlohmann::json line;
+        line["time"] = detail::access_log::now_iso8601();
+        line["event"] = "max_connections_reached";
+        line["max_connections"] = cfg->max_connections;
+        log.write(line);
+    }
+    // From here on a closing connection may resume accepting on another thread, so this
+    // function touches nothing but the flag after setting it.
+    accept_paused = true;
+    // A connection that closed between the count and the flag saw no pause to end.
+    if (active.load() < static_cast<long>(cfg->max_connections) && accept_paused.exchange(false))
+        do_accept();
+}
+
+void server::impl::on_connection_closed() {
+    if (!accept_paused.load() || stopping) return;
+    if (active.load() >= static_cast<long>(cfg->max_connections)) return;
+    if (accept_paused.exchange(false)) net::post(ioc, [this] { do_accept(); });
 }
 
 void server::impl::check_drain() {
@@ -84,7 +148,10 @@ server::server(std::shared_ptr<const config> cfg, std::shared_ptr<payment_hook> 
 }
 
 server::~server() {
-    if (impl_) impl_->workers.join();
+    if (!impl_) return;
+    // Connections destroyed with the io_context must not schedule new accepts on it.
+    impl_->stopping = true;
+    impl_->workers.join();
 }
 
 result<std::uint16_t> server::listen() {
@@ -134,6 +201,8 @@ void server::stop() {
     net::post(s->ioc, [s] {
         if (s->stopping.exchange(true)) return;
         boost::system::error_code ignored;
+        // A pending accept back-off needs no cancel (which could race the accept chain on
+        // another thread): its handler sees `stopping`, and the drain ends run() regardless.
         s->acceptor.close(ignored);
         std::vector<std::shared_ptr<session_base>> live;
         {

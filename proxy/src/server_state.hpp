@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,9 @@ struct server::impl {
 
     std::atomic<bool> stopping{false};
     std::atomic<long> active{0};  // connections alive; stop() waits for zero
+    // Set while `active` has reached max_connections and no accept is pending; the connection
+    // that brings `active` back under the cap clears it and accepts again.
+    std::atomic<bool> accept_paused{false};
 
     std::mutex sessions_mutex;
     std::vector<std::weak_ptr<session_base>> sessions;
@@ -56,6 +60,12 @@ struct server::impl {
     tcp::acceptor acceptor{ioc};
     net::steady_timer drain_timer{ioc};
     std::chrono::steady_clock::time_point drain_deadline;
+    // Accept back-off while the process is out of descriptors or memory. Touched only by the
+    // accept chain, which has one operation pending at a time, so it needs no lock.
+    net::steady_timer accept_timer{ioc};
+    ms accept_backoff{0};                     // 0 outside a failure episode
+    std::uint64_t accept_failures = 0;        // failures in the current episode
+    std::chrono::steady_clock::time_point last_cap_log;
     // After ioc, so idle pooled sockets close while their io_context still exists.
     upstream_pool pool;
 
@@ -66,6 +76,11 @@ struct server::impl {
 
     void do_accept();
     void on_accept(boost::system::error_code ec, tcp::socket socket);
+    void on_accept_error(boost::system::error_code ec);
+    void pause_accepting();
+    /// Every connection (session or tunnel) calls this from its destructor, on any thread,
+    /// after decrementing `active`: it resumes accepting if the cap had paused it.
+    void on_connection_closed();
     void check_drain();
 };
 

@@ -27,6 +27,7 @@
 
 #include "asio.hpp"
 #include "either_stream.hpp"
+#include "purser/proxy/detail/framing.hpp"
 #include "purser/proxy/detail/http_util.hpp"
 #include "server_state.hpp"
 #include "upstream.hpp"
@@ -96,6 +97,8 @@ private:
     /// Where the request goes: ex_.dest from the target (and, on a plain connection, the
     /// credentials). False when an error answer was already sent.
     bool route_request(http::request<http::buffer_body>& req);
+    [[nodiscard]] static std::optional<detail::framing_refusal> check_framing(
+        const http::request<http::buffer_body>& req);
     void prepare_forwarded_request(http::request<http::buffer_body>& req);
     bool authenticate(const http::request<http::buffer_body>& req);
     void start_body();

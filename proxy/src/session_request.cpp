@@ -1,7 +1,9 @@
 // Reading the agent's request: head, route, credentials, and the body (buffered up to
 // max_replay_body so a paid retry can send it again byte for byte).
 #include <limits>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/write.hpp>
 
@@ -20,7 +22,10 @@ session::session(server::impl& srv, beast::tcp_stream stream)
     ++srv_.active;
 }
 
-session::~session() { --srv_.active; }
+session::~session() {
+    --srv_.active;
+    srv_.on_connection_closed();
+}
 
 void session::start() {
     srv_.register_session(shared_from_this());
@@ -70,6 +75,11 @@ void session::on_read_header(boost::system::error_code ec) {
     if (ec) return send_error(http::status::bad_request, "malformed request: " + ec.message(), true);
 
     ex_.url = std::string(req.target());
+    if (auto refusal = check_framing(req)) {
+        // The rest of the connection's bytes cannot be framed reliably, so it closes.
+        return send_error(static_cast<http::status>(refusal->status), std::move(refusal->why),
+                          true);
+    }
     if (req.method() == http::verb::connect) {
         if (intercepted())
             return send_error(http::status::bad_request, "CONNECT inside a tunnel", true);
@@ -124,6 +134,18 @@ bool session::route_request(http::request<http::buffer_body>& req) {
     }
     ex_.dest = std::move(*o);
     return authenticate(req);
+}
+
+/// Transfer-Encoding and Content-Length as detail::check_request_framing judges them. Beast
+/// itself rejects a Content-Length after `chunked` and a second `chunked`, but parses an unknown
+/// coding as a body of no length, which would reach the origin next to the coding's name.
+std::optional<detail::framing_refusal> session::check_framing(
+    const http::request<http::buffer_body>& req) {
+    std::vector<std::string_view> codings;
+    const auto [first, last] = req.equal_range(http::field::transfer_encoding);
+    for (auto it = first; it != last; ++it)
+        codings.emplace_back(it->value().data(), it->value().size());
+    return detail::check_request_framing(codings, req.count(http::field::content_length) != 0);
 }
 
 /// The request as it will go upstream: hop-by-hop headers and credentials removed, the target in

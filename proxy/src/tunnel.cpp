@@ -21,6 +21,7 @@ tunnel::~tunnel() {
         std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - start_).count();
     srv_.log.write(log_line_);
     --srv_.active;
+    srv_.on_connection_closed();
 }
 
 void tunnel::start() {

@@ -117,3 +117,90 @@ TEST_CASE("switch flags and listen parsing", "[proxy]") {
     CHECK_FALSE(parse_listen("127.0.0.1:65536"));
     CHECK_FALSE(parse_listen("127.0.0.1"));
 }
+
+TEST_CASE("max_connections: default, sources and range", "[proxy]") {
+    purser::test::temp_dir home;
+    CHECK((*load_config(sources_with(home.path())))->max_connections == 10'000);
+    auto env = sources_with(home.path(), {{"PURSER_MAX_CONNECTIONS", "64"}});
+    CHECK((*load_config(env))->max_connections == 64);
+    env.flags["max-connections"] = {"4"};
+    CHECK((*load_config(env))->max_connections == 4);
+    auto zero = sources_with(home.path());
+    zero.flags["max-connections"] = {"0"};
+    auto e = load_config(zero);
+    REQUIRE_FALSE(e);
+    CHECK(e.error().detail.find("max-connections") != std::string::npos);
+}
+
+TEST_CASE("loopback listen hosts", "[proxy]") {
+    for (const auto* h : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost",
+                          "LocalHost", "localhost."})
+        CHECK(is_loopback_host(h));
+    for (const auto* h : {"0.0.0.0", "::", "10.0.0.1", "192.168.1.2", "::ffff:10.0.0.1",
+                          "fe80::1", "128.0.0.1", "localhost.example.com", "example.com"})
+        CHECK_FALSE(is_loopback_host(h));
+}
+
+TEST_CASE("default_agent on a non-loopback listener needs allow_unauthenticated", "[proxy]") {
+    purser::test::temp_dir home;
+    const auto file = home.path() / "proxy.json";
+
+    SECTION("refused from flags, environment or file, with the reason and the way out") {
+        auto flags = sources_with(home.path());
+        flags.flags["listen"] = {"0.0.0.0:8402"};
+        flags.flags["default-agent"] = {"bot"};
+        auto e = load_config(flags);
+        REQUIRE_FALSE(e);
+        CHECK(e.error().code == errc::invalid_option);
+        CHECK(e.error().detail.find("not loopback") != std::string::npos);
+        CHECK(e.error().detail.find("budget") != std::string::npos);
+        CHECK(e.error().detail.find("127.0.0.1") != std::string::npos);
+        CHECK(e.error().detail.find("--allow-unauthenticated") != std::string::npos);
+
+        auto env = sources_with(home.path(), {{"PURSER_LISTEN", "[::]:8402"},
+                                              {"PURSER_DEFAULT_AGENT", "bot"}});
+        CHECK_FALSE(load_config(env));
+
+        write(file, R"({"listen":"10.1.2.3:8402","default_agent":"bot"})");
+        auto from_file = sources_with(home.path());
+        from_file.file = file;
+        CHECK_FALSE(load_config(from_file));
+
+        // A file that allows it, overridden by an environment that does not.
+        write(file, R"({"listen":"0.0.0.0:8402","default_agent":"bot",
+                        "allow_unauthenticated":true})");
+        auto overridden = sources_with(home.path(), {{"PURSER_ALLOW_UNAUTHENTICATED", "0"}});
+        overridden.file = file;
+        CHECK_FALSE(load_config(overridden));
+    }
+    SECTION("allowed on loopback, without default_agent, or with allow_unauthenticated") {
+        for (const auto* listen : {"127.0.0.1:8402", "[::1]:8402", "localhost:8402"}) {
+            auto s = sources_with(home.path());
+            s.flags["listen"] = {listen};
+            s.flags["default-agent"] = {"bot"};
+            CHECK(load_config(s));
+        }
+        auto no_default = sources_with(home.path());
+        no_default.flags["listen"] = {"0.0.0.0:8402"};
+        CHECK(load_config(no_default));
+
+        auto flag = sources_with(home.path());
+        flag.flags["listen"] = {"0.0.0.0:8402"};
+        flag.flags["default-agent"] = {"bot"};
+        flag.flags["allow-unauthenticated"] = {""};
+        auto c = load_config(flag);
+        REQUIRE(c);
+        CHECK((*c)->allow_unauthenticated);
+
+        auto env = sources_with(home.path(), {{"PURSER_LISTEN", "0.0.0.0:8402"},
+                                              {"PURSER_DEFAULT_AGENT", "bot"},
+                                              {"PURSER_ALLOW_UNAUTHENTICATED", "1"}});
+        CHECK(load_config(env));
+
+        write(file, R"({"listen":"0.0.0.0:8402","default_agent":"bot",
+                        "allow_unauthenticated":true})");
+        auto from_file = sources_with(home.path());
+        from_file.file = file;
+        CHECK(load_config(from_file));
+    }
+}

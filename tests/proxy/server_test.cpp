@@ -3,8 +3,11 @@
 #include "purser/proxy/server.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -164,6 +168,74 @@ struct test_tls {
     }
     std::string ca_file() const { return (dir.path() / "ca.crt").string(); }
 };
+
+/// A client connection held open by the test, speaking raw HTTP/1.1.
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port) : socket_(io_) {
+        socket_.connect({purser::test::net::ip::make_address("127.0.0.1"), port});
+    }
+    void send(const std::string& bytes) {
+        purser::test::net::write(socket_, purser::test::net::buffer(bytes));
+    }
+    /// True when something (bytes or the peer closing) arrives within `timeout_ms`.
+    bool readable_within(int timeout_ms) {
+        pollfd p{socket_.native_handle(), POLLIN, 0};
+        return ::poll(&p, 1, timeout_ms) > 0;
+    }
+    /// Reads until `needle` has arrived or the peer closes; bounded so a broken test cannot hang.
+    std::string read_until(const std::string& needle) {
+        char buf[4096];
+        for (int i = 0; i < 300 && got_.find(needle) == std::string::npos; ++i) {
+            if (!readable_within(100)) continue;
+            boost::system::error_code ec;
+            const auto n = socket_.read_some(purser::test::net::buffer(buf), ec);
+            got_.append(buf, n);
+            if (ec) break;
+        }
+        return got_;
+    }
+    void close() {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
+private:
+    purser::test::net::io_context io_;
+    purser::test::tcp::socket socket_;
+    std::string got_;
+};
+
+/// User plus system CPU time of a process, in seconds, from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+    const std::string stat = purser::test::read_file("/proc/" + std::to_string(pid) + "/stat");
+    // Fields after the command name (which may hold spaces) start with the state, field 3;
+    // utime and stime are fields 14 and 15.
+    std::istringstream in(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+        if (i == 14) utime = std::stoull(field);
+        if (i == 15) stime = std::stoull(field);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// The share of one core `pid` used over `wall`: CPU time, not speed, so a loaded machine can
+/// only make it smaller. A busy accept loop scores near 1 (or more, with two I/O threads).
+double cpu_share(pid_t pid, std::chrono::milliseconds wall) {
+    const double before = cpu_seconds(pid);
+    std::this_thread::sleep_for(wall);
+    return (cpu_seconds(pid) - before) / (static_cast<double>(wall.count()) / 1000.0);
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+        ++n;
+    return n;
+}
 
 }  // namespace
 
@@ -415,6 +487,69 @@ TEST_CASE("numeric hosts that are not exactly one address get 400", "[proxy]") {
     CHECK(connect.rfind("HTTP/1.1 400", 0) == 0);
     CHECK(connect.find("is not exactly one IPv4 address") != std::string::npos);
     CHECK(origin.requests().empty());
+TEST_CASE("request Transfer-Encoding other than chunked is refused before the origin",
+          "[proxy]") {
+    origin_server origin([](origin_context& ctx) {
+        return text_response(200, std::to_string(ctx.req.body().size()));
+    });
+    proxy_fixture proxy;
+    const std::string head = "POST " + url(origin.port(), "/te") +
+                             " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic Ym90OnRvazNu\r\n";
+    const std::string chunked_body = "5\r\nhello\r\n0\r\n\r\n";
+    struct refused_case {
+        const char* headers;
+        const char* status;
+    };
+    for (const auto& c : {
+             refused_case{"Transfer-Encoding: gzip\r\n", "501"},
+             refused_case{"Transfer-Encoding: deflate\r\n", "501"},
+             refused_case{"Transfer-Encoding: xchunked\r\n", "501"},
+             refused_case{"Transfer-Encoding: chunk\r\n", "501"},
+             refused_case{"Transfer-Encoding: gzip, chunked\r\n", "501"},
+             refused_case{"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", "501"},
+             refused_case{"Transfer-Encoding: chunked, gzip\r\n", "400"},
+             refused_case{"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n", "400"},
+             refused_case{"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "400"},
+             refused_case{"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "400"},
+         }) {
+        INFO(c.headers);
+        const auto out =
+            purser::test::raw_exchange(proxy.port, head + c.headers + "\r\n" + chunked_body);
+        CHECK(out.rfind("HTTP/1.1 " + std::string(c.status), 0) == 0);
+        CHECK(out.find("\r\n\r\npurser: ") != std::string::npos);  // one plain-text line
+        CHECK(out.find("Connection: close") != std::string::npos);
+    }
+    CHECK(origin.requests().empty());
+
+    // Exactly chunked (any case) still works, and the body arrives byte for byte.
+    const auto ok = purser::test::raw_exchange(
+        proxy.port, head + "Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n" +
+                        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    CHECK(ok.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(ok.find("\r\n\r\n11") != std::string::npos);
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].body() == "hello world");
+    CHECK(header_of(reqs[0], "Transfer-Encoding") == "<absent>");  // re-framed by length
+    CHECK(header_of(reqs[0], "Content-Length") == "11");
+}
+
+TEST_CASE("a chunked upload from curl arrives byte-identical", "[proxy]") {
+    std::mt19937 rng(9);  // fixed seed: the body is reproducible
+    std::string body(200 * 1024, '\0');
+    for (auto& ch : body) ch = static_cast<char>(rng() & 0xff);
+    origin_server origin([](origin_context& ctx) {
+        return text_response(200, std::to_string(ctx.req.body().size()));
+    });
+    proxy_fixture proxy;
+    const auto file = proxy.home.path() / "chunked.bin";
+    std::ofstream(file, std::ios::binary) << body;
+    auto r = curl(proxy.proxy_arg() + " -H 'Transfer-Encoding: chunked' --data-binary @" +
+                  file.string() + " " + url(origin.port(), "/upload"));
+    CHECK(last_status(r.out) == 200);
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].body() == body);
 }
 
 TEST_CASE("unreachable upstream gives 502, a silent one 504", "[proxy]") {
@@ -772,4 +907,140 @@ TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request
     CHECK(slow.out.find("finished after SIGTERM") != std::string::npos);
     CHECK(purser::test::read_file(home.path() / "access.log").find("\"agent\":\"sigterm-test\"") !=
           std::string::npos);
+}
+
+TEST_CASE("max_connections: extra clients wait, unserved and costing no CPU, until one closes",
+          "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "served"); });
+    proxy_fixture proxy([](config& c) { c.max_connections = 4; });
+    const std::string request = "GET " + url(origin.port(), "/") +
+                                " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic Ym90OnRvazNu"
+                                "\r\n\r\n";
+    // Four keep-alive clients, each served once and then left idle: the cap is reached.
+    std::vector<std::unique_ptr<raw_client>> held;
+    for (int i = 0; i < 4; ++i) {
+        held.push_back(std::make_unique<raw_client>(proxy.port));
+        held.back()->send(request);
+        CHECK(held.back()->read_until("served").find("served") != std::string::npos);
+    }
+    // Two more: the kernel completes their connect, the proxy does not accept them.
+    raw_client fifth(proxy.port);
+    raw_client sixth(proxy.port);
+    fifth.send(request);
+    sixth.send(request);
+    CHECK_FALSE(fifth.readable_within(300));
+    CHECK(proxy.log_with("max_connections_reached").find("\"max_connections\":4") !=
+          std::string::npos);
+    // The whole test process (proxy threads included) is idle meanwhile, not spinning.
+    CHECK(cpu_share(::getpid(), std::chrono::milliseconds(1000)) < 0.3);
+    CHECK_FALSE(fifth.readable_within(0));
+    CHECK(origin.requests().size() == 4);
+
+    // One closes: one waiting client is served; the other still waits for the next to close.
+    held[0]->close();
+    CHECK(fifth.read_until("served").find("HTTP/1.1 200") != std::string::npos);
+    CHECK_FALSE(sixth.readable_within(300));
+    held[1]->close();
+    CHECK(sixth.read_until("served").find("HTTP/1.1 200") != std::string::npos);
+    CHECK(origin.requests().size() == 6);
+}
+
+TEST_CASE("out of file descriptors: the proxy backs off instead of spinning, then recovers",
+          "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "recovered"); });
+    purser::test::temp_dir home;
+    const std::string log = (home.path() / "access.log").string();
+    const std::string err = (home.path() / "stderr.txt").string();
+
+    // Everything the child needs is built before fork: the origin's threads are running, and
+    // after fork only async-signal-safe calls are safe until exec.
+    std::vector<std::string> env_strings{"PURSER_HOME=" + home.path().string()};
+    for (char** e = environ; *e != nullptr; ++e)
+        if (std::string_view(*e).rfind("PURSER_", 0) != 0) env_strings.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const char* argv[] = {PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
+                          "emfile-test", "--log", log.c_str(), "--threads", "2", nullptr};
+
+    int out_pipe[2];
+    REQUIRE(::pipe(out_pipe) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(out_pipe[1], 1);
+        const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(err_fd, 2);
+        // Only stdio goes to the proxy, so its descriptor count is its own.
+        ::close_range(3, ~0U, 0);
+        // A soft limit the proxy raises to the hard one (which it cannot raise), and a hard
+        // limit low enough that a few dozen clients exhaust it.
+        const rlimit low{48, 96};
+        if (::setrlimit(RLIMIT_NOFILE, &low) != 0) ::_exit(126);
+        ::execve(PURSER_BIN, const_cast<char* const*>(argv), envp.data());
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    FILE* out = ::fdopen(out_pipe[0], "r");
+    char line[256] = {};
+    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+    const std::string first(line);
+    const std::string prefix = "purser proxy listening on 127.0.0.1:";
+    REQUIRE(first.rfind(prefix, 0) == 0);
+    const auto port = static_cast<std::uint16_t>(std::atoi(first.c_str() + prefix.size()));
+    const std::string stderr_text = purser::test::read_file(err);
+    CHECK(stderr_text.find("open files limit 96 (raised from 48), hard limit 96") !=
+          std::string::npos);
+    CHECK(stderr_text.find("warning: max_connections 10000") != std::string::npos);
+
+    // More idle clients than the proxy has descriptors: it accepts until accept() fails EMFILE.
+    std::vector<std::unique_ptr<raw_client>> clients;
+    for (int i = 0; i < 150; ++i) clients.push_back(std::make_unique<raw_client>(port));
+    const auto failing = [&] {
+        return purser::test::read_file(log).find("\"accept_failing\"") != std::string::npos;
+    };
+    for (int i = 0; i < 400 && !failing(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    const std::string during = purser::test::read_file(log);
+    CHECK(during.find("Too many open files") != std::string::npos);
+    // The backlog stays full, so every retry fails again: the back-off keeps the CPU idle.
+    CHECK(cpu_share(pid, std::chrono::milliseconds(1500)) < 0.3);
+    // Several retries have failed by now (50, 100, 200, 400, 800 ms): one line for them all.
+    CHECK(count_of(purser::test::read_file(log), "\"accept_failing\"") == 1);
+
+    // Descriptors come back when the clients leave; the proxy serves again.
+    for (auto& c : clients) c->close();
+    clients.clear();
+    purser::test::command_result r;
+    for (int i = 0; i < 20; ++i) {
+        r = curl("-x http://127.0.0.1:" + std::to_string(port) + " " + url(origin.port(), "/"));
+        if (last_status(r.out) == 200) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(last_status(r.out) == 200);
+    CHECK(r.out.find("recovered") != std::string::npos);
+    const std::string after = purser::test::read_file(log);
+    CHECK(after.find("\"accept_resumed\"") != std::string::npos);
+
+    REQUIRE(::kill(pid, SIGTERM) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    std::fclose(out);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("purser proxy refuses default_agent on a non-loopback listener", "[proxy]") {
+    purser::test::temp_dir home;
+    const std::string env = "PURSER_HOME=" + home.path().string() + " ";
+    auto refused = purser::test::run_command(env + PURSER_BIN +
+                                             " proxy --listen 0.0.0.0:0 --default-agent bot");
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.out.find("not loopback") != std::string::npos);
+    CHECK(refused.out.find("--allow-unauthenticated") != std::string::npos);
+    CHECK(refused.out.find("listening") == std::string::npos);
+    auto from_env = purser::test::run_command(
+        env + "PURSER_LISTEN=0.0.0.0:0 PURSER_DEFAULT_AGENT=bot " + PURSER_BIN + " proxy");
+    CHECK(from_env.exit_code == 2);
+    CHECK(from_env.out.find("not loopback") != std::string::npos);
 }

@@ -20,6 +20,7 @@ public:
             case errc::unsupported_offer: return "offer cannot be signed";
             case errc::rng_failed: return "random number generator failed";
             case errc::already_exists: return "file already exists";
+            case errc::harden_failed: return "cannot protect the process's secrets";
         }
         return "unknown wallet error";
     }

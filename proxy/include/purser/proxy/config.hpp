@@ -24,6 +24,10 @@ struct config {
     std::uint16_t listen_port = 8402;                 ///< 0 picks a free port.
     unsigned threads = 0;                             ///< I/O threads; 0 = hardware cores.
     std::optional<std::string> default_agent;         ///< Agent for requests without credentials.
+    bool allow_unauthenticated = false;               ///< Permit default_agent on a listener
+                                                      ///< that is not loopback.
+    std::size_t max_connections = 10'000;             ///< Client connections served at once;
+                                                      ///< past it, accepting pauses.
     std::size_t max_replay_body = 8u << 20;           ///< Request bytes buffered for a paid replay.
     std::size_t max_header_bytes = 64u << 10;         ///< Request and response header limit.
     std::size_t max_402_body = 1u << 20;              ///< 402 body bytes buffered for the hook.
@@ -68,8 +72,14 @@ struct config_sources {
 
 /// Builds the config. Errors: config_file (unreadable, not JSON, not an object), unknown_option
 /// (a file key or flag Purser does not know; the detail names it), invalid_option (wrong type,
-/// bad number, out of range, bad listen address; the detail names the option and its source).
+/// bad number, out of range, bad listen address; the detail names the option and its source;
+/// default_agent on a listener that is not loopback without allow_unauthenticated, since anyone
+/// who reaches the port could then spend that agent's budget).
 [[nodiscard]] result<std::shared_ptr<const config>> load_config(const config_sources& sources);
+
+/// True for a listen host only this machine can reach: 127.0.0.0/8, ::1 (also as
+/// ::ffff:127.x.y.z) and "localhost". "0.0.0.0" and "::" (every interface) are not.
+[[nodiscard]] bool is_loopback_host(const std::string& host);
 
 /// Splits "HOST:PORT" / "[V6]:PORT". Errors: invalid_option.
 [[nodiscard]] result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text);

@@ -16,6 +16,7 @@ enum class errc {
     unsupported_offer,   ///< The offer is not a scheme/network/asset this signer can sign.
     rng_failed,          ///< OpenSSL's CSPRNG did not deliver random bytes.
     already_exists,      ///< Refusing to overwrite an existing keystore file.
+    harden_failed,       ///< Core dumps or ptrace could not be turned off before a secret loads.
 };
 
 [[nodiscard]] const std::error_category& wallet_category() noexcept;
