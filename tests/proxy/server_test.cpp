@@ -487,6 +487,8 @@ TEST_CASE("numeric hosts that are not exactly one address get 400", "[proxy]") {
     CHECK(connect.rfind("HTTP/1.1 400", 0) == 0);
     CHECK(connect.find("is not exactly one IPv4 address") != std::string::npos);
     CHECK(origin.requests().empty());
+}
+
 TEST_CASE("request Transfer-Encoding other than chunked is refused before the origin",
           "[proxy]") {
     origin_server origin([](origin_context& ctx) {
