@@ -848,6 +848,16 @@ TEST_CASE("hook: merchant Purser headers are stripped and added values cannot sp
     CHECK(d.out.find("Purser-Decision: declined") != std::string::npos);
 }
 
+/// The port in the first line a child `purser proxy` prints ("... listening on 127.0.0.1:PORT").
+int listening_port(FILE* out) {
+    char line[256] = {};
+    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+    const std::string first(line);
+    const std::string prefix = "purser proxy listening on 127.0.0.1:";
+    REQUIRE(first.rfind(prefix, 0) == 0);
+    return std::atoi(first.c_str() + prefix.size());
+}
+
 TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request, exits 0",
           "[proxy]") {
     purser::test::latch request_arrived;
@@ -874,12 +884,7 @@ TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request
     }
     ::close(out_pipe[1]);
     FILE* out = ::fdopen(out_pipe[0], "r");
-    char line[256] = {};
-    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
-    const std::string first(line);
-    const std::string prefix = "purser proxy listening on 127.0.0.1:";
-    REQUIRE(first.rfind(prefix, 0) == 0);
-    const int port = std::atoi(first.c_str() + prefix.size());
+    const int port = listening_port(out);
     REQUIRE(port > 0);
     CHECK(std::filesystem::exists(home.path() / "ca" / "ca.key"));  // auto-initialised
 
@@ -984,12 +989,7 @@ TEST_CASE("out of file descriptors: the proxy backs off instead of spinning, the
     }
     ::close(out_pipe[1]);
     FILE* out = ::fdopen(out_pipe[0], "r");
-    char line[256] = {};
-    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
-    const std::string first(line);
-    const std::string prefix = "purser proxy listening on 127.0.0.1:";
-    REQUIRE(first.rfind(prefix, 0) == 0);
-    const auto port = static_cast<std::uint16_t>(std::atoi(first.c_str() + prefix.size()));
+    const auto port = static_cast<std::uint16_t>(listening_port(out));
     const std::string stderr_text = purser::test::read_file(err);
     CHECK(stderr_text.find("open files limit 96 (raised from 48), hard limit 96") !=
           std::string::npos);
