@@ -14,6 +14,7 @@
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/protocol/select.hpp"
+#include "purser/protocol/url.hpp"
 
 namespace purser::fuzz {
 
@@ -110,6 +111,35 @@ inline bool settle_response_target(const std::uint8_t* data, std::size_t size) {
     if (v) {
         auto again = parse_verify_response(serialize(*v));
         if (!again || again->is_valid != v->is_valid || again->payer != v->payer) return false;
+    }
+    return true;
+}
+
+/// Input: a host, authority or URL as an agent's request line carries it. A canonical host is a
+/// fixed point and matches itself as a pattern; a parsed URL, written back from its parts, parses
+/// to the same parts (so the proxy that connects and the policy that decides see one host).
+inline bool url_target(const std::uint8_t* data, std::size_t size) {
+    using namespace purser::protocol;
+    const std::string_view input = as_text(data, size);
+    if (auto host = canonical_host(input)) {
+        auto again = canonical_host(*host);
+        if (!again || *again != *host) return false;
+        if (!host_pattern_matches(*host, *host)) return false;
+    } else if (host.error().detail.empty()) {
+        return false;
+    }
+    if (auto a = parse_authority(input)) {
+        auto h = canonical_host(a->host);
+        if (!h || *h != a->host) return false;
+    }
+    for (const char* scheme : {"", "http://"}) {
+        auto u = parse_url(std::string(scheme) + std::string(input));
+        if (!u) continue;
+        auto back = parse_url(u->scheme + "://" + u->authority() + u->target);
+        if (!back || back->host != u->host || back->port != u->port ||
+            back->target != u->target || back->scheme != u->scheme) {
+            return false;
+        }
     }
     return true;
 }

@@ -522,11 +522,15 @@ void payment_flow::prover_loop() {
 store_authenticator::store_authenticator(std::shared_ptr<store::store> agents)
     : agents_(std::move(agents)) {}
 
-std::optional<std::string> store_authenticator::authenticate(std::string_view name,
-                                                             std::string_view token) {
+identity store_authenticator::authenticate(std::string_view name, std::string_view token) {
     auto who = agents_->authenticate(name, token);
-    if (!who) return std::nullopt;
-    return who->name;
+    if (who) return {who->name, {}};
+    const auto code = who.error().code;
+    if (code == store::errc::agent_not_found || code == store::errc::bad_credentials ||
+        code == store::errc::invalid_name) {
+        return {};
+    }
+    return {std::nullopt, "store unavailable: " + who.error().message()};
 }
 
 }  // namespace purser::proxy

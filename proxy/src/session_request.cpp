@@ -182,13 +182,17 @@ bool session::authenticate(const http::request<http::buffer_body>& req) {
         return false;
     }
     const auto creds = detail::decode_basic(it->value());
-    std::optional<std::string> agent;
-    if (creds && srv_.auth) agent = srv_.auth->authenticate(creds->first, creds->second);
-    if (!agent) {
+    identity who;
+    if (creds && srv_.auth) who = srv_.auth->authenticate(creds->first, creds->second);
+    if (!who.unavailable.empty()) {
+        send_error(http::status::service_unavailable, who.unavailable, false);
+        return false;
+    }
+    if (!who.agent) {
         send_407("proxy credentials not accepted");
         return false;
     }
-    ex_.agent = std::move(*agent);
+    ex_.agent = std::move(*who.agent);
     return true;
 }
 

@@ -434,9 +434,11 @@ TEST_CASE("store credentials authenticate the proxy's agents", "[payment]") {
     auto creds = f.ledger->add_agent("carol", {});
     REQUIRE(creds);
     proxy::store_authenticator auth(f.ledger);
-    CHECK(auth.authenticate("carol", creds->token) == "carol");
-    CHECK_FALSE(auth.authenticate("carol", "wrong"));
-    CHECK_FALSE(auth.authenticate("nobody", creds->token));
+    CHECK(auth.authenticate("carol", creds->token).agent == "carol");
+    CHECK_FALSE(auth.authenticate("carol", "wrong").agent);
+    CHECK(auth.authenticate("carol", "wrong").unavailable.empty());
+    CHECK_FALSE(auth.authenticate("nobody", creds->token).agent);
+    CHECK(auth.authenticate("nobody", creds->token).unavailable.empty());
 }
 
 // ---- the merchant is a stranger (issue 10) -------------------------------------------------

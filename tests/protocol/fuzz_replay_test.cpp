@@ -55,3 +55,7 @@ TEST_CASE("fuzz targets accept the seeds as valid messages", "[protocol][fuzz]")
     CHECK(purser::fuzz::payment_required_target(
         reinterpret_cast<const std::uint8_t*>(with_marker.data()), with_marker.size()));
 }
+
+TEST_CASE("fuzz replay: url seeds and crashers", "[protocol][fuzz]") {
+    CHECK(replay("url", purser::fuzz::url_target) >= 5);
+}

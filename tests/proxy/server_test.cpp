@@ -38,10 +38,11 @@ namespace {
 
 class map_authenticator final : public authenticator {
 public:
-    std::optional<std::string> authenticate(std::string_view name, std::string_view token) override {
-        if (name == "bot" && token == "tok3n") return std::string(name);
-        if (name == "other" && token == "pw") return std::string(name);
-        return std::nullopt;
+    identity authenticate(std::string_view name, std::string_view token) override {
+        if (name == "broken") return {std::nullopt, "store unavailable: read-only file system"};
+        if (name == "bot" && token == "tok3n") return {std::string(name), {}};
+        if (name == "other" && token == "pw") return {std::string(name), {}};
+        return {};
     }
 };
 
@@ -378,6 +379,11 @@ TEST_CASE("proxy authentication: 407, default agent, wrong credentials", "[proxy
         CHECK(connect.rfind("HTTP/1.1 407", 0) == 0);
         CHECK(origin.requests().empty());
         CHECK(proxy.log_text().find("nope") == std::string::npos);
+        // A credential store that cannot answer is not a wrong token: 503 naming the store.
+        auto broken = curl(proxy.proxy_arg("broken:x") + " " + url(origin.port(), "/"));
+        CHECK(last_status(broken.out) == 503);
+        CHECK(broken.out.find("purser: store unavailable: read-only file system") !=
+              std::string::npos);
     }
     {
         proxy_fixture proxy([](config& c) { c.default_agent = "sidecar"; });

@@ -152,8 +152,7 @@ private:
 class store_authenticator final : public authenticator {
 public:
     explicit store_authenticator(std::shared_ptr<store::store> agents);
-    std::optional<std::string> authenticate(std::string_view name,
-                                            std::string_view token) override;
+    identity authenticate(std::string_view name, std::string_view token) override;
 
 private:
     std::shared_ptr<store::store> agents_;
