@@ -145,7 +145,7 @@ result<std::optional<reason>> evaluate(const store::impl& im, const detail::writ
 result<decision> store::reserve(const reserve_request& q) {
     PURSER_STORE_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     PURSER_TRY(id, impl_->next_ledger_id(t));
     stored_row row = row_from_request(q, id, now, impl_->session.id());
 
@@ -186,7 +186,7 @@ result<std::uint64_t> store::record_decline(const reserve_request& q, reason why
                                             std::string_view detail) {
     PURSER_STORE_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     PURSER_TRY(id, impl_->next_ledger_id(t));
     stored_row row = row_from_request(q, id, now, impl_->session.id());
     if (q.usd_pegged) {
@@ -209,7 +209,7 @@ template <class Change>
 result<ledger_row> transition(store::impl& im, std::uint64_t id,
                               std::initializer_list<status> allowed_from, Change&& change) {
     const std::uint64_t now = im.now();
-    PURSER_TRY(t, detail::write_txn::begin(im.env.get()));
+    PURSER_TRY(t, im.begin_write());
     PURSER_TRY(before, im.load_row(t, id));
     if (!before || before->row.state == status::declined) {
         return purser::fail(errc::reservation_not_found, "reservation " + std::to_string(id));
@@ -330,7 +330,7 @@ result<ledger_row> store::expire_unsettled(std::uint64_t reservation_id, std::st
 result<std::size_t> store::recover() {
     const std::uint64_t now = impl_->now();
     const std::uint64_t own = impl_->session.id();
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     std::vector<std::uint64_t> ids;
     {
         PURSER_TRY(c, detail::cursor::open(t, impl_->by_status));

@@ -127,6 +127,7 @@ result<std::vector<ledger_row>> store::list_ledger_full_scan(const ledger_query&
     std::vector<ledger_row> rows;
     PURSER_TRY(e, c.first());
     for (auto cur = e; cur;) {
+        impl_->rows_visited.fetch_add(1, std::memory_order_relaxed);
         auto r = detail::decode_row(cur->value);
         if (!r) return purser::fail(errc::corrupt_record, "ledger row");
         if (matches(r->row, q)) rows.push_back(std::move(r->row));

@@ -131,6 +131,7 @@ result<std::optional<stored_row>> store::impl::load_row(const detail::txn_base& 
                                                         std::uint64_t id) const {
     PURSER_TRY(value, t.get(ledger, detail::be64(id)));
     if (!value) return std::optional<stored_row>{};
+    rows_visited.fetch_add(1, std::memory_order_relaxed);
     auto r = detail::decode_row(*value);
     if (!r) return purser::fail(errc::corrupt_record, "ledger row " + std::to_string(id));
     return r;
@@ -235,14 +236,14 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
     if ((rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS, 0600)) != MDB_SUCCESS) {
         return tl::unexpected(detail::lmdb_error(rc, "mdb_env_open " + dir.string()));
     }
-    // Clear readers left in the table by crashed processes, so their snapshots do not pin pages.
-    int dead = 0;
-    (void)mdb_reader_check(raw, &dead);
-
     PURSER_TRY(lock, detail::session_lock::acquire(dir));
     auto p = std::make_unique<impl>(std::move(e), std::move(options), dir, std::move(lock));
+    // Clear readers left in the table by crashed processes, so their snapshots do not pin pages
+    // (begin_write() below checks again only after the interval).
+    PURSER_TRY(cleared, p->check_readers());
+    (void)cleared;
     {
-        PURSER_TRY(t, detail::write_txn::begin(p->env.get()));
+        PURSER_TRY(t, p->begin_write());
         PURSER_TRY(meta, open_db(t, "meta"));
         PURSER_TRY(version, t.get(meta, "schema_version"));
         if (version) {
@@ -299,7 +300,7 @@ result<agent_credentials> store::add_agent(std::string_view name, const policy& 
     PURSER_STORE_CHECK(check_policy(limits));
     PURSER_TRY(token, new_token());
     PURSER_TRY(hash, sha256(token));
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     PURSER_TRY(existing, impl_->load_agent(t, name));
     if (existing) return purser::fail(errc::agent_exists, "agent '" + std::string(name) + "'");
     PURSER_TRY(next, t.get(impl_->meta, "next_agent_id"));
@@ -327,7 +328,7 @@ namespace {
 /// Loads, changes and saves one agent in one write transaction.
 template <class Change>
 result<agent> update_agent(store::impl& im, std::string_view name, Change&& change) {
-    PURSER_TRY(t, detail::write_txn::begin(im.env.get()));
+    PURSER_TRY(t, im.begin_write());
     PURSER_TRY(a, im.must_load_agent(t, name));
     PURSER_TRY(changed, change(a));
     (void)changed;

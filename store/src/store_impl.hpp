@@ -2,6 +2,7 @@
 // operation shares. Only the store's .cpp files include this.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,6 +36,18 @@ public:
     MDB_dbi by_expiry = 0;  ///< expires_at, id (open rows with an expiry only)
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
+
+    // Upkeep (upkeep.cpp).
+    /// Every write transaction starts here: first the periodic stale-reader check, then begin.
+    [[nodiscard]] result<detail::write_txn> begin_write();
+    /// mdb_reader_check: frees reader slots of dead processes. Returns how many were freed.
+    [[nodiscard]] result<std::size_t> check_readers();
+    /// Steady-clock ms of the last reader check (0 = never); shared by all threads.
+    std::atomic<std::int64_t> last_reader_check_ms{0};
+    std::atomic<std::uint64_t> readers_cleared{0};
+    /// Ledger rows read since open: the work a query or decision did, for stats() and for tests
+    /// that prove a cost does not grow with unrelated rows.
+    mutable std::atomic<std::uint64_t> rows_visited{0};
 
     // Agents.
     [[nodiscard]] result<std::optional<agent>> load_agent(const detail::txn_base& t,
