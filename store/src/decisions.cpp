@@ -115,26 +115,11 @@ result<std::optional<reason>> evaluate(const store::impl& im, const detail::writ
         if (over(pending, amount, *p.in_flight)) return out{reason::in_flight_limit_exceeded};
     }
     if (p.payments_per_minute) {
-        // Approvals (rows neither declined nor released) in the last 60 seconds.
-        const std::uint64_t from = now >= 59'999 ? now - 59'999 : 0;
-        std::vector<std::uint64_t> ids;
-        {
-            PURSER_TRY(c, detail::cursor::open(t, im.by_agent));
-            const std::string prefix = detail::writer().key_str(q.agent).take();
-            PURSER_TRY(e, c.seek(detail::name_time_key(q.agent, from, 0)));
-            for (auto cur = e; cur && cur->key.substr(0, prefix.size()) == prefix;) {
-                ids.push_back(detail::id_from_index_key(cur->key));
-                PURSER_TRY(n, c.next());
-                cur = n;
-            }
-        }
-        std::uint32_t recent = 0;
-        for (std::uint64_t rid : ids) {
-            PURSER_TRY(r, im.load_row(t, rid));
-            if (r && r->row.state != status::declined && r->row.state != status::released) {
-                ++recent;
-            }
-        }
+        // Approvals (rows neither declined nor released) in the last 60 seconds, from the rate
+        // index: the declines of an agent hammering its limit cost nothing here.
+        const std::uint64_t span = detail::rate_window_ms - 1;
+        const std::uint64_t from = now >= span ? now - span : 0;
+        PURSER_TRY(recent, im.approvals_since(t, q.agent, from));
         if (recent >= *p.payments_per_minute) return out{reason::rate_limited};
     }
     return out{};
@@ -173,6 +158,7 @@ result<decision> store::reserve(const reserve_request& q) {
         d.approved = true;
         d.reservation_id = id;
     }
+    if (who) PURSER_STORE_CHECK(impl_->prune_rate(t, q.agent, now));
     PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
     if (who) {
         PURSER_TRY(after, impl_->load_agent(t, q.agent));

@@ -183,6 +183,12 @@ result<std::string> store::check_counters() const {
         }
     }
     std::map<std::string, std::uint64_t> expected;  // counter key -> value
+    // The rate index must match the ledger inside the window decisions read; older entries are
+    // pruned lazily, so they are not compared.
+    const std::uint64_t now = impl_->now();
+    const std::uint64_t rate_from =
+        now >= detail::rate_window_ms - 1 ? now - (detail::rate_window_ms - 1) : 0;
+    std::map<std::string, std::uint64_t> expected_rate;  // rate key -> approvals
     auto add = [&](std::uint64_t id, counter_kind k, std::uint32_t period, std::uint64_t v) {
         if (v != 0) expected[detail::counter_key(id, k, period)] += v;
     };
@@ -193,6 +199,9 @@ result<std::string> store::check_counters() const {
             auto s = detail::decode_row(cur->value);
             if (!s) return purser::fail(errc::corrupt_record, "ledger row");
             const ledger_row& r = s->row;
+            if (detail::counts_for_rate(r.state) && r.at_ms >= rate_from) {
+                ++expected_rate[detail::rate_key(r.agent, r.at_ms)];
+            }
             const std::uint64_t counted = r.counted_usd();
             const std::uint64_t open = is_open(r.state) ? r.amount_usd : 0;
             if (counted != 0 || open != 0) {
@@ -218,6 +227,30 @@ result<std::string> store::check_counters() const {
             PURSER_TRY(n, c.next());
             cur = n;
         }
+    }
+    std::map<std::string, std::uint64_t> stored_rate;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, impl_->rate));
+        PURSER_TRY(e, c.first());
+        for (auto cur = e; cur;) {
+            auto v = detail::decode_u64_value(cur->value);
+            if (!v || cur->key.size() < 9) return purser::fail(errc::corrupt_record, "rate entry");
+            const std::uint64_t at = detail::read_be64(cur->key.substr(cur->key.size() - 8));
+            if (at >= rate_from) stored_rate[std::string(cur->key)] = *v;
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    if (stored_rate != expected_rate) {
+        for (const auto& [k, v] : expected_rate) {
+            auto it = stored_rate.find(k);
+            const std::uint64_t have = it == stored_rate.end() ? 0 : it->second;
+            if (have != v) {
+                return "rate index at " + std::to_string(detail::read_be64(k.substr(k.size() - 8))) +
+                       ": stored " + std::to_string(have) + ", ledger " + std::to_string(v);
+            }
+        }
+        return std::string("a rate entry is set that no ledger row accounts for");
     }
     if (stored == expected) return std::string();
     for (const auto& [k, v] : expected) {

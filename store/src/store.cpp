@@ -177,6 +177,10 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
         }
     }
 
+    const bool was_rated = before && detail::counts_for_rate(before->row.state);
+    const bool now_rated = detail::counts_for_rate(r.state);
+    if (was_rated != now_rated) PURSER_STORE_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
+
     if (!before) {
         PURSER_STORE_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value));
         PURSER_STORE_CHECK(t.put(by_agent, detail::name_time_key(r.agent, r.at_ms, r.id),
@@ -272,6 +276,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(by_host, open_db(t, "idx_host"));
         PURSER_TRY(by_status, open_db(t, "idx_status"));
         PURSER_TRY(by_expiry, open_db(t, "idx_expiry"));
+        PURSER_TRY(rate, open_db(t, "idx_rate"));
         p->agents = agents;
         p->counters = counters;
         p->ledger = ledger;
@@ -280,6 +285,13 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         p->by_host = by_host;
         p->by_status = by_status;
         p->by_expiry = by_expiry;
+        p->rate = rate;
+        // Stores written before the rate index have their last minutes' approvals only as rows.
+        PURSER_TRY(has_rate, t.get(meta, "rate_index"));
+        if (!has_rate) {
+            PURSER_STORE_CHECK(p->build_rate_index(t, p->now()));
+            PURSER_STORE_CHECK(t.put(meta, "rate_index", detail::writer().u8(detail::format_v1).take()));
+        }
         PURSER_STORE_CHECK(t.commit());
     }
     std::unique_ptr<store> s(new store(std::move(p)));

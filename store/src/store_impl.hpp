@@ -34,6 +34,7 @@ public:
     MDB_dbi by_host = 0;    ///< host, at_ms, id
     MDB_dbi by_status = 0;  ///< status, id
     MDB_dbi by_expiry = 0;  ///< expires_at, id (open rows with an expiry only)
+    MDB_dbi rate = 0;       ///< agent name, at_ms -> approvals (the last rate_keep_ms only)
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
 
@@ -64,6 +65,22 @@ public:
     [[nodiscard]] result<void> adjust_counter(detail::write_txn& t, std::uint64_t agent_id,
                                               detail::counter_kind kind, std::uint32_t period,
                                               std::uint64_t sub, std::uint64_t add) const;
+
+    // The rate index (rate.cpp).
+    /// Approvals of `agent` at or after `from_ms`, summed from the rate index: the cost is the
+    /// number of distinct approval milliseconds in the window, never the declines.
+    [[nodiscard]] result<std::uint64_t> approvals_since(const detail::txn_base& t,
+                                                        std::string_view agent,
+                                                        std::uint64_t from_ms) const;
+    /// Adds one approval at `at_ms` (add) or takes one away; taking from an entry already pruned
+    /// is a no-op.
+    [[nodiscard]] result<void> adjust_rate(detail::write_txn& t, std::string_view agent,
+                                           std::uint64_t at_ms, bool add) const;
+    /// Deletes `agent`'s entries older than now - rate_keep_ms.
+    [[nodiscard]] result<void> prune_rate(detail::write_txn& t, std::string_view agent,
+                                          std::uint64_t now) const;
+    /// Fills an empty rate index from the ledger's last rate_keep_ms (stores made before it).
+    [[nodiscard]] result<void> build_rate_index(detail::write_txn& t, std::uint64_t now) const;
 
     // Ledger rows.
     [[nodiscard]] result<std::optional<detail::stored_row>> load_row(const detail::txn_base& t,
