@@ -57,6 +57,58 @@ result<std::vector<std::uint64_t>> ids_with_status(const detail::txn_base& t, MD
     return ids;
 }
 
+/// The newest rows (by index order) matching `q`, at most q.limit, read backwards from the end
+/// of the index range: the cost is the rows returned plus the rows that fail the other filters,
+/// not the whole range. `prefix` selects the agent, host or status; `timed` says the index key
+/// carries a big-endian at_ms after the prefix (all but the status index).
+result<std::vector<ledger_row>> newest(const store::impl& im, const detail::txn_base& t,
+                                       MDB_dbi dbi, const std::string& prefix, bool timed,
+                                       const ledger_query& q) {
+    std::vector<ledger_row> rows;
+    PURSER_TRY(c, detail::cursor::open(t, dbi));
+    // The first key past the range; the walk starts just before it.
+    std::string past = prefix;
+    if (timed && q.until_ms) {
+        past += detail::be64(*q.until_ms) + detail::be64(0);
+    } else {
+        // Keys of this prefix are all longer than it: bump the prefix's last byte, or, for an
+        // empty prefix or one ending in 0xff, start from the very end.
+        while (!past.empty() && static_cast<unsigned char>(past.back()) == 0xff) past.pop_back();
+        if (!past.empty()) past.back() = static_cast<char>(static_cast<unsigned char>(past.back()) + 1);
+    }
+    std::optional<detail::cursor::entry> cur;
+    if (past.empty()) {
+        PURSER_TRY(e, c.last());
+        cur = e;
+    } else {
+        PURSER_TRY(e, c.seek(past));
+        if (e) {
+            PURSER_TRY(p, c.prev());
+            cur = p;
+        } else {
+            PURSER_TRY(p, c.last());
+            cur = p;
+        }
+    }
+    const std::size_t key_size = prefix.size() + (timed ? 16 : 8);
+    while (cur && rows.size() < q.limit) {
+        if (cur->key.size() != key_size || cur->key.substr(0, prefix.size()) != prefix) break;
+        if (timed && q.since_ms &&
+            detail::read_be64(cur->key.substr(prefix.size(), 8)) < *q.since_ms) {
+            break;
+        }
+        const std::uint64_t id = detail::id_from_index_key(cur->key);
+        PURSER_TRY(r, im.load_row(t, id));
+        if (!r) return purser::fail(errc::corrupt_record, "index points at row " + std::to_string(id));
+        if (matches(r->row, q)) rows.push_back(std::move(r->row));
+        PURSER_TRY(p, c.prev());
+        cur = p;
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const ledger_row& a, const ledger_row& b) { return a.id < b.id; });
+    return rows;
+}
+
 void apply_limit(std::vector<ledger_row>& rows, std::size_t limit) {
     if (limit != 0 && rows.size() > limit) {
         rows.erase(rows.begin(), rows.end() - static_cast<std::ptrdiff_t>(limit));
@@ -91,6 +143,24 @@ result<ledger_row> store::get_row(std::uint64_t id) const {
 
 result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const {
     PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    if (q.limit != 0) {
+        if ((q.agent && q.agent->size() > 255) || (q.host && q.host->size() > 255)) {
+            return std::vector<ledger_row>{};
+        }
+        if (q.agent) {
+            return newest(*impl_, t, impl_->by_agent, detail::writer().key_str(*q.agent).take(),
+                          true, q);
+        }
+        if (q.host) {
+            return newest(*impl_, t, impl_->by_host, detail::writer().key_str(*q.host).take(),
+                          true, q);
+        }
+        if (q.state) {
+            return newest(*impl_, t, impl_->by_status,
+                          std::string(1, static_cast<char>(*q.state)), false, q);
+        }
+        return newest(*impl_, t, impl_->by_time, std::string(), true, q);
+    }
     std::vector<std::uint64_t> ids;
     if (q.agent) {
         if (q.agent->size() > 255) return std::vector<ledger_row>{};
@@ -140,17 +210,24 @@ result<std::vector<ledger_row>> store::list_ledger_full_scan(const ledger_query&
 
 result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::uint64_t> since_ms,
                                             std::optional<std::uint64_t> until_ms) const {
-    ledger_query q;
-    q.since_ms = since_ms;
-    q.until_ms = until_ms;
-    PURSER_TRY(rows, list_ledger(q));
+    // One pass over the time index, aggregating as it goes: no row is kept once counted.
+    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
     std::map<std::string, spend_row> groups;
-    for (const auto& r : rows) {
+    PURSER_TRY(c, detail::cursor::open(t, impl_->by_time));
+    PURSER_TRY(e, c.seek(detail::time_key(since_ms.value_or(0), 0)));
+    for (auto cur = e; cur;) {
+        if (until_ms && detail::read_be64(cur->key.substr(0, 8)) >= *until_ms) break;
+        const std::uint64_t id = detail::id_from_index_key(cur->key);
+        PURSER_TRY(loaded, impl_->load_row(t, id));
+        if (!loaded) return purser::fail(errc::corrupt_record, "index points at row " + std::to_string(id));
+        const ledger_row& r = loaded->row;
         std::string key = by == spend_group::agent ? r.agent
                           : by == spend_group::host ? r.host
                                                     : day_text(r.at_ms);
         spend_row& g = groups[key];
-        g.key = key;
+        g.key = std::move(key);
+        PURSER_TRY(n, c.next());
+        cur = n;
         if (r.state == status::declined) {
             ++g.declined;
             continue;
