@@ -270,7 +270,7 @@ result<ledger_row> store::release(std::uint64_t reservation_id, std::string_view
 result<std::vector<ledger_row>> store::awaiting_proof(std::uint64_t now_ms,
                                                       std::uint64_t margin_s,
                                                       std::size_t limit) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     std::vector<ledger_row> out;
     PURSER_TRY(c, detail::cursor::open(t, impl_->by_expiry));
     PURSER_TRY(e, c.first());

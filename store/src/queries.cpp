@@ -135,14 +135,14 @@ std::string day_text(std::uint64_t at_ms) {
 }  // namespace
 
 result<ledger_row> store::get_row(std::uint64_t id) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(r, impl_->load_row(t, id));
     if (!r) return purser::fail(errc::reservation_not_found, "ledger row " + std::to_string(id));
     return std::move(r->row);
 }
 
 result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     if (q.limit != 0) {
         if ((q.agent && q.agent->size() > 255) || (q.host && q.host->size() > 255)) {
             return std::vector<ledger_row>{};
@@ -192,7 +192,7 @@ result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const 
 }
 
 result<std::vector<ledger_row>> store::list_ledger_full_scan(const ledger_query& q) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(c, detail::cursor::open(t, impl_->ledger));
     std::vector<ledger_row> rows;
     PURSER_TRY(e, c.first());
@@ -211,7 +211,7 @@ result<std::vector<ledger_row>> store::list_ledger_full_scan(const ledger_query&
 result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::uint64_t> since_ms,
                                             std::optional<std::uint64_t> until_ms) const {
     // One pass over the time index, aggregating as it goes: no row is kept once counted.
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     std::map<std::string, spend_row> groups;
     PURSER_TRY(c, detail::cursor::open(t, impl_->by_time));
     PURSER_TRY(e, c.seek(detail::time_key(since_ms.value_or(0), 0)));
@@ -246,7 +246,7 @@ result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::u
 }
 
 result<std::string> store::check_counters() const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     std::map<std::string, std::uint64_t> ids;
     {
         PURSER_TRY(c, detail::cursor::open(t, impl_->agents));

@@ -398,12 +398,12 @@ result<agent_credentials> store::rotate_token(std::string_view name) {
 }
 
 result<agent> store::get_agent(std::string_view name) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     return impl_->must_load_agent(t, name);
 }
 
 result<std::vector<agent>> store::list_agents() const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
     std::vector<agent> out;
     PURSER_TRY(e, c.first());
@@ -419,7 +419,7 @@ result<std::vector<agent>> store::list_agents() const {
 
 result<agent_usage> store::usage(std::string_view name) const {
     const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(a, impl_->must_load_agent(t, name));
     agent_usage u;
     PURSER_TRY(d, impl_->counter(t, a.id, counter_kind::day, utc_day(now)));

@@ -39,8 +39,18 @@ public:
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
 
     // Upkeep (upkeep.cpp).
-    /// Every write transaction starts here: first the periodic stale-reader check, then begin.
+    /// Every write transaction starts here: the periodic stale-reader check, growing the map
+    /// when it is 80% full (or a write met MDB_MAP_FULL) and below max_size_bytes, then begin.
     [[nodiscard]] result<detail::write_txn> begin_write();
+    /// Every read transaction starts here (it holds the gate shared, like writes).
+    [[nodiscard]] result<detail::read_txn> begin_read() const;
+    /// Doubles the map (up to max_size_bytes) when due. Skips, to try at the next write, when
+    /// this process's transactions do not end within detail::gate_wait.
+    [[nodiscard]] result<void> maybe_grow();
+    /// Held shared by every transaction; exclusively while the map size changes.
+    mutable detail::gate_mutex gate;
+    /// A write met MDB_MAP_FULL: grow before the next one whatever the fill.
+    std::atomic<bool> map_full_seen{false};
     /// mdb_reader_check: frees reader slots of dead processes. Returns how many were freed.
     [[nodiscard]] result<std::size_t> check_readers();
     /// Steady-clock ms of the last reader check (0 = never); shared by all threads.

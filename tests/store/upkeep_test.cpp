@@ -104,3 +104,53 @@ TEST_CASE("stats report the map and the fill", "[store][upkeep]") {
     CHECK(st.max_bytes >= st.map_bytes);
     CHECK(s->clear_stale_readers().value() == 0);
 }
+
+TEST_CASE("the map grows by itself up to max_size_bytes, then map_full", "[store][upkeep]") {
+    purser::test::temp_dir dir;
+    open_options o;
+    o.map_size_bytes = 2 * 1024 * 1024;
+    o.max_size_bytes = 8 * 1024 * 1024;
+    auto s = store::open(dir.path() / "store", o).value();
+    REQUIRE(s->add_agent("a", {}));
+    CHECK(s->stats().value().map_bytes == 2 * 1024 * 1024);
+    CHECK(s->stats().value().max_bytes == 8 * 1024 * 1024);
+    auto q = usdc_request("a", 1);
+    q.url = "https://api.example.com/" + std::string(2000, 'x');
+    std::size_t approved = 0;
+    std::uint64_t largest_map = 0;
+    purser::error last;
+    for (int i = 0; i < 10'000; ++i) {
+        auto d = s->reserve(q);
+        if (!d) {
+            last = d.error();
+            break;
+        }
+        ++approved;
+        const auto st = s->stats().value();
+        largest_map = std::max(largest_map, st.map_bytes);
+        CHECK(st.used_bytes <= st.map_bytes);
+    }
+    INFO("approved " << approved << " rows before map_full");
+    CHECK(largest_map == 8 * 1024 * 1024);  // grew 2 MiB -> 4 MiB -> 8 MiB
+    REQUIRE(last.code == errc::map_full);
+    // Past the maximum it stays a named error; what committed is intact.
+    auto again_full = s->reserve(q);
+    REQUIRE_FALSE(again_full);
+    CHECK(again_full.error().code == errc::map_full);
+    const auto st = s->stats().value();
+    CHECK(st.used_bytes * 10 >= st.max_bytes * 8);  // at least 80% full: time to warn
+    CHECK(s->list_ledger({}).value().size() == approved);
+    CHECK(s->check_counters().value() == "");
+    s.reset();
+    // A full store takes more once max_size_bytes is raised (opening it writes: the dead
+    // session's reservations become in_doubt), starting from the size its data needs.
+    o.max_size_bytes = 16 * 1024 * 1024;
+    auto reopened = store::open(dir.path() / "store", o);
+    INFO("reopen: " << (reopened ? std::string("ok") : reopened.error().detail));
+    REQUIRE(reopened);
+    auto again = std::move(*reopened);
+    CHECK(again->stats().value().map_bytes >= again->stats().value().used_bytes);
+    CHECK(again->list_ledger({}).value().size() == approved);
+    CHECK(again->reserve(q));
+    CHECK(again->check_counters().value() == "");
+}

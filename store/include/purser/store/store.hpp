@@ -25,8 +25,12 @@ using clock_fn = std::function<std::uint64_t()>;
 [[nodiscard]] std::uint64_t system_clock_ms();
 
 struct open_options {
-    /// LMDB map size: the most the store can ever hold. 1 GiB holds millions of ledger rows.
-    std::size_t map_size_bytes = std::size_t{1} << 30;
+    /// The LMDB map size to start with (a store already bigger keeps its size). The map doubles
+    /// by itself, up to max_size_bytes, before a write when it is 80% full.
+    std::size_t map_size_bytes = std::size_t{64} << 20;
+    /// The most the store may ever hold; MDB_MAP_FULL (errc::map_full) past it. 1 GiB holds
+    /// millions of ledger rows. A value below map_size_bytes counts as map_size_bytes.
+    std::size_t max_size_bytes = std::size_t{1} << 30;
     clock_fn clock = system_clock_ms;
     /// Mark reservations left `reserved` by dead processes as in_doubt while opening.
     bool recover_on_open = true;
