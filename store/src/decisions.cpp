@@ -115,26 +115,11 @@ result<std::optional<reason>> evaluate(const store::impl& im, const detail::writ
         if (over(pending, amount, *p.in_flight)) return out{reason::in_flight_limit_exceeded};
     }
     if (p.payments_per_minute) {
-        // Approvals (rows neither declined nor released) in the last 60 seconds.
-        const std::uint64_t from = now >= 59'999 ? now - 59'999 : 0;
-        std::vector<std::uint64_t> ids;
-        {
-            PURSER_TRY(c, detail::cursor::open(t, im.by_agent));
-            const std::string prefix = detail::writer().key_str(q.agent).take();
-            PURSER_TRY(e, c.seek(detail::name_time_key(q.agent, from, 0)));
-            for (auto cur = e; cur && cur->key.substr(0, prefix.size()) == prefix;) {
-                ids.push_back(detail::id_from_index_key(cur->key));
-                PURSER_TRY(n, c.next());
-                cur = n;
-            }
-        }
-        std::uint32_t recent = 0;
-        for (std::uint64_t rid : ids) {
-            PURSER_TRY(r, im.load_row(t, rid));
-            if (r && r->row.state != status::declined && r->row.state != status::released) {
-                ++recent;
-            }
-        }
+        // Approvals (rows neither declined nor released) in the last 60 seconds, from the rate
+        // index: the declines of an agent hammering its limit cost nothing here.
+        const std::uint64_t span = detail::rate_window_ms - 1;
+        const std::uint64_t from = now >= span ? now - span : 0;
+        PURSER_TRY(recent, im.approvals_since(t, q.agent, from));
         if (recent >= *p.payments_per_minute) return out{reason::rate_limited};
     }
     return out{};
@@ -145,7 +130,7 @@ result<std::optional<reason>> evaluate(const store::impl& im, const detail::writ
 result<decision> store::reserve(const reserve_request& q) {
     PURSER_STORE_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     PURSER_TRY(id, impl_->next_ledger_id(t));
     stored_row row = row_from_request(q, id, now, impl_->session.id());
 
@@ -173,6 +158,7 @@ result<decision> store::reserve(const reserve_request& q) {
         d.approved = true;
         d.reservation_id = id;
     }
+    if (who) PURSER_STORE_CHECK(impl_->prune_rate(t, q.agent, now));
     PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
     if (who) {
         PURSER_TRY(after, impl_->load_agent(t, q.agent));
@@ -186,7 +172,7 @@ result<std::uint64_t> store::record_decline(const reserve_request& q, reason why
                                             std::string_view detail) {
     PURSER_STORE_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     PURSER_TRY(id, impl_->next_ledger_id(t));
     stored_row row = row_from_request(q, id, now, impl_->session.id());
     if (q.usd_pegged) {
@@ -209,7 +195,7 @@ template <class Change>
 result<ledger_row> transition(store::impl& im, std::uint64_t id,
                               std::initializer_list<status> allowed_from, Change&& change) {
     const std::uint64_t now = im.now();
-    PURSER_TRY(t, detail::write_txn::begin(im.env.get()));
+    PURSER_TRY(t, im.begin_write());
     PURSER_TRY(before, im.load_row(t, id));
     if (!before || before->row.state == status::declined) {
         return purser::fail(errc::reservation_not_found, "reservation " + std::to_string(id));
@@ -284,7 +270,7 @@ result<ledger_row> store::release(std::uint64_t reservation_id, std::string_view
 result<std::vector<ledger_row>> store::awaiting_proof(std::uint64_t now_ms,
                                                       std::uint64_t margin_s,
                                                       std::size_t limit) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     std::vector<ledger_row> out;
     PURSER_TRY(c, detail::cursor::open(t, impl_->by_expiry));
     PURSER_TRY(e, c.first());
@@ -330,7 +316,7 @@ result<ledger_row> store::expire_unsettled(std::uint64_t reservation_id, std::st
 result<std::size_t> store::recover() {
     const std::uint64_t now = impl_->now();
     const std::uint64_t own = impl_->session.id();
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     std::vector<std::uint64_t> ids;
     {
         PURSER_TRY(c, detail::cursor::open(t, impl_->by_status));

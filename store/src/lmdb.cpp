@@ -21,14 +21,24 @@ result<std::optional<std::string_view>> txn_base::get(MDB_dbi dbi, std::string_v
     return std::optional<std::string_view>{from_val(v)};
 }
 
-result<MDB_txn*> txn_base::begin(MDB_env* e, unsigned flags) {
+result<MDB_txn*> txn_base::begin(MDB_env* e, unsigned flags, gate_lock& gate) {
     MDB_txn* t = nullptr;
     int rc = mdb_txn_begin(e, nullptr, flags, &t);
     if (rc == MDB_MAP_RESIZED) {
-        // Another process grew the map: adopt its size (no transaction of ours is active on this
-        // path's thread; LMDB requires that of the whole process, so the store never grows the
-        // map itself and only adopts a size another Purser version chose) and try once more.
-        rc = mdb_env_set_mapsize(e, 0);
+        // Another process grew the map past ours. Adopting its size needs every transaction of
+        // this process ended, so trade the shared gate for the exclusive one meanwhile.
+        gate_mutex& m = *gate.mutex();
+        gate.unlock();
+        {
+            std::unique_lock<gate_mutex> all(m, std::defer_lock);
+            if (!all.try_lock_for(gate_wait)) {
+                return purser::fail(errc::lmdb_failed,
+                                    "mdb_txn_begin: map grown by another process; this one's "
+                                    "transactions did not end in time to adopt it");
+            }
+            rc = mdb_env_set_mapsize(e, 0);
+        }
+        gate.lock();
         if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_env_set_mapsize"));
         rc = mdb_txn_begin(e, nullptr, flags, &t);
     }
@@ -36,17 +46,22 @@ result<MDB_txn*> txn_base::begin(MDB_env* e, unsigned flags) {
     return t;
 }
 
-result<read_txn> read_txn::begin(MDB_env* e) {
-    PURSER_TRY(t, txn_base::begin(e, MDB_RDONLY));
+result<read_txn> read_txn::begin(MDB_env* e, gate_mutex& gate) {
+    gate_lock held(gate);
+    PURSER_TRY(t, txn_base::begin(e, MDB_RDONLY, held));
     read_txn r;
+    r.gate_ = std::move(held);
     r.txn_ = t;
     return r;
 }
 
-result<write_txn> write_txn::begin(MDB_env* e) {
-    PURSER_TRY(t, txn_base::begin(e, 0));
+result<write_txn> write_txn::begin(MDB_env* e, gate_mutex& gate, std::atomic<bool>* full) {
+    gate_lock held(gate);
+    PURSER_TRY(t, txn_base::begin(e, 0, held));
     write_txn w;
+    w.gate_ = std::move(held);
     w.txn_ = t;
+    w.full_ = full;
     return w;
 }
 
@@ -54,6 +69,7 @@ result<void> write_txn::put(MDB_dbi dbi, std::string_view key, std::string_view 
     MDB_val k = to_val(key);
     MDB_val v = to_val(value);
     const int rc = mdb_put(txn_, dbi, &k, &v, 0);
+    note(rc);
     if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_put"));
     return {};
 }
@@ -70,6 +86,7 @@ result<void> write_txn::commit() {
     MDB_txn* t = txn_;
     txn_ = nullptr;  // mdb_txn_commit frees the transaction even when it fails.
     const int rc = mdb_txn_commit(t);
+    note(rc);
     if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_txn_commit"));
     return {};
 }

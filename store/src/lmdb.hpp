@@ -4,9 +4,13 @@
 
 #include <lmdb.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -49,6 +53,14 @@ private:
     MDB_env* env_ = nullptr;
 };
 
+/// Every transaction of one environment holds its gate shared; changing the map size takes it
+/// exclusively, because LMDB allows mdb_env_set_mapsize only while this process has no active
+/// transaction.
+using gate_mutex = std::shared_timed_mutex;
+using gate_lock = std::shared_lock<gate_mutex>;
+/// How long a map change waits for this process's transactions to end before giving up.
+inline constexpr std::chrono::seconds gate_wait{2};
+
 /// What both transaction types can do. Not used directly.
 class txn_base {
 public:
@@ -64,15 +76,18 @@ public:
 
 protected:
     txn_base() = default;
-    txn_base(txn_base&& o) noexcept : txn_(o.txn_) { o.txn_ = nullptr; }
-    [[nodiscard]] static result<MDB_txn*> begin(MDB_env* e, unsigned flags);
+    txn_base(txn_base&& o) noexcept : gate_(std::move(o.gate_)), txn_(o.txn_) { o.txn_ = nullptr; }
+    /// Begins with `gate` held shared. On MDB_MAP_RESIZED (another process grew the map) it
+    /// adopts the new size with the gate held exclusively, then begins again.
+    [[nodiscard]] static result<MDB_txn*> begin(MDB_env* e, unsigned flags, gate_lock& gate);
+    gate_lock gate_;  ///< Declared before txn_: released after the destructor ends the txn.
     MDB_txn* txn_ = nullptr;
 };
 
 /// A read-only snapshot. Aborts (releases the snapshot) when it goes out of scope.
 class read_txn : public txn_base {
 public:
-    [[nodiscard]] static result<read_txn> begin(MDB_env* e);
+    [[nodiscard]] static result<read_txn> begin(MDB_env* e, gate_mutex& gate);
     read_txn(read_txn&&) noexcept = default;
 
 private:
@@ -82,8 +97,11 @@ private:
 /// The one write transaction of this thread. Aborts on scope exit unless commit() succeeded.
 class write_txn : public txn_base {
 public:
-    [[nodiscard]] static result<write_txn> begin(MDB_env* e);
-    write_txn(write_txn&&) noexcept = default;
+    /// `full` is set when a put or the commit meets MDB_MAP_FULL, so the store grows the map
+    /// before its next write.
+    [[nodiscard]] static result<write_txn> begin(MDB_env* e, gate_mutex& gate,
+                                                 std::atomic<bool>* full = nullptr);
+    write_txn(write_txn&& o) noexcept : txn_base(std::move(o)), full_(o.full_) {}
 
     [[nodiscard]] result<void> put(MDB_dbi dbi, std::string_view key, std::string_view value);
     /// Deletes `key`; returns false when it was absent.
@@ -93,6 +111,10 @@ public:
 
 private:
     write_txn() = default;
+    void note(int rc) {
+        if (rc == MDB_MAP_FULL && full_ != nullptr) full_->store(true);
+    }
+    std::atomic<bool>* full_ = nullptr;
 };
 
 /// A cursor inside a transaction; close it (let it go out of scope) before committing.

@@ -57,6 +57,58 @@ result<std::vector<std::uint64_t>> ids_with_status(const detail::txn_base& t, MD
     return ids;
 }
 
+/// The newest rows (by index order) matching `q`, at most q.limit, read backwards from the end
+/// of the index range: the cost is the rows returned plus the rows that fail the other filters,
+/// not the whole range. `prefix` selects the agent, host or status; `timed` says the index key
+/// carries a big-endian at_ms after the prefix (all but the status index).
+result<std::vector<ledger_row>> newest(const store::impl& im, const detail::txn_base& t,
+                                       MDB_dbi dbi, const std::string& prefix, bool timed,
+                                       const ledger_query& q) {
+    std::vector<ledger_row> rows;
+    PURSER_TRY(c, detail::cursor::open(t, dbi));
+    // The first key past the range; the walk starts just before it.
+    std::string past = prefix;
+    if (timed && q.until_ms) {
+        past += detail::be64(*q.until_ms) + detail::be64(0);
+    } else {
+        // Keys of this prefix are all longer than it: bump the prefix's last byte, or, for an
+        // empty prefix or one ending in 0xff, start from the very end.
+        while (!past.empty() && static_cast<unsigned char>(past.back()) == 0xff) past.pop_back();
+        if (!past.empty()) past.back() = static_cast<char>(static_cast<unsigned char>(past.back()) + 1);
+    }
+    std::optional<detail::cursor::entry> cur;
+    if (past.empty()) {
+        PURSER_TRY(e, c.last());
+        cur = e;
+    } else {
+        PURSER_TRY(e, c.seek(past));
+        if (e) {
+            PURSER_TRY(p, c.prev());
+            cur = p;
+        } else {
+            PURSER_TRY(p, c.last());
+            cur = p;
+        }
+    }
+    const std::size_t key_size = prefix.size() + (timed ? 16 : 8);
+    while (cur && rows.size() < q.limit) {
+        if (cur->key.size() != key_size || cur->key.substr(0, prefix.size()) != prefix) break;
+        if (timed && q.since_ms &&
+            detail::read_be64(cur->key.substr(prefix.size(), 8)) < *q.since_ms) {
+            break;
+        }
+        const std::uint64_t id = detail::id_from_index_key(cur->key);
+        PURSER_TRY(r, im.load_row(t, id));
+        if (!r) return purser::fail(errc::corrupt_record, "index points at row " + std::to_string(id));
+        if (matches(r->row, q)) rows.push_back(std::move(r->row));
+        PURSER_TRY(p, c.prev());
+        cur = p;
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const ledger_row& a, const ledger_row& b) { return a.id < b.id; });
+    return rows;
+}
+
 void apply_limit(std::vector<ledger_row>& rows, std::size_t limit) {
     if (limit != 0 && rows.size() > limit) {
         rows.erase(rows.begin(), rows.end() - static_cast<std::ptrdiff_t>(limit));
@@ -83,14 +135,32 @@ std::string day_text(std::uint64_t at_ms) {
 }  // namespace
 
 result<ledger_row> store::get_row(std::uint64_t id) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(r, impl_->load_row(t, id));
     if (!r) return purser::fail(errc::reservation_not_found, "ledger row " + std::to_string(id));
     return std::move(r->row);
 }
 
 result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
+    if (q.limit != 0) {
+        if ((q.agent && q.agent->size() > 255) || (q.host && q.host->size() > 255)) {
+            return std::vector<ledger_row>{};
+        }
+        if (q.agent) {
+            return newest(*impl_, t, impl_->by_agent, detail::writer().key_str(*q.agent).take(),
+                          true, q);
+        }
+        if (q.host) {
+            return newest(*impl_, t, impl_->by_host, detail::writer().key_str(*q.host).take(),
+                          true, q);
+        }
+        if (q.state) {
+            return newest(*impl_, t, impl_->by_status,
+                          std::string(1, static_cast<char>(*q.state)), false, q);
+        }
+        return newest(*impl_, t, impl_->by_time, std::string(), true, q);
+    }
     std::vector<std::uint64_t> ids;
     if (q.agent) {
         if (q.agent->size() > 255) return std::vector<ledger_row>{};
@@ -122,11 +192,12 @@ result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const 
 }
 
 result<std::vector<ledger_row>> store::list_ledger_full_scan(const ledger_query& q) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(c, detail::cursor::open(t, impl_->ledger));
     std::vector<ledger_row> rows;
     PURSER_TRY(e, c.first());
     for (auto cur = e; cur;) {
+        impl_->rows_visited.fetch_add(1, std::memory_order_relaxed);
         auto r = detail::decode_row(cur->value);
         if (!r) return purser::fail(errc::corrupt_record, "ledger row");
         if (matches(r->row, q)) rows.push_back(std::move(r->row));
@@ -139,17 +210,24 @@ result<std::vector<ledger_row>> store::list_ledger_full_scan(const ledger_query&
 
 result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::uint64_t> since_ms,
                                             std::optional<std::uint64_t> until_ms) const {
-    ledger_query q;
-    q.since_ms = since_ms;
-    q.until_ms = until_ms;
-    PURSER_TRY(rows, list_ledger(q));
+    // One pass over the time index, aggregating as it goes: no row is kept once counted.
+    PURSER_TRY(t, impl_->begin_read());
     std::map<std::string, spend_row> groups;
-    for (const auto& r : rows) {
+    PURSER_TRY(c, detail::cursor::open(t, impl_->by_time));
+    PURSER_TRY(e, c.seek(detail::time_key(since_ms.value_or(0), 0)));
+    for (auto cur = e; cur;) {
+        if (until_ms && detail::read_be64(cur->key.substr(0, 8)) >= *until_ms) break;
+        const std::uint64_t id = detail::id_from_index_key(cur->key);
+        PURSER_TRY(loaded, impl_->load_row(t, id));
+        if (!loaded) return purser::fail(errc::corrupt_record, "index points at row " + std::to_string(id));
+        const ledger_row& r = loaded->row;
         std::string key = by == spend_group::agent ? r.agent
                           : by == spend_group::host ? r.host
                                                     : day_text(r.at_ms);
         spend_row& g = groups[key];
-        g.key = key;
+        g.key = std::move(key);
+        PURSER_TRY(n, c.next());
+        cur = n;
         if (r.state == status::declined) {
             ++g.declined;
             continue;
@@ -168,7 +246,7 @@ result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::u
 }
 
 result<std::string> store::check_counters() const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     std::map<std::string, std::uint64_t> ids;
     {
         PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
@@ -182,6 +260,12 @@ result<std::string> store::check_counters() const {
         }
     }
     std::map<std::string, std::uint64_t> expected;  // counter key -> value
+    // The rate index must match the ledger inside the window decisions read; older entries are
+    // pruned lazily, so they are not compared.
+    const std::uint64_t now = impl_->now();
+    const std::uint64_t rate_from =
+        now >= detail::rate_window_ms - 1 ? now - (detail::rate_window_ms - 1) : 0;
+    std::map<std::string, std::uint64_t> expected_rate;  // rate key -> approvals
     auto add = [&](std::uint64_t id, counter_kind k, std::uint32_t period, std::uint64_t v) {
         if (v != 0) expected[detail::counter_key(id, k, period)] += v;
     };
@@ -192,6 +276,9 @@ result<std::string> store::check_counters() const {
             auto s = detail::decode_row(cur->value);
             if (!s) return purser::fail(errc::corrupt_record, "ledger row");
             const ledger_row& r = s->row;
+            if (detail::counts_for_rate(r.state) && r.at_ms >= rate_from) {
+                ++expected_rate[detail::rate_key(r.agent, r.at_ms)];
+            }
             const std::uint64_t counted = r.counted_usd();
             const std::uint64_t open = is_open(r.state) ? r.amount_usd : 0;
             if (counted != 0 || open != 0) {
@@ -217,6 +304,30 @@ result<std::string> store::check_counters() const {
             PURSER_TRY(n, c.next());
             cur = n;
         }
+    }
+    std::map<std::string, std::uint64_t> stored_rate;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, impl_->rate));
+        PURSER_TRY(e, c.first());
+        for (auto cur = e; cur;) {
+            auto v = detail::decode_u64_value(cur->value);
+            if (!v || cur->key.size() < 9) return purser::fail(errc::corrupt_record, "rate entry");
+            const std::uint64_t at = detail::read_be64(cur->key.substr(cur->key.size() - 8));
+            if (at >= rate_from) stored_rate[std::string(cur->key)] = *v;
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    if (stored_rate != expected_rate) {
+        for (const auto& [k, v] : expected_rate) {
+            auto it = stored_rate.find(k);
+            const std::uint64_t have = it == stored_rate.end() ? 0 : it->second;
+            if (have != v) {
+                return "rate index at " + std::to_string(detail::read_be64(k.substr(k.size() - 8))) +
+                       ": stored " + std::to_string(have) + ", ledger " + std::to_string(v);
+            }
+        }
+        return std::string("a rate entry is set that no ledger row accounts for");
     }
     if (stored == expected) return std::string();
     for (const auto& [k, v] : expected) {

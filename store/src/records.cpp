@@ -138,6 +138,10 @@ std::string status_key(status s, std::uint64_t id) {
     return writer().u8(static_cast<std::uint8_t>(s)).u64(id).take();
 }
 
+std::string rate_key(std::string_view agent, std::uint64_t at_ms) {
+    return writer().key_str(agent).u64(at_ms).take();
+}
+
 std::string expiry_key(std::uint64_t expires_at, std::uint64_t id) {
     return writer().u64(expires_at).u64(id).take();
 }

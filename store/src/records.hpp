@@ -42,6 +42,18 @@ enum class counter_kind : std::uint8_t { day = 'D', month = 'M', lifetime = 'L',
 [[nodiscard]] std::string name_time_key(std::string_view name, std::uint64_t at_ms,
                                         std::uint64_t id);
 [[nodiscard]] std::string status_key(status s, std::uint64_t id);
+/// The rate index: approvals of one agent at one millisecond (agent name, at_ms) -> u64 count.
+[[nodiscard]] std::string rate_key(std::string_view agent, std::uint64_t at_ms);
+/// Whether a row in status `s` counts against payments_per_minute: every approval that was not
+/// given back unsent (declined and released rows do not).
+[[nodiscard]] inline bool counts_for_rate(status s) {
+    return s != status::declined && s != status::released;
+}
+/// The rate window: approvals at or after now - rate_window_ms + 1 count.
+inline constexpr std::uint64_t rate_window_ms = 60'000;
+/// Rate entries older than this are pruned: the window plus a margin for a system clock stepped
+/// back a few minutes (the window then still sees the approvals it saw before the step).
+inline constexpr std::uint64_t rate_keep_ms = 5 * 60'000;
 [[nodiscard]] std::string expiry_key(std::uint64_t expires_at, std::uint64_t id);
 /// The ledger id at the end of any index key (all end in a big-endian u64 id).
 [[nodiscard]] std::uint64_t id_from_index_key(std::string_view key);

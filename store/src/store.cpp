@@ -131,6 +131,7 @@ result<std::optional<stored_row>> store::impl::load_row(const detail::txn_base& 
                                                         std::uint64_t id) const {
     PURSER_TRY(value, t.get(ledger, detail::be64(id)));
     if (!value) return std::optional<stored_row>{};
+    rows_visited.fetch_add(1, std::memory_order_relaxed);
     auto r = detail::decode_row(*value);
     if (!r) return purser::fail(errc::corrupt_record, "ledger row " + std::to_string(id));
     return r;
@@ -175,6 +176,10 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
             PURSER_STORE_CHECK(save_agent(t, a));
         }
     }
+
+    const bool was_rated = before && detail::counts_for_rate(before->row.state);
+    const bool now_rated = detail::counts_for_rate(r.state);
+    if (was_rated != now_rated) PURSER_STORE_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
 
     if (!before) {
         PURSER_STORE_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value));
@@ -235,14 +240,14 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
     if ((rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS, 0600)) != MDB_SUCCESS) {
         return tl::unexpected(detail::lmdb_error(rc, "mdb_env_open " + dir.string()));
     }
-    // Clear readers left in the table by crashed processes, so their snapshots do not pin pages.
-    int dead = 0;
-    (void)mdb_reader_check(raw, &dead);
-
     PURSER_TRY(lock, detail::session_lock::acquire(dir));
     auto p = std::make_unique<impl>(std::move(e), std::move(options), dir, std::move(lock));
+    // Clear readers left in the table by crashed processes, so their snapshots do not pin pages
+    // (begin_write() below checks again only after the interval).
+    PURSER_TRY(cleared, p->check_readers());
+    (void)cleared;
     {
-        PURSER_TRY(t, detail::write_txn::begin(p->env.get()));
+        PURSER_TRY(t, p->begin_write());
         PURSER_TRY(meta, open_db(t, "meta"));
         PURSER_TRY(version, t.get(meta, "schema_version"));
         if (version) {
@@ -271,6 +276,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(by_host, open_db(t, "idx_host"));
         PURSER_TRY(by_status, open_db(t, "idx_status"));
         PURSER_TRY(by_expiry, open_db(t, "idx_expiry"));
+        PURSER_TRY(rate, open_db(t, "idx_rate"));
         p->agents = agents;
         p->counters = counters;
         p->ledger = ledger;
@@ -279,6 +285,13 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         p->by_host = by_host;
         p->by_status = by_status;
         p->by_expiry = by_expiry;
+        p->rate = rate;
+        // Stores written before the rate index have their last minutes' approvals only as rows.
+        PURSER_TRY(has_rate, t.get(meta, "rate_index"));
+        if (!has_rate) {
+            PURSER_STORE_CHECK(p->build_rate_index(t, p->now()));
+            PURSER_STORE_CHECK(t.put(meta, "rate_index", detail::writer().u8(detail::format_v1).take()));
+        }
         PURSER_STORE_CHECK(t.commit());
     }
     std::unique_ptr<store> s(new store(std::move(p)));
@@ -299,7 +312,7 @@ result<agent_credentials> store::add_agent(std::string_view name, const policy& 
     PURSER_STORE_CHECK(check_policy(limits));
     PURSER_TRY(token, new_token());
     PURSER_TRY(hash, sha256(token));
-    PURSER_TRY(t, detail::write_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_write());
     PURSER_TRY(existing, impl_->load_agent(t, name));
     if (existing) return purser::fail(errc::agent_exists, "agent '" + std::string(name) + "'");
     PURSER_TRY(next, t.get(impl_->meta, "next_agent_id"));
@@ -327,7 +340,7 @@ namespace {
 /// Loads, changes and saves one agent in one write transaction.
 template <class Change>
 result<agent> update_agent(store::impl& im, std::string_view name, Change&& change) {
-    PURSER_TRY(t, detail::write_txn::begin(im.env.get()));
+    PURSER_TRY(t, im.begin_write());
     PURSER_TRY(a, im.must_load_agent(t, name));
     PURSER_TRY(changed, change(a));
     (void)changed;
@@ -385,12 +398,12 @@ result<agent_credentials> store::rotate_token(std::string_view name) {
 }
 
 result<agent> store::get_agent(std::string_view name) const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     return impl_->must_load_agent(t, name);
 }
 
 result<std::vector<agent>> store::list_agents() const {
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
     std::vector<agent> out;
     PURSER_TRY(e, c.first());
@@ -406,7 +419,7 @@ result<std::vector<agent>> store::list_agents() const {
 
 result<agent_usage> store::usage(std::string_view name) const {
     const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, detail::read_txn::begin(impl_->env.get()));
+    PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(a, impl_->must_load_agent(t, name));
     agent_usage u;
     PURSER_TRY(d, impl_->counter(t, a.id, counter_kind::day, utc_day(now)));

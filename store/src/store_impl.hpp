@@ -2,6 +2,7 @@
 // operation shares. Only the store's .cpp files include this.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -33,8 +34,31 @@ public:
     MDB_dbi by_host = 0;    ///< host, at_ms, id
     MDB_dbi by_status = 0;  ///< status, id
     MDB_dbi by_expiry = 0;  ///< expires_at, id (open rows with an expiry only)
+    MDB_dbi rate = 0;       ///< agent name, at_ms -> approvals (the last rate_keep_ms only)
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
+
+    // Upkeep (upkeep.cpp).
+    /// Every write transaction starts here: the periodic stale-reader check, growing the map
+    /// when it is 80% full (or a write met MDB_MAP_FULL) and below max_size_bytes, then begin.
+    [[nodiscard]] result<detail::write_txn> begin_write();
+    /// Every read transaction starts here (it holds the gate shared, like writes).
+    [[nodiscard]] result<detail::read_txn> begin_read() const;
+    /// Doubles the map (up to max_size_bytes) when due. Skips, to try at the next write, when
+    /// this process's transactions do not end within detail::gate_wait.
+    [[nodiscard]] result<void> maybe_grow();
+    /// Held shared by every transaction; exclusively while the map size changes.
+    mutable detail::gate_mutex gate;
+    /// A write met MDB_MAP_FULL: grow before the next one whatever the fill.
+    std::atomic<bool> map_full_seen{false};
+    /// mdb_reader_check: frees reader slots of dead processes. Returns how many were freed.
+    [[nodiscard]] result<std::size_t> check_readers();
+    /// Steady-clock ms of the last reader check (0 = never); shared by all threads.
+    std::atomic<std::int64_t> last_reader_check_ms{0};
+    std::atomic<std::uint64_t> readers_cleared{0};
+    /// Ledger rows read since open: the work a query or decision did, for stats() and for tests
+    /// that prove a cost does not grow with unrelated rows.
+    mutable std::atomic<std::uint64_t> rows_visited{0};
 
     // Agents.
     [[nodiscard]] result<std::optional<agent>> load_agent(const detail::txn_base& t,
@@ -51,6 +75,22 @@ public:
     [[nodiscard]] result<void> adjust_counter(detail::write_txn& t, std::uint64_t agent_id,
                                               detail::counter_kind kind, std::uint32_t period,
                                               std::uint64_t sub, std::uint64_t add) const;
+
+    // The rate index (rate.cpp).
+    /// Approvals of `agent` at or after `from_ms`, summed from the rate index: the cost is the
+    /// number of distinct approval milliseconds in the window, never the declines.
+    [[nodiscard]] result<std::uint64_t> approvals_since(const detail::txn_base& t,
+                                                        std::string_view agent,
+                                                        std::uint64_t from_ms) const;
+    /// Adds one approval at `at_ms` (add) or takes one away; taking from an entry already pruned
+    /// is a no-op.
+    [[nodiscard]] result<void> adjust_rate(detail::write_txn& t, std::string_view agent,
+                                           std::uint64_t at_ms, bool add) const;
+    /// Deletes `agent`'s entries older than now - rate_keep_ms.
+    [[nodiscard]] result<void> prune_rate(detail::write_txn& t, std::string_view agent,
+                                          std::uint64_t now) const;
+    /// Fills an empty rate index from the ledger's last rate_keep_ms (stores made before it).
+    [[nodiscard]] result<void> build_rate_index(detail::write_txn& t, std::uint64_t now) const;
 
     // Ledger rows.
     [[nodiscard]] result<std::optional<detail::stored_row>> load_row(const detail::txn_base& t,

@@ -96,3 +96,61 @@ TEST_CASE("indexed ledger queries agree with a full scan", "[store][ledger]") {
     }
     CHECK(total(by_agent).approved + total(by_agent).declined == s->list_ledger({})->size());
 }
+
+TEST_CASE("ledger with a limit reads only the newest rows of 20000", "[store][ledger]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    open_options o;
+    o.clock = clock.fn();
+    auto s = store::open(dir.path() / "store", o).value();
+    REQUIRE(s->add_agent("a", {}));
+    REQUIRE(s->add_agent("b", {}));
+    for (int i = 0; i < 20'000; ++i) {
+        clock.advance_ms(7);
+        if (i % 100 == 0) {
+            REQUIRE(s->reserve(usdc_request(i % 200 == 0 ? "a" : "b", 1)));
+        } else {
+            REQUIRE(s->record_decline(usdc_request("b", 1), reason::no_supported_offer));
+        }
+    }
+    auto visited = [&](const ledger_query& q, std::size_t expect_rows) {
+        const auto before = s->stats().value().rows_visited;
+        auto rows = s->list_ledger(q).value();
+        const auto cost = s->stats().value().rows_visited - before;
+        CHECK(rows.size() == expect_rows);
+        CHECK(ids(rows) == ids(s->list_ledger_full_scan(q).value()));
+        return cost;
+    };
+    ledger_query newest;
+    newest.limit = 20;
+    CHECK(visited(newest, 20) == 20);
+    ledger_query of_b = newest;
+    of_b.agent = "b";
+    CHECK(visited(of_b, 20) == 20);
+    ledger_query on_host = newest;
+    on_host.host = "api.example.com";
+    CHECK(visited(on_host, 20) == 20);
+    ledger_query declined = newest;
+    declined.state = status::declined;
+    CHECK(visited(declined, 20) == 20);
+    ledger_query until = newest;
+    until.until_ms = t0_ms + 7 * 10'000;
+    CHECK(visited(until, 20) == 20);
+    // Agent "a" has one row in 200: reading back to its 20th newest passes over no other agent's
+    // rows, because the agent index holds only its own.
+    ledger_query of_a = newest;
+    of_a.agent = "a";
+    CHECK(visited(of_a, 20) == 20);
+    // A filter the index does not cover costs the rows it skips, still far from all of them.
+    ledger_query reserved_of_a = of_a;
+    reserved_of_a.state = status::reserved;
+    CHECK(visited(reserved_of_a, 20) == 20);
+
+    const auto before = s->stats().value().rows_visited;
+    auto by_agent = s->spend(spend_group::agent, std::nullopt, std::nullopt).value();
+    CHECK(s->stats().value().rows_visited - before == 20'000);  // one pass, each row once
+    REQUIRE(by_agent.size() == 2);
+    CHECK(by_agent[0].approved == 100);
+    CHECK(by_agent[1].approved == 100);
+    CHECK(by_agent[1].declined == 19'800);
+}

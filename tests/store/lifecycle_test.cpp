@@ -20,6 +20,7 @@ std::unique_ptr<store> open_at(const std::filesystem::path& p, const manual_cloc
     open_options o;
     o.clock = clock.fn();
     o.map_size_bytes = map_size;
+    o.max_size_bytes = map_size;
     auto s = store::open(p, o);
     REQUIRE(s);
     return std::move(*s);

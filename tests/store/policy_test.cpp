@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <lmdb.h>
+
 #include <map>
 
 #include "purser/store/text.hpp"
@@ -346,4 +348,81 @@ TEST_CASE("bad reserve input is an error and writes nothing, long merchant text 
     REQUIRE(s->release(d->reservation_id, "test"));
     CHECK(s->commit(12345, {}).error().code == errc::reservation_not_found);
     CHECK(s->fail(0, "x").error().code == errc::reservation_not_found);
+}
+
+TEST_CASE("the rate check reads no rows however many declines an agent piles up", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    policy rate;
+    rate.payments_per_minute = 2;
+    REQUIRE(s->add_agent("busy", rate));
+    const auto first = expect_approve(*s, usdc_request("busy", 1));
+    expect_approve(*s, usdc_request("busy", 1));
+
+    auto visited_by_one_decline = [&] {
+        const auto before = s->stats().value().rows_visited;
+        auto d = s->reserve(usdc_request("busy", 1));
+        REQUIRE(d);
+        CHECK(d->why == reason::rate_limited);
+        return s->stats().value().rows_visited - before;
+    };
+    const auto at_start = visited_by_one_decline();
+    for (int i = 0; i < 2'000; ++i) REQUIRE(s->reserve(usdc_request("busy", 1)));
+    const auto after_many = visited_by_one_decline();
+    INFO("rows read by one decision: " << at_start << " then " << after_many);
+    CHECK(after_many == at_start);
+    CHECK(after_many <= 1);
+    CHECK(s->check_counters().value() == "");
+
+    // A release gives its approval back to the window; a settlement keeps it counted.
+    REQUIRE(s->release(first.reservation_id, "never sent"));
+    const auto again = expect_approve(*s, usdc_request("busy", 1));
+    REQUIRE(s->commit(again.reservation_id, {"0xabc", {}, 200, 5}));
+    auto d = s->reserve(usdc_request("busy", 1));
+    REQUIRE(d);
+    CHECK(d->why == reason::rate_limited);
+    CHECK(s->check_counters().value() == "");
+    // Past the window the approvals no longer count; entries older than the kept span are pruned.
+    clock.advance_ms(60'000);
+    expect_approve(*s, usdc_request("busy", 1));
+    clock.advance_ms(10 * 60'000);
+    expect_approve(*s, usdc_request("busy", 1));
+    CHECK(s->check_counters().value() == "");
+}
+
+TEST_CASE("a store from before the rate index gets one built from its recent rows", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    policy rate;
+    rate.payments_per_minute = 2;
+    {
+        auto s = open_at(dir, clock);
+        REQUIRE(s->add_agent("old", rate));
+        expect_approve(*s, usdc_request("old", 1));
+        expect_approve(*s, usdc_request("old", 1));
+    }
+    {
+        // Take the store back to its earlier layout: no idx_rate, no "rate_index" marker.
+        MDB_env* e = nullptr;
+        REQUIRE(mdb_env_create(&e) == MDB_SUCCESS);
+        REQUIRE(mdb_env_set_maxdbs(e, 16) == MDB_SUCCESS);
+        REQUIRE(mdb_env_open(e, (dir.path() / "store").c_str(), MDB_NOTLS, 0600) == MDB_SUCCESS);
+        MDB_txn* t = nullptr;
+        REQUIRE(mdb_txn_begin(e, nullptr, 0, &t) == MDB_SUCCESS);
+        MDB_dbi rate_db = 0;
+        MDB_dbi meta_db = 0;
+        REQUIRE(mdb_dbi_open(t, "idx_rate", 0, &rate_db) == MDB_SUCCESS);
+        REQUIRE(mdb_drop(t, rate_db, 1) == MDB_SUCCESS);
+        REQUIRE(mdb_dbi_open(t, "meta", 0, &meta_db) == MDB_SUCCESS);
+        MDB_val key{10, const_cast<char*>("rate_index")};
+        REQUIRE(mdb_del(t, meta_db, &key, nullptr) == MDB_SUCCESS);
+        REQUIRE(mdb_txn_commit(t) == MDB_SUCCESS);
+        mdb_env_close(e);
+    }
+    auto s = open_at(dir, clock);
+    CHECK(s->check_counters().value() == "");
+    auto d = s->reserve(usdc_request("old", 1));
+    REQUIRE(d);
+    CHECK(d->why == reason::rate_limited);
 }

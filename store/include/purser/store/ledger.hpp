@@ -119,7 +119,8 @@ struct ledger_query {
     std::optional<std::string> agent;
     std::optional<std::string> host;
     std::optional<status> state;
-    std::size_t limit = 0;                  ///< 0 = no limit; otherwise the newest `limit` rows.
+    std::size_t limit = 0;                  ///< 0 = no limit; otherwise the newest `limit` rows,
+                                            ///< read backwards from the index's end.
 };
 
 enum class spend_group { agent, host, day };

@@ -25,11 +25,31 @@ using clock_fn = std::function<std::uint64_t()>;
 [[nodiscard]] std::uint64_t system_clock_ms();
 
 struct open_options {
-    /// LMDB map size: the most the store can ever hold. 1 GiB holds millions of ledger rows.
-    std::size_t map_size_bytes = std::size_t{1} << 30;
+    /// The LMDB map size to start with (a store already bigger keeps its size). The map doubles
+    /// by itself, up to max_size_bytes, before a write when it is 80% full.
+    std::size_t map_size_bytes = std::size_t{64} << 20;
+    /// The most the store may ever hold; MDB_MAP_FULL (errc::map_full) past it. 1 GiB holds
+    /// millions of ledger rows. A value below map_size_bytes counts as map_size_bytes.
+    std::size_t max_size_bytes = std::size_t{1} << 30;
     clock_fn clock = system_clock_ms;
     /// Mark reservations left `reserved` by dead processes as in_doubt while opening.
     bool recover_on_open = true;
+    /// How often (at most) a write transaction first clears reader slots left by dead processes
+    /// (mdb_reader_check), in seconds; 0 = before every write. A reader killed mid-read pins
+    /// every page freed after its snapshot, so until its slot is cleared the file grows by every
+    /// page a write touches. open() always checks once.
+    std::uint32_t reader_check_interval_s = 10;
+};
+
+/// How full the store is, and how much work it has done (store::stats()).
+struct store_stats {
+    std::uint64_t used_bytes = 0;   ///< Pages in use or on LMDB's free list (the high-water mark).
+    std::uint64_t map_bytes = 0;    ///< The current LMDB map size.
+    std::uint64_t max_bytes = 0;    ///< The most the store may hold; used_bytes / max_bytes is
+                                    ///< the fill ratio to warn about.
+    std::uint64_t stale_readers_cleared = 0;  ///< Dead readers' slots freed since open.
+    std::uint64_t rows_visited = 0; ///< Ledger rows this process read since open: the cost of
+                                    ///< queries and decisions, which tests bound.
 };
 
 /// Thread-safe: every method runs in its own LMDB transaction (MDB_NOTLS), so one `store` may be
@@ -143,6 +163,15 @@ public:
     /// Recomputes every agent's counters from the ledger and compares them with the stored
     /// counters in one read transaction. Returns a description of the first mismatch, or "".
     [[nodiscard]] result<std::string> check_counters() const;
+
+    // ---- upkeep ----------------------------------------------------------------------------
+    /// Frees LMDB reader slots held by processes that have died (a `purser ledger` killed
+    /// mid-read). Write transactions call it every open_options::reader_check_interval_s on
+    /// their own; a caller with a timer may call it too. Returns how many slots were freed.
+    /// Errors: lmdb_failed.
+    [[nodiscard]] result<std::size_t> clear_stale_readers();
+    /// Size and work counters. Errors: lmdb_failed.
+    [[nodiscard]] result<store_stats> stats() const;
 
     /// The store clock's now (unix ms).
     [[nodiscard]] std::uint64_t now_ms() const;

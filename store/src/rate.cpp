@@ -1,0 +1,97 @@
+// The rate index: approvals per agent per millisecond over the last few minutes, kept in the
+// decision's own write transaction, so payments_per_minute is a short range sum instead of a
+// walk over every row (declines included) of the agent's last minute under the write lock.
+#include <vector>
+
+#include "codec.hpp"
+#include "store_impl.hpp"
+
+namespace purser::store {
+
+result<std::uint64_t> store::impl::approvals_since(const detail::txn_base& t,
+                                                   std::string_view agent,
+                                                   std::uint64_t from_ms) const {
+    const std::string prefix = detail::writer().key_str(agent).take();
+    PURSER_TRY(c, detail::cursor::open(t, rate));
+    PURSER_TRY(e, c.seek(detail::rate_key(agent, from_ms)));
+    std::uint64_t sum = 0;
+    // Entries after now (a clock stepped back) count, as the rows did before the index.
+    for (auto cur = e; cur && cur->key.size() == prefix.size() + 8 &&
+                       cur->key.substr(0, prefix.size()) == prefix;) {
+        auto v = detail::decode_u64_value(cur->value);
+        if (!v) return purser::fail(errc::corrupt_record, "rate entry");
+        sum += *v;
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return sum;
+}
+
+result<void> store::impl::adjust_rate(detail::write_txn& t, std::string_view agent,
+                                      std::uint64_t at_ms, bool add) const {
+    const std::string key = detail::rate_key(agent, at_ms);
+    PURSER_TRY(value, t.get(rate, key));
+    std::uint64_t v = 0;
+    if (value) {
+        auto decoded = detail::decode_u64_value(*value);
+        if (!decoded) return purser::fail(errc::corrupt_record, "rate entry");
+        v = *decoded;
+    }
+    if (add) return t.put(rate, key, detail::encode_u64_value(v + 1));
+    // Released after the entry aged out of the index: nothing left to take from.
+    if (v == 0) return {};
+    if (v == 1) {
+        PURSER_TRY(gone, t.del(rate, key));
+        (void)gone;
+        return {};
+    }
+    return t.put(rate, key, detail::encode_u64_value(v - 1));
+}
+
+result<void> store::impl::prune_rate(detail::write_txn& t, std::string_view agent,
+                                     std::uint64_t now) const {
+    if (now < detail::rate_keep_ms) return {};
+    const std::uint64_t before = now - detail::rate_keep_ms;
+    const std::string prefix = detail::writer().key_str(agent).take();
+    std::vector<std::string> old;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, rate));
+        PURSER_TRY(e, c.seek(prefix));
+        for (auto cur = e; cur && cur->key.size() == prefix.size() + 8 &&
+                           cur->key.substr(0, prefix.size()) == prefix;) {
+            if (detail::read_be64(cur->key.substr(prefix.size())) >= before) break;
+            old.emplace_back(cur->key);
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    for (const auto& key : old) {
+        PURSER_TRY(gone, t.del(rate, key));
+        (void)gone;
+    }
+    return {};
+}
+
+result<void> store::impl::build_rate_index(detail::write_txn& t, std::uint64_t now) const {
+    const std::uint64_t from = now > detail::rate_keep_ms ? now - detail::rate_keep_ms : 0;
+    std::vector<std::uint64_t> ids;
+    {
+        PURSER_TRY(c, detail::cursor::open(t, by_time));
+        PURSER_TRY(e, c.seek(detail::time_key(from, 0)));
+        for (auto cur = e; cur;) {
+            ids.push_back(detail::id_from_index_key(cur->key));
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    for (std::uint64_t id : ids) {
+        PURSER_TRY(r, load_row(t, id));
+        if (!r) return purser::fail(errc::corrupt_record, "time index points at row " + std::to_string(id));
+        if (detail::counts_for_rate(r->row.state)) {
+            PURSER_STORE_CHECK(adjust_rate(t, r->row.agent, r->row.at_ms, true));
+        }
+    }
+    return {};
+}
+
+}  // namespace purser::store
