@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/store/store.hpp"
@@ -14,26 +15,10 @@ namespace {
 
 namespace st = purser::store;
 
-constexpr const char* agent_usage = R"(usage: purser agent <command>
-  add NAME [limits]        create an agent; prints its proxy credentials once
-  set NAME [limits]        change limits ("none" removes a limit or clears a list)
-  show NAME                policy, spent today / this month / lifetime, allowance, in flight
-  list                     all agents
-  freeze NAME | unfreeze NAME
-  fund NAME --amount USD   add to the prepaid allowance
-  rotate-token NAME        new proxy token (the old one stops working)
-limits (USD amounts like 5 or 0.10):
-  --per-request USD --daily USD --monthly USD --lifetime USD --allowance USD
-  --in-flight USD --rate PAYMENTS_PER_MINUTE
-  --allow-host P... --deny-host P... (P = host or *.suffix) --allow-network N... --allow-asset A...
-)";
 
 /// Where the proxy listens by default; the credentials line is ready to paste.
 constexpr const char* default_proxy_address = "127.0.0.1:8402";
 
-const std::set<std::string> limit_options = {
-    "per-request", "daily",      "monthly",    "lifetime",      "allowance",   "in-flight",
-    "rate",        "allow-host", "deny-host", "allow-network", "allow-asset"};
 
 result<std::unique_ptr<st::store>> open_store() {
     return st::store::open(purser_home() / "store");
@@ -148,11 +133,13 @@ result<std::string> one_name(const options& o, const char* sub) {
 }
 
 int run(const std::string& sub, const words& rest) {
-    const bool takes_limits = sub == "add" || sub == "set";
-    std::set<std::string> valued = takes_limits ? limit_options : std::set<std::string>{};
-    if (sub == "fund") valued.insert("amount");
-    auto o = options::parse(rest, valued);
-    if (!o) return report(o.error(), 2);
+    if (find_command("agent " + sub) == nullptr) {
+        std::cerr << "purser agent: unknown command '" << sub << "'\n" << group_help("agent");
+        return 2;
+    }
+    int rc = 0;
+    auto o = parse_command("agent " + sub, rest, rc);
+    if (!o) return rc;
 
     if (sub == "list") {
         if (!o->positional().empty()) return report("usage: purser agent list", 2);
@@ -232,9 +219,6 @@ int run(const std::string& sub, const words& rest) {
         std::cout << "new token for agent '" << *name << "'; the old one no longer works\n";
         print_credentials(*c);
         return 0;
-    } else {
-        std::cerr << agent_usage;
-        return 2;
     }
     auto a = db.get_agent(*name);
     if (!a) return report(a.error());
@@ -247,8 +231,8 @@ int run(const std::string& sub, const words& rest) {
 }  // namespace
 
 int agent_command(const words& args) {
-    if (args.empty() || args[0] == "--help" || args[0] == "help") {
-        std::cout << agent_usage;
+    if (args.empty() || wants_help(args)) {
+        (args.empty() ? std::cerr : std::cout) << group_help("agent");
         return args.empty() ? 2 : 0;
     }
     return run(args[0], words(args.begin() + 1, args.end()));

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/store/store.hpp"
@@ -18,12 +19,6 @@ namespace {
 
 namespace st = purser::store;
 
-constexpr const char* ledger_usage =
-    "usage: purser ledger [--since 24h] [--until T] [--agent A] [--host H] [--status S]\n"
-    "                     [--format table|csv|json] [--limit N]\n"
-    "       purser ledger reconcile [--rpc URL] [--dry-run]   (settlement evidence from the chain)\n"
-    "  T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time (2026-11-23T13:00Z)\n"
-    "  S: reserved | paid | failed | in_doubt | expired | declined | released\n";
 
 /// The ledger's columns, in order, as text (CSV and JSON carry the same names and values).
 std::vector<std::pair<std::string, std::string>> fields(const st::ledger_row& r) {
@@ -75,16 +70,17 @@ std::string shorten(const std::string& s, std::size_t n) {
 }  // namespace
 
 int ledger_command(const words& args) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
-        std::cout << ledger_usage;
-        return 0;
-    }
     if (!args.empty() && args[0] == "reconcile") {
         return ledger_reconcile_command(words(args.begin() + 1, args.end()));
     }
-    auto o = options::parse(args, {"since", "until", "agent", "host", "status", "format", "limit"});
-    if (!o) return report(o.error(), 2);
-    if (!o->positional().empty()) return report(ledger_usage, 2);
+    if (wants_help(args)) {
+        std::cout << help_text(*find_command("ledger")) << "\n" << group_help("ledger");
+        return 0;
+    }
+    int rc = 0;
+    auto o = parse_command("ledger", args, rc);
+    if (!o) return rc;
+    if (!o->positional().empty()) return report(help_text(*find_command("ledger")), 2);
     const std::string format = o->get_or("format", "table");
     if (format != "table" && format != "csv" && format != "json") {
         return report("--format " + format + ": use table, csv or json", 2);

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/chain/reads.hpp"
@@ -25,21 +26,6 @@ namespace {
 using nlohmann::json;
 using protocol::uint256;
 
-constexpr const char* wallet_usage = R"(usage: purser wallet <command> [options]
-
-  new      [--keystore FILE] [--force]            create an encrypted key, print its address
-  import   [--keystore FILE] (--private-key-file F | --from-keystore F) [--force]
-  address  [--keystore FILE]                      decrypt and print the EIP-55 address
-  balance  [--keystore FILE | --address ADDR] [--rpc URL] [--network N] [--asset ADDR]
-  fund     --amount N [--keystore FILE | --address ADDR] [--rpc URL] [--network N]
-           [--asset ADDR] [--timeout S]
-  export   [--keystore FILE] --i-understand       print the private key (for migration)
-
-The password comes from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD or a prompt.
-`import --from-keystore` decrypts the source with PURSER_IMPORT_PASSWORD_FILE or
-PURSER_IMPORT_PASSWORD when set, else with the wallet password.
---rpc defaults to PURSER_TESTNET_RPC.
-)";
 
 /// Reads a small secret file into a wiped string (for --private-key-file).
 result<std::unique_ptr<secret_string>> read_secret_file(const std::string& path) {
@@ -65,8 +51,9 @@ result<std::unique_ptr<secret_string>> import_password() {
 }
 
 int cmd_new(const words& args) {
-    auto opts = options::parse(args, {"keystore"}, {"force"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet new", args, rc);
+    if (!opts) return rc;
     const auto path = keystore_path(*opts);
     std::error_code ec;
     if (!opts->has("force") && std::filesystem::exists(path, ec)) {
@@ -85,8 +72,9 @@ int cmd_new(const words& args) {
 }
 
 int cmd_import(const words& args) {
-    auto opts = options::parse(args, {"keystore", "private-key-file", "from-keystore"}, {"force"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet import", args, rc);
+    if (!opts) return rc;
     const bool from_file = opts->has("private-key-file");
     const bool from_ks = opts->has("from-keystore");
     if (from_file == from_ks) {
@@ -124,8 +112,9 @@ int cmd_import(const words& args) {
 }
 
 int cmd_address(const words& args) {
-    auto opts = options::parse(args, {"keystore"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet address", args, rc);
+    if (!opts) return rc;
     auto key = unlock_key(*opts);
     if (!key) return report(key.error());
     std::cout << key->address().to_checksum() << "\n";
@@ -133,8 +122,9 @@ int cmd_address(const words& args) {
 }
 
 int cmd_export(const words& args) {
-    auto opts = options::parse(args, {"keystore"}, {"i-understand"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet export", args, rc);
+    if (!opts) return rc;
     if (!opts->has("i-understand")) {
         return report("wallet export prints the private key in the clear; anyone who sees it can "
                       "spend the wallet. Re-run with --i-understand to proceed.", 2);
@@ -241,8 +231,9 @@ std::string human(const uint256& atomic, const chain_view& v) {
 }
 
 int cmd_balance(const words& args) {
-    auto opts = options::parse(args, {"keystore", "address", "rpc", "network", "asset"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet balance", args, rc);
+    if (!opts) return rc;
     auto v = open_chain(*opts, true);
     if (!v) return report(v.error());
     auto bal = balance_of(*v);
@@ -255,8 +246,9 @@ int cmd_balance(const words& args) {
 }
 
 int cmd_fund(const words& args) {
-    auto opts = options::parse(args, {"keystore", "address", "rpc", "network", "asset", "amount", "timeout"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet fund", args, rc);
+    if (!opts) return rc;
     auto amount_text = opts->get("amount");
     if (!amount_text) return report("wallet fund needs --amount (in token units, e.g. 100)", 2);
     std::uint64_t timeout_s = 600;
@@ -319,8 +311,8 @@ int cmd_fund(const words& args) {
 }  // namespace
 
 int wallet_command(const words& args) {
-    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::cout << wallet_usage;
+    if (args.empty() || wants_help(args)) {
+        (args.empty() ? std::cerr : std::cout) << group_help("wallet");
         return args.empty() ? 2 : 0;
     }
     const std::string sub = args[0];
@@ -331,7 +323,7 @@ int wallet_command(const words& args) {
     if (sub == "balance") return cmd_balance(rest);
     if (sub == "fund") return cmd_fund(rest);
     if (sub == "export") return cmd_export(rest);
-    std::cerr << "purser wallet: unknown command '" << sub << "'\n" << wallet_usage;
+    std::cerr << "purser wallet: unknown command '" << sub << "'\n" << group_help("wallet");
     return 2;
 }
 
