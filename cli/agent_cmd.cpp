@@ -1,5 +1,6 @@
 // purser agent add | set | show | list | freeze | unfreeze | fund | rotate-token
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "purser/proxy/config.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 
@@ -16,8 +18,27 @@ namespace {
 namespace st = purser::store;
 
 
-/// Where the proxy listens by default; the credentials line is ready to paste.
-constexpr const char* default_proxy_address = "127.0.0.1:8402";
+/// The address the proxy listens on, as `purser proxy` would resolve it: --listen, else
+/// PURSER_LISTEN, else the `listen` key of --config FILE, else 127.0.0.1:8402. The same loader
+/// as the proxy's, so the printed lines point where the proxy will be.
+result<std::string> proxy_address(const options& o) {
+    proxy::config_sources sources;
+    if (auto f = o.get("config")) sources.file = *f;
+    sources.env = [](const std::string& name) -> std::optional<std::string> {
+        // Only the listener matters here; other PURSER_* settings are the proxy's business.
+        if (name != "PURSER_LISTEN") return std::nullopt;
+        const char* v = std::getenv(name.c_str());
+        if (v == nullptr) return std::nullopt;
+        return std::string(v);
+    };
+    sources.purser_home = purser_home();
+    if (auto l = o.get("listen")) sources.flags["listen"] = {*l};
+    PURSER_TRY(cfg, proxy::load_config(sources));
+    std::string host = cfg->listen_host;
+    // An IPv6 literal needs brackets inside a URL.
+    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+    return host + ":" + std::to_string(cfg->listen_port);
+}
 
 
 result<std::unique_ptr<st::store>> open_store() {
@@ -88,14 +109,16 @@ std::string join(const std::vector<std::string>& v, const char* none) {
     return out;
 }
 
-void print_credentials(const st::agent_credentials& c) {
-    std::cout << "Proxy credentials for agent '" << c.who.name
-              << "' (shown once: Purser keeps only a hash):\n"
-              << "  token: " << c.token << "\n\n"
-              << "  HTTP_PROXY=http://" << c.who.name << ":" << c.token << "@"
-              << default_proxy_address << "\n"
-              << "  HTTPS_PROXY=http://" << c.who.name << ":" << c.token << "@"
-              << default_proxy_address << "\n";
+/// Lines ready to paste into a shell. Both spellings: curl and wget read only the lower-case
+/// http_proxy for http:// URLs, while other runtimes look for the upper-case form.
+void print_credentials(const st::agent_credentials& c, const std::string& address) {
+    const std::string url = "http://" + c.who.name + ":" + c.token + "@" + address;
+    std::cout << "# proxy credentials for agent '" << c.who.name
+              << "': the token is shown once (Purser keeps only a hash)\n"
+              << "export http_proxy=" << url << "\n"
+              << "export https_proxy=" << url << "\n"
+              << "export HTTP_PROXY=" << url << "\n"
+              << "export HTTPS_PROXY=" << url << "\n";
 }
 
 void print_agent(const st::agent& a, const st::agent_usage& u) {
@@ -167,6 +190,12 @@ int run(const std::string& sub, const words& rest) {
     auto name = one_name(*o, sub.c_str());
     if (!name) return report(name.error(), 2);
 
+    std::string address;
+    if (sub == "add" || sub == "rotate-token") {
+        auto a = proxy_address(*o);
+        if (!a) return report(a.error(), 2);
+        address = *a;
+    }
     if (sub == "add") {
         st::policy p;
         std::optional<st::usd_micros> allowance;
@@ -175,8 +204,8 @@ int run(const std::string& sub, const words& rest) {
         if (!s) return report(s.error());
         auto created = (*s)->add_agent(*name, p, allowance);
         if (!created) return report(created.error());
-        std::cout << "added agent '" << *name << "'\n";
-        print_credentials(*created);
+        std::cout << "# added agent '" << *name << "'\n";
+        print_credentials(*created, address);
         return 0;
     }
     auto s = open_store();
@@ -216,8 +245,8 @@ int run(const std::string& sub, const words& rest) {
     } else if (sub == "rotate-token") {
         auto c = db.rotate_token(*name);
         if (!c) return report(c.error());
-        std::cout << "new token for agent '" << *name << "'; the old one no longer works\n";
-        print_credentials(*c);
+        std::cout << "# new token for agent '" << *name << "'; the old one no longer works\n";
+        print_credentials(*c, address);
         return 0;
     }
     auto a = db.get_agent(*name);

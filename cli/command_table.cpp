@@ -114,8 +114,14 @@ std::vector<command_spec> build_table() {
                  {keystore_opt, {"i-understand", "", "required: the key is printed in the clear",
                                  "", ""}}});
 
+    const std::vector<option_spec> listen_opts{
+        {"listen", "ADDR:PORT", "proxy address for the printed lines", "127.0.0.1:8402",
+         "PURSER_LISTEN"},
+        {"config", "FILE", "proxy config file to read `listen` from", "", ""}};
+    auto add_opts = limit_options();
+    add_opts.insert(add_opts.end(), listen_opts.begin(), listen_opts.end());
     t.push_back({"agent add", "NAME", "create an agent; prints its proxy credentials once", "",
-                 limit_options()});
+                 add_opts});
     t.push_back({"agent set", "NAME", "change limits (\"none\" removes a limit or clears a list)",
                  "", limit_options()});
     t.push_back({"agent show", "NAME", "policy, spending, allowance, in flight", "", {}});
@@ -125,7 +131,7 @@ std::vector<command_spec> build_table() {
     t.push_back({"agent fund", "NAME", "add to the prepaid allowance", "",
                  {{"amount", "USD", "amount to add (required)", "", ""}}});
     t.push_back({"agent rotate-token", "NAME", "new proxy token (the old one stops working)", "",
-                 {}});
+                 listen_opts});
 
     t.push_back({"ledger", "", "list payment decisions",
                  "T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time\n"

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "store_support.hpp"
@@ -141,6 +143,42 @@ TEST_CASE("agent add prints credentials that authenticate, once", "[store][cli]"
     CHECK_FALSE(s->get_agent("bot")->limits.daily);
     CHECK(s->get_agent("bot")->limits.allow_hosts.empty());
     CHECK(run_cli(h, "agent list").out.find("bot") != std::string::npos);
+}
+
+TEST_CASE("agent add prints export lines for the configured listener", "[store][cli]") {
+    purser::test::temp_dir home;
+    const auto h = home.path().string();
+    const std::string bin = "'" + std::string(PURSER_BIN) + "'";
+    const std::string env = "env -u PURSER_LISTEN PURSER_HOME='" + h + "' ";
+
+    auto r = run_cli(h, "agent add plain --per-request 0.10");
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("shown once") != std::string::npos);
+    for (const char* var : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"}) {
+        INFO(var);
+        CHECK(r.out.find(std::string("export ") + var + "=http://plain:") != std::string::npos);
+    }
+    CHECK(r.out.find("@127.0.0.1:8402\n") != std::string::npos);
+
+    auto flag = purser::test::run_shell(env + bin + " agent add six --listen '[::1]:9001'");
+    REQUIRE(flag.exit_code == 0);
+    CHECK(flag.out.find("@[::1]:9001\n") != std::string::npos);
+
+    auto from_env = purser::test::run_shell(env + "PURSER_LISTEN=127.0.0.3:7001 " + bin +
+                                            " agent add by-env");
+    REQUIRE(from_env.exit_code == 0);
+    CHECK(from_env.out.find("@127.0.0.3:7001\n") != std::string::npos);
+
+    const auto cfg = home.path() / "proxy.json";
+    {
+        std::ofstream f(cfg);
+        f << R"({"listen": "127.0.0.2:7000"})";
+    }
+    auto from_file = purser::test::run_shell(env + bin + " agent rotate-token plain --config '" +
+                                             cfg.string() + "'");
+    REQUIRE(from_file.exit_code == 0);
+    CHECK(from_file.out.find("export HTTPS_PROXY=http://plain:") != std::string::npos);
+    CHECK(from_file.out.find("@127.0.0.2:7000\n") != std::string::npos);
 }
 
 TEST_CASE("bad CLI input is refused and changes nothing", "[store][cli]") {
