@@ -98,7 +98,7 @@ std::vector<command_spec> build_table() {
                   {"from-keystore", "F", "an Ethereum v3 keystore", "", ""},
                   {"force", "", "replace an existing keystore", "",
                    ""}}});
-    t.push_back({"wallet address", "", "decrypt and print the EIP-55 address", "",
+    t.push_back({"wallet address", "", "print the EIP-55 address (no password needed)", "",
                  {keystore_opt}});
     t.push_back({"wallet balance", "", "token balance of the wallet", "",
                  {keystore_opt, address_opt, rpc_opt,

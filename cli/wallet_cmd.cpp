@@ -115,9 +115,10 @@ int cmd_address(const words& args) {
     int rc = 0;
     auto opts = parse_command("wallet address", args, rc);
     if (!opts) return rc;
-    auto key = unlock_key(*opts);
-    if (!key) return report(key.error());
-    std::cout << key->address().to_checksum() << "\n";
+    // The v3 keystore records the address in the clear: showing it needs no password.
+    auto addr = wallet::keystore_address(keystore_path(*opts));
+    if (!addr) return report(addr.error());
+    std::cout << addr->to_checksum() << "\n";
     return 0;
 }
 

@@ -226,7 +226,12 @@ TEST_CASE("cli: wallet new round-trips through wallet address, 0600, v3 JSON", "
     CHECK(shown.exit_code == 0);
     CHECK(shown.out == address + "\n");
 
-    auto wrong = run_purser({"wallet", "address", "--keystore", ks.string()},
+    // The address is read from the keystore's address field: no password at all.
+    auto no_pw = run_purser({"wallet", "address", "--keystore", ks.string()}, {}, dir.path());
+    CHECK(no_pw.exit_code == 0);
+    CHECK(no_pw.out == address + "\n");
+
+    auto wrong = run_purser({"wallet", "export", "--keystore", ks.string(), "--i-understand"},
                             {{"PURSER_WALLET_PASSWORD", "wrong"}}, dir.path());
     CHECK(wrong.exit_code != 0);
     CHECK(wrong.out.empty());
