@@ -45,10 +45,15 @@ int ca_command(const words& args) {
         return 0;
     }
     if (sub == "export" || sub == "env") {
-        // The proxy creates the CA on first start; these commands do the same so that
-        // `eval "$(purser ca env)"` works before the proxy has ever run.
-        auto created = proxy::cert_authority::init(dir);
-        if (!created) return report(created.error());
+        // Reading commands never create a key: a CA made as a side effect of `ca env` (say
+        // with a mistyped --ca-dir or PURSER_HOME) would be trusted without anyone deciding to.
+        std::error_code ec;
+        if (!std::filesystem::exists(dir / "ca.crt", ec) ||
+            !std::filesystem::exists(dir / "ca.key", ec)) {
+            return report("no CA in " + dir.string() + ": create one with `purser ca init" +
+                          (opts->has("ca-dir") ? " --ca-dir " + dir.string() : std::string()) +
+                          "` (or start the proxy, which creates it)");
+        }
         auto ca = proxy::cert_authority::load(dir);
         if (!ca) return report(ca.error());
         if (sub == "export") {

@@ -161,10 +161,11 @@ std::vector<command_spec> build_table() {
     const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",
                  "", {ca_dir}});
-    t.push_back({"ca export", "", "print the CA certificate (PEM)", "",
+    t.push_back({"ca export", "", "print the CA certificate (PEM); needs `purser ca init`", "",
                  {ca_dir}});
     t.push_back({"ca env", "", "print the lines that make curl, Python, Node trust the CA",
-                 "Writes DIR/bundle.pem (system roots + the CA); use as: eval \"$(purser ca env)\"\n",
+                 "Writes DIR/bundle.pem (system roots + the CA); use as: eval \"$(purser ca env)\"\n"
+                 "Needs an existing CA (`purser ca init`).\n",
                  {ca_dir}});
 
     t.push_back({"testnet up", "", "start a local x402 world (chain, facilitator, merchants)", "",
