@@ -98,6 +98,31 @@ result<void> apply_limits(const options& o, st::policy& p, std::optional<st::usd
     return {};
 }
 
+/// What `agent add` sets when no spending limit is given: enough to try a paid API, too
+/// little for a runaway loop to matter. --unlimited opts out.
+constexpr st::usd_micros default_per_request = 100'000;  // $0.10
+constexpr st::usd_micros default_daily = 1'000'000;      // $1
+
+/// True when any option that limits spending was given.
+bool any_spending_limit(const options& o) {
+    for (const char* name : {"per-request", "daily", "monthly", "lifetime", "allowance", "in-flight"})
+        if (o.has(name)) return true;
+    return false;
+}
+
+/// Caps that can never bind as written are usually typos (daily 0.5 with per-request 5).
+void warn_inconsistent(const st::policy& p) {
+    if (p.daily && p.per_request && *p.daily < *p.per_request) {
+        std::cerr << "purser: warning: the daily cap ($" << st::format_usd(*p.daily)
+                  << ") is below the per-request limit ($" << st::format_usd(*p.per_request)
+                  << "): no single payment above the daily cap can be made\n";
+    }
+    if (p.monthly && p.daily && *p.monthly < *p.daily) {
+        std::cerr << "purser: warning: the monthly cap ($" << st::format_usd(*p.monthly)
+                  << ") is below the daily cap ($" << st::format_usd(*p.daily) << ")\n";
+    }
+}
+
 std::string usd_or(const std::optional<st::usd_micros>& v, const char* none) {
     return v ? "$" + st::format_usd(*v) : none;
 }
@@ -200,11 +225,23 @@ int run(const std::string& sub, const words& rest) {
         st::policy p;
         std::optional<st::usd_micros> allowance;
         if (auto r = apply_limits(*o, p, allowance); !r) return report(r.error(), 2);
+        const bool defaults = !o->has("unlimited") && !any_spending_limit(*o);
+        if (defaults) {
+            p.per_request = default_per_request;
+            p.daily = default_daily;
+        }
+        warn_inconsistent(p);
         auto s = open_store();
         if (!s) return report(s.error());
         auto created = (*s)->add_agent(*name, p, allowance);
         if (!created) return report(created.error());
         std::cout << "# added agent '" << *name << "'\n";
+        if (defaults) {
+            std::cout << "# no limits given, so the defaults apply: $"
+                      << st::format_usd(default_per_request) << " per request, $"
+                      << st::format_usd(default_daily)
+                      << " a day (change with `purser agent set`; --unlimited for none)\n";
+        }
         print_credentials(*created, address);
         return 0;
     }
@@ -217,6 +254,7 @@ int run(const std::string& sub, const words& rest) {
         st::policy p = current->limits;
         std::optional<st::usd_micros> allowance = current->allowance;
         if (auto r = apply_limits(*o, p, allowance); !r) return report(r.error(), 2);
+        warn_inconsistent(p);
         // Policy and allowance are separate writes; the allowance is only touched when asked,
         // so a concurrent payment's decrement is never overwritten by a stale copy.
         auto updated = db.set_policy(*name, p);

@@ -87,16 +87,17 @@ std::vector<command_spec> build_table() {
 
     t.push_back({"wallet new", "", "create an encrypted key, print its address",
                  "The password comes from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD or a\n"
-                 "prompt (asked twice).\n",
+                 "prompt (asked twice). An empty password is refused.\n",
                  {keystore_opt,
-                  {"force", "", "replace an existing keystore", "", ""}}});
+                  {"force", "", "replace an existing keystore (the old file is kept as "
+                                "keystore.json.bak-<unix time>, mode 0600)", "", ""}}});
     t.push_back({"wallet import", "", "import a raw key or another keystore",
                  "`--from-keystore` decrypts the source with PURSER_IMPORT_PASSWORD_FILE or\n"
                  "PURSER_IMPORT_PASSWORD when set, else with the wallet password.\n",
                  {keystore_opt,
                   {"private-key-file", "F", "file holding 64 hex digits", "", ""},
                   {"from-keystore", "F", "an Ethereum v3 keystore", "", ""},
-                  {"force", "", "replace an existing keystore", "",
+                  {"force", "", "replace an existing keystore (the old file is backed up)", "",
                    ""}}});
     t.push_back({"wallet address", "", "print the EIP-55 address (no password needed)", "",
                  {keystore_opt}});
@@ -119,6 +120,8 @@ std::vector<command_spec> build_table() {
          "PURSER_LISTEN"},
         {"config", "FILE", "proxy config file to read `listen` from", "", ""}};
     auto add_opts = limit_options();
+    add_opts.push_back({"unlimited", "", "no default limits (without any limit option, add sets "
+                                         "per-request $0.10 and daily $1)", "", ""});
     add_opts.insert(add_opts.end(), listen_opts.begin(), listen_opts.end());
     t.push_back({"agent add", "NAME", "create an agent; prints its proxy credentials once", "",
                  add_opts});

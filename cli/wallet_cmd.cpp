@@ -1,5 +1,7 @@
 // purser wallet new | import | address | balance | fund | export
+#include <fcntl.h>
 #include <openssl/crypto.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -37,6 +39,63 @@ result<std::unique_ptr<secret_string>> read_secret_file(const std::string& path)
     return std::make_unique<secret_string>(std::move(text));
 }
 
+/// The new wallet's password, never empty: an empty one encrypts the key with nothing anyone
+/// would have to guess.
+result<std::unique_ptr<secret_string>> new_wallet_password() {
+    PURSER_TRY(pw, wallet_password(true));
+    if (pw->get().empty()) {
+        return fail(protocol::errc::invalid_value,
+                    "refusing an empty wallet password (set PURSER_WALLET_PASSWORD_FILE, "
+                    "PURSER_WALLET_PASSWORD or answer the prompt)");
+    }
+    return pw;
+}
+
+/// Before --force replaces a keystore, copies it to <file>.bak-<unix seconds> (mode 0600,
+/// never over an existing file), so a mistyped --force does not destroy the only copy of a key.
+/// Returns the backup path, or an empty path when there was nothing to back up.
+result<std::filesystem::path> back_up_keystore(const std::filesystem::path& file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return std::filesystem::path{};
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail(wallet::errc::io_error, "cannot read " + file.string() + " to back it up");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    std::filesystem::path bak = file;
+    bak += ".bak-" + std::to_string(now_s);
+    const int fd = ::open(bak.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return fail(wallet::errc::io_error, "cannot create backup " + bak.string());
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    const bool ok = done == text.size() && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return fail(wallet::errc::io_error, "cannot write backup " + bak.string());
+    return bak;
+}
+
+/// Writes the keystore; with --force, after backing up the one it replaces.
+int write_new_keystore(const options& opts, const std::filesystem::path& path,
+                       const wallet::private_key& key, const std::string& password) {
+    const bool force = opts.has("force");
+    if (force) {
+        auto bak = back_up_keystore(path);
+        if (!bak) return report(bak.error());
+        if (!bak->empty()) std::cerr << "previous keystore kept as " << bak->string() << "\n";
+    }
+    if (auto w = wallet::write_keystore(path, key, password, {}, force); !w) return report(w.error());
+    std::cerr << "keystore written to " << path.string() << "\n";
+    std::cout << key.address().to_checksum() << "\n";
+    return 0;
+}
+
 result<std::unique_ptr<secret_string>> import_password() {
     if (const char* f = std::getenv("PURSER_IMPORT_PASSWORD_FILE"); f != nullptr && *f != '\0') {
         PURSER_TRY(s, read_secret_file(f));
@@ -59,16 +118,11 @@ int cmd_new(const words& args) {
     if (!opts->has("force") && std::filesystem::exists(path, ec)) {
         return report(path.string() + " already exists (use --force to replace it)");
     }
-    auto pw = wallet_password(true);
+    auto pw = new_wallet_password();
     if (!pw) return report(pw.error());
     auto key = wallet::private_key::generate();
     if (!key) return report(key.error());
-    if (auto w = wallet::write_keystore(path, *key, (*pw)->get(), {}, opts->has("force")); !w) {
-        return report(w.error());
-    }
-    std::cerr << "keystore written to " << path.string() << "\n";
-    std::cout << key->address().to_checksum() << "\n";
-    return 0;
+    return write_new_keystore(*opts, path, *key, (*pw)->get());
 }
 
 int cmd_import(const words& args) {
@@ -101,14 +155,9 @@ int cmd_import(const words& args) {
             return report(e);
         }
     }
-    auto pw = wallet_password(true);
+    auto pw = new_wallet_password();
     if (!pw) return report(pw.error());
-    if (auto w = wallet::write_keystore(path, *key, (*pw)->get(), {}, opts->has("force")); !w) {
-        return report(w.error());
-    }
-    std::cerr << "keystore written to " << path.string() << "\n";
-    std::cout << key->address().to_checksum() << "\n";
-    return 0;
+    return write_new_keystore(*opts, path, *key, (*pw)->get());
 }
 
 int cmd_address(const words& args) {

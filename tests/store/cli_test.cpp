@@ -181,6 +181,37 @@ TEST_CASE("agent add prints export lines for the configured listener", "[store][
     CHECK(from_file.out.find("@127.0.0.2:7000\n") != std::string::npos);
 }
 
+TEST_CASE("agent add without limits gets conservative defaults unless --unlimited", "[store][cli]") {
+    purser::test::temp_dir home;
+    const auto h = home.path().string();
+    auto careful = run_cli(h, "agent add careful");
+    REQUIRE(careful.code == 0);
+    CHECK(careful.out.find("defaults apply") != std::string::npos);
+    auto open = run_cli(h, "agent add open --unlimited");
+    REQUIRE(open.code == 0);
+    CHECK(open.out.find("defaults") == std::string::npos);
+    REQUIRE(run_cli(h, "agent add capped --allowance 3").code == 0);
+
+    // Caps that cannot bind as written are warned about on stderr, and still applied.
+    const std::string cli = "PURSER_HOME='" + h + "' '" + std::string(PURSER_BIN) + "' ";
+    auto odd = purser::test::run_shell(cli + "agent add odd --per-request 5 --daily 1 2>&1 >/dev/null");
+    CHECK(odd.exit_code == 0);
+    CHECK(odd.out.find("below the per-request limit") != std::string::npos);
+    auto month = purser::test::run_shell(cli + "agent set odd --daily 10 --monthly 2 2>&1 >/dev/null");
+    CHECK(month.exit_code == 0);
+    CHECK(month.out.find("monthly cap") != std::string::npos);
+    auto fine = purser::test::run_shell(cli + "agent set odd --monthly 20 2>&1 >/dev/null");
+    CHECK(fine.out.find("warning") == std::string::npos);
+
+    auto s = std::move(store::open(home.path() / "store").value());
+    CHECK(s->get_agent("careful")->limits.per_request == 100'000u);
+    CHECK(s->get_agent("careful")->limits.daily == 1'000'000u);
+    CHECK_FALSE(s->get_agent("open")->limits.per_request);
+    CHECK_FALSE(s->get_agent("open")->limits.daily);
+    CHECK_FALSE(s->get_agent("capped")->limits.per_request);  // an explicit limit: no defaults
+    CHECK(s->get_agent("odd")->limits.monthly == 20'000'000u);
+}
+
 TEST_CASE("bad CLI input is refused and changes nothing", "[store][cli]") {
     purser::test::temp_dir home;
     const auto h = home.path().string();
