@@ -139,7 +139,9 @@ std::vector<command_spec> build_table() {
     t.push_back({"ledger", "", "list payment decisions",
                  "T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time\n"
                  "(2026-11-23T13:00Z). S: reserved | paid | failed | in_doubt | expired | declined |\n"
-                 "released.\n",
+                 "released. `purser ledger show ID` prints one row in full. JSON writes id,\n"
+                 "x402_version, merchant_status and latency_ms as numbers (null when absent) and\n"
+                 "amounts as decimal strings.\n",
                  {{"since", "T", "oldest row", "24h", ""},
                   {"until", "T", "newest row", "now", ""},
                   {"agent", "A", "only this agent", "", ""},
@@ -147,6 +149,8 @@ std::vector<command_spec> build_table() {
                   {"status", "S", "only this status", "", ""},
                   format_opt,
                   {"limit", "N", "at most N rows", "", ""}}});
+    t.push_back({"ledger show", "ID", "one ledger row, every field", "",
+                 {{"format", "table|json", "output format", "table", ""}}});
     t.push_back({"ledger reconcile", "", "settlement evidence from the chain",
                  "Asks the chain about every in_doubt and failed `exact` payment, and expired ones\n"
                  "since --since: a nonce used on chain makes the row paid; an unused one past its\n"

@@ -276,7 +276,14 @@ TEST_CASE("ledger CSV is strict RFC 4180 and agrees with JSON row for row", "[st
         std::size_t col = 0;
         for (auto it = obj.begin(); it != obj.end(); ++it, ++col) {
             CHECK(it.key() == header[col]);
-            CHECK(it.value().get<std::string>() == records[i + 1][col]);
+            // Numbers in JSON, text in CSV; null where CSV has an empty field.
+            if (it.value().is_number_unsigned()) {
+                CHECK(std::to_string(it.value().get<std::uint64_t>()) == records[i + 1][col]);
+            } else if (it.value().is_null()) {
+                CHECK(records[i + 1][col].empty());
+            } else {
+                CHECK(it.value().get<std::string>() == records[i + 1][col]);
+            }
         }
     }
     // Spot checks: the tricky fields came through intact.
@@ -292,4 +299,50 @@ TEST_CASE("ledger CSV is strict RFC 4180 and agrees with JSON row for row", "[st
     CHECK(spend.out.find("\"agent\":\"csv\"") != std::string::npos);
     CHECK(run_cli(h, "spend --by day").code == 0);
     CHECK(run_cli(h, "ledger").code == 0);
+
+    // JSON: ids, versions, statuses and latencies are numbers; amounts stay decimal strings.
+    auto first = nlohmann::json::parse(json_lines.at(0));
+    CHECK(first["id"].is_number_unsigned());
+    CHECK(first["id"].get<std::uint64_t>() == d1.reservation_id);
+    CHECK(first["merchant_status"] == 200);
+    CHECK(first["latency_ms"] == 42);
+    CHECK(first["amount"].is_string());
+    auto declined = nlohmann::json::parse(json_lines.at(2));
+    CHECK(declined["merchant_status"].is_null());
+}
+
+TEST_CASE("ledger table shows causes full hashes and URLs and ledger show prints one row", "[store][cli]") {
+    purser::test::temp_dir home;
+    auto s = std::move(store::open(home.path() / "store").value());
+    REQUIRE(s->add_agent("t", {}, 1'000'000));
+    auto q = usdc_request("t", 10'000, 4'000'000'000ULL);
+    q.url = "https://api.example.com/report";
+    const std::string tx = "0x" + std::string(64, 'a');
+    auto paid = s->reserve(q).value();
+    REQUIRE(s->commit(paid.reservation_id, {tx, {}, 200, 42}));
+    auto failed = s->reserve(q).value();
+    REQUIRE(s->fail(failed.reservation_id, "merchant refused: invalid signature for the payer", 402));
+
+    const auto h = home.path().string();
+    auto table = run_cli(h, "ledger --since 1h");
+    REQUIRE(table.code == 0);
+    CHECK(table.out.find("URL") != std::string::npos);
+    CHECK(table.out.find(tx) != std::string::npos);
+    CHECK(table.out.find("https://api.example.com/report") != std::string::npos);
+    CHECK(table.out.find("merchant refused: invalid") != std::string::npos);  // the cause, cut to its column
+
+    auto show = run_cli(h, "ledger show " + std::to_string(failed.reservation_id));
+    REQUIRE(show.code == 0);
+    for (const char* key : {"id:", "time:", "agent:", "url:", "status:", "detail:", "nonce:",
+                            "pay_to:", "merchant_status:", "payer:"}) {
+        CHECK(show.out.find(key) != std::string::npos);
+    }
+    CHECK(show.out.find("merchant refused: invalid signature for the payer") != std::string::npos);
+    auto show_json = run_cli(h, "ledger show " + std::to_string(paid.reservation_id) + " --format json");
+    REQUIRE(show_json.code == 0);
+    auto j = nlohmann::json::parse(show_json.out);
+    CHECK(j["id"] == paid.reservation_id);
+    CHECK(j["tx_hash"] == tx);
+    CHECK(run_cli(h, "ledger show 999999").code == 1);
+    CHECK(run_cli(h, "ledger show x").code == 2);
 }
