@@ -1,11 +1,14 @@
 // purser agent add | set | show | list | freeze | unfreeze | fund | rotate-token
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "purser/proxy/config.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 
@@ -14,26 +17,29 @@ namespace {
 
 namespace st = purser::store;
 
-constexpr const char* agent_usage = R"(usage: purser agent <command>
-  add NAME [limits]        create an agent; prints its proxy credentials once
-  set NAME [limits]        change limits ("none" removes a limit or clears a list)
-  show NAME                policy, spent today / this month / lifetime, allowance, in flight
-  list                     all agents
-  freeze NAME | unfreeze NAME
-  fund NAME --amount USD   add to the prepaid allowance
-  rotate-token NAME        new proxy token (the old one stops working)
-limits (USD amounts like 5 or 0.10):
-  --per-request USD --daily USD --monthly USD --lifetime USD --allowance USD
-  --in-flight USD --rate PAYMENTS_PER_MINUTE
-  --allow-host P... --deny-host P... (P = host or *.suffix) --allow-network N... --allow-asset A...
-)";
 
-/// Where the proxy listens by default; the credentials line is ready to paste.
-constexpr const char* default_proxy_address = "127.0.0.1:8402";
+/// The address the proxy listens on, as `purser proxy` would resolve it: --listen, else
+/// PURSER_LISTEN, else the `listen` key of --config FILE, else 127.0.0.1:8402. The same loader
+/// as the proxy's, so the printed lines point where the proxy will be.
+result<std::string> proxy_address(const options& o) {
+    proxy::config_sources sources;
+    if (auto f = o.get("config")) sources.file = *f;
+    sources.env = [](const std::string& name) -> std::optional<std::string> {
+        // Only the listener matters here; other PURSER_* settings are the proxy's business.
+        if (name != "PURSER_LISTEN") return std::nullopt;
+        const char* v = std::getenv(name.c_str());
+        if (v == nullptr) return std::nullopt;
+        return std::string(v);
+    };
+    sources.purser_home = purser_home();
+    if (auto l = o.get("listen")) sources.flags["listen"] = {*l};
+    PURSER_TRY(cfg, proxy::load_config(sources));
+    std::string host = cfg->listen_host;
+    // An IPv6 literal needs brackets inside a URL.
+    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+    return host + ":" + std::to_string(cfg->listen_port);
+}
 
-const std::set<std::string> limit_options = {
-    "per-request", "daily",      "monthly",    "lifetime",      "allowance",   "in-flight",
-    "rate",        "allow-host", "deny-host", "allow-network", "allow-asset"};
 
 result<std::unique_ptr<st::store>> open_store() {
     return st::store::open(purser_home() / "store");
@@ -92,6 +98,31 @@ result<void> apply_limits(const options& o, st::policy& p, std::optional<st::usd
     return {};
 }
 
+/// What `agent add` sets when no spending limit is given: enough to try a paid API, too
+/// little for a runaway loop to matter. --unlimited opts out.
+constexpr st::usd_micros default_per_request = 100'000;  // $0.10
+constexpr st::usd_micros default_daily = 1'000'000;      // $1
+
+/// True when any option that limits spending was given.
+bool any_spending_limit(const options& o) {
+    for (const char* name : {"per-request", "daily", "monthly", "lifetime", "allowance", "in-flight"})
+        if (o.has(name)) return true;
+    return false;
+}
+
+/// Caps that can never bind as written are usually typos (daily 0.5 with per-request 5).
+void warn_inconsistent(const st::policy& p) {
+    if (p.daily && p.per_request && *p.daily < *p.per_request) {
+        std::cerr << "purser: warning: the daily cap ($" << st::format_usd(*p.daily)
+                  << ") is below the per-request limit ($" << st::format_usd(*p.per_request)
+                  << "): no single payment above the daily cap can be made\n";
+    }
+    if (p.monthly && p.daily && *p.monthly < *p.daily) {
+        std::cerr << "purser: warning: the monthly cap ($" << st::format_usd(*p.monthly)
+                  << ") is below the daily cap ($" << st::format_usd(*p.daily) << ")\n";
+    }
+}
+
 std::string usd_or(const std::optional<st::usd_micros>& v, const char* none) {
     return v ? "$" + st::format_usd(*v) : none;
 }
@@ -103,14 +134,16 @@ std::string join(const std::vector<std::string>& v, const char* none) {
     return out;
 }
 
-void print_credentials(const st::agent_credentials& c) {
-    std::cout << "Proxy credentials for agent '" << c.who.name
-              << "' (shown once: Purser keeps only a hash):\n"
-              << "  token: " << c.token << "\n\n"
-              << "  HTTP_PROXY=http://" << c.who.name << ":" << c.token << "@"
-              << default_proxy_address << "\n"
-              << "  HTTPS_PROXY=http://" << c.who.name << ":" << c.token << "@"
-              << default_proxy_address << "\n";
+/// Lines ready to paste into a shell. Both spellings: curl and wget read only the lower-case
+/// http_proxy for http:// URLs, while other runtimes look for the upper-case form.
+void print_credentials(const st::agent_credentials& c, const std::string& address) {
+    const std::string url = "http://" + c.who.name + ":" + c.token + "@" + address;
+    std::cout << "# proxy credentials for agent '" << c.who.name
+              << "': the token is shown once (Purser keeps only a hash)\n"
+              << "export http_proxy=" << url << "\n"
+              << "export https_proxy=" << url << "\n"
+              << "export HTTP_PROXY=" << url << "\n"
+              << "export HTTPS_PROXY=" << url << "\n";
 }
 
 void print_agent(const st::agent& a, const st::agent_usage& u) {
@@ -148,11 +181,13 @@ result<std::string> one_name(const options& o, const char* sub) {
 }
 
 int run(const std::string& sub, const words& rest) {
-    const bool takes_limits = sub == "add" || sub == "set";
-    std::set<std::string> valued = takes_limits ? limit_options : std::set<std::string>{};
-    if (sub == "fund") valued.insert("amount");
-    auto o = options::parse(rest, valued);
-    if (!o) return report(o.error(), 2);
+    if (find_command("agent " + sub) == nullptr) {
+        std::cerr << "purser agent: unknown command '" << sub << "'\n" << group_help("agent");
+        return 2;
+    }
+    int rc = 0;
+    auto o = parse_command("agent " + sub, rest, rc);
+    if (!o) return rc;
 
     if (sub == "list") {
         if (!o->positional().empty()) return report("usage: purser agent list", 2);
@@ -180,16 +215,34 @@ int run(const std::string& sub, const words& rest) {
     auto name = one_name(*o, sub.c_str());
     if (!name) return report(name.error(), 2);
 
+    std::string address;
+    if (sub == "add" || sub == "rotate-token") {
+        auto a = proxy_address(*o);
+        if (!a) return report(a.error(), 2);
+        address = *a;
+    }
     if (sub == "add") {
         st::policy p;
         std::optional<st::usd_micros> allowance;
         if (auto r = apply_limits(*o, p, allowance); !r) return report(r.error(), 2);
+        const bool defaults = !o->has("unlimited") && !any_spending_limit(*o);
+        if (defaults) {
+            p.per_request = default_per_request;
+            p.daily = default_daily;
+        }
+        warn_inconsistent(p);
         auto s = open_store();
         if (!s) return report(s.error());
         auto created = (*s)->add_agent(*name, p, allowance);
         if (!created) return report(created.error());
-        std::cout << "added agent '" << *name << "'\n";
-        print_credentials(*created);
+        std::cout << "# added agent '" << *name << "'\n";
+        if (defaults) {
+            std::cout << "# no limits given, so the defaults apply: $"
+                      << st::format_usd(default_per_request) << " per request, $"
+                      << st::format_usd(default_daily)
+                      << " a day (change with `purser agent set`; --unlimited for none)\n";
+        }
+        print_credentials(*created, address);
         return 0;
     }
     auto s = open_store();
@@ -201,6 +254,7 @@ int run(const std::string& sub, const words& rest) {
         st::policy p = current->limits;
         std::optional<st::usd_micros> allowance = current->allowance;
         if (auto r = apply_limits(*o, p, allowance); !r) return report(r.error(), 2);
+        warn_inconsistent(p);
         // Policy and allowance are separate writes; the allowance is only touched when asked,
         // so a concurrent payment's decrement is never overwritten by a stale copy.
         auto updated = db.set_policy(*name, p);
@@ -229,12 +283,9 @@ int run(const std::string& sub, const words& rest) {
     } else if (sub == "rotate-token") {
         auto c = db.rotate_token(*name);
         if (!c) return report(c.error());
-        std::cout << "new token for agent '" << *name << "'; the old one no longer works\n";
-        print_credentials(*c);
+        std::cout << "# new token for agent '" << *name << "'; the old one no longer works\n";
+        print_credentials(*c, address);
         return 0;
-    } else {
-        std::cerr << agent_usage;
-        return 2;
     }
     auto a = db.get_agent(*name);
     if (!a) return report(a.error());
@@ -247,8 +298,8 @@ int run(const std::string& sub, const words& rest) {
 }  // namespace
 
 int agent_command(const words& args) {
-    if (args.empty() || args[0] == "--help" || args[0] == "help") {
-        std::cout << agent_usage;
+    if (args.empty() || wants_help(args)) {
+        (args.empty() ? std::cerr : std::cout) << group_help("agent");
         return args.empty() ? 2 : 0;
     }
     return run(args[0], words(args.begin() + 1, args.end()));

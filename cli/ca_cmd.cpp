@@ -1,6 +1,7 @@
 // purser ca init | export | env: the local CA that TLS interception signs leaf certificates with.
 #include <iostream>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/proxy/ca.hpp"
@@ -8,14 +9,6 @@
 namespace purser::cli {
 namespace {
 
-constexpr const char* ca_usage = R"usage(usage: purser ca init|export|env [--ca-dir DIR]
-
-  init    create PURSER_HOME/ca/ca.key (EC P-256, mode 0600) and ca.crt, unless they exist
-  export  print the CA certificate (PEM)
-  env     write PURSER_HOME/ca/bundle.pem (system roots + the CA) and print the lines that make
-          curl, Python requests, Node and OpenSSL-based runtimes trust it:
-            eval "$(purser ca env)"
-)usage";
 
 /// Single-quotes a path for a POSIX shell.
 std::string shell_quote(const std::string& s) {
@@ -30,17 +23,16 @@ std::string shell_quote(const std::string& s) {
 }  // namespace
 
 int ca_command(const words& args) {
-    auto opts = options::parse(args, {"ca-dir"}, {"help"});
-    if (!opts) return report(opts.error(), 2);
-    if (opts->has("help")) {
-        std::cout << ca_usage;
-        return 0;
+    if (args.empty() || wants_help(args) || find_command("ca " + args[0]) == nullptr) {
+        const bool help = !args.empty() && wants_help(args);
+        (help ? std::cout : std::cerr) << group_help("ca");
+        return help ? 0 : 2;
     }
-    if (opts->positional().size() != 1) {
-        std::cerr << ca_usage;
-        return 2;
-    }
-    const std::string sub = opts->positional()[0];
+    const std::string sub = args[0];
+    int rc = 0;
+    auto opts = parse_command("ca " + sub, words(args.begin() + 1, args.end()), rc);
+    if (!opts) return rc;
+    if (!opts->positional().empty()) return report(help_text(*find_command("ca " + sub)), 2);
     const std::filesystem::path dir = opts->get("ca-dir").value_or((purser_home() / "ca").string());
 
     if (sub == "init") {
@@ -53,10 +45,15 @@ int ca_command(const words& args) {
         return 0;
     }
     if (sub == "export" || sub == "env") {
-        // The proxy creates the CA on first start; these commands do the same so that
-        // `eval "$(purser ca env)"` works before the proxy has ever run.
-        auto created = proxy::cert_authority::init(dir);
-        if (!created) return report(created.error());
+        // Reading commands never create a key: a CA made as a side effect of `ca env` (say
+        // with a mistyped --ca-dir or PURSER_HOME) would be trusted without anyone deciding to.
+        std::error_code ec;
+        if (!std::filesystem::exists(dir / "ca.crt", ec) ||
+            !std::filesystem::exists(dir / "ca.key", ec)) {
+            return report("no CA in " + dir.string() + ": create one with `purser ca init" +
+                          (opts->has("ca-dir") ? " --ca-dir " + dir.string() : std::string()) +
+                          "` (or start the proxy, which creates it)");
+        }
         auto ca = proxy::cert_authority::load(dir);
         if (!ca) return report(ca.error());
         if (sub == "export") {
@@ -73,8 +70,7 @@ int ca_command(const words& args) {
                   << "\n";
         return 0;
     }
-    std::cerr << ca_usage;
-    return 2;
+    return report(group_help("ca"), 2);
 }
 
 }  // namespace purser::cli

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/store/store.hpp"
@@ -18,12 +19,6 @@ namespace {
 
 namespace st = purser::store;
 
-constexpr const char* ledger_usage =
-    "usage: purser ledger [--since 24h] [--until T] [--agent A] [--host H] [--status S]\n"
-    "                     [--format table|csv|json] [--limit N]\n"
-    "       purser ledger reconcile [--rpc URL] [--dry-run]   (settlement evidence from the chain)\n"
-    "  T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time (2026-11-23T13:00Z)\n"
-    "  S: reserved | paid | failed | in_doubt | expired | declined | released\n";
 
 /// The ledger's columns, in order, as text (CSV and JSON carry the same names and values).
 std::vector<std::pair<std::string, std::string>> fields(const st::ledger_row& r) {
@@ -54,7 +49,45 @@ std::vector<std::pair<std::string, std::string>> fields(const st::ledger_row& r)
         {"latency_ms", r.state == st::status::paid || r.latency_ms != 0
                            ? std::to_string(r.latency_ms) : ""},
         {"updated", st::iso8601_utc(r.updated_ms)},
+        {"payer", r.payer},
     };
+}
+
+/// Fields JSON writes as numbers (null when the text form is empty); every other field,
+/// amounts included, stays a string so no consumer rounds a 256-bit amount through a double.
+bool numeric_field(const std::string& key) {
+    return key == "id" || key == "x402_version" || key == "merchant_status" || key == "latency_ms";
+}
+
+nlohmann::ordered_json to_json(const st::ledger_row& r) {
+    nlohmann::ordered_json line = nlohmann::ordered_json::object();
+    for (auto& [k, v] : fields(r)) {
+        if (!numeric_field(k)) {
+            line[k] = v;
+        } else if (v.empty()) {
+            line[k] = nullptr;
+        } else {
+            line[k] = std::stoull(v);
+        }
+    }
+    return line;
+}
+
+/// The table's REASON: the decline code, or for rows that failed or are in doubt the first
+/// words of the detail (the cause), or the merchant's status when there is no detail.
+std::string short_reason(const st::ledger_row& r) {
+    if (r.why) return std::string(st::to_string(*r.why));
+    if (r.state == st::status::paid || r.state == st::status::reserved) return "";
+    std::string cause;
+    int words = 0;
+    for (char c : st::printable(r.detail)) {
+        if (c == ' ' && ++words == 4) break;
+        cause += c;
+    }
+    while (!cause.empty() && (cause.back() == ':' || cause.back() == ',' || cause.back() == ' '))
+        cause.pop_back();
+    if (cause.empty() && r.merchant_status != 0) cause = "http_" + std::to_string(r.merchant_status);
+    return cause;
 }
 
 /// RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside.
@@ -72,19 +105,58 @@ std::string shorten(const std::string& s, std::size_t n) {
     return s.size() <= n ? s : s.substr(0, n - 1) + "~";
 }
 
+/// purser ledger show ID [--format table|json]: one row, every field.
+int ledger_show_command(const words& args) {
+    int rc = 0;
+    auto o = parse_command("ledger show", args, rc);
+    if (!o) return rc;
+    if (o->positional().size() != 1) return report(help_text(*find_command("ledger show")), 2);
+    const std::string& text = o->positional()[0];
+    std::uint64_t id = 0;
+    try {
+        std::size_t used = 0;
+        id = std::stoull(text, &used);
+        if (used != text.size() || text.front() == '-') throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+        return report("ledger show " + text + ": the id is a whole number", 2);
+    }
+    const std::string format = o->get_or("format", "table");
+    if (format != "table" && format != "json") {
+        return report("--format " + format + ": use table or json", 2);
+    }
+    auto s = st::store::open(purser_home() / "store");
+    if (!s) return report(s.error());
+    auto r = (*s)->get_row(id);
+    if (!r) return report("ledger row " + text + ": " + r.error().message());
+    if (format == "json") {
+        std::cout << to_json(*r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
+        return 0;
+    }
+    for (const auto& [k, v] : fields(*r)) {
+        // Merchant text may carry terminal escapes: shown, never interpreted.
+        std::printf("%-16s %s\n", (k + ":").c_str(), st::printable(v).c_str());
+    }
+    return 0;
+}
+
 }  // namespace
 
 int ledger_command(const words& args) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
-        std::cout << ledger_usage;
-        return 0;
-    }
     if (!args.empty() && args[0] == "reconcile") {
         return ledger_reconcile_command(words(args.begin() + 1, args.end()));
     }
-    auto o = options::parse(args, {"since", "until", "agent", "host", "status", "format", "limit"});
-    if (!o) return report(o.error(), 2);
-    if (!o->positional().empty()) return report(ledger_usage, 2);
+    if (!args.empty() && args[0] == "show") {
+        return ledger_show_command(words(args.begin() + 1, args.end()));
+    }
+    if (wants_help(args)) {
+        std::cout << help_text(*find_command("ledger")) << "\n" << group_help("ledger");
+        return 0;
+    }
+    int rc = 0;
+    auto o = parse_command("ledger", args, rc);
+    if (!o) return rc;
+    if (!o->positional().empty()) return report(help_text(*find_command("ledger")), 2);
     const std::string format = o->get_or("format", "table");
     if (format != "table" && format != "csv" && format != "json") {
         return report("--format " + format + ": use table, csv or json", 2);
@@ -127,9 +199,7 @@ int ledger_command(const words& args) {
 
     if (format == "json") {
         for (const auto& r : *rows) {
-            nlohmann::ordered_json line = nlohmann::ordered_json::object();
-            for (auto& [k, v] : fields(r)) line[k] = v;
-            std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            std::cout << to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                       << "\n";
         }
         return 0;
@@ -153,14 +223,16 @@ int ledger_command(const words& args) {
         }
         return 0;
     }
-    std::printf("%-8s %-24s %-14s %-24s %-9s %-28s %12s  %s\n", "ID", "TIME", "AGENT", "HOST",
-                "STATUS", "REASON", "USD", "TX");
+    // TX in full (a hash cut short cannot be looked up); URL last, since it has no fixed width.
+    std::printf("%-8s %-24s %-14s %-9s %-28s %12s %-66s %s\n", "ID", "TIME", "AGENT", "STATUS",
+                "REASON", "USD", "TX", "URL");
     for (const auto& r : *rows) {
         const auto f = fields(r);
-        std::printf("%-8s %-24s %-14s %-24s %-9s %-28s %12s  %s\n", f[0].second.c_str(),
-                    f[1].second.c_str(), shorten(r.agent, 14).c_str(), shorten(r.host, 24).c_str(),
-                    f[15].second.c_str(), f[16].second.c_str(), f[11].second.c_str(),
-                    shorten(st::printable(r.tx_hash), 20).c_str());
+        std::printf("%-8s %-24s %-14s %-9s %-28s %12s %-66s %s\n", f[0].second.c_str(),
+                    f[1].second.c_str(), shorten(st::printable(r.agent), 14).c_str(),
+                    f[15].second.c_str(), shorten(short_reason(r), 28).c_str(),
+                    f[11].second.c_str(), st::printable(r.tx_hash).c_str(),
+                    st::printable(r.url).c_str());
     }
     if (rows->empty()) std::cout << "(no ledger rows in that range)\n";
     return 0;

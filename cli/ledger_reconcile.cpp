@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/chain/reads.hpp"
@@ -23,13 +24,6 @@ namespace {
 
 namespace st = purser::store;
 
-constexpr const char* reconcile_usage =
-    "usage: purser ledger reconcile [--rpc URL] [--keystore FILE | --address ADDR]\n"
-    "                               [--since 7d] [--dry-run]\n"
-    "  Asks the chain behind --rpc (default PURSER_TESTNET_RPC) about every in_doubt and failed\n"
-    "  `exact` payment, and expired ones since --since: a nonce used on chain makes the row\n"
-    "  paid; an unused one past its validBefore (plus 60 s for clock skew) releases the row.\n"
-    "  The payer is the keystore's address (no password needed) or --address.\n";
 
 /// Seconds past validBefore before an unused authorization counts as dead: block timestamps
 /// may lag the proxy's clock.
@@ -85,13 +79,10 @@ outcome reconcile_row(st::store& s, chain::json_rpc_client& rpc, std::uint64_t c
 }  // namespace
 
 int ledger_reconcile_command(const words& args) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
-        std::cout << reconcile_usage;
-        return 0;
-    }
-    auto o = options::parse(args, {"rpc", "keystore", "address", "since"}, {"dry-run"});
-    if (!o) return report(o.error(), 2);
-    if (!o->positional().empty()) return report(reconcile_usage, 2);
+    int rc = 0;
+    auto o = parse_command("ledger reconcile", args, rc);
+    if (!o) return rc;
+    if (!o->positional().empty()) return report(help_text(*find_command("ledger reconcile")), 2);
     const bool dry_run = o->has("dry-run");
 
     auto rpc = rpc_from_options(*o);

@@ -3,31 +3,16 @@
 #include <string>
 #include <vector>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 
-namespace {
-
-constexpr const char* usage = R"(usage: purser <command> [options]
-
-  proxy     run the paying forward proxy
-  wallet    new | import | address | balance | fund | export
-  agent     add | set | show | list | freeze | unfreeze | fund | rotate-token
-  ledger    list payment decisions
-  spend     totals by agent, host or day
-  ca        init | export | env (TLS interception CA)
-  testnet   up | down | mint (local x402 world)
-  x402      decode | sign | verify
-  --version print the version
-)";
-
-}  // namespace
 
 int main(int argc, char** argv) {
     using namespace purser::cli;
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::cout << usage;
+        std::cout << top_level_help();
         return args.empty() ? 2 : 0;
     }
     if (args[0] == "--version" || args[0] == "version") {
@@ -42,7 +27,9 @@ int main(int argc, char** argv) {
         if (sub == "decode") return x402_decode_command(tail);
         if (sub == "sign") return x402_sign_command(tail);
         if (sub == "verify") return x402_verify_command(tail);
-        return report("usage: purser x402 decode|sign|verify ...", 2);
+        const bool help = wants_help(rest);
+        (help ? std::cout : std::cerr) << group_help("x402");
+        return help ? 0 : 2;
     }
     if (cmd == "wallet") return wallet_command(rest);
     if (cmd == "agent") return agent_command(rest);
@@ -51,6 +38,6 @@ int main(int argc, char** argv) {
     if (cmd == "ca") return ca_command(rest);
     if (cmd == "proxy") return proxy_command(rest);
     if (cmd == "testnet") return testnet_command(rest);
-    std::cerr << "purser: unknown command '" << cmd << "'\n" << usage;
+    std::cerr << "purser: unknown command '" << cmd << "'\n" << top_level_help();
     return 2;
 }

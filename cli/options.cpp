@@ -97,8 +97,20 @@ std::string prompt_no_echo(const char* prompt) {
 
 }  // namespace
 
+void warn_if_shared(const std::filesystem::path& file, const std::string& what) {
+    std::error_code ec;
+    const auto perms = std::filesystem::status(file, ec).permissions();
+    if (ec) return;
+    using std::filesystem::perms;
+    if ((perms & (perms::group_all | perms::others_all)) == perms::none) return;
+    std::cerr << "purser: warning: " << what << " " << file.string()
+              << " can be read by other users; anyone who reads it can spend the wallet "
+                 "(chmod 600 it)\n";
+}
+
 result<std::string> read_wallet_password(bool confirm) {
     if (const char* f = std::getenv("PURSER_WALLET_PASSWORD_FILE"); f != nullptr && *f != '\0') {
+        warn_if_shared(f, "PURSER_WALLET_PASSWORD_FILE");
         std::ifstream in(f, std::ios::binary);
         if (!in) {
             return fail(errc::invalid_value,

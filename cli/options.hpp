@@ -44,6 +44,10 @@ private:
 /// Errors: when none of these is available, or the file cannot be read.
 [[nodiscard]] result<std::string> read_wallet_password(bool confirm = false);
 
+/// Warns on stderr when `file` (a password file; `what` names where it came from) can be read by
+/// its group or by others: anyone who can read it can spend the wallet.
+void warn_if_shared(const std::filesystem::path& file, const std::string& what);
+
 /// Prints "purser: <message>" to stderr and returns the exit code 1 (or `code`).
 int report(const error& e, int code = 1);
 int report(const std::string& message, int code = 1);

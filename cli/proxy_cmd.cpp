@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "proxy_payment.hpp"
@@ -18,11 +19,6 @@
 namespace purser::cli {
 namespace {
 
-constexpr const char* proxy_usage = R"(usage: purser proxy [--config FILE] [--listen ADDR:PORT] [--default-agent NAME] [options]
-
-Every option can also come from the config file (same name with '_') or from PURSER_<NAME>;
-flags win over the environment, which wins over the file. See proxy/README.md for the list.
-)";
 
 /// Raises the soft limit on open files to the hard limit: every client connection takes a
 /// descriptor, often a second one upstream, and the usual soft default (1024) would cap the
@@ -56,16 +52,9 @@ void raise_open_files_limit(std::size_t max_connections) {
 }  // namespace
 
 int proxy_command(const words& args) {
-    std::set<std::string> valued{"config"};
-    for (const auto& f : proxy::config_flag_names()) valued.insert(f);
-    std::set<std::string> switches{"help"};
-    for (const auto& f : proxy::config_switch_names()) switches.insert(f);
-    auto opts = options::parse(args, valued, switches);
-    if (!opts) return report(opts.error(), 2);
-    if (opts->has("help")) {
-        std::cout << proxy_usage;
-        return 0;
-    }
+    int rc = 0;
+    auto opts = parse_command("proxy", args, rc);
+    if (!opts) return rc;
     if (!opts->positional().empty())
         return report("purser proxy takes no positional arguments ('" + opts->positional()[0] +
                           "')",

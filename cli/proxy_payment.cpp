@@ -100,6 +100,7 @@ result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
 // The password: the configured file first, then what every wallet command accepts.
 result<std::string> proxy_wallet_password(const proxy::config& cfg) {
     if (cfg.wallet_password_file) {
+        warn_if_shared(*cfg.wallet_password_file, "wallet_password_file");
         std::ifstream in(*cfg.wallet_password_file, std::ios::binary);
         if (!in) {
             return fail(errc::invalid_value,
@@ -141,6 +142,16 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg) {
     auto opened = store::store::open(cfg.store_dir);
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));
+    // A default agent the store does not know would turn every credential-less request into a
+    // 407 at run time; say so now, while someone is watching the start-up.
+    if (cfg.default_agent) {
+        if (auto a = ledger->get_agent(*cfg.default_agent); !a) {
+            return fail(errc::invalid_value,
+                        "default_agent '" + *cfg.default_agent + "' is not an agent in " +
+                            cfg.store_dir.string() + " (" + a.error().message() +
+                            "); create it with `purser agent add " + *cfg.default_agent + "`");
+        }
+    }
 
     payment_setup out;
     out.agents = std::make_shared<proxy::store_authenticator>(ledger);

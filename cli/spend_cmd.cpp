@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/store/store.hpp"
@@ -15,17 +16,11 @@ namespace purser::cli {
 namespace st = purser::store;
 
 int spend_command(const words& args) {
-    constexpr const char* usage =
-        "usage: purser spend --by agent|host|day [--since 30d] [--until T] "
-        "[--format table|csv|json]\n";
-    if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
-        std::cout << usage;
-        return 0;
-    }
-    auto o = options::parse(args, {"by", "since", "until", "format"});
-    if (!o) return report(o.error(), 2);
+    int rc = 0;
+    auto o = parse_command("spend", wants_help(args) ? words{"--help"} : args, rc);
+    if (!o) return rc;
     const auto by_text = o->get("by");
-    if (!by_text || !o->positional().empty()) return report(usage, 2);
+    if (!by_text || !o->positional().empty()) return report(help_text(*find_command("spend")), 2);
     st::spend_group by{};
     if (*by_text == "agent") {
         by = st::spend_group::agent;

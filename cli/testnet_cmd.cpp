@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "purser/testnet/env_file.hpp"
 #include "options.hpp"
@@ -24,10 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* testnet_usage =
-    "usage: purser testnet up [--dir D] [--base-port P]\n"
-    "       purser testnet down [--dir D]\n"
-    "       purser testnet mint [--dir D] --to ADDRESS --amount USDC\n";
 
 fs::path testnet_dir(const options& o) {
     if (auto d = o.get("dir")) return *d;
@@ -119,7 +116,7 @@ int mint(const options& o) {
     const fs::path dir = testnet_dir(o);
     auto to = o.get("to");
     auto amount = o.get("amount");
-    if (!to || !amount) return report(std::string("mint needs --to and --amount\n") + testnet_usage, 2);
+    if (!to || !amount) return report("mint needs --to and --amount (see purser testnet mint --help)", 2);
     auto addr = protocol::address::parse(*to);
     if (!addr) return report(addr.error());
     auto atomic = protocol::parse_units(*amount, 6);
@@ -145,15 +142,20 @@ int mint(const options& o) {
 }  // namespace
 
 int testnet_command(const words& args) {
-    if (args.empty()) return report(testnet_usage, 2);
+    if (args.empty() || wants_help(args)) {
+        (args.empty() ? std::cerr : std::cout) << group_help("testnet");
+        return args.empty() ? 2 : 0;
+    }
     const std::string sub = args[0];
+    if (find_command("testnet " + sub) == nullptr) return report(group_help("testnet"), 2);
     words rest(args.begin() + 1, args.end());
-    auto o = options::parse(rest, {"dir", "base-port", "to", "amount"});
-    if (!o) return report(o.error(), 2);
+    int rc = 0;
+    auto o = parse_command("testnet " + sub, rest, rc);
+    if (!o) return rc;
     if (sub == "up") return up(*o);
     if (sub == "down") return down(*o);
     if (sub == "mint") return mint(*o);
-    return report(testnet_usage, 2);
+    return report(group_help("testnet"), 2);
 }
 
 }  // namespace purser::cli

@@ -1,5 +1,7 @@
 // purser wallet new | import | address | balance | fund | export
+#include <fcntl.h>
 #include <openssl/crypto.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -8,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/chain/reads.hpp"
@@ -25,21 +28,6 @@ namespace {
 using nlohmann::json;
 using protocol::uint256;
 
-constexpr const char* wallet_usage = R"(usage: purser wallet <command> [options]
-
-  new      [--keystore FILE] [--force]            create an encrypted key, print its address
-  import   [--keystore FILE] (--private-key-file F | --from-keystore F) [--force]
-  address  [--keystore FILE]                      decrypt and print the EIP-55 address
-  balance  [--keystore FILE | --address ADDR] [--rpc URL] [--network N] [--asset ADDR]
-  fund     --amount N [--keystore FILE | --address ADDR] [--rpc URL] [--network N]
-           [--asset ADDR] [--timeout S]
-  export   [--keystore FILE] --i-understand       print the private key (for migration)
-
-The password comes from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD or a prompt.
-`import --from-keystore` decrypts the source with PURSER_IMPORT_PASSWORD_FILE or
-PURSER_IMPORT_PASSWORD when set, else with the wallet password.
---rpc defaults to PURSER_TESTNET_RPC.
-)";
 
 /// Reads a small secret file into a wiped string (for --private-key-file).
 result<std::unique_ptr<secret_string>> read_secret_file(const std::string& path) {
@@ -49,6 +37,63 @@ result<std::unique_ptr<secret_string>> read_secret_file(const std::string& path)
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
     return std::make_unique<secret_string>(std::move(text));
+}
+
+/// The new wallet's password, never empty: an empty one encrypts the key with nothing anyone
+/// would have to guess.
+result<std::unique_ptr<secret_string>> new_wallet_password() {
+    PURSER_TRY(pw, wallet_password(true));
+    if (pw->get().empty()) {
+        return fail(protocol::errc::invalid_value,
+                    "refusing an empty wallet password (set PURSER_WALLET_PASSWORD_FILE, "
+                    "PURSER_WALLET_PASSWORD or answer the prompt)");
+    }
+    return pw;
+}
+
+/// Before --force replaces a keystore, copies it to <file>.bak-<unix seconds> (mode 0600,
+/// never over an existing file), so a mistyped --force does not destroy the only copy of a key.
+/// Returns the backup path, or an empty path when there was nothing to back up.
+result<std::filesystem::path> back_up_keystore(const std::filesystem::path& file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return std::filesystem::path{};
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail(wallet::errc::io_error, "cannot read " + file.string() + " to back it up");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    std::filesystem::path bak = file;
+    bak += ".bak-" + std::to_string(now_s);
+    const int fd = ::open(bak.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return fail(wallet::errc::io_error, "cannot create backup " + bak.string());
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    const bool ok = done == text.size() && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return fail(wallet::errc::io_error, "cannot write backup " + bak.string());
+    return bak;
+}
+
+/// Writes the keystore; with --force, after backing up the one it replaces.
+int write_new_keystore(const options& opts, const std::filesystem::path& path,
+                       const wallet::private_key& key, const std::string& password) {
+    const bool force = opts.has("force");
+    if (force) {
+        auto bak = back_up_keystore(path);
+        if (!bak) return report(bak.error());
+        if (!bak->empty()) std::cerr << "previous keystore kept as " << bak->string() << "\n";
+    }
+    if (auto w = wallet::write_keystore(path, key, password, {}, force); !w) return report(w.error());
+    std::cerr << "keystore written to " << path.string() << "\n";
+    std::cout << key.address().to_checksum() << "\n";
+    return 0;
 }
 
 result<std::unique_ptr<secret_string>> import_password() {
@@ -65,28 +110,25 @@ result<std::unique_ptr<secret_string>> import_password() {
 }
 
 int cmd_new(const words& args) {
-    auto opts = options::parse(args, {"keystore"}, {"force"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet new", args, rc);
+    if (!opts) return rc;
     const auto path = keystore_path(*opts);
     std::error_code ec;
     if (!opts->has("force") && std::filesystem::exists(path, ec)) {
         return report(path.string() + " already exists (use --force to replace it)");
     }
-    auto pw = wallet_password(true);
+    auto pw = new_wallet_password();
     if (!pw) return report(pw.error());
     auto key = wallet::private_key::generate();
     if (!key) return report(key.error());
-    if (auto w = wallet::write_keystore(path, *key, (*pw)->get(), {}, opts->has("force")); !w) {
-        return report(w.error());
-    }
-    std::cerr << "keystore written to " << path.string() << "\n";
-    std::cout << key->address().to_checksum() << "\n";
-    return 0;
+    return write_new_keystore(*opts, path, *key, (*pw)->get());
 }
 
 int cmd_import(const words& args) {
-    auto opts = options::parse(args, {"keystore", "private-key-file", "from-keystore"}, {"force"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet import", args, rc);
+    if (!opts) return rc;
     const bool from_file = opts->has("private-key-file");
     const bool from_ks = opts->has("from-keystore");
     if (from_file == from_ks) {
@@ -113,28 +155,26 @@ int cmd_import(const words& args) {
             return report(e);
         }
     }
-    auto pw = wallet_password(true);
+    auto pw = new_wallet_password();
     if (!pw) return report(pw.error());
-    if (auto w = wallet::write_keystore(path, *key, (*pw)->get(), {}, opts->has("force")); !w) {
-        return report(w.error());
-    }
-    std::cerr << "keystore written to " << path.string() << "\n";
-    std::cout << key->address().to_checksum() << "\n";
-    return 0;
+    return write_new_keystore(*opts, path, *key, (*pw)->get());
 }
 
 int cmd_address(const words& args) {
-    auto opts = options::parse(args, {"keystore"});
-    if (!opts) return report(opts.error(), 2);
-    auto key = unlock_key(*opts);
-    if (!key) return report(key.error());
-    std::cout << key->address().to_checksum() << "\n";
+    int rc = 0;
+    auto opts = parse_command("wallet address", args, rc);
+    if (!opts) return rc;
+    // The v3 keystore records the address in the clear: showing it needs no password.
+    auto addr = wallet::keystore_address(keystore_path(*opts));
+    if (!addr) return report(addr.error());
+    std::cout << addr->to_checksum() << "\n";
     return 0;
 }
 
 int cmd_export(const words& args) {
-    auto opts = options::parse(args, {"keystore"}, {"i-understand"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet export", args, rc);
+    if (!opts) return rc;
     if (!opts->has("i-understand")) {
         return report("wallet export prints the private key in the clear; anyone who sees it can "
                       "spend the wallet. Re-run with --i-understand to proceed.", 2);
@@ -241,8 +281,9 @@ std::string human(const uint256& atomic, const chain_view& v) {
 }
 
 int cmd_balance(const words& args) {
-    auto opts = options::parse(args, {"keystore", "address", "rpc", "network", "asset"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet balance", args, rc);
+    if (!opts) return rc;
     auto v = open_chain(*opts, true);
     if (!v) return report(v.error());
     auto bal = balance_of(*v);
@@ -255,8 +296,9 @@ int cmd_balance(const words& args) {
 }
 
 int cmd_fund(const words& args) {
-    auto opts = options::parse(args, {"keystore", "address", "rpc", "network", "asset", "amount", "timeout"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("wallet fund", args, rc);
+    if (!opts) return rc;
     auto amount_text = opts->get("amount");
     if (!amount_text) return report("wallet fund needs --amount (in token units, e.g. 100)", 2);
     std::uint64_t timeout_s = 600;
@@ -319,8 +361,8 @@ int cmd_fund(const words& args) {
 }  // namespace
 
 int wallet_command(const words& args) {
-    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::cout << wallet_usage;
+    if (args.empty() || wants_help(args)) {
+        (args.empty() ? std::cerr : std::cout) << group_help("wallet");
         return args.empty() ? 2 : 0;
     }
     const std::string sub = args[0];
@@ -331,7 +373,7 @@ int wallet_command(const words& args) {
     if (sub == "balance") return cmd_balance(rest);
     if (sub == "fund") return cmd_fund(rest);
     if (sub == "export") return cmd_export(rest);
-    std::cerr << "purser wallet: unknown command '" << sub << "'\n" << wallet_usage;
+    std::cerr << "purser wallet: unknown command '" << sub << "'\n" << group_help("wallet");
     return 2;
 }
 

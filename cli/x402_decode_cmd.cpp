@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/protocol/amount.hpp"
@@ -22,12 +23,6 @@ namespace {
 using protocol::errc;
 using protocol::ojson;
 
-constexpr const char* usage =
-    "usage: purser x402 decode [--networks FILE] <header-value | 'Name: value' | FILE | JSON | ->\n"
-    "  Decodes a PAYMENT-REQUIRED, PAYMENT-SIGNATURE / X-PAYMENT or PAYMENT-RESPONSE /\n"
-    "  X-PAYMENT-RESPONSE header value, or a v1 402 body, payment payload, settle or verify\n"
-    "  response in JSON, and prints it as JSON with human amounts for known tokens.\n"
-    "  --networks FILE adds networks and tokens (a JSON array, as in the proxy configuration).\n";
 
 enum class message_kind { payment_required, payment_payload, settle_response, verify_response };
 
@@ -221,14 +216,11 @@ const char* kind_name(const decoded& d) {
 }  // namespace
 
 int x402_decode_command(const words& args) {
-    auto opts = options::parse(args, {"networks"}, {"help"});
-    if (!opts) return report(opts.error(), 2);
-    if (opts->has("help")) {
-        std::cout << usage;
-        return 0;
-    }
+    int rc = 0;
+    auto opts = parse_command("x402 decode", args, rc);
+    if (!opts) return rc;
     if (opts->positional().size() != 1) {
-        std::cerr << usage;
+        std::cerr << help_text(*find_command("x402 decode"));
         return 2;
     }
     auto registry = protocol::network_registry::builtin();

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "purser/protocol/errc.hpp"
@@ -16,23 +17,6 @@
 namespace purser::cli {
 namespace {
 
-constexpr const char* sign_usage = R"(usage: purser x402 sign [--keystore FILE] --requirements FILE
-         [--x402-version 1|2] [--nonce 0x..] [--valid-after S] [--valid-before S] [--now S]
-         [--max-window S]
-
-Prints the payment header value (PAYMENT-SIGNATURE for v2, X-PAYMENT for v1) for the first
-offer in FILE that can be paid with the exact scheme. FILE holds a v1 402 body, v2
-PaymentRequired JSON, or a base64 PAYMENT-REQUIRED header value. A fixed nonce and times make
-the output reproducible; by default the nonce is random, validAfter is 0 (v2) or now-600 (v1)
-and validBefore is now + min(maxTimeoutSeconds, --max-window, default 300).
-)";
-
-constexpr const char* verify_usage = R"(usage: purser x402 verify (--header VALUE | --file F) [--requirements FILE]
-
-Decodes an exact X-PAYMENT / PAYMENT-SIGNATURE value, recomputes its EIP-712 digest and prints
-the recovered signer. v1 payments need --requirements (they carry no token domain). Exit code 0
-when the signer is authorization.from, 1 otherwise.
-)";
 
 result<std::string> read_text_file(const std::string& path, std::size_t limit) {
     std::ifstream in(path, std::ios::binary);
@@ -68,16 +52,12 @@ result<std::uint64_t> seconds_opt(const options& opts, const std::string& name) 
 }  // namespace
 
 int x402_sign_command(const words& args) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-        std::cout << sign_usage;
-        return 0;
-    }
-    auto opts = options::parse(args, {"keystore", "requirements", "x402-version", "nonce", "valid-after",
-                                      "valid-before", "now", "max-window"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("x402 sign", args, rc);
+    if (!opts) return rc;
     auto req_path = opts->get("requirements");
     if (!req_path) {
-        std::cerr << sign_usage;
+        std::cerr << help_text(*find_command("x402 sign"));
         return report("--requirements FILE is required", 2);
     }
     auto required = load_requirements(*req_path);
@@ -145,14 +125,11 @@ int x402_sign_command(const words& args) {
 }
 
 int x402_verify_command(const words& args) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-        std::cout << verify_usage;
-        return 0;
-    }
-    auto opts = options::parse(args, {"header", "file", "requirements"});
-    if (!opts) return report(opts.error(), 2);
+    int rc = 0;
+    auto opts = parse_command("x402 verify", args, rc);
+    if (!opts) return rc;
     if (opts->has("header") == opts->has("file")) {
-        std::cerr << verify_usage;
+        std::cerr << help_text(*find_command("x402 verify"));
         return report("give exactly one of --header VALUE or --file F", 2);
     }
     std::string value;

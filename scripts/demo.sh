@@ -50,7 +50,7 @@ step "purser wallet balance"
 bold "3. Add an agent with caps: \$0.10 per request, \$1 a day, \$5 prepaid allowance"
 step "purser agent add demo-agent --per-request 0.10 --daily 1 --allowance 5"
 agent_out=$("$purser" agent add demo-agent --per-request 0.10 --daily 1 --allowance 5)
-echo "$agent_out" | sed -E 's/(demo-agent:)[A-Za-z0-9_-]+@/\1<token>@/; s/(token: ).*/\1<token>/'
+echo "$agent_out" | sed -E 's/(demo-agent:)[A-Za-z0-9_-]+@/\1<token>@/'
 proxy_auth=$(echo "$agent_out" | grep -oE 'demo-agent:[A-Za-z0-9_-]+' | head -n 1)
 
 bold "4. Start the proxy (TLS interception with a local CA; upstream trusts the testnet CA)"

@@ -89,7 +89,7 @@ store::usd_micros spent_today(const world& w) { return open_store(w)->usage("bot
 
 nlohmann::json row(const world& w, std::uint64_t id) {
     for (const auto& r : w.ledger("bot"))
-        if (r.at("id").get<std::string>() == std::to_string(id)) return r;
+        if (r.at("id").get<std::uint64_t>() == id) return r;
     FAIL("no ledger row " << id);
     return {};
 }

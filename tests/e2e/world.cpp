@@ -57,6 +57,8 @@ run_result world::purser(const std::vector<std::string>& args) const {
 std::string world::add_agent(const std::string& name, const std::vector<std::string>& args) {
     std::vector<std::string> argv{"agent", "add", name};
     argv.insert(argv.end(), args.begin(), args.end());
+    // The scenarios written for an agent without limits keep one (add's defaults would cap it).
+    if (args.empty()) argv.push_back("--unlimited");
     auto r = purser(argv);
     if (r.exit_code != 0) throw std::runtime_error("agent add failed: " + r.err);
     std::smatch m;

@@ -115,6 +115,15 @@ TEST_CASE("purser ca init / export / env", "[proxy]") {
         auto r = purser::test::run_shell(env + bin + " " + args + " 2>&1");
         return std::pair{r.exit_code, r.out};
     };
+    // Reading commands never create a CA; they name the directory and the command that does.
+    for (const char* reader : {"ca export", "ca env"}) {
+        auto [rc, out] = run(reader);
+        CHECK(rc == 1);
+        CHECK(out.find((home.path() / "ca").string()) != std::string::npos);
+        CHECK(out.find("purser ca init") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(home.path() / "ca" / "ca.key"));
+    }
+
     auto [init_rc, init_out] = run("ca init");
     CHECK(init_rc == 0);
     CHECK(init_out.find("created CA") != std::string::npos);

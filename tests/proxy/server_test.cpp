@@ -874,6 +874,10 @@ TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request
         return text_response(200, "finished after SIGTERM");
     });
     purser::test::temp_dir home;
+    // The proxy refuses a default agent its store does not know.
+    REQUIRE(purser::test::run_shell("PURSER_HOME='" + home.path().string() + "' " + PURSER_BIN +
+                                    " agent add sigterm-test --unlimited >/dev/null")
+                .exit_code == 0);
 
     int out_pipe[2];
     REQUIRE(::pipe(out_pipe) == 0);
@@ -965,6 +969,9 @@ TEST_CASE("out of file descriptors: the proxy backs off instead of spinning, the
     const std::string log = (home.path() / "access.log").string();
     const std::string err = (home.path() / "stderr.txt").string();
 
+    REQUIRE(purser::test::run_shell("PURSER_HOME='" + home.path().string() + "' " + PURSER_BIN +
+                                    " agent add emfile-test --unlimited >/dev/null")
+                .exit_code == 0);
     // Everything the child needs is built before fork: the origin's threads are running, and
     // after fork only async-signal-safe calls are safe until exec.
     std::vector<std::string> env_strings{"PURSER_HOME=" + home.path().string()};
@@ -1051,4 +1058,15 @@ TEST_CASE("purser proxy refuses default_agent on a non-loopback listener", "[pro
         env + "PURSER_LISTEN=0.0.0.0:0 PURSER_DEFAULT_AGENT=bot " + PURSER_BIN + " proxy");
     CHECK(from_env.exit_code == 2);
     CHECK(from_env.out.find("not loopback") != std::string::npos);
+}
+
+TEST_CASE("purser proxy refuses a default agent the store does not know", "[proxy]") {
+    purser::test::temp_dir home;
+    const std::string env = "PURSER_HOME=" + home.path().string() + " timeout 30 ";
+    auto refused = purser::test::run_command(
+        env + PURSER_BIN + " proxy --listen 127.0.0.1:0 --default-agent ghost --no-payments");
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.out.find("default_agent 'ghost'") != std::string::npos);
+    CHECK(refused.out.find("purser agent add ghost") != std::string::npos);
+    CHECK(refused.out.find("listening") == std::string::npos);
 }

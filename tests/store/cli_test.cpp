@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "store_support.hpp"
@@ -143,6 +145,73 @@ TEST_CASE("agent add prints credentials that authenticate, once", "[store][cli]"
     CHECK(run_cli(h, "agent list").out.find("bot") != std::string::npos);
 }
 
+TEST_CASE("agent add prints export lines for the configured listener", "[store][cli]") {
+    purser::test::temp_dir home;
+    const auto h = home.path().string();
+    const std::string bin = "'" + std::string(PURSER_BIN) + "'";
+    const std::string env = "env -u PURSER_LISTEN PURSER_HOME='" + h + "' ";
+
+    auto r = run_cli(h, "agent add plain --per-request 0.10");
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("shown once") != std::string::npos);
+    for (const char* var : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"}) {
+        INFO(var);
+        CHECK(r.out.find(std::string("export ") + var + "=http://plain:") != std::string::npos);
+    }
+    CHECK(r.out.find("@127.0.0.1:8402\n") != std::string::npos);
+
+    auto flag = purser::test::run_shell(env + bin + " agent add six --listen '[::1]:9001'");
+    REQUIRE(flag.exit_code == 0);
+    CHECK(flag.out.find("@[::1]:9001\n") != std::string::npos);
+
+    auto from_env = purser::test::run_shell(env + "PURSER_LISTEN=127.0.0.3:7001 " + bin +
+                                            " agent add by-env");
+    REQUIRE(from_env.exit_code == 0);
+    CHECK(from_env.out.find("@127.0.0.3:7001\n") != std::string::npos);
+
+    const auto cfg = home.path() / "proxy.json";
+    {
+        std::ofstream f(cfg);
+        f << R"({"listen": "127.0.0.2:7000"})";
+    }
+    auto from_file = purser::test::run_shell(env + bin + " agent rotate-token plain --config '" +
+                                             cfg.string() + "'");
+    REQUIRE(from_file.exit_code == 0);
+    CHECK(from_file.out.find("export HTTPS_PROXY=http://plain:") != std::string::npos);
+    CHECK(from_file.out.find("@127.0.0.2:7000\n") != std::string::npos);
+}
+
+TEST_CASE("agent add without limits gets conservative defaults unless --unlimited", "[store][cli]") {
+    purser::test::temp_dir home;
+    const auto h = home.path().string();
+    auto careful = run_cli(h, "agent add careful");
+    REQUIRE(careful.code == 0);
+    CHECK(careful.out.find("defaults apply") != std::string::npos);
+    auto open = run_cli(h, "agent add open --unlimited");
+    REQUIRE(open.code == 0);
+    CHECK(open.out.find("defaults") == std::string::npos);
+    REQUIRE(run_cli(h, "agent add capped --allowance 3").code == 0);
+
+    // Caps that cannot bind as written are warned about on stderr, and still applied.
+    const std::string cli = "PURSER_HOME='" + h + "' '" + std::string(PURSER_BIN) + "' ";
+    auto odd = purser::test::run_shell(cli + "agent add odd --per-request 5 --daily 1 2>&1 >/dev/null");
+    CHECK(odd.exit_code == 0);
+    CHECK(odd.out.find("below the per-request limit") != std::string::npos);
+    auto month = purser::test::run_shell(cli + "agent set odd --daily 10 --monthly 2 2>&1 >/dev/null");
+    CHECK(month.exit_code == 0);
+    CHECK(month.out.find("monthly cap") != std::string::npos);
+    auto fine = purser::test::run_shell(cli + "agent set odd --monthly 20 2>&1 >/dev/null");
+    CHECK(fine.out.find("warning") == std::string::npos);
+
+    auto s = std::move(store::open(home.path() / "store").value());
+    CHECK(s->get_agent("careful")->limits.per_request == 100'000u);
+    CHECK(s->get_agent("careful")->limits.daily == 1'000'000u);
+    CHECK_FALSE(s->get_agent("open")->limits.per_request);
+    CHECK_FALSE(s->get_agent("open")->limits.daily);
+    CHECK_FALSE(s->get_agent("capped")->limits.per_request);  // an explicit limit: no defaults
+    CHECK(s->get_agent("odd")->limits.monthly == 20'000'000u);
+}
+
 TEST_CASE("bad CLI input is refused and changes nothing", "[store][cli]") {
     purser::test::temp_dir home;
     const auto h = home.path().string();
@@ -207,7 +276,14 @@ TEST_CASE("ledger CSV is strict RFC 4180 and agrees with JSON row for row", "[st
         std::size_t col = 0;
         for (auto it = obj.begin(); it != obj.end(); ++it, ++col) {
             CHECK(it.key() == header[col]);
-            CHECK(it.value().get<std::string>() == records[i + 1][col]);
+            // Numbers in JSON, text in CSV; null where CSV has an empty field.
+            if (it.value().is_number_unsigned()) {
+                CHECK(std::to_string(it.value().get<std::uint64_t>()) == records[i + 1][col]);
+            } else if (it.value().is_null()) {
+                CHECK(records[i + 1][col].empty());
+            } else {
+                CHECK(it.value().get<std::string>() == records[i + 1][col]);
+            }
         }
     }
     // Spot checks: the tricky fields came through intact.
@@ -223,4 +299,50 @@ TEST_CASE("ledger CSV is strict RFC 4180 and agrees with JSON row for row", "[st
     CHECK(spend.out.find("\"agent\":\"csv\"") != std::string::npos);
     CHECK(run_cli(h, "spend --by day").code == 0);
     CHECK(run_cli(h, "ledger").code == 0);
+
+    // JSON: ids, versions, statuses and latencies are numbers; amounts stay decimal strings.
+    auto first = nlohmann::json::parse(json_lines.at(0));
+    CHECK(first["id"].is_number_unsigned());
+    CHECK(first["id"].get<std::uint64_t>() == d1.reservation_id);
+    CHECK(first["merchant_status"] == 200);
+    CHECK(first["latency_ms"] == 42);
+    CHECK(first["amount"].is_string());
+    auto declined = nlohmann::json::parse(json_lines.at(2));
+    CHECK(declined["merchant_status"].is_null());
+}
+
+TEST_CASE("ledger table shows causes full hashes and URLs and ledger show prints one row", "[store][cli]") {
+    purser::test::temp_dir home;
+    auto s = std::move(store::open(home.path() / "store").value());
+    REQUIRE(s->add_agent("t", {}, 1'000'000));
+    auto q = usdc_request("t", 10'000, 4'000'000'000ULL);
+    q.url = "https://api.example.com/report";
+    const std::string tx = "0x" + std::string(64, 'a');
+    auto paid = s->reserve(q).value();
+    REQUIRE(s->commit(paid.reservation_id, {tx, {}, 200, 42}));
+    auto failed = s->reserve(q).value();
+    REQUIRE(s->fail(failed.reservation_id, "merchant refused: invalid signature for the payer", 402));
+
+    const auto h = home.path().string();
+    auto table = run_cli(h, "ledger --since 1h");
+    REQUIRE(table.code == 0);
+    CHECK(table.out.find("URL") != std::string::npos);
+    CHECK(table.out.find(tx) != std::string::npos);
+    CHECK(table.out.find("https://api.example.com/report") != std::string::npos);
+    CHECK(table.out.find("merchant refused: invalid") != std::string::npos);  // the cause, cut to its column
+
+    auto show = run_cli(h, "ledger show " + std::to_string(failed.reservation_id));
+    REQUIRE(show.code == 0);
+    for (const char* key : {"id:", "time:", "agent:", "url:", "status:", "detail:", "nonce:",
+                            "pay_to:", "merchant_status:", "payer:"}) {
+        CHECK(show.out.find(key) != std::string::npos);
+    }
+    CHECK(show.out.find("merchant refused: invalid signature for the payer") != std::string::npos);
+    auto show_json = run_cli(h, "ledger show " + std::to_string(paid.reservation_id) + " --format json");
+    REQUIRE(show_json.code == 0);
+    auto j = nlohmann::json::parse(show_json.out);
+    CHECK(j["id"] == paid.reservation_id);
+    CHECK(j["tx_hash"] == tx);
+    CHECK(run_cli(h, "ledger show 999999").code == 1);
+    CHECK(run_cli(h, "ledger show x").code == 2);
 }

@@ -226,7 +226,12 @@ TEST_CASE("cli: wallet new round-trips through wallet address, 0600, v3 JSON", "
     CHECK(shown.exit_code == 0);
     CHECK(shown.out == address + "\n");
 
-    auto wrong = run_purser({"wallet", "address", "--keystore", ks.string()},
+    // The address is read from the keystore's address field: no password at all.
+    auto no_pw = run_purser({"wallet", "address", "--keystore", ks.string()}, {}, dir.path());
+    CHECK(no_pw.exit_code == 0);
+    CHECK(no_pw.out == address + "\n");
+
+    auto wrong = run_purser({"wallet", "export", "--keystore", ks.string(), "--i-understand"},
                             {{"PURSER_WALLET_PASSWORD", "wrong"}}, dir.path());
     CHECK(wrong.exit_code != 0);
     CHECK(wrong.out.empty());
@@ -475,4 +480,54 @@ TEST_CASE("cli: wallet fund elsewhere waits for the deposit, or times out", "[wa
     CHECK(f.err.find("waiting: received 0 USDC of 2 USDC") != std::string::npos);
     CHECK(f.out.find("funded: balance 2.5 USDC (2500000 atomic)") != std::string::npos);
     for (const auto& c : rpc.calls()) CHECK(c.rfind("testnet_mint", 0) == std::string::npos);
+}
+
+TEST_CASE("cli: wallet refuses an empty password and backs up what --force replaces", "[wallet][cli]") {
+    test::temp_dir dir;
+    const auto ks = dir.path() / "keystore.json";
+    const auto key_file0 = dir.path() / "key0.hex";
+    const auto key_file1 = dir.path() / "key1.hex";
+    write_text(key_file0, std::string(key0) + "\n");
+    write_text(key_file1, std::string(key1) + "\n");
+
+    const std::map<std::string, std::string> empty_pw{{"PURSER_WALLET_PASSWORD", ""}};
+    auto empty_new = run_purser({"wallet", "new", "--keystore", ks.string()}, empty_pw, dir.path());
+    CHECK(empty_new.exit_code != 0);
+    CHECK(empty_new.err.find("empty wallet password") != std::string::npos);
+    auto empty_import = run_purser(
+        {"wallet", "import", "--keystore", ks.string(), "--private-key-file", key_file0.string()},
+        empty_pw, dir.path());
+    CHECK(empty_import.exit_code != 0);
+    CHECK(empty_import.err.find("empty wallet password") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(ks));
+
+    // A password file others can read works, with a warning.
+    const auto pw_file = dir.path() / "pw.txt";
+    write_text(pw_file, password);
+    REQUIRE(::chmod(pw_file.c_str(), 0644) == 0);
+    const std::map<std::string, std::string> env{{"PURSER_WALLET_PASSWORD_FILE", pw_file.string()}};
+    auto first = run_purser(
+        {"wallet", "import", "--keystore", ks.string(), "--private-key-file", key_file0.string()},
+        env, dir.path());
+    REQUIRE(first.exit_code == 0);
+    CHECK(first.err.find("can be read by other users") != std::string::npos);
+    REQUIRE(::chmod(pw_file.c_str(), 0600) == 0);
+
+    const std::string before = test::read_file(ks);
+    auto second = run_purser({"wallet", "import", "--keystore", ks.string(), "--private-key-file",
+                              key_file1.string(), "--force"},
+                             env, dir.path());
+    REQUIRE(second.exit_code == 0);
+    CHECK(second.err.find("other users") == std::string::npos);
+    CHECK(test::read_file(ks) != before);
+
+    std::vector<std::filesystem::path> backups;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+        if (e.path().filename().string().rfind("keystore.json.bak-", 0) == 0) backups.push_back(e.path());
+    REQUIRE(backups.size() == 1);
+    CHECK(test::read_file(backups[0]) == before);
+    struct stat st {};
+    REQUIRE(::stat(backups[0].c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(second.err.find(backups[0].string()) != std::string::npos);
 }

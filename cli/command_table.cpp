@@ -1,0 +1,309 @@
+#include "command_table.hpp"
+
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "purser/proxy/config.hpp"
+
+namespace purser::cli {
+namespace {
+
+const option_spec keystore_opt{"keystore", "FILE", "the encrypted wallet key",
+                               "PURSER_HOME/keystore.json", "PURSER_KEYSTORE"};
+const option_spec rpc_opt{"rpc", "URL", "JSON-RPC endpoint of the chain", "", "PURSER_TESTNET_RPC"};
+const option_spec address_opt{"address", "ADDR", "use this address instead of the keystore's", "",
+                              ""};
+const option_spec format_opt{"format", "table|csv|json", "output format", "table", ""};
+const option_spec testnet_dir_opt{"dir", "D", "testnet directory", "PURSER_HOME/testnet", ""};
+
+/// The limits `agent add` and `agent set` take (USD amounts like 5 or 0.10; "none" removes).
+std::vector<option_spec> limit_options() {
+    return {
+        {"per-request", "USD", "most one payment may cost", "", ""},
+        {"daily", "USD", "cap per UTC day", "", ""},
+        {"monthly", "USD", "cap per UTC month", "", ""},
+        {"lifetime", "USD", "cap over the agent's life", "", ""},
+        {"allowance", "USD", "prepaid allowance (spending draws it down)", "", ""},
+        {"in-flight", "USD", "cap on signed payments not yet settled", "", ""},
+        {"rate", "N", "payments per minute", "", ""},
+        {"allow-host", "P", "only these hosts (host or *.suffix; repeatable)", "", ""},
+        {"deny-host", "P", "never these hosts (repeatable)", "", ""},
+        {"allow-network", "N", "only these networks (repeatable)", "", ""},
+        {"allow-asset", "A", "only these token addresses (repeatable)", "", ""},
+    };
+}
+
+/// Defaults of the proxy options, as proxy/README.md lists them.
+const std::map<std::string, std::string>& proxy_defaults() {
+    static const std::map<std::string, std::string> d = {
+        {"listen", "127.0.0.1:8402"},
+        {"threads", "0 (one per core)"},
+        {"max-connections", "10000"},
+        {"max-replay-body", "8388608"},
+        {"max-header-bytes", "65536"},
+        {"max-402-body", "1048576"},
+        {"idle-timeout-ms", "60000"},
+        {"upstream-timeout-ms", "30000"},
+        {"shutdown-grace-ms", "10000"},
+        {"pool-idle-per-origin", "32"},
+        {"intercept", "*"},
+        {"ca-dir", "PURSER_HOME/ca"},
+        {"log", "- (stderr)"},
+        {"store-dir", "PURSER_HOME/store"},
+        {"keystore", "PURSER_HOME/keystore.json"},
+    };
+    return d;
+}
+
+std::string env_of_flag(const std::string& flag) {
+    std::string env = "PURSER_";
+    for (char c : flag) {
+        env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return env;
+}
+
+std::vector<option_spec> proxy_options() {
+    std::vector<option_spec> out{{"config", "FILE", "JSON config file (keys: option names with '_')",
+                                  "", ""}};
+    const auto& defaults = proxy_defaults();
+    auto add = [&](const std::string& flag, const char* value) {
+        auto d = defaults.find(flag);
+        out.push_back({flag, value, "see proxy/README.md",
+                       d == defaults.end() ? "" : d->second, env_of_flag(flag)});
+    };
+    for (const auto& f : proxy::config_flag_names()) add(f, "V");
+    for (const auto& f : proxy::config_switch_names()) add(f, "");
+    return out;
+}
+
+std::vector<command_spec> build_table() {
+    std::vector<command_spec> t;
+    t.push_back({"proxy", "", "run the paying forward proxy",
+                 "Every option can also come from the config file (same name with '_') or from\n"
+                 "PURSER_<NAME>; flags win over the environment, which wins over the file.\n",
+                 proxy_options()});
+
+    t.push_back({"wallet new", "", "create an encrypted key, print its address",
+                 "The password comes from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD or a\n"
+                 "prompt (asked twice). An empty password is refused.\n",
+                 {keystore_opt,
+                  {"force", "", "replace an existing keystore (the old file is kept as "
+                                "keystore.json.bak-<unix time>, mode 0600)", "", ""}}});
+    t.push_back({"wallet import", "", "import a raw key or another keystore",
+                 "`--from-keystore` decrypts the source with PURSER_IMPORT_PASSWORD_FILE or\n"
+                 "PURSER_IMPORT_PASSWORD when set, else with the wallet password.\n",
+                 {keystore_opt,
+                  {"private-key-file", "F", "file holding 64 hex digits", "", ""},
+                  {"from-keystore", "F", "an Ethereum v3 keystore", "", ""},
+                  {"force", "", "replace an existing keystore (the old file is backed up)", "",
+                   ""}}});
+    t.push_back({"wallet address", "", "print the EIP-55 address (no password needed)", "",
+                 {keystore_opt}});
+    t.push_back({"wallet balance", "", "token balance of the wallet", "",
+                 {keystore_opt, address_opt, rpc_opt,
+                  {"network", "N", "network name or CAIP-2 id", "the RPC's chain", ""},
+                  {"asset", "ADDR", "token address", "the network's USDC", ""}}});
+    t.push_back({"wallet fund", "", "mint (local testnet) or wait for a deposit", "",
+                 {keystore_opt, address_opt, rpc_opt,
+                  {"network", "N", "network name or CAIP-2 id", "the RPC's chain", ""},
+                  {"asset", "ADDR", "token address", "the network's USDC", ""},
+                  {"amount", "N", "token units, e.g. 100 (required)", "", ""},
+                  {"timeout", "S", "seconds to wait for a deposit", "600", ""}}});
+    t.push_back({"wallet export", "", "print the private key (for migration)", "",
+                 {keystore_opt, {"i-understand", "", "required: the key is printed in the clear",
+                                 "", ""}}});
+
+    const std::vector<option_spec> listen_opts{
+        {"listen", "ADDR:PORT", "proxy address for the printed lines", "127.0.0.1:8402",
+         "PURSER_LISTEN"},
+        {"config", "FILE", "proxy config file to read `listen` from", "", ""}};
+    auto add_opts = limit_options();
+    add_opts.push_back({"unlimited", "", "no default limits (without any limit option, add sets "
+                                         "per-request $0.10 and daily $1)", "", ""});
+    add_opts.insert(add_opts.end(), listen_opts.begin(), listen_opts.end());
+    t.push_back({"agent add", "NAME", "create an agent; prints its proxy credentials once", "",
+                 add_opts});
+    t.push_back({"agent set", "NAME", "change limits (\"none\" removes a limit or clears a list)",
+                 "", limit_options()});
+    t.push_back({"agent show", "NAME", "policy, spending, allowance, in flight", "", {}});
+    t.push_back({"agent list", "", "all agents", "", {}});
+    t.push_back({"agent freeze", "NAME", "refuse every payment for the agent", "", {}});
+    t.push_back({"agent unfreeze", "NAME", "allow payments again", "", {}});
+    t.push_back({"agent fund", "NAME", "add to the prepaid allowance", "",
+                 {{"amount", "USD", "amount to add (required)", "", ""}}});
+    t.push_back({"agent rotate-token", "NAME", "new proxy token (the old one stops working)", "",
+                 listen_opts});
+
+    t.push_back({"ledger", "", "list payment decisions",
+                 "T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time\n"
+                 "(2026-11-23T13:00Z). S: reserved | paid | failed | in_doubt | expired | declined |\n"
+                 "released. `purser ledger show ID` prints one row in full. JSON writes id,\n"
+                 "x402_version, merchant_status and latency_ms as numbers (null when absent) and\n"
+                 "amounts as decimal strings.\n",
+                 {{"since", "T", "oldest row", "24h", ""},
+                  {"until", "T", "newest row", "now", ""},
+                  {"agent", "A", "only this agent", "", ""},
+                  {"host", "H", "only this host", "", ""},
+                  {"status", "S", "only this status", "", ""},
+                  format_opt,
+                  {"limit", "N", "at most N rows", "", ""}}});
+    t.push_back({"ledger show", "ID", "one ledger row, every field", "",
+                 {{"format", "table|json", "output format", "table", ""}}});
+    t.push_back({"ledger reconcile", "", "settlement evidence from the chain",
+                 "Asks the chain about every in_doubt and failed `exact` payment, and expired ones\n"
+                 "since --since: a nonce used on chain makes the row paid; an unused one past its\n"
+                 "validBefore (plus 60 s for clock skew) releases the row. The payer is the\n"
+                 "keystore's address (no password needed) or --address.\n",
+                 {rpc_opt, keystore_opt, address_opt,
+                  {"since", "T", "also check expired rows since T", "7d", ""},
+                  {"dry-run", "", "report, change nothing", "", ""}}});
+    t.push_back({"spend", "", "totals by agent, host or day", "",
+                 {{"by", "agent|host|day", "grouping (required)", "", ""},
+                  {"since", "T", "oldest row", "30d", ""},
+                  {"until", "T", "newest row", "now", ""},
+                  format_opt}});
+
+    const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
+    t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",
+                 "", {ca_dir}});
+    t.push_back({"ca export", "", "print the CA certificate (PEM); needs `purser ca init`", "",
+                 {ca_dir}});
+    t.push_back({"ca env", "", "print the lines that make curl, Python, Node trust the CA",
+                 "Writes DIR/bundle.pem (system roots + the CA); use as: eval \"$(purser ca env)\"\n"
+                 "Needs an existing CA (`purser ca init`).\n",
+                 {ca_dir}});
+
+    t.push_back({"testnet up", "", "start a local x402 world (chain, facilitator, merchants)", "",
+                 {testnet_dir_opt, {"base-port", "P", "first port (0..65528)", "", ""}}});
+    t.push_back({"testnet down", "", "stop it", "", {testnet_dir_opt}});
+    t.push_back({"testnet mint", "", "mint test USDC", "",
+                 {testnet_dir_opt, {"to", "ADDRESS", "recipient (required)", "", ""},
+                  {"amount", "USDC", "token units (required)", "", ""}}});
+
+    t.push_back({"x402 decode", "<header-value | 'Name: value' | FILE | JSON | ->",
+                 "decode an x402 header or body as JSON",
+                 "Decodes PAYMENT-REQUIRED, PAYMENT-SIGNATURE / X-PAYMENT, PAYMENT-RESPONSE /\n"
+                 "X-PAYMENT-RESPONSE values or v1 JSON bodies, with human amounts for known tokens.\n",
+                 {{"networks", "FILE", "extra networks and tokens (JSON array)", "", ""}}});
+    t.push_back({"x402 sign", "", "sign a payment for a 402's terms",
+                 "Prints the payment header value for the first offer in FILE payable with the\n"
+                 "exact scheme. Fixed nonce and times make the output reproducible.\n",
+                 {keystore_opt,
+                  {"requirements", "FILE", "402 body, PaymentRequired JSON or header (required)",
+                   "", ""},
+                  {"x402-version", "1|2", "check the terms' version", "", ""},
+                  {"nonce", "0x..", "fixed nonce", "random", ""},
+                  {"valid-after", "S", "unix seconds", "0 (v2) or now-600 (v1)", ""},
+                  {"valid-before", "S", "unix seconds", "now + window", ""},
+                  {"now", "S", "unix seconds to treat as now", "", ""},
+                  {"max-window", "S", "longest validity", "300", ""}}});
+    t.push_back({"x402 verify", "", "recover and check a payment's signer",
+                 "Exit code 0 when the signer is authorization.from, 1 otherwise. v1 payments need\n"
+                 "--requirements (they carry no token domain).\n",
+                 {{"header", "VALUE", "the payment header value", "", ""},
+                  {"file", "F", "file holding it", "", ""},
+                  {"requirements", "FILE", "the 402's terms", "", ""}}});
+    return t;
+}
+
+}  // namespace
+
+const std::vector<command_spec>& command_table() {
+    static const std::vector<command_spec> table = build_table();
+    return table;
+}
+
+const command_spec* find_command(std::string_view path) {
+    for (const auto& c : command_table())
+        if (c.path == path) return &c;
+    return nullptr;
+}
+
+std::string help_text(const command_spec& c) {
+    std::string out = "usage: purser " + c.path + (c.args.empty() ? "" : " " + c.args) +
+                      (c.options.empty() ? "" : " [options]") + "\n\n  " + c.summary + "\n";
+    if (!c.about.empty()) out += "\n" + c.about;
+    if (!c.options.empty()) out += "\noptions:\n";
+    for (const auto& o : c.options) {
+        std::string left = "  --" + o.name + (o.value.empty() ? "" : " " + o.value);
+        if (left.size() < 28) left.resize(28, ' ');
+        else left += "\n" + std::string(28, ' ');
+        out += left + o.help;
+        if (!o.default_value.empty()) out += " (default " + o.default_value + ")";
+        if (!o.env.empty()) out += " [env " + o.env + "]";
+        out += "\n";
+    }
+    out += "  --help                    this text\n";
+    return out;
+}
+
+std::string group_help(std::string_view group) {
+    std::string lines;
+    const std::string prefix = std::string(group) + " ";
+    for (const auto& c : command_table()) {
+        if (c.path != group && c.path.rfind(prefix, 0) != 0) continue;
+        std::string left = "  " + c.path + (c.args.empty() ? "" : " " + c.args);
+        if (left.size() < 34) left.resize(34, ' ');
+        else left += "\n" + std::string(34, ' ');
+        lines += left + c.summary + "\n";
+    }
+    if (lines.empty()) return "";
+    return "usage: purser " + std::string(group) + " <command> [options]\n\n" + lines +
+           "\n`purser " + std::string(group) + " <command> --help` lists its options.\n";
+}
+
+std::string top_level_help() {
+    std::string out = "usage: purser <command> [options]\n\n";
+    for (const auto& c : command_table()) {
+        std::string left = "  " + c.path + (c.args.empty() ? "" : " " + c.args);
+        if (left.size() < 34) left.resize(34, ' ');
+        else left += "\n" + std::string(34, ' ');
+        out += left + c.summary + "\n";
+    }
+    out += "  --version                       print the version\n"
+           "\n`purser <command> --help` lists a command's options.\n"
+           "\nenvironment:\n"
+           "  PURSER_HOME                     state directory: keystore, store, ca, testnet\n"
+           "                                  (default ~/.purser)\n"
+           "  PURSER_KEYSTORE                 keystore file (default PURSER_HOME/keystore.json)\n"
+           "  PURSER_WALLET_PASSWORD_FILE     file holding the wallet password (mode 0600)\n"
+           "  PURSER_WALLET_PASSWORD          the wallet password itself (prefer the file)\n"
+           "  PURSER_IMPORT_PASSWORD(_FILE)   password of a keystore given to wallet import\n"
+           "  PURSER_TESTNET_RPC              default --rpc\n"
+           "  PURSER_LISTEN                   proxy listen address (default 127.0.0.1:8402)\n"
+           "  PURSER_<OPTION>                 any other `purser proxy` option\n";
+    return out;
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+    return !args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help");
+}
+
+std::optional<options> parse_command(std::string_view path, const std::vector<std::string>& args,
+                                     int& exit_code) {
+    const command_spec* c = find_command(path);
+    std::set<std::string> valued;
+    std::set<std::string> flags{"help"};
+    if (c != nullptr) {
+        for (const auto& o : c->options) (o.value.empty() ? flags : valued).insert(o.name);
+    }
+    std::vector<std::string> words = args;
+    // -h is the short spelling people try first; the parser only knows long options.
+    for (auto& w : words)
+        if (w == "-h") w = "--help";
+    auto parsed = options::parse(words, valued, flags);
+    if (!parsed) {
+        exit_code = report(parsed.error(), 2);
+        return std::nullopt;
+    }
+    if (parsed->has("help")) {
+        std::cout << (c != nullptr ? help_text(*c) : std::string("no help\n"));
+        exit_code = 0;
+        return std::nullopt;
+    }
+    return std::move(*parsed);
+}
+
+}  // namespace purser::cli
