@@ -8,6 +8,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "proxy_settings.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
@@ -19,30 +20,14 @@ namespace st = purser::store;
 
 
 /// The address the proxy listens on, as `purser proxy` would resolve it: --listen, else
-/// PURSER_LISTEN, else the `listen` key of --config FILE, else 127.0.0.1:8402. The same loader
+/// PURSER_LISTEN, else the `listen` key of the config file, else 127.0.0.1:8402. The same loader
 /// as the proxy's, so the printed lines point where the proxy will be.
 result<std::string> proxy_address(const options& o) {
-    proxy::config_sources sources;
-    if (auto f = o.get("config")) sources.file = *f;
-    sources.env = [](const std::string& name) -> std::optional<std::string> {
-        // Only the listener matters here; other PURSER_* settings are the proxy's business.
-        if (name != "PURSER_LISTEN") return std::nullopt;
-        const char* v = std::getenv(name.c_str());
-        if (v == nullptr) return std::nullopt;
-        return std::string(v);
-    };
-    sources.purser_home = purser_home();
-    if (auto l = o.get("listen")) sources.flags["listen"] = {*l};
-    PURSER_TRY(cfg, proxy::load_config(sources));
+    PURSER_TRY(cfg, proxy_settings(o, {"listen"}));
     std::string host = cfg->listen_host;
     // An IPv6 literal needs brackets inside a URL.
     if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
     return host + ":" + std::to_string(cfg->listen_port);
-}
-
-
-result<std::unique_ptr<st::store>> open_store() {
-    return st::store::open(purser_home() / "store");
 }
 
 /// A USD cap option: absent = keep `current`; "none" = remove; else parsed.
@@ -191,7 +176,7 @@ int run(const std::string& sub, const words& rest) {
 
     if (sub == "list") {
         if (!o->positional().empty()) return report("usage: purser agent list", 2);
-        auto s = open_store();
+        auto s = open_proxy_store(*o);
         if (!s) return report(s.error());
         auto agents = (*s)->list_agents();
         if (!agents) return report(agents.error());
@@ -231,7 +216,7 @@ int run(const std::string& sub, const words& rest) {
             p.daily = default_daily;
         }
         warn_inconsistent(p);
-        auto s = open_store();
+        auto s = open_proxy_store(*o);
         if (!s) return report(s.error());
         auto created = (*s)->add_agent(*name, p, allowance);
         if (!created) return report(created.error());
@@ -245,7 +230,7 @@ int run(const std::string& sub, const words& rest) {
         print_credentials(*created, address);
         return 0;
     }
-    auto s = open_store();
+    auto s = open_proxy_store(*o);
     if (!s) return report(s.error());
     st::store& db = **s;
     if (sub == "set") {

@@ -66,7 +66,7 @@ std::string env_of_flag(const std::string& flag) {
 
 std::vector<option_spec> proxy_options() {
     std::vector<option_spec> out{{"config", "FILE", "JSON config file (keys: option names with '_')",
-                                  "", ""}};
+                                  "", "PURSER_CONFIG"}};
     const auto& defaults = proxy_defaults();
     auto add = [&](const std::string& flag, const char* value) {
         auto d = defaults.find(flag);
@@ -115,24 +115,30 @@ std::vector<command_spec> build_table() {
                  {keystore_opt, {"i-understand", "", "required: the key is printed in the clear",
                                  "", ""}}});
 
+    // The proxy's config file: these commands read its `store_dir` (and `listen` for the printed
+    // lines), so they act on the store the running proxy reads.
+    const option_spec config_opt{"config", "FILE", "proxy config file (its store_dir, listen)", "",
+                                 "PURSER_CONFIG"};
     const std::vector<option_spec> listen_opts{
         {"listen", "ADDR:PORT", "proxy address for the printed lines", "127.0.0.1:8402",
          "PURSER_LISTEN"},
-        {"config", "FILE", "proxy config file to read `listen` from", "", ""}};
+        config_opt};
     auto add_opts = limit_options();
     add_opts.push_back({"unlimited", "", "no default limits (without any limit option, add sets "
                                          "per-request $0.10 and daily $1)", "", ""});
     add_opts.insert(add_opts.end(), listen_opts.begin(), listen_opts.end());
     t.push_back({"agent add", "NAME", "create an agent; prints its proxy credentials once", "",
                  add_opts});
+    auto set_opts = limit_options();
+    set_opts.push_back(config_opt);
     t.push_back({"agent set", "NAME", "change limits (\"none\" removes a limit or clears a list)",
-                 "", limit_options()});
-    t.push_back({"agent show", "NAME", "policy, spending, allowance, in flight", "", {}});
-    t.push_back({"agent list", "", "all agents", "", {}});
-    t.push_back({"agent freeze", "NAME", "refuse every payment for the agent", "", {}});
-    t.push_back({"agent unfreeze", "NAME", "allow payments again", "", {}});
+                 "", set_opts});
+    t.push_back({"agent show", "NAME", "policy, spending, allowance, in flight", "", {config_opt}});
+    t.push_back({"agent list", "", "all agents", "", {config_opt}});
+    t.push_back({"agent freeze", "NAME", "refuse every payment for the agent", "", {config_opt}});
+    t.push_back({"agent unfreeze", "NAME", "allow payments again", "", {config_opt}});
     t.push_back({"agent fund", "NAME", "add to the prepaid allowance", "",
-                 {{"amount", "USD", "amount to add (required)", "", ""}}});
+                 {{"amount", "USD", "amount to add (required)", "", ""}, config_opt}});
     t.push_back({"agent rotate-token", "NAME", "new proxy token (the old one stops working)", "",
                  listen_opts});
 
@@ -148,9 +154,10 @@ std::vector<command_spec> build_table() {
                   {"host", "H", "only this host", "", ""},
                   {"status", "S", "only this status", "", ""},
                   format_opt,
-                  {"limit", "N", "at most N rows", "", ""}}});
+                  {"limit", "N", "at most N rows", "", ""},
+                  config_opt}});
     t.push_back({"ledger show", "ID", "one ledger row, every field", "",
-                 {{"format", "table|json", "output format", "table", ""}}});
+                 {{"format", "table|json", "output format", "table", ""}, config_opt}});
     t.push_back({"ledger reconcile", "", "settlement evidence from the chain",
                  "Asks the chain about every in_doubt and failed `exact` payment, and expired ones\n"
                  "since --since: a nonce used on chain makes the row paid; an unused one past its\n"
@@ -158,12 +165,14 @@ std::vector<command_spec> build_table() {
                  "keystore's address (no password needed) or --address.\n",
                  {rpc_opt, keystore_opt, address_opt,
                   {"since", "T", "also check expired rows since T", "7d", ""},
-                  {"dry-run", "", "report, change nothing", "", ""}}});
+                  {"dry-run", "", "report, change nothing", "", ""},
+                  config_opt}});
     t.push_back({"spend", "", "totals by agent, host or day", "",
                  {{"by", "agent|host|day", "grouping (required)", "", ""},
                   {"since", "T", "oldest row", "30d", ""},
                   {"until", "T", "newest row", "now", ""},
-                  format_opt}});
+                  format_opt,
+                  config_opt}});
 
     const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",

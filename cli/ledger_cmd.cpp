@@ -11,6 +11,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "proxy_settings.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 
@@ -124,7 +125,7 @@ int ledger_show_command(const words& args) {
     if (format != "table" && format != "json") {
         return report("--format " + format + ": use table or json", 2);
     }
-    auto s = st::store::open(purser_home() / "store");
+    auto s = open_proxy_store(*o);
     if (!s) return report(s.error());
     auto r = (*s)->get_row(id);
     if (!r) return report("ledger row " + text + ": " + r.error().message());
@@ -161,7 +162,7 @@ int ledger_command(const words& args) {
     if (format != "table" && format != "csv" && format != "json") {
         return report("--format " + format + ": use table, csv or json", 2);
     }
-    auto s = st::store::open(purser_home() / "store");
+    auto s = open_proxy_store(*o);
     if (!s) return report(s.error());
     const std::uint64_t now = (*s)->now_ms();
 

@@ -11,6 +11,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "proxy_settings.hpp"
 #include "purser/chain/reads.hpp"
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/networks.hpp"
@@ -93,7 +94,7 @@ int ledger_reconcile_command(const words& args) {
                                    : wallet::keystore_address(keystore_path(*o));
     if (!payer) return report(payer.error());
 
-    auto s = st::store::open(purser_home() / "store");
+    auto s = open_proxy_store(*o);
     if (!s) return report(s.error());
     const std::uint64_t now = (*s)->now_ms();
     auto since = st::parse_time(o->get_or("since", "7d"), now);

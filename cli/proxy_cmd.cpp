@@ -11,6 +11,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "proxy_settings.hpp"
 #include "proxy_payment.hpp"
 #include "purser/proxy/ca.hpp"
 #include "purser/proxy/config.hpp"
@@ -61,7 +62,7 @@ int proxy_command(const words& args) {
                       2);
 
     proxy::config_sources sources;
-    if (auto f = opts->get("config")) sources.file = *f;
+    sources.file = config_file(*opts);
     sources.env = [](const std::string& name) -> std::optional<std::string> {
         const char* v = std::getenv(name.c_str());
         if (v == nullptr) return std::nullopt;

@@ -8,6 +8,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "proxy_settings.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 
@@ -35,7 +36,7 @@ int spend_command(const words& args) {
     if (format != "table" && format != "csv" && format != "json") {
         return report("--format " + format + ": use table, csv or json", 2);
     }
-    auto s = st::store::open(purser_home() / "store");
+    auto s = open_proxy_store(*o);
     if (!s) return report(s.error());
     const std::uint64_t now = (*s)->now_ms();
     auto since = st::parse_time(o->get_or("since", "30d"), now);
