@@ -166,7 +166,8 @@ void session::stream_request_next() {
                 auto& b = self->req_parser_->get().body();
                 const std::size_t got = self->chunk_.size() - b.size;
                 self->ex_.prefix_size += got;
-                b.data = self->chunk_.data();
+                // As in relay_next: an empty non-null buffer would become an extra last-chunk.
+                b.data = got == 0 ? nullptr : self->chunk_.data();
                 b.size = got;
                 b.more = !self->req_parser_->is_done();
                 if (got == 0 && b.more) return self->stream_request_next();

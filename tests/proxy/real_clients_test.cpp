@@ -1,0 +1,141 @@
+// Issue 16, "real clients": what an agent (or an origin) receives byte for byte when real client
+// libraries talk through the proxy. Raw sockets on both sides, since curl and a parsing origin
+// would hide exactly the bytes these tests are about.
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "proxy_fixture.hpp"
+#include "test_origin.hpp"
+
+using purser::proxy::config;
+using purser::proxy::test_support::count_of;
+using purser::proxy::test_support::proxy_fixture;
+using purser::proxy::test_support::raw_client;
+using purser::test::latch;
+using purser::test::raw_origin;
+using purser::test::tcp;
+
+namespace {
+
+constexpr const char* last_chunk = "0\r\n\r\n";
+
+void write_all(tcp::socket& s, const std::string& bytes) {
+    boost::system::error_code ec;
+    purser::test::net::write(s, purser::test::net::buffer(bytes), ec);
+}
+
+std::string get_line(std::uint16_t port, const std::string& path) {
+    return "GET http://127.0.0.1:" + std::to_string(port) + path +
+           " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
+}
+
+void use_default_agent(config& c) { c.default_agent = "bot"; }
+
+constexpr const char* next_answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext";
+
+}  // namespace
+
+TEST_CASE("a chunked response whose last read brings no body bytes ends with one last-chunk",
+          "[proxy]") {
+    latch relayed;
+    raw_origin origin([&](tcp::socket& s, raw_origin& o) {
+        std::string pending;
+        while (o.read_until(s, pending, "\r\n\r\n")) {
+            const bool events = pending.rfind("GET /events ", 0) == 0;
+            pending.clear();
+            if (!events) {
+                write_all(s, next_answer);
+                continue;
+            }
+            write_all(s, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            relayed.wait();  // the proxy's next read brings the last-chunk alone
+            write_all(s, last_chunk);
+        }
+    });
+    proxy_fixture proxy(use_default_agent);
+    raw_client agent(proxy.port);
+    agent.send(get_line(origin.port(), "/events"));
+    agent.read_until("hello\r\n");
+    relayed.open();
+    agent.read_until(last_chunk);
+    agent.send(get_line(origin.port(), "/next"));
+    const auto out = agent.read_until("next");
+    CHECK(out.find("5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n") != std::string::npos);
+    CHECK(count_of(out, last_chunk) == 1);
+    CHECK(out.size() >= 4);
+    CHECK(out.substr(out.size() - 4) == "next");
+}
+
+TEST_CASE("a close-delimited response is re-framed as chunked with one last-chunk", "[proxy]") {
+    latch relayed;
+    raw_origin origin([&](tcp::socket& s, raw_origin& o) {
+        std::string pending;
+        while (o.read_until(s, pending, "\r\n\r\n")) {
+            const bool closing = pending.rfind("GET /close ", 0) == 0;
+            pending.clear();
+            if (!closing) {
+                write_all(s, next_answer);
+                continue;
+            }
+            write_all(s, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello");
+            relayed.wait();  // the proxy's next read sees only the end of the connection
+            boost::system::error_code ec;
+            s.shutdown(tcp::socket::shutdown_both, ec);
+            return;
+        }
+    });
+    proxy_fixture proxy(use_default_agent);
+    raw_client agent(proxy.port);
+    agent.send(get_line(origin.port(), "/close"));
+    agent.read_until("hello\r\n");
+    relayed.open();
+    agent.read_until(last_chunk);
+    agent.send(get_line(origin.port(), "/next"));
+    const auto out = agent.read_until("next");
+    CHECK(out.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+    CHECK(out.find("5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n") != std::string::npos);
+    CHECK(count_of(out, last_chunk) == 1);
+}
+
+TEST_CASE("a streamed chunked upload whose last read is empty reaches the origin with one "
+          "last-chunk",
+          "[proxy]") {
+    const std::string piece(32, 'a');
+    raw_origin origin([&](tcp::socket& s, raw_origin& o) {
+        std::string pending;
+        while (o.read_until(s, pending, "\r\n\r\n")) {
+            if (pending.rfind("POST /up ", 0) == 0) {
+                if (!o.read_until(s, pending, std::string("\r\n") + last_chunk)) return;
+                pending.clear();
+                write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            } else if (pending.rfind("GET /next ", 0) == 0) {
+                pending.clear();
+                write_all(s, next_answer);
+            } else {
+                write_all(s, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                return;
+            }
+        }
+    });
+    // A small replay limit makes the upload stream instead of being buffered.
+    proxy_fixture proxy([](config& c) {
+        c.default_agent = "bot";
+        c.max_replay_body = 16;
+    });
+    raw_client agent(proxy.port);
+    agent.send("POST http://127.0.0.1:" + std::to_string(origin.port()) +
+               "/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" + piece +
+               "\r\n");
+    REQUIRE(origin.wait_received(piece));
+    agent.send(last_chunk);  // read by the proxy alone: no body bytes
+    agent.read_until("ok");
+    agent.send(get_line(origin.port(), "/next"));
+    const auto out = agent.read_until("next");
+    CHECK(out.find("HTTP/1.1 400") == std::string::npos);
+    CHECK(out.substr(out.size() - 4) == "next");
+    const auto seen = origin.received();
+    CHECK(count_of(seen, last_chunk) == 1);
+    CHECK(seen.find(std::string(last_chunk) + "GET /next ") != std::string::npos);
+}
