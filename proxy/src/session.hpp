@@ -138,6 +138,9 @@ private:
     void connect_tunnel_origin();
     void send_connect_ok(bool intercept);
     void become_intercepted();
+    /// Reads until the tunnel's first bytes say TLS or plain HTTP (see detail::sniff_tunnel).
+    void do_sniff_tunnel();
+    void start_tunnel_tls();
     void become_tunnel();
 
     // session_reply.cpp: answers of the proxy's own, logging, endings
@@ -168,6 +171,7 @@ private:
     exchange ex_;
     std::string tunnel_agent_;             // the agent that opened the intercepted tunnel
     std::optional<detail::origin> tunnel_; // set once the connection is an intercepted tunnel
+                                           // (tls false: plain HTTP inside the tunnel)
     bool idle_ = false;
     bool stopping_ = false;
     bool closed_ = false;

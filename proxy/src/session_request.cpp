@@ -111,8 +111,9 @@ bool session::route_request(http::request<http::buffer_body>& req) {
         ex_.agent = tunnel_agent_;  // from the CONNECT that opened the tunnel
         ex_.dest = *tunnel_;
         std::string target(req.target());
-        if (target.rfind("https://", 0) == 0) {  // absolute-form inside the tunnel
-            const auto slash = target.find('/', 8);
+        const std::string scheme = tunnel_->tls ? "https://" : "http://";
+        if (target.rfind(scheme, 0) == 0) {  // absolute-form inside the tunnel
+            const auto slash = target.find('/', scheme.size());
             target = slash == std::string::npos ? "/" : target.substr(slash);
         }
         if (target.empty() || target.front() != '/') {

@@ -1,7 +1,10 @@
 // Issue 16, "real clients": what an agent (or an origin) receives byte for byte when real client
 // libraries talk through the proxy. Raw sockets on both sides, since curl and a parsing origin
 // would hide exactly the bytes these tests are about.
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -138,4 +141,75 @@ TEST_CASE("a streamed chunked upload whose last read is empty reaches the origin
     const auto seen = origin.received();
     CHECK(count_of(seen, last_chunk) == 1);
     CHECK(seen.find(std::string(last_chunk) + "GET /next ") != std::string::npos);
+}
+
+TEST_CASE("CONNECT then plain HTTP inside the tunnel is served from the CONNECT authority",
+          "[proxy]") {
+    purser::test::origin_server origin([](purser::test::origin_context& ctx) {
+        return purser::test::text_response(200, "plain " + std::string(ctx.req.target()));
+    });
+    proxy_fixture proxy([](config& c) {
+        c.default_agent = "bot";
+        c.intercept = {"*"};
+    });
+    const auto authority = "127.0.0.1:" + std::to_string(origin.port());
+    raw_client agent(proxy.port);
+    agent.send("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    agent.read_until("\r\n\r\n");
+    agent.send("GET /a HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    agent.read_until("plain /a");
+    // Keep-alive inside the tunnel; absolute-form is accepted too.
+    agent.send("GET http://" + authority + "/b HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    const auto out = agent.read_until("plain /b");
+    CHECK(out.rfind("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(out.find("plain /a") != std::string::npos);
+    CHECK(out.find("plain /b") != std::string::npos);
+    const auto seen = origin.requests();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].target() == "/a");
+    CHECK(seen[1].target() == "/b");
+    CHECK(proxy.log_with("/b").find("\"url\":\"http://" + authority + "/a\"") != std::string::npos);
+}
+
+TEST_CASE("a 402 inside a plain-HTTP CONNECT tunnel reaches the payment hook", "[proxy]") {
+    purser::test::origin_server origin([](purser::test::origin_context& ctx) {
+        if (ctx.req.find("X-PAYMENT") == ctx.req.end())
+            return purser::test::text_response(402, "{\"x402Version\":1}");
+        return purser::test::text_response(200, "paid content");
+    });
+    auto hook = std::make_shared<purser::proxy::test_support::recording_hook>();
+    proxy_fixture proxy(
+        [](config& c) {
+            c.default_agent = "bot";
+            c.intercept = {"*"};
+        },
+        hook);
+    const auto authority = "127.0.0.1:" + std::to_string(origin.port());
+    raw_client agent(proxy.port);
+    agent.send("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    agent.read_until("\r\n\r\n");
+    agent.send("GET /paid?k=1 HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    const auto out = agent.read_until("paid content");
+    CHECK(out.find("\r\n\r\nHTTP/1.1 200 OK\r\n") != std::string::npos);
+    std::lock_guard lock(hook->m);
+    REQUIRE(hook->required.size() == 1);
+    CHECK(hook->required[0].url == "http://" + authority + "/paid?k=1");
+    CHECK_FALSE(hook->required[0].tls);
+    CHECK(hook->required[0].agent == "bot");
+    CHECK(hook->paid_statuses == std::vector<unsigned>{200});
+}
+
+TEST_CASE("a tunnel that carries neither TLS nor HTTP gets a one-line 400", "[proxy]") {
+    proxy_fixture proxy([](config& c) {
+        c.default_agent = "bot";
+        c.intercept = {"*"};
+    });
+    raw_client agent(proxy.port);
+    agent.send("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n");
+    agent.read_until("\r\n\r\n");
+    agent.send(std::string("\x00\x01garbage", 9));
+    const auto out = agent.read_until("HTTP/1.1\r\n");
+    CHECK(out.find("HTTP/1.1 400") != std::string::npos);
+    CHECK(out.find("purser: tunnel to 127.0.0.1:9 carries neither TLS nor an HTTP/1.x request") !=
+          std::string::npos);
 }

@@ -57,6 +57,16 @@ struct origin {
 /// tokens often travel there.
 [[nodiscard]] std::string redact_url(std::string_view url);
 
+/// What the first bytes inside an intercepted CONNECT tunnel are: clients such as undici's
+/// EnvHttpProxyAgent open a tunnel for http:// URLs too and then speak plain HTTP in it.
+enum class tunnel_sniff {
+    need_more,  ///< too few bytes to tell
+    tls,        ///< a TLS handshake record (0x16 0x03): intercept with the minted leaf
+    http,       ///< an HTTP/1.x request line (a method token, then a space)
+    unknown,    ///< neither: the proxy cannot serve it
+};
+[[nodiscard]] tunnel_sniff sniff_tunnel(std::string_view first_bytes);
+
 /// Case-insensitive ASCII equality.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b);
 
