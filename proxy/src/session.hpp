@@ -63,6 +63,7 @@ private:
         bool expect_continue = false;
         bool has_payment_header = false;
         bool replayable = true;
+        bool no_pool = false;             // GET/HEAD with a body: never share this connection
         std::string body;                 // request body while buffering
         std::string prefix;               // bytes to send before streaming the rest
         bool prefix_sent = false;
@@ -98,6 +99,13 @@ private:
     /// credentials). False when an error answer was already sent.
     bool route_request(http::request<http::buffer_body>& req);
     [[nodiscard]] static std::optional<detail::framing_refusal> check_framing(
+        const http::request<http::buffer_body>& req);
+    /// Header names a backend could read differently (see config::underscore_headers): drops
+    /// them, or returns why the request is refused.
+    [[nodiscard]] std::optional<std::string> check_header_names(
+        http::request<http::buffer_body>& req);
+    /// GET or HEAD with a body: refused unless the host is in allow_get_body_hosts.
+    [[nodiscard]] std::optional<std::string> check_get_body(
         const http::request<http::buffer_body>& req);
     void prepare_forwarded_request(http::request<http::buffer_body>& req);
     bool authenticate(const http::request<http::buffer_body>& req);

@@ -197,6 +197,10 @@ void session::stream_request_write() {
 /// The exchange is over on this connection: any agent connection may reuse it.
 void session::release_upstream() {
     if (!up_) return;
+    if (ex_.no_pool) {
+        up_.reset();
+        return;
+    }
     upstream_pool::limits keep;
     keep.per_origin = srv_.cfg->pool_idle_per_origin;
     keep.max_age = ms(srv_.cfg->idle_timeout_ms);

@@ -12,6 +12,7 @@
 #include "test_origin.hpp"
 
 using purser::proxy::config;
+using purser::proxy::underscore_policy;
 using purser::proxy::test_support::count_of;
 using purser::proxy::test_support::proxy_fixture;
 using purser::proxy::test_support::raw_client;
@@ -34,6 +35,33 @@ std::string get_line(std::uint16_t port, const std::string& path) {
 }
 
 void use_default_agent(config& c) { c.default_agent = "bot"; }
+
+/// Answers every request `200 ok` after reading its head and Content-Length body, so the test
+/// can look at exactly the bytes the proxy forwarded (origin.received()).
+void answer_ok(tcp::socket& s, raw_origin& o) {
+    std::string pending;
+    while (o.read_until(s, pending, "\r\n\r\n")) {
+        const auto end = pending.find("\r\n\r\n") + 4;
+        const auto cl = pending.find("Content-Length: ");
+        if (cl != std::string::npos && cl < end) {
+            if (!o.read_at_least(s, pending, end + std::stoul(pending.substr(cl + 16)))) return;
+        }
+        pending.clear();
+        write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+}
+
+/// One request on a new proxy connection; everything the proxy answers until it closes or "ok".
+std::string ask(std::uint16_t proxy_port, const std::string& bytes) {
+    raw_client agent(proxy_port);
+    agent.send(bytes);
+    return agent.read_until("\r\n\r\nok");
+}
+
+std::string request_with(std::uint16_t port, const std::string& head_and_body) {
+    return head_and_body.substr(0, head_and_body.find(' ') + 1) + "http://127.0.0.1:" +
+           std::to_string(port) + head_and_body.substr(head_and_body.find(' ') + 1);
+}
 
 constexpr const char* next_answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext";
 
@@ -212,4 +240,107 @@ TEST_CASE("a tunnel that carries neither TLS nor HTTP gets a one-line 400", "[pr
     CHECK(out.find("HTTP/1.1 400") != std::string::npos);
     CHECK(out.find("purser: tunnel to 127.0.0.1:9 carries neither TLS nor an HTTP/1.x request") !=
           std::string::npos);
+}
+
+TEST_CASE("look-alikes of the framing headers are refused whatever underscore_headers says",
+          "[proxy]") {
+    for (const char* policy : {"drop", "reject", "allow"}) {
+        raw_origin origin(answer_ok);
+        proxy_fixture proxy([&](config& c) {
+            c.default_agent = "bot";
+            c.underscore_headers = std::string(policy) == "drop"     ? underscore_policy::drop
+                                   : std::string(policy) == "reject" ? underscore_policy::reject
+                                                                     : underscore_policy::allow;
+        });
+        INFO(policy);
+        for (const char* line : {"Content_Length: 5", "Transfer_Encoding: chunked",
+                                 "Transfer---Encoding: chunked", "content_length: 5"}) {
+            INFO(line);
+            const auto out = ask(proxy.port, request_with(origin.port(), "POST /x HTTP/1.1\r\nHost: h\r\n") +
+                                                 line + "\r\n\r\nhello");
+            CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+            CHECK(out.find("looks like Content-Length or Transfer-Encoding") != std::string::npos);
+        }
+        // A space before the colon is not a field name Beast accepts: refused all the same.
+        const auto spaced = ask(proxy.port, request_with(origin.port(), "POST /x HTTP/1.1\r\nHost: "
+                                                         "h\r\nContent-Length : 5\r\n\r\nhello"));
+        CHECK(spaced.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+        CHECK(origin.received().empty());
+    }
+}
+
+TEST_CASE("underscore_headers: drop by default and reject or allow when configured", "[proxy]") {
+    const std::string req = "GET /u HTTP/1.1\r\nHost: h\r\nX_Api_Key: k1\r\nX-Kept: yes\r\n\r\n";
+    SECTION("drop") {
+        raw_origin origin(answer_ok);
+        proxy_fixture proxy(use_default_agent);
+        const auto out = ask(proxy.port, request_with(origin.port(), req));
+        CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+        CHECK(origin.received().find("X-Kept: yes") != std::string::npos);
+        CHECK(origin.received().find("X_Api_Key") == std::string::npos);
+    }
+    SECTION("reject") {
+        raw_origin origin(answer_ok);
+        proxy_fixture proxy([](config& c) {
+            c.default_agent = "bot";
+            c.underscore_headers = underscore_policy::reject;
+        });
+        const auto out = ask(proxy.port, request_with(origin.port(), req));
+        CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+        CHECK(out.find("purser: header name 'X_Api_Key' contains '_'") != std::string::npos);
+        CHECK(origin.received().empty());
+    }
+    SECTION("allow") {
+        raw_origin origin(answer_ok);
+        proxy_fixture proxy([](config& c) {
+            c.default_agent = "bot";
+            c.underscore_headers = underscore_policy::allow;
+        });
+        const auto out = ask(proxy.port, request_with(origin.port(), req));
+        CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+        CHECK(origin.received().find("X_Api_Key: k1") != std::string::npos);
+    }
+}
+
+TEST_CASE("GET and HEAD with a body are refused unless the host is allowed", "[proxy]") {
+    raw_origin origin(answer_ok);
+    SECTION("refused by default") {
+        proxy_fixture proxy(use_default_agent);
+        for (const char* r : {"GET /g HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+                              "HEAD /g HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "5\r\nhello\r\n0\r\n\r\n"}) {
+            const auto out = ask(proxy.port, request_with(origin.port(), r));
+            CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+            CHECK(out.find("request with a body is refused") != std::string::npos);
+        }
+        CHECK(origin.received().empty());
+        // An empty body is no body.
+        const auto empty = ask(proxy.port, request_with(origin.port(), "GET /g HTTP/1.1\r\nHost: "
+                                                        "h\r\nContent-Length: 0\r\n\r\n"));
+        CHECK(empty.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    }
+    SECTION("allowed hosts get the body and a connection of their own") {
+        proxy_fixture proxy([](config& c) {
+            c.default_agent = "bot";
+            c.allow_get_body_hosts = {"127.0.0.1"};
+        });
+        raw_client agent(proxy.port);
+        const auto get = request_with(origin.port(), "GET /g HTTP/1.1\r\nHost: h\r\n"
+                                                     "Content-Length: 5\r\n\r\nhello");
+        agent.send(get);
+        agent.read_until("\r\n\r\nok");
+        agent.send(get);
+        const auto out = agent.read_until("\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        CHECK(count_of(out, "HTTP/1.1 200 OK") == 2);
+        CHECK(count_of(origin.received(), "\r\n\r\nhello") == 2);
+        CHECK(origin.connections() == 2);  // never back in the shared pool
+    }
+}
+
+TEST_CASE("an HTTP/1.2 request is answered as HTTP/1.1", "[proxy]") {
+    raw_origin origin(answer_ok);
+    proxy_fixture proxy(use_default_agent);
+    const auto out = ask(proxy.port, request_with(origin.port(), "GET /v HTTP/1.2\r\nHost: h\r\n\r\n"));
+    CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(origin.received().rfind("GET /v HTTP/1.1\r\n", 0) == 0);
 }

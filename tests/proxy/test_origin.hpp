@@ -226,6 +226,21 @@ public:
         }
         return true;
     }
+    /// Reads until `pending` holds at least `size` bytes (false when the peer closes first).
+    bool read_at_least(tcp::socket& s, std::string& pending, std::size_t size) {
+        char buf[4096];
+        while (pending.size() < size) {
+            boost::system::error_code ec;
+            const auto n = s.read_some(net::buffer(buf), ec);
+            {
+                std::lock_guard lock(m_);
+                received_.append(buf, n);
+            }
+            pending.append(buf, n);
+            if (ec) return false;
+        }
+        return true;
+    }
     /// Waits (bounded) until received() contains `needle`.
     bool wait_received(const std::string& needle) {
         for (int i = 0; i < 1200; ++i) {
