@@ -112,6 +112,20 @@ tunnel_sniff sniff_tunnel(std::string_view first_bytes) {
     return first_bytes.size() > max_method ? tunnel_sniff::unknown : tunnel_sniff::need_more;
 }
 
+bool rewrite_later_minor_version(char* bytes, std::size_t size) {
+    const std::string_view text(bytes, size);
+    const auto eol = text.find("\r\n");
+    if (eol == std::string_view::npos) return false;
+    constexpr std::string_view prefix = " HTTP/1.";
+    const auto line = text.substr(0, eol);
+    if (line.size() > prefix.size() &&
+        line.substr(line.size() - prefix.size() - 1, prefix.size()) == prefix) {
+        char& minor = bytes[eol - 1];
+        if (minor >= '2' && minor <= '9') minor = '1';
+    }
+    return true;
+}
+
 std::string redact_url(std::string_view url) {
     const auto cut = url.find_first_of("?#");
     return std::string(url.substr(0, cut));

@@ -94,6 +94,8 @@ private:
 
     // session_request.cpp: the agent's request
     void do_read_request();
+    /// Reads until the request line is in, so a later HTTP/1 minor version can be served as 1.1.
+    void do_read_request_line();
     void on_read_header(boost::system::error_code ec);
     /// Where the request goes: ex_.dest from the target (and, on a plain connection, the
     /// credentials). False when an error answer was already sent.

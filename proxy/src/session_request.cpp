@@ -49,6 +49,24 @@ void session::do_read_request() {
     req_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
     client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    do_read_request_line();
+}
+
+void session::do_read_request_line() {
+    const auto in = buffer_.data();
+    if (!detail::rewrite_later_minor_version(static_cast<char*>(in.data()), in.size()) &&
+        buffer_.size() < srv_.cfg->max_header_bytes) {
+        client_.visit([&](auto& s) {
+            s.async_read_some(buffer_.prepare(io_chunk), [self = shared_from_this()](
+                                                             boost::system::error_code ec,
+                                                             std::size_t n) {
+                self->buffer_.commit(n);
+                if (ec) return self->on_read_header(ec);
+                self->do_read_request_line();
+            });
+        });
+        return;
+    }
     client_.visit([&](auto& s) {
         http::async_read_header(
             s, buffer_, *req_parser_,

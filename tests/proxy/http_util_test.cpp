@@ -127,3 +127,17 @@ TEST_CASE("the first bytes in a tunnel tell TLS from a plain HTTP request line",
     CHECK(sniff_tunnel("GET\r\n") == tunnel_sniff::unknown);
     CHECK(sniff_tunnel(std::string(40, 'A')) == tunnel_sniff::unknown);
 }
+
+TEST_CASE("a later HTTP/1 minor version in the request line is rewritten to 1.1", "[proxy]") {
+    std::string later = "GET / HTTP/1.2\r\nHost: h\r\n\r\n";
+    CHECK(rewrite_later_minor_version(later.data(), later.size()));
+    CHECK(later == "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    std::string partial = "GET / HTTP/1.2";
+    CHECK_FALSE(rewrite_later_minor_version(partial.data(), partial.size()));
+    for (std::string kept : {"GET / HTTP/1.0\r\n", "GET / HTTP/2.2\r\n", "GET / HTTP/1.1\r\n",
+                             "GET /HTTP/1.2\r\n"}) {
+        const auto before = kept;
+        CHECK(rewrite_later_minor_version(kept.data(), kept.size()));
+        CHECK(kept == before);
+    }
+}

@@ -67,6 +67,12 @@ enum class tunnel_sniff {
 };
 [[nodiscard]] tunnel_sniff sniff_tunnel(std::string_view first_bytes);
 
+/// RFC 9112 §2.6: a request of a later HTTP/1 minor version is served as HTTP/1.1. Beast 1.74
+/// refuses any version above 1.1, so before parsing, "HTTP/1.N" (N from 2 to 9) ending the
+/// request line in `bytes` is rewritten in place to "HTTP/1.1". Returns false while `bytes`
+/// holds no complete line yet (read more, then call again).
+[[nodiscard]] bool rewrite_later_minor_version(char* bytes, std::size_t size);
+
 /// Case-insensitive ASCII equality.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b);
 
