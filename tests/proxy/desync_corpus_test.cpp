@@ -7,16 +7,15 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
 #include "proxy_fixture.hpp"
 #include "test_origin.hpp"
@@ -158,9 +157,7 @@ TEST_CASE("the http-desync-guardian corpus cannot desynchronise the proxy and it
             }
             pending = rest;
             boost::system::error_code ec;
-            purser::test::net::write(
-                s, purser::test::net::buffer(std::string(origin_answer)),
-                ec);
+            purser::test::net::write(s, purser::test::net::buffer(std::string(origin_answer)), ec);
         }
     });
     proxy_fixture proxy([](config& c) { c.default_agent = "bot"; });
@@ -177,8 +174,8 @@ TEST_CASE("the http-desync-guardian corpus cannot desynchronise the proxy and it
         answered_by_origin += answers;
         if (std::getenv("PURSER_DESYNC_DEBUG") != nullptr) {  // every exchange, to diagnose
             std::lock_guard l(seen.m);
-            std::cout << name << " | answers " << answers << " heads " << seen.heads.size()
-                      << " | " << out << "\n=====\n";
+            std::cout << name << " | answers " << answers << " heads " << seen.heads.size() << " | "
+                      << out << "\n=====\n";
         }
         const auto tier = c["tier"].get<std::string>();
         if (tier == "Compliant") {

@@ -1,12 +1,11 @@
 // Issue 16, "real clients": what an agent (or an origin) receives byte for byte when real client
 // libraries talk through the proxy. Raw sockets on both sides, since curl and a parsing origin
 // would hide exactly the bytes these tests are about.
+#include <catch2/catch.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "proxy_fixture.hpp"
 #include "test_origin.hpp"
@@ -59,8 +58,9 @@ std::string ask(std::uint16_t proxy_port, const std::string& bytes) {
 }
 
 std::string request_with(std::uint16_t port, const std::string& head_and_body) {
-    return head_and_body.substr(0, head_and_body.find(' ') + 1) + "http://127.0.0.1:" +
-           std::to_string(port) + head_and_body.substr(head_and_body.find(' ') + 1);
+    return head_and_body.substr(0, head_and_body.find(' ') + 1) +
+           "http://127.0.0.1:" + std::to_string(port) +
+           head_and_body.substr(head_and_body.find(' ') + 1);
 }
 
 constexpr const char* next_answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext";
@@ -79,8 +79,9 @@ TEST_CASE("a chunked response whose last read brings no body bytes ends with one
                 write_all(s, next_answer);
                 continue;
             }
-            write_all(s, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                         "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            write_all(s,
+                      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
             relayed.wait();  // the proxy's next read brings the last-chunk alone
             write_all(s, last_chunk);
         }
@@ -130,9 +131,10 @@ TEST_CASE("a close-delimited response is re-framed as chunked with one last-chun
     CHECK(count_of(out, last_chunk) == 1);
 }
 
-TEST_CASE("a streamed chunked upload whose last read is empty reaches the origin with one "
-          "last-chunk",
-          "[proxy]") {
+TEST_CASE(
+    "a streamed chunked upload whose last read is empty reaches the origin with one "
+    "last-chunk",
+    "[proxy]") {
     const std::string piece(32, 'a');
     raw_origin origin([&](tcp::socket& s, raw_origin& o) {
         std::string pending;
@@ -256,13 +258,15 @@ TEST_CASE("look-alikes of the framing headers are refused whatever underscore_he
         for (const char* line : {"Content_Length: 5", "Transfer_Encoding: chunked",
                                  "Transfer---Encoding: chunked", "content_length: 5"}) {
             INFO(line);
-            const auto out = ask(proxy.port, request_with(origin.port(), "POST /x HTTP/1.1\r\nHost: h\r\n") +
-                                                 line + "\r\n\r\nhello");
+            const auto out =
+                ask(proxy.port, request_with(origin.port(), "POST /x HTTP/1.1\r\nHost: h\r\n") +
+                                    line + "\r\n\r\nhello");
             CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
             CHECK(out.find("looks like Content-Length or Transfer-Encoding") != std::string::npos);
         }
         // A space before the colon is not a field name Beast accepts: refused all the same.
-        const auto spaced = ask(proxy.port, request_with(origin.port(), "POST /x HTTP/1.1\r\nHost: "
+        const auto spaced = ask(proxy.port, request_with(origin.port(),
+                                                         "POST /x HTTP/1.1\r\nHost: "
                                                          "h\r\nContent-Length : 5\r\n\r\nhello"));
         CHECK(spaced.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
         CHECK(origin.received().empty());
@@ -315,7 +319,8 @@ TEST_CASE("GET and HEAD with a body are refused unless the host is allowed", "[p
         }
         CHECK(origin.received().empty());
         // An empty body is no body.
-        const auto empty = ask(proxy.port, request_with(origin.port(), "GET /g HTTP/1.1\r\nHost: "
+        const auto empty = ask(proxy.port, request_with(origin.port(),
+                                                        "GET /g HTTP/1.1\r\nHost: "
                                                         "h\r\nContent-Length: 0\r\n\r\n"));
         CHECK(empty.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     }
@@ -325,12 +330,14 @@ TEST_CASE("GET and HEAD with a body are refused unless the host is allowed", "[p
             c.allow_get_body_hosts = {"127.0.0.1"};
         });
         raw_client agent(proxy.port);
-        const auto get = request_with(origin.port(), "GET /g HTTP/1.1\r\nHost: h\r\n"
-                                                     "Content-Length: 5\r\n\r\nhello");
+        const auto get = request_with(origin.port(),
+                                      "GET /g HTTP/1.1\r\nHost: h\r\n"
+                                      "Content-Length: 5\r\n\r\nhello");
         agent.send(get);
         agent.read_until("\r\n\r\nok");
         agent.send(get);
-        const auto out = agent.read_until("\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        const auto out =
+            agent.read_until("\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         CHECK(count_of(out, "HTTP/1.1 200 OK") == 2);
         CHECK(count_of(origin.received(), "\r\n\r\nhello") == 2);
         CHECK(origin.connections() == 2);  // never back in the shared pool
@@ -340,7 +347,8 @@ TEST_CASE("GET and HEAD with a body are refused unless the host is allowed", "[p
 TEST_CASE("an HTTP/1.2 request is answered as HTTP/1.1", "[proxy]") {
     raw_origin origin(answer_ok);
     proxy_fixture proxy(use_default_agent);
-    const auto out = ask(proxy.port, request_with(origin.port(), "GET /v HTTP/1.2\r\nHost: h\r\n\r\n"));
+    const auto out =
+        ask(proxy.port, request_with(origin.port(), "GET /v HTTP/1.2\r\nHost: h\r\n\r\n"));
     CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(origin.received().rfind("GET /v HTTP/1.1\r\n", 0) == 0);
 }
