@@ -151,6 +151,24 @@ const std::vector<option>& options() {
              c.no_intercept = std::move(l);
              return {};
          }},
+        {"underscore_headers", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w));
+             if (s == "drop") c.underscore_headers = underscore_policy::drop;
+             else if (s == "reject") c.underscore_headers = underscore_policy::reject;
+             else if (s == "allow") c.underscore_headers = underscore_policy::allow;
+             else return bad(w, "expected drop, reject or allow");
+             return {};
+         }},
+        {"allow_get_body_hosts", kind::list,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(l, as_list(v, w));
+             for (const auto& p : l) {
+                 PURSER_CHECK(check_pattern(p, w));
+             }
+             c.allow_get_body_hosts = std::move(l);
+             return {};
+         }},
         {"ca_dir", kind::text, PURSER_PATH_OPTION(ca_dir)},
         {"log", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {

@@ -1,6 +1,7 @@
 #include "purser/proxy/detail/framing.hpp"
 
 #include <cctype>
+#include <string>
 
 namespace purser::proxy::detail {
 namespace {
@@ -56,6 +57,24 @@ std::optional<framing_refusal> check_request_framing(
             return framing_refusal{501, "transfer coding " + quoted(coding) +
                                             " is not implemented; only chunked is"};
     return std::nullopt;
+}
+
+bool is_framing_look_alike(std::string_view name) {
+    const auto lower = [](char ch) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    };
+    std::string squeezed;
+    for (const char ch : name) {
+        const char c = ch == '_' ? '-' : lower(ch);
+        if (c == '-' && (squeezed.empty() || squeezed.back() == '-')) continue;
+        if (c == ' ' || c == '\t') continue;  // Content-Length<SP> if a parser lets it through
+        squeezed.push_back(c);
+    }
+    while (!squeezed.empty() && squeezed.back() == '-') squeezed.pop_back();
+    if (squeezed != "content-length" && squeezed != "transfer-encoding") return false;
+    std::string as_sent;
+    for (const char ch : name) as_sent.push_back(lower(ch));
+    return as_sent != squeezed;
 }
 
 }  // namespace purser::proxy::detail

@@ -94,6 +94,38 @@ std::vector<std::string> hop_by_hop_names(std::string_view connection_value) {
     return names;
 }
 
+tunnel_sniff sniff_tunnel(std::string_view first_bytes) {
+    if (first_bytes.empty()) return tunnel_sniff::need_more;
+    if (first_bytes.front() == '\x16') {
+        if (first_bytes.size() < 2) return tunnel_sniff::need_more;
+        return first_bytes[1] == '\x03' ? tunnel_sniff::tls : tunnel_sniff::unknown;
+    }
+    // The longest registered method is 17 characters; anything longer is not a request line.
+    constexpr std::size_t max_method = 32;
+    constexpr std::string_view tchar_punct = "!#$%&'*+-.^_`|~";
+    for (std::size_t i = 0; i < first_bytes.size() && i <= max_method; ++i) {
+        const auto c = static_cast<unsigned char>(first_bytes[i]);
+        if (c == ' ') return i == 0 ? tunnel_sniff::unknown : tunnel_sniff::http;
+        if (!std::isalnum(c) && tchar_punct.find(static_cast<char>(c)) == std::string_view::npos)
+            return tunnel_sniff::unknown;
+    }
+    return first_bytes.size() > max_method ? tunnel_sniff::unknown : tunnel_sniff::need_more;
+}
+
+bool rewrite_later_minor_version(char* bytes, std::size_t size) {
+    const std::string_view text(bytes, size);
+    const auto eol = text.find("\r\n");
+    if (eol == std::string_view::npos) return false;
+    constexpr std::string_view prefix = " HTTP/1.";
+    const auto line = text.substr(0, eol);
+    if (line.size() > prefix.size() &&
+        line.substr(line.size() - prefix.size() - 1, prefix.size()) == prefix) {
+        char& minor = bytes[eol - 1];
+        if (minor >= '2' && minor <= '9') minor = '1';
+    }
+    return true;
+}
+
 std::string redact_url(std::string_view url) {
     const auto cut = url.find_first_of("?#");
     return std::string(url.substr(0, cut));

@@ -63,6 +63,7 @@ private:
         bool expect_continue = false;
         bool has_payment_header = false;
         bool replayable = true;
+        bool no_pool = false;             // GET/HEAD with a body: never share this connection
         std::string body;                 // request body while buffering
         std::string prefix;               // bytes to send before streaming the rest
         bool prefix_sent = false;
@@ -93,11 +94,20 @@ private:
 
     // session_request.cpp: the agent's request
     void do_read_request();
+    /// Reads until the request line is in, so a later HTTP/1 minor version can be served as 1.1.
+    void do_read_request_line();
     void on_read_header(boost::system::error_code ec);
     /// Where the request goes: ex_.dest from the target (and, on a plain connection, the
     /// credentials). False when an error answer was already sent.
     bool route_request(http::request<http::buffer_body>& req);
     [[nodiscard]] static std::optional<detail::framing_refusal> check_framing(
+        const http::request<http::buffer_body>& req);
+    /// Header names a backend could read differently (see config::underscore_headers): drops
+    /// them, or returns why the request is refused.
+    [[nodiscard]] std::optional<std::string> check_header_names(
+        http::request<http::buffer_body>& req);
+    /// GET or HEAD with a body: refused unless the host is in allow_get_body_hosts.
+    [[nodiscard]] std::optional<std::string> check_get_body(
         const http::request<http::buffer_body>& req);
     void prepare_forwarded_request(http::request<http::buffer_body>& req);
     bool authenticate(const http::request<http::buffer_body>& req);
@@ -138,6 +148,9 @@ private:
     void connect_tunnel_origin();
     void send_connect_ok(bool intercept);
     void become_intercepted();
+    /// Reads until the tunnel's first bytes say TLS or plain HTTP (see detail::sniff_tunnel).
+    void do_sniff_tunnel();
+    void start_tunnel_tls();
     void become_tunnel();
 
     // session_reply.cpp: answers of the proxy's own, logging, endings
@@ -168,6 +181,7 @@ private:
     exchange ex_;
     std::string tunnel_agent_;             // the agent that opened the intercepted tunnel
     std::optional<detail::origin> tunnel_; // set once the connection is an intercepted tunnel
+                                           // (tls false: plain HTTP inside the tunnel)
     bool idle_ = false;
     bool stopping_ = false;
     bool closed_ = false;

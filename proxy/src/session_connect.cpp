@@ -69,11 +69,42 @@ void session::send_connect_ok(bool intercept) {
                      });
 }
 
-/// TLS with the minted leaf, using any bytes already read past the CONNECT head (the agent's
-/// ClientHello), then origin-form requests to the CONNECT's host as this agent.
+/// The tunnel's requests go to the CONNECT's host as this agent. Most clients speak TLS in it,
+/// but some (undici's EnvHttpProxyAgent) tunnel http:// URLs too and send a plain request line:
+/// those are served as plain HTTP to the CONNECT authority, through the same paying path.
 void session::become_intercepted() {
     tunnel_agent_ = ex_.agent;
     tunnel_ = ex_.dest;
+    do_sniff_tunnel();
+}
+
+void session::do_sniff_tunnel() {
+    const auto* first = static_cast<const char*>(buffer_.data().data());
+    switch (detail::sniff_tunnel(std::string_view(first, buffer_.size()))) {
+        case detail::tunnel_sniff::tls: return start_tunnel_tls();
+        case detail::tunnel_sniff::http:
+            tunnel_->tls = false;
+            return do_read_request();
+        case detail::tunnel_sniff::unknown:
+            return send_error(http::status::bad_request,
+                              "tunnel to " + tunnel_->authority() +
+                                  " carries neither TLS nor an HTTP/1.x request",
+                              true);
+        case detail::tunnel_sniff::need_more: break;
+    }
+    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().async_read_some(
+        buffer_.prepare(io_chunk),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->buffer_.commit(n);
+            if (ec) return self->close_client();
+            self->do_sniff_tunnel();
+        });
+}
+
+/// TLS with the minted leaf, using any bytes already read past the CONNECT head (the agent's
+/// ClientHello), then origin-form requests.
+void session::start_tunnel_tls() {
     client_.wrap_in_tls(*leaf_ctx_);
     client_.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
     client_.tls().async_handshake(

@@ -1,5 +1,6 @@
 // Reading the agent's request: head, route, credentials, and the body (buffered up to
 // max_replay_body so a paid retry can send it again byte for byte).
+#include <algorithm>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -7,6 +8,7 @@
 
 #include <boost/asio/write.hpp>
 
+#include "purser/protocol/url.hpp"
 #include "session.hpp"
 
 namespace purser::proxy {
@@ -47,6 +49,24 @@ void session::do_read_request() {
     req_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
     client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    do_read_request_line();
+}
+
+void session::do_read_request_line() {
+    const auto in = buffer_.data();
+    if (!detail::rewrite_later_minor_version(static_cast<char*>(in.data()), in.size()) &&
+        buffer_.size() < srv_.cfg->max_header_bytes) {
+        client_.visit([&](auto& s) {
+            s.async_read_some(buffer_.prepare(io_chunk), [self = shared_from_this()](
+                                                             boost::system::error_code ec,
+                                                             std::size_t n) {
+                self->buffer_.commit(n);
+                if (ec) return self->on_read_header(ec);
+                self->do_read_request_line();
+            });
+        });
+        return;
+    }
     client_.visit([&](auto& s) {
         http::async_read_header(
             s, buffer_, *req_parser_,
@@ -80,6 +100,8 @@ void session::on_read_header(boost::system::error_code ec) {
         return send_error(static_cast<http::status>(refusal->status), std::move(refusal->why),
                           true);
     }
+    if (auto why = check_header_names(req))
+        return send_error(http::status::bad_request, *why, true);
     if (req.method() == http::verb::connect) {
         if (intercepted())
             return send_error(http::status::bad_request, "CONNECT inside a tunnel", true);
@@ -87,6 +109,8 @@ void session::on_read_header(boost::system::error_code ec) {
         return start_connect();
     }
     if (!route_request(req)) return;
+    // The body was not read: the connection closes after the refusal.
+    if (auto why = check_get_body(req)) return send_error(http::status::bad_request, *why, true);
     ex_.url = ex_.dest.url();
     prepare_forwarded_request(req);
 
@@ -111,8 +135,9 @@ bool session::route_request(http::request<http::buffer_body>& req) {
         ex_.agent = tunnel_agent_;  // from the CONNECT that opened the tunnel
         ex_.dest = *tunnel_;
         std::string target(req.target());
-        if (target.rfind("https://", 0) == 0) {  // absolute-form inside the tunnel
-            const auto slash = target.find('/', 8);
+        const std::string scheme = tunnel_->tls ? "https://" : "http://";
+        if (target.rfind(scheme, 0) == 0) {  // absolute-form inside the tunnel
+            const auto slash = target.find('/', scheme.size());
             target = slash == std::string::npos ? "/" : target.substr(slash);
         }
         if (target.empty() || target.front() != '/') {
@@ -146,6 +171,43 @@ std::optional<detail::framing_refusal> session::check_framing(
     for (auto it = first; it != last; ++it)
         codings.emplace_back(it->value().data(), it->value().size());
     return detail::check_request_framing(codings, req.count(http::field::content_length) != 0);
+}
+
+std::optional<std::string> session::check_header_names(http::request<http::buffer_body>& req) {
+    std::vector<std::string> dropped;
+    for (const auto& f : req) {
+        const auto name = f.name_string();
+        if (detail::is_framing_look_alike(name))
+            return "header name '" + std::string(name.substr(0, 40)) +
+                   "' looks like Content-Length or Transfer-Encoding";
+        if (name.find('_') == std::string_view::npos) continue;
+        switch (srv_.cfg->underscore_headers) {
+            case underscore_policy::allow: break;
+            case underscore_policy::drop: dropped.emplace_back(name); break;
+            case underscore_policy::reject:
+                return "header name '" + std::string(name.substr(0, 40)) +
+                       "' contains '_' (underscore_headers is reject)";
+        }
+    }
+    for (const auto& name : dropped) req.erase(name);
+    return std::nullopt;
+}
+
+std::optional<std::string> session::check_get_body(const http::request<http::buffer_body>& req) {
+    if (req.method() != http::verb::get && req.method() != http::verb::head) return std::nullopt;
+    const auto len = req_parser_->content_length();
+    if (!req_parser_->chunked() && (!len || *len == 0)) return std::nullopt;
+    const auto& hosts = srv_.cfg->allow_get_body_hosts;
+    if (std::any_of(hosts.begin(), hosts.end(), [&](const std::string& p) {
+            return protocol::host_pattern_matches(p, ex_.dest.host);
+        })) {
+        // Origins disagree on whether such a body exists: whatever this one made of it, its
+        // connection must not carry another agent's request.
+        ex_.no_pool = true;
+        return std::nullopt;
+    }
+    return std::string(req.method_string()) +
+           " request with a body is refused (allow_get_body_hosts lists hosts that accept one)";
 }
 
 /// The request as it will go upstream: hop-by-hop headers and credentials removed, the target in

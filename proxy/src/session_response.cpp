@@ -220,7 +220,9 @@ void session::relay_next() {
                 }
                 auto& b = self->res_parser_->get().body();
                 const std::size_t got = self->chunk_.size() - b.size;
-                b.data = self->chunk_.data();
+                // No bytes means no buffer: Beast's chunked serializer would turn a non-null
+                // empty buffer into a `0\r\n\r\n` chunk before the real last-chunk.
+                b.data = got == 0 ? nullptr : self->chunk_.data();
                 b.size = got;
                 b.more = !self->res_parser_->is_done();
                 self->ex_.bytes += got;

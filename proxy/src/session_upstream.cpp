@@ -166,7 +166,8 @@ void session::stream_request_next() {
                 auto& b = self->req_parser_->get().body();
                 const std::size_t got = self->chunk_.size() - b.size;
                 self->ex_.prefix_size += got;
-                b.data = self->chunk_.data();
+                // As in relay_next: an empty non-null buffer would become an extra last-chunk.
+                b.data = got == 0 ? nullptr : self->chunk_.data();
                 b.size = got;
                 b.more = !self->req_parser_->is_done();
                 if (got == 0 && b.more) return self->stream_request_next();
@@ -196,6 +197,10 @@ void session::stream_request_write() {
 /// The exchange is over on this connection: any agent connection may reuse it.
 void session::release_upstream() {
     if (!up_) return;
+    if (ex_.no_pool) {
+        up_.reset();
+        return;
+    }
     upstream_pool::limits keep;
     keep.per_origin = srv_.cfg->pool_idle_per_origin;
     keep.max_age = ms(srv_.cfg->idle_timeout_ms);

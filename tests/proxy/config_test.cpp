@@ -204,3 +204,22 @@ TEST_CASE("default_agent on a non-loopback listener needs allow_unauthenticated"
         CHECK(load_config(from_file));
     }
 }
+
+TEST_CASE("underscore_headers and allow_get_body_hosts", "[proxy]") {
+    purser::test::temp_dir home;
+    auto d = *load_config(sources_with(home.path()));
+    CHECK(d->underscore_headers == underscore_policy::drop);
+    CHECK(d->allow_get_body_hosts.empty());
+    auto env = sources_with(home.path(), {{"PURSER_UNDERSCORE_HEADERS", "reject"},
+                                          {"PURSER_ALLOW_GET_BODY_HOSTS", "*.es.example,db"}});
+    auto c = load_config(env);
+    REQUIRE(c);
+    CHECK((*c)->underscore_headers == underscore_policy::reject);
+    CHECK((*c)->allow_get_body_hosts == std::vector<std::string>{"*.es.example", "db"});
+    env.flags["underscore-headers"] = {"allow"};
+    CHECK((*load_config(env))->underscore_headers == underscore_policy::allow);
+    env.flags["underscore-headers"] = {"keep"};
+    auto e = load_config(env);
+    REQUIRE_FALSE(e);
+    CHECK(e.error().detail.find("underscore-headers") != std::string::npos);
+}

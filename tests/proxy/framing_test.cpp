@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 using purser::proxy::detail::check_request_framing;
+using purser::proxy::detail::is_framing_look_alike;
 
 namespace {
 
@@ -50,4 +51,18 @@ TEST_CASE("framing: codings other than chunked are not implemented (501)", "[pro
     CHECK(r->why == "transfer coding 'xchunked' is not implemented; only chunked is");
     const std::string long_coding(200, 'x');
     CHECK(check_request_framing({long_coding}, false)->why.size() < 100);
+}
+
+TEST_CASE("framing: look-alikes of the framing header names", "[proxy]") {
+    CHECK(is_framing_look_alike("Content_Length"));
+    CHECK(is_framing_look_alike("Transfer_Encoding"));
+    CHECK(is_framing_look_alike("Transfer---Encoding"));
+    CHECK(is_framing_look_alike("transfer__encoding"));
+    CHECK(is_framing_look_alike("Content-Length "));
+    CHECK(is_framing_look_alike("Content-Length_"));
+    CHECK(is_framing_look_alike("_content_length"));
+    CHECK_FALSE(is_framing_look_alike("Content-Length"));
+    CHECK_FALSE(is_framing_look_alike("TRANSFER-ENCODING"));
+    CHECK_FALSE(is_framing_look_alike("Content_Type"));
+    CHECK_FALSE(is_framing_look_alike("X_Content_Length"));
 }

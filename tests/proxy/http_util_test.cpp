@@ -114,3 +114,30 @@ TEST_CASE("log URLs drop the query", "[proxy]") {
     CHECK(redact_url("http://h:80/p?api_key=SECRET") == "http://h:80/p");
     CHECK(redact_url("https://h:443/p") == "https://h:443/p");
 }
+
+TEST_CASE("the first bytes in a tunnel tell TLS from a plain HTTP request line", "[proxy]") {
+    CHECK(sniff_tunnel("") == tunnel_sniff::need_more);
+    CHECK(sniff_tunnel("\x16") == tunnel_sniff::need_more);
+    CHECK(sniff_tunnel(std::string_view("\x16\x03\x01\x02\x00", 5)) == tunnel_sniff::tls);
+    CHECK(sniff_tunnel("\x16\x04") == tunnel_sniff::unknown);
+    CHECK(sniff_tunnel("GE") == tunnel_sniff::need_more);
+    CHECK(sniff_tunnel("GET / HTTP/1.1\r\n") == tunnel_sniff::http);
+    CHECK(sniff_tunnel("M-SEARCH * HTTP/1.1") == tunnel_sniff::http);
+    CHECK(sniff_tunnel(" GET /") == tunnel_sniff::unknown);
+    CHECK(sniff_tunnel("GET\r\n") == tunnel_sniff::unknown);
+    CHECK(sniff_tunnel(std::string(40, 'A')) == tunnel_sniff::unknown);
+}
+
+TEST_CASE("a later HTTP/1 minor version in the request line is rewritten to 1.1", "[proxy]") {
+    std::string later = "GET / HTTP/1.2\r\nHost: h\r\n\r\n";
+    CHECK(rewrite_later_minor_version(later.data(), later.size()));
+    CHECK(later == "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    std::string partial = "GET / HTTP/1.2";
+    CHECK_FALSE(rewrite_later_minor_version(partial.data(), partial.size()));
+    for (std::string kept : {"GET / HTTP/1.0\r\n", "GET / HTTP/2.2\r\n", "GET / HTTP/1.1\r\n",
+                             "GET /HTTP/1.2\r\n"}) {
+        const auto before = kept;
+        CHECK(rewrite_later_minor_version(kept.data(), kept.size()));
+        CHECK(kept == before);
+    }
+}

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -167,6 +169,113 @@ private:
     std::vector<std::shared_ptr<tcp::socket>> sockets_;
     std::vector<std::thread> threads_;
     std::vector<request> requests_;
+};
+
+/// An origin that works at the byte level, for what a parsing origin would hide: `script` runs on
+/// a thread per connection with the socket, and everything read through read_until() is kept, so
+/// a test sees exactly which bytes the proxy sent.
+class raw_origin {
+public:
+    using script = std::function<void(tcp::socket&, raw_origin&)>;
+    explicit raw_origin(script run) : run_(std::move(run)) {
+        acceptor_.open(tcp::v4());
+        acceptor_.set_option(net::socket_base::reuse_address(true));
+        acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+        acceptor_.listen();
+        port_ = acceptor_.local_endpoint().port();
+        accept_thread_ = std::thread([this] { accept_loop(); });
+    }
+    ~raw_origin() {
+        stopping_ = true;
+        boost::system::error_code ec;
+        {
+            net::io_context io;
+            tcp::socket s(io);
+            s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+        }
+        accept_thread_.join();
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard lock(m_);
+            for (auto& s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
+            threads = std::move(threads_);
+        }
+        for (auto& t : threads) t.join();
+    }
+
+    std::uint16_t port() const { return port_; }
+    int connections() const { return connections_; }
+    /// Every byte received so far, all connections in arrival order.
+    std::string received() {
+        std::lock_guard lock(m_);
+        return received_;
+    }
+    /// Reads from `s` until the bytes received on it since the last call contain `needle` (or
+    /// the peer closes: false). The consumed bytes are kept in `pending`, the rest in received().
+    bool read_until(tcp::socket& s, std::string& pending, const std::string& needle) {
+        char buf[4096];
+        while (pending.find(needle) == std::string::npos) {
+            boost::system::error_code ec;
+            const auto n = s.read_some(net::buffer(buf), ec);
+            {
+                std::lock_guard lock(m_);
+                received_.append(buf, n);
+            }
+            pending.append(buf, n);
+            if (ec) return false;
+        }
+        return true;
+    }
+    /// Reads until `pending` holds at least `size` bytes (false when the peer closes first).
+    bool read_at_least(tcp::socket& s, std::string& pending, std::size_t size) {
+        char buf[4096];
+        while (pending.size() < size) {
+            boost::system::error_code ec;
+            const auto n = s.read_some(net::buffer(buf), ec);
+            {
+                std::lock_guard lock(m_);
+                received_.append(buf, n);
+            }
+            pending.append(buf, n);
+            if (ec) return false;
+        }
+        return true;
+    }
+    /// Waits (bounded) until received() contains `needle`.
+    bool wait_received(const std::string& needle) {
+        for (int i = 0; i < 1200; ++i) {
+            if (received().find(needle) != std::string::npos) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        return false;
+    }
+
+private:
+    void accept_loop() {
+        for (;;) {
+            auto sock = std::make_shared<tcp::socket>(ioc_);
+            boost::system::error_code ec;
+            acceptor_.accept(*sock, ec);
+            if (stopping_) return;
+            if (ec) continue;
+            ++connections_;
+            std::lock_guard lock(m_);
+            sockets_.push_back(sock);
+            threads_.emplace_back([this, sock] { run_(*sock, *this); });
+        }
+    }
+
+    script run_;
+    net::io_context ioc_;
+    tcp::acceptor acceptor_{ioc_};
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> connections_{0};
+    std::thread accept_thread_;
+    std::mutex m_;
+    std::vector<std::shared_ptr<tcp::socket>> sockets_;
+    std::vector<std::thread> threads_;
+    std::string received_;
 };
 
 inline http::response<http::string_body> text_response(unsigned status, std::string body) {

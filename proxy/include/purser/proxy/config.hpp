@@ -17,6 +17,10 @@
 
 namespace purser::proxy {
 
+/// What to do with a request header whose name contains '_' (nginx drops them by default): a
+/// backend that maps '_' to '-' would read a different header than the proxy checked.
+enum class underscore_policy { drop, reject, allow };
+
 /// Every option; proxy/README.md has the table. Names match the JSON keys; the environment
 /// variable is PURSER_<KEY> upper-cased, the flag is --<key> with '_' spelled '-'.
 struct config {
@@ -42,6 +46,10 @@ struct config {
     std::vector<std::string> intercept{"*"};          ///< CONNECT hosts whose TLS is intercepted.
     std::vector<std::string> no_intercept;            ///< ...except these (tunnelled as bytes).
     std::filesystem::path ca_dir;                     ///< Default PURSER_HOME/ca.
+    /// Request header names with '_'. Look-alikes of Content-Length and Transfer-Encoding are
+    /// refused whatever this says.
+    underscore_policy underscore_headers = underscore_policy::drop;
+    std::vector<std::string> allow_get_body_hosts;    ///< Hosts where GET/HEAD may carry a body.
     std::string log = "-";                            ///< JSON-lines access log path; "-" = stderr.
     bool no_payments = false;                         ///< Never pay: every 402 passes through.
     std::filesystem::path store_dir;                  ///< Default PURSER_HOME/store.

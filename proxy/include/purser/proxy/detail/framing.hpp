@@ -29,4 +29,10 @@ struct framing_refusal {
 [[nodiscard]] std::optional<framing_refusal> check_request_framing(
     const std::vector<std::string_view>& transfer_encodings, bool has_content_length);
 
+/// True for a header name that is not Content-Length or Transfer-Encoding but that a backend
+/// would read as one after mapping '_' to '-' and squeezing runs of '-' (`Content_Length`,
+/// `Transfer---Encoding`, `transfer-encoding_`): forwarded, it could frame the body differently
+/// at the origin than at the proxy, and desynchronise a shared upstream connection.
+[[nodiscard]] bool is_framing_look_alike(std::string_view name);
+
 }  // namespace purser::proxy::detail

@@ -57,6 +57,22 @@ struct origin {
 /// tokens often travel there.
 [[nodiscard]] std::string redact_url(std::string_view url);
 
+/// What the first bytes inside an intercepted CONNECT tunnel are: clients such as undici's
+/// EnvHttpProxyAgent open a tunnel for http:// URLs too and then speak plain HTTP in it.
+enum class tunnel_sniff {
+    need_more,  ///< too few bytes to tell
+    tls,        ///< a TLS handshake record (0x16 0x03): intercept with the minted leaf
+    http,       ///< an HTTP/1.x request line (a method token, then a space)
+    unknown,    ///< neither: the proxy cannot serve it
+};
+[[nodiscard]] tunnel_sniff sniff_tunnel(std::string_view first_bytes);
+
+/// RFC 9112 §2.6: a request of a later HTTP/1 minor version is served as HTTP/1.1. Beast 1.74
+/// refuses any version above 1.1, so before parsing, "HTTP/1.N" (N from 2 to 9) ending the
+/// request line in `bytes` is rewritten in place to "HTTP/1.1". Returns false while `bytes`
+/// holds no complete line yet (read more, then call again).
+[[nodiscard]] bool rewrite_later_minor_version(char* bytes, std::size_t size);
+
 /// Case-insensitive ASCII equality.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b);
 
