@@ -65,11 +65,13 @@ struct origin_context {
 };
 using origin_handler = std::function<std::optional<http::response<http::string_body>>(origin_context&)>;
 
-class origin_server {
+/// A listener on 127.0.0.1:0 that runs `serve` on a thread per accepted connection. Destroying
+/// it wakes the blocking accept, shuts every connection down and joins every thread, so the
+/// owner's state outlives every `serve` call when the acceptor is its last member.
+class loopback_acceptor {
 public:
-    /// `tls_ctx` null: plain HTTP. The handler runs on a thread per connection.
-    explicit origin_server(origin_handler handler, std::shared_ptr<ssl::context> tls_ctx = nullptr)
-        : handler_(std::move(handler)), tls_(std::move(tls_ctx)) {
+    using connection_fn = std::function<void(tcp::socket&)>;
+    explicit loopback_acceptor(connection_fn serve) : serve_(std::move(serve)) {
         acceptor_.open(tcp::v4());
         acceptor_.set_option(net::socket_base::reuse_address(true));
         acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
@@ -77,7 +79,7 @@ public:
         port_ = acceptor_.local_endpoint().port();
         accept_thread_ = std::thread([this] { accept_loop(); });
     }
-    ~origin_server() {
+    ~loopback_acceptor() {
         stopping_ = true;
         boost::system::error_code ec;
         // Wake the blocking accept with a throwaway connection, then join everything.
@@ -95,13 +97,11 @@ public:
         }
         for (auto& t : threads) t.join();
     }
+    loopback_acceptor(const loopback_acceptor&) = delete;
+    loopback_acceptor& operator=(const loopback_acceptor&) = delete;
 
     std::uint16_t port() const { return port_; }
     int connections() const { return connections_; }
-    std::vector<request> requests() {
-        std::lock_guard lock(m_);
-        return requests_;
-    }
 
 private:
     void accept_loop() {
@@ -114,16 +114,44 @@ private:
             ++connections_;
             std::lock_guard lock(m_);
             sockets_.push_back(sock);
-            threads_.emplace_back([this, sock] {
-                if (tls_) {
-                    ssl::stream<tcp::socket&> s(*sock, *tls_);
-                    boost::system::error_code hec;
-                    s.handshake(ssl::stream_base::server, hec);
-                    if (!hec) serve(s);
-                } else {
-                    serve(*sock);
-                }
-            });
+            threads_.emplace_back([this, sock] { serve_(*sock); });
+        }
+    }
+
+    connection_fn serve_;
+    net::io_context ioc_;
+    tcp::acceptor acceptor_{ioc_};
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> connections_{0};
+    std::thread accept_thread_;
+    std::mutex m_;
+    std::vector<std::shared_ptr<tcp::socket>> sockets_;
+    std::vector<std::thread> threads_;
+};
+
+class origin_server {
+public:
+    /// `tls_ctx` null: plain HTTP. The handler runs on a thread per connection.
+    explicit origin_server(origin_handler handler, std::shared_ptr<ssl::context> tls_ctx = nullptr)
+        : handler_(std::move(handler)), tls_(std::move(tls_ctx)) {}
+
+    std::uint16_t port() const { return listener_.port(); }
+    int connections() const { return listener_.connections(); }
+    std::vector<request> requests() {
+        std::lock_guard lock(m_);
+        return requests_;
+    }
+
+private:
+    void on_connection(tcp::socket& sock) {
+        if (tls_) {
+            ssl::stream<tcp::socket&> s(sock, *tls_);
+            boost::system::error_code hec;
+            s.handshake(ssl::stream_base::server, hec);
+            if (!hec) serve(s);
+        } else {
+            serve(sock);
         }
     }
 
@@ -159,16 +187,9 @@ private:
 
     origin_handler handler_;
     std::shared_ptr<ssl::context> tls_;
-    net::io_context ioc_;
-    tcp::acceptor acceptor_{ioc_};
-    std::uint16_t port_ = 0;
-    std::atomic<bool> stopping_{false};
-    std::atomic<int> connections_{0};
-    std::thread accept_thread_;
     std::mutex m_;
-    std::vector<std::shared_ptr<tcp::socket>> sockets_;
-    std::vector<std::thread> threads_;
     std::vector<request> requests_;
+    loopback_acceptor listener_{[this](tcp::socket& sock) { on_connection(sock); }};
 };
 
 /// An origin that works at the byte level, for what a parsing origin would hide: `script` runs on
@@ -177,34 +198,10 @@ private:
 class raw_origin {
 public:
     using script = std::function<void(tcp::socket&, raw_origin&)>;
-    explicit raw_origin(script run) : run_(std::move(run)) {
-        acceptor_.open(tcp::v4());
-        acceptor_.set_option(net::socket_base::reuse_address(true));
-        acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-        acceptor_.listen();
-        port_ = acceptor_.local_endpoint().port();
-        accept_thread_ = std::thread([this] { accept_loop(); });
-    }
-    ~raw_origin() {
-        stopping_ = true;
-        boost::system::error_code ec;
-        {
-            net::io_context io;
-            tcp::socket s(io);
-            s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
-        }
-        accept_thread_.join();
-        std::vector<std::thread> threads;
-        {
-            std::lock_guard lock(m_);
-            for (auto& s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
-            threads = std::move(threads_);
-        }
-        for (auto& t : threads) t.join();
-    }
+    explicit raw_origin(script run) : run_(std::move(run)) {}
 
-    std::uint16_t port() const { return port_; }
-    int connections() const { return connections_; }
+    std::uint16_t port() const { return listener_.port(); }
+    int connections() const { return listener_.connections(); }
     /// Every byte received so far, all connections in arrival order.
     std::string received() {
         std::lock_guard lock(m_);
@@ -251,31 +248,10 @@ public:
     }
 
 private:
-    void accept_loop() {
-        for (;;) {
-            auto sock = std::make_shared<tcp::socket>(ioc_);
-            boost::system::error_code ec;
-            acceptor_.accept(*sock, ec);
-            if (stopping_) return;
-            if (ec) continue;
-            ++connections_;
-            std::lock_guard lock(m_);
-            sockets_.push_back(sock);
-            threads_.emplace_back([this, sock] { run_(*sock, *this); });
-        }
-    }
-
     script run_;
-    net::io_context ioc_;
-    tcp::acceptor acceptor_{ioc_};
-    std::uint16_t port_ = 0;
-    std::atomic<bool> stopping_{false};
-    std::atomic<int> connections_{0};
-    std::thread accept_thread_;
     std::mutex m_;
-    std::vector<std::shared_ptr<tcp::socket>> sockets_;
-    std::vector<std::thread> threads_;
     std::string received_;
+    loopback_acceptor listener_{[this](tcp::socket& sock) { run_(sock, *this); }};
 };
 
 inline http::response<http::string_body> text_response(unsigned status, std::string body) {
