@@ -92,8 +92,12 @@ void session::start_upstream_tls() {
                 "TLS handshake with " + self->ex_.dest.authority() + " timed out");
         if (hec) {
             const long v = SSL_get_verify_result(self->up_->stream.tls().native_handle());
+            // An untrusted certificate is most often a private CA (the local testnet's among
+            // them): say which option fixes it.
             const std::string why =
-                v != X509_V_OK ? X509_verify_cert_error_string(v) : hec.message();
+                v != X509_V_OK ? std::string(X509_verify_cert_error_string(v)) +
+                                     " (trust the origin's CA with --upstream-ca FILE)"
+                               : hec.message();
             ERR_clear_error();
             return self->upstream_failed(
                 http::status::bad_gateway,

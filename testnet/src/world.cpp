@@ -75,6 +75,33 @@ std::string shell_quote(const std::string& v) {
     return out + "'";
 }
 
+/// <dir>/ca.pem with the merchants' leaf (merchant-tls.pem, merchant-tls.key, mode 0600) from an
+/// earlier start, or a fresh set written there. A partial set is replaced whole.
+result<testnet_pki> load_or_make_pki(const fs::path& dir) {
+    const fs::path ca = dir / "ca.pem";
+    const fs::path leaf_cert = dir / "merchant-tls.pem";
+    const fs::path leaf_key = dir / "merchant-tls.key";
+    auto slurp = [](const fs::path& f) -> std::optional<std::string> {
+        std::ifstream in(f, std::ios::binary);
+        if (!in) return std::nullopt;
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    };
+    auto ca_pem = slurp(ca);
+    auto cert_pem = slurp(leaf_cert);
+    auto key_pem = slurp(leaf_key);
+    if (ca_pem && cert_pem && key_pem && !ca_pem->empty() && !cert_pem->empty() &&
+        !key_pem->empty()) {
+        return testnet_pki{*ca_pem, tls_identity{*cert_pem, *key_pem}};
+    }
+    PURSER_TRY(pki, make_testnet_pki());
+    TESTNET_CHECK(write_text(leaf_key, pki.leaf.key_pem, true));
+    TESTNET_CHECK(write_text(leaf_cert, pki.leaf.cert_pem));
+    TESTNET_CHECK(write_text(ca, pki.ca_cert_pem));
+    return pki;
+}
+
 }  // namespace
 
 world::world(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -109,8 +136,9 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
     PURSER_TRY(fs_, http_server::start(port_at(base, 1), p->facilitator->http()));
     p->facilitator_server = std::move(fs_);
 
-    PURSER_TRY(pki, make_testnet_pki());
-    TESTNET_CHECK(write_text(options.dir / "ca.pem", pki.ca_cert_pem));
+    // The PKI is made once and kept: a proxy started with --upstream-ca <dir>/ca.pem must keep
+    // trusting the merchants after the testnet restarts.
+    PURSER_TRY(pki, load_or_make_pki(options.dir));
 
     PURSER_TRY(cfg2, load_merchant(options.dir / "merchant-v2.json", default_merchant_json(2), *p));
     PURSER_TRY(cfg1, load_merchant(options.dir / "merchant-v1.json", default_merchant_json(1), *p));

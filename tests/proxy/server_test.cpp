@@ -468,6 +468,7 @@ TEST_CASE("upstream TLS signed by an untrusted CA gives 502", "[proxy]") {
                   std::to_string(origin.port()) + "/");
     CHECK(last_status(r.out) == 502);
     CHECK(r.out.find("certificate") != std::string::npos);
+    CHECK(r.out.find("--upstream-ca FILE") != std::string::npos);  // the error names the fix
     CHECK(origin.requests().empty());
 }
 

@@ -360,3 +360,22 @@ TEST_CASE("1000 sequential paid requests succeed and leave total supply unchange
     CHECK(*balance(*f.w, f.payer_addr).add(*offer.amount.mul(uint256{1000})) == payer0);
     CHECK(*f.w->chain().total_supply() == supply);
 }
+
+TEST_CASE("a restarted testnet keeps its CA so a proxy trusting ca.pem keeps working", "[testnet]") {
+    purser::test::temp_dir dir;
+    std::string first_ca;
+    {
+        auto w = purser::test::start_world(dir.path());
+        first_ca = purser::test::read_file(w->ca_file());
+        REQUIRE_FALSE(first_ca.empty());
+    }
+    auto w = purser::test::start_world(dir.path());
+    CHECK(purser::test::read_file(w->ca_file()) == first_ca);
+    // The HTTPS merchant still verifies against the CA written by the first start.
+    auto r = call("GET", w->merchant_https_url() + "/free", *w);
+    CHECK(r.status == 200);
+    const auto key = dir.path() / "merchant-tls.key";
+    REQUIRE(std::filesystem::exists(key));
+    CHECK((std::filesystem::status(key).permissions() & std::filesystem::perms::group_all) ==
+          std::filesystem::perms::none);
+}
