@@ -95,6 +95,7 @@ int proxy_command(const words& args) {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);  // internal: ends the signal thread after the server is done
+    sigaddset(&set, SIGHUP);   // reload: reopen the log, re-read the upstream CAs
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
     // The store decides and records, the wallet signs; both are opened before the listener so
@@ -111,6 +112,12 @@ int proxy_command(const words& args) {
             int sig = 0;
             if (sigwait(&set, &sig) != 0) continue;
             if (sig == SIGUSR1) return;
+            if (sig == SIGHUP) {
+                auto reloaded = srv.reload();
+                std::cerr << (reloaded ? std::string("purser: SIGHUP: log reopened, upstream CAs re-read\n")
+                                       : "purser: SIGHUP: " + reloaded.error().message() + "\n");
+                continue;
+            }
             srv.stop();
         }
     });

@@ -22,6 +22,18 @@ result<void> access_log::open(const std::string& target) {
     if (out_ == nullptr)
         return fail(errc::config_file, "log file " + target + ": " + std::strerror(errno));
     owned_ = true;
+    target_ = target;
+    return {};
+}
+
+result<void> access_log::reopen() {
+    if (!owned_) return {};
+    std::FILE* fresh = std::fopen(target_.c_str(), "ae");
+    if (fresh == nullptr)
+        return fail(errc::config_file, "log file " + target_ + ": " + std::strerror(errno));
+    const std::lock_guard lock(mutex_);
+    std::fclose(out_);
+    out_ = fresh;
     return {};
 }
 

@@ -25,6 +25,10 @@ public:
 
     void write(const nlohmann::json& line);
 
+    /// Closes and reopens the file given to open() (after logrotate moved it); stderr stays.
+    /// On failure the old file stays in use. Errors: config_file.
+    [[nodiscard]] result<void> reopen();
+
     /// The current UTC time as "2026-01-02T03:04:05.678Z".
     [[nodiscard]] static std::string now_iso8601();
 
@@ -32,6 +36,7 @@ private:
     std::mutex mutex_;
     std::FILE* out_ = nullptr;
     bool owned_ = false;
+    std::string target_;
 };
 
 }  // namespace purser::proxy::detail

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "purser/proxy/errc.hpp"
 #include "session.hpp"
@@ -194,6 +195,24 @@ void server::run() {
     for (unsigned i = 1; i < n; ++i) threads.emplace_back([&s] { s.ioc.run(); });
     s.ioc.run();
     for (auto& t : threads) t.join();
+}
+
+result<void> server::reload() {
+    auto& s = *impl_;
+    auto reopened = s.log.reopen();
+    // OpenSSL 3 locks the X509_STORE itself, so adding anchors while handshakes run is safe.
+    for (const auto& file : s.cfg->upstream_ca) {
+        boost::system::error_code ec;
+        s.upstream_tls.load_verify_file(file.string(), ec);
+        // A certificate already present is reported as an error by some OpenSSL versions;
+        // the file loaded, which is what matters.
+        if (ec && ERR_GET_REASON(ERR_peek_last_error()) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+            ERR_clear_error();
+            return fail(errc::ca_failure, "upstream_ca " + file.string() + ": " + ec.message());
+        }
+        ERR_clear_error();
+    }
+    return reopened;
 }
 
 void server::stop() {

@@ -752,6 +752,79 @@ TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request
           std::string::npos);
 }
 
+TEST_CASE("SIGHUP: purser proxy keeps running, reopens its log and re-reads upstream CAs",
+          "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "ok"); });
+    purser::test::temp_dir home;
+    REQUIRE(purser::test::run_shell("PURSER_HOME='" + home.path().string() + "' " + PURSER_BIN +
+                                    " agent add hup-test --unlimited >/dev/null")
+                .exit_code == 0);
+    // An upstream CA file that a restarted private CA replaces while the proxy runs.
+    test_tls first;
+    const auto ca_file = home.path() / "upstream-ca.pem";
+    std::filesystem::copy_file(first.ca_file(), ca_file);
+    const auto log = home.path() / "access.log";
+    int out_pipe[2];
+    REQUIRE(::pipe(out_pipe) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(out_pipe[1], 1);
+        ::close(out_pipe[0]);
+        ::setenv("PURSER_HOME", home.path().c_str(), 1);
+        ::execl(PURSER_BIN, PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
+                "hup-test", "--log", log.c_str(), "--upstream-ca", ca_file.c_str(), "--threads",
+                "2", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    FILE* out = ::fdopen(out_pipe[0], "r");
+    const int port = listening_port(out);
+    REQUIRE(port > 0);
+    const std::string proxy = "-x http://127.0.0.1:" + std::to_string(port) + " ";
+
+    // logrotate: the file moves away, SIGHUP, and the next request is logged in a new file.
+    CHECK(last_status(curl(proxy + url(origin.port(), "/before")).out) == 200);
+    for (int i = 0; i < 200 && purser::test::read_file(log).find("/before") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::filesystem::rename(log, home.path() / "access.log.1");
+    // A CA the proxy did not trust at start-up now signs the origin.
+    test_tls second;
+    origin_server tls_origin([](origin_context&) { return text_response(200, "tls ok"); },
+                             second.ctx);
+    const std::string https = proxy + "--cacert " + (home.path() / "ca" / "ca.crt").string() +
+                              " https://127.0.0.1:" + std::to_string(tls_origin.port()) + "/";
+    CHECK(last_status(curl(https).out) == 502);
+    std::ofstream(ca_file, std::ios::app) << purser::test::read_file(second.ca_file());
+
+    REQUIRE(::kill(pid, SIGHUP) == 0);
+    // Still running, and the reload took effect: the new CA is trusted, the new file is written.
+    std::string after;
+    for (int i = 0; i < 200; ++i) {
+        after = curl(https).out;
+        if (last_status(after) == 200) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    CHECK(last_status(after) == 200);
+    CHECK(after.find("tls ok") != std::string::npos);
+    CHECK(::kill(pid, 0) == 0);
+    CHECK(last_status(curl(proxy + url(origin.port(), "/after")).out) == 200);
+    std::string fresh;
+    for (int i = 0; i < 200 && fresh.find("/after") == std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        fresh = purser::test::read_file(log);
+    }
+    CHECK(fresh.find("/after") != std::string::npos);
+    CHECK(fresh.find("/before") == std::string::npos);
+
+    REQUIRE(::kill(pid, SIGTERM) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    std::fclose(out);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
 TEST_CASE("max_connections: extra clients wait, unserved and costing no CPU, until one closes",
           "[proxy]") {
     origin_server origin([](origin_context&) { return text_response(200, "served"); });

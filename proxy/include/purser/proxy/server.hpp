@@ -38,6 +38,12 @@ public:
     /// config.shutdown_grace_ms, whichever comes first.
     void stop();
 
+    /// Thread-safe (SIGHUP): reopens the access log file (after logrotate) and re-reads the
+    /// upstream_ca files, adding any certificate they now hold (a restarted private CA) to what
+    /// upstream TLS trusts. Connections in progress are untouched. Errors: config_file,
+    /// ca_failure; on an error what could be done is done and the rest stays as it was.
+    [[nodiscard]] result<void> reload();
+
     /// Opaque; public only so the connection classes in proxy/src can name it.
     struct impl;
 
