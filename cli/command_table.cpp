@@ -29,7 +29,7 @@ std::vector<option_spec> limit_options() {
         {"rate", "N", "payments per minute", "", ""},
         {"allow-host", "P", "only these hosts (host or *.suffix; repeatable)", "", ""},
         {"deny-host", "P", "never these hosts (repeatable)", "", ""},
-        {"allow-network", "N", "only these networks (repeatable)", "", ""},
+        {"allow-network", "N", "only these networks, CAIP-2 id or v1 name (repeatable)", "", ""},
         {"allow-asset", "A", "only these token addresses (repeatable)", "", ""},
     };
 }

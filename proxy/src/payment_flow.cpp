@@ -255,6 +255,8 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
     const protocol::payment_requirements& offer = *best.offer;
     facts.scheme = offer.scheme;
     facts.network = offer.network;
+    facts.network_aliases = {best.network->caip2};
+    if (!best.network->v1_name.empty()) facts.network_aliases.push_back(best.network->v1_name);
     facts.asset = offer.asset;
     facts.amount_atomic = offer.amount;
     facts.pay_to = offer.pay_to;

@@ -78,7 +78,14 @@ result<std::optional<reason>> evaluate(const store::impl& im, const detail::writ
     const policy& p = a.limits;
     if (a.frozen) return out{reason::agent_frozen};
     if (!host_allowed(p, host)) return out{reason::host_not_allowed};
-    if (!p.allow_networks.empty() && !any_iequal(p.allow_networks, q.network)) {
+    const auto network_listed = [&] {
+        if (any_iequal(p.allow_networks, q.network)) return true;
+        for (const auto& alias : q.network_aliases) {
+            if (any_iequal(p.allow_networks, alias)) return true;
+        }
+        return false;
+    };
+    if (!p.allow_networks.empty() && !network_listed()) {
         return out{reason::network_not_allowed};
     }
     if (!q.usd_pegged) return out{reason::asset_not_allowed};

@@ -635,3 +635,25 @@ TEST_CASE("query strings never reach the ledger", "[payment]") {
     REQUIRE(plan.what == payment_plan::action::pay);
     CHECK(f.rows().at(0).url == "http://127.0.0.1:9/weather");
 }
+
+TEST_CASE("an agent's network list treats a CAIP-2 id and its v1 name as one network", "[payment]") {
+    fixture f;
+    store::policy by_caip2;
+    by_caip2.allow_networks = {std::string(protocol::testnet_caip2)};
+    f.add_agent("caip2", by_caip2);
+    store::policy by_name;
+    by_name.allow_networks = {std::string(protocol::testnet_v1_name)};
+    f.add_agent("v1name", by_name);
+    store::policy elsewhere;
+    elsewhere.allow_networks = {"eip155:8453"};
+    f.add_agent("base", elsewhere);
+    // A v1 offer names the network "purser-testnet"; a v2 offer "eip155:31337".
+    CHECK(f.flow->on_payment_required(request_for("caip2"), challenge_v1("1000")).what ==
+          payment_plan::action::pay);
+    CHECK(f.flow->on_payment_required(request_for("v1name"),
+                                      challenge_v2(json::array({offer_v2("1000")})))
+              .what == payment_plan::action::pay);
+    auto no = f.flow->on_payment_required(request_for("base"), challenge_v1("1000"));
+    CHECK(header(no.add_response_headers, "Purser-Decision").value().rfind(
+              "declined; reason=network_not_allowed", 0) == 0);
+}

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "purser/protocol/uint256.hpp"
 #include "purser/store/money.hpp"
@@ -52,6 +53,9 @@ struct reserve_request {
     std::string nonce;           ///< EIP-3009 nonce, or the voucher/channel id for IOUs.
     std::uint64_t expires_at = 0;  ///< validBefore, unix seconds; 0 = never expires by itself.
     std::string payer;           ///< The signing address (the authorizer the chain is asked about).
+    /// Other names of `network` (its CAIP-2 id and v1 name): an agent allowed "eip155:84532" may
+    /// pay a v1 offer on "base-sepolia", the same chain. Matched against allow-lists only.
+    std::vector<std::string> network_aliases;
 };
 
 /// Longest text a ledger row keeps of one merchant-supplied field (network, asset, detail, ...);
