@@ -690,6 +690,58 @@ int listening_port(FILE* out) {
     return std::atoi(first.c_str() + prefix.size());
 }
 
+/// A `purser proxy` child process with PURSER_HOME=home (other PURSER_* variables dropped), its
+/// stdout piped back, its stderr to `stderr_file` when one is given, and nothing else open.
+struct child_proxy {
+    pid_t pid = -1;
+    FILE* out = nullptr;  ///< The child's stdout; its first line named `port`.
+    int port = 0;
+};
+
+/// Starts `purser proxy ARGS...` and waits for its listening line. Everything the child needs
+/// is built before fork: the test's threads are running, and after fork only async-signal-safe
+/// calls are allowed until exec. `fd_limit` lowers RLIMIT_NOFILE in the child only.
+child_proxy start_child_proxy(const std::filesystem::path& home,
+                              const std::vector<std::string>& args,
+                              const std::string& stderr_file = {},
+                              std::optional<rlimit> fd_limit = std::nullopt) {
+    std::vector<std::string> env_strings{"PURSER_HOME=" + home.string()};
+    for (char** e = environ; *e != nullptr; ++e)
+        if (std::string_view(*e).rfind("PURSER_", 0) != 0) env_strings.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> argv_strings{PURSER_BIN, "proxy"};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    int out_pipe[2];
+    REQUIRE(::pipe(out_pipe) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(out_pipe[1], 1);
+        if (!stderr_file.empty()) {
+            const int err_fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ::dup2(err_fd, 2);
+        }
+        // Only stdio goes to the proxy, so its descriptor count is its own.
+        ::close_range(3, ~0U, 0);
+        if (fd_limit && ::setrlimit(RLIMIT_NOFILE, &*fd_limit) != 0) ::_exit(126);
+        ::execve(PURSER_BIN, argv.data(), envp.data());
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    child_proxy child;
+    child.pid = pid;
+    child.out = ::fdopen(out_pipe[0], "r");
+    child.port = listening_port(child.out);
+    REQUIRE(child.port > 0);
+    return child;
+}
+
 TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request, exits 0",
           "[proxy]") {
     purser::test::latch request_arrived;
@@ -705,23 +757,13 @@ TEST_CASE("SIGTERM: purser proxy stops accepting, finishes the in-flight request
                                     " agent add sigterm-test --unlimited >/dev/null")
                 .exit_code == 0);
 
-    int out_pipe[2];
-    REQUIRE(::pipe(out_pipe) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::dup2(out_pipe[1], 1);
-        ::close(out_pipe[0]);
-        ::setenv("PURSER_HOME", home.path().c_str(), 1);
-        const std::string log = (home.path() / "access.log").string();
-        ::execl(PURSER_BIN, PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
-                "sigterm-test", "--log", log.c_str(), "--threads", "2", static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    FILE* out = ::fdopen(out_pipe[0], "r");
-    const int port = listening_port(out);
-    REQUIRE(port > 0);
+    const std::string log = (home.path() / "access.log").string();
+    const auto child = start_child_proxy(
+        home.path(), {"--listen", "127.0.0.1:0", "--default-agent", "sigterm-test", "--log", log,
+                      "--threads", "2"});
+    const pid_t pid = child.pid;
+    FILE* out = child.out;
+    const int port = child.port;
     CHECK(std::filesystem::exists(home.path() / "ca" / "ca.key"));  // auto-initialised
 
     purser::test::command_result slow;
@@ -764,23 +806,12 @@ TEST_CASE("SIGHUP: purser proxy keeps running, reopens its log and re-reads upst
     const auto ca_file = home.path() / "upstream-ca.pem";
     std::filesystem::copy_file(first.ca_file(), ca_file);
     const auto log = home.path() / "access.log";
-    int out_pipe[2];
-    REQUIRE(::pipe(out_pipe) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::dup2(out_pipe[1], 1);
-        ::close(out_pipe[0]);
-        ::setenv("PURSER_HOME", home.path().c_str(), 1);
-        ::execl(PURSER_BIN, PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
-                "hup-test", "--log", log.c_str(), "--upstream-ca", ca_file.c_str(), "--threads",
-                "2", static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    FILE* out = ::fdopen(out_pipe[0], "r");
-    const int port = listening_port(out);
-    REQUIRE(port > 0);
+    const auto child = start_child_proxy(
+        home.path(), {"--listen", "127.0.0.1:0", "--default-agent", "hup-test", "--log",
+                      log.string(), "--upstream-ca", ca_file.string(), "--threads", "2"});
+    const pid_t pid = child.pid;
+    FILE* out = child.out;
+    const int port = child.port;
     const std::string proxy = "-x http://127.0.0.1:" + std::to_string(port) + " ";
 
     // logrotate: the file moves away, SIGHUP, and the next request is logged in a new file.
@@ -871,37 +902,16 @@ TEST_CASE("out of file descriptors: the proxy backs off instead of spinning, the
     REQUIRE(purser::test::run_shell("PURSER_HOME='" + home.path().string() + "' " + PURSER_BIN +
                                     " agent add emfile-test --unlimited >/dev/null")
                 .exit_code == 0);
-    // Everything the child needs is built before fork: the origin's threads are running, and
-    // after fork only async-signal-safe calls are safe until exec.
-    std::vector<std::string> env_strings{"PURSER_HOME=" + home.path().string()};
-    for (char** e = environ; *e != nullptr; ++e)
-        if (std::string_view(*e).rfind("PURSER_", 0) != 0) env_strings.emplace_back(*e);
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const char* argv[] = {PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--default-agent",
-                          "emfile-test", "--log", log.c_str(), "--threads", "2", nullptr};
-
-    int out_pipe[2];
-    REQUIRE(::pipe(out_pipe) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::dup2(out_pipe[1], 1);
-        const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        ::dup2(err_fd, 2);
-        // Only stdio goes to the proxy, so its descriptor count is its own.
-        ::close_range(3, ~0U, 0);
-        // A soft limit the proxy raises to the hard one (which it cannot raise), and a hard
-        // limit low enough that a few dozen clients exhaust it.
-        const rlimit low{48, 96};
-        if (::setrlimit(RLIMIT_NOFILE, &low) != 0) ::_exit(126);
-        ::execve(PURSER_BIN, const_cast<char* const*>(argv), envp.data());
-        ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    FILE* out = ::fdopen(out_pipe[0], "r");
-    const auto port = static_cast<std::uint16_t>(listening_port(out));
+    // A soft limit the proxy raises to the hard one (which it cannot raise), and a hard limit
+    // low enough that a few dozen clients exhaust it.
+    const auto child = start_child_proxy(
+        home.path(),
+        {"--listen", "127.0.0.1:0", "--default-agent", "emfile-test", "--log", log, "--threads",
+         "2"},
+        err, rlimit{48, 96});
+    const pid_t pid = child.pid;
+    FILE* out = child.out;
+    const auto port = static_cast<std::uint16_t>(child.port);
     const std::string stderr_text = purser::test::read_file(err);
     CHECK(stderr_text.find("open files limit 96 (raised from 48), hard limit 96") !=
           std::string::npos);

@@ -210,33 +210,11 @@ public:
     /// Reads from `s` until the bytes received on it since the last call contain `needle` (or
     /// the peer closes: false). The consumed bytes are kept in `pending`, the rest in received().
     bool read_until(tcp::socket& s, std::string& pending, const std::string& needle) {
-        char buf[4096];
-        while (pending.find(needle) == std::string::npos) {
-            boost::system::error_code ec;
-            const auto n = s.read_some(net::buffer(buf), ec);
-            {
-                std::lock_guard lock(m_);
-                received_.append(buf, n);
-            }
-            pending.append(buf, n);
-            if (ec) return false;
-        }
-        return true;
+        return read_while(s, pending, [&] { return pending.find(needle) == std::string::npos; });
     }
     /// Reads until `pending` holds at least `size` bytes (false when the peer closes first).
     bool read_at_least(tcp::socket& s, std::string& pending, std::size_t size) {
-        char buf[4096];
-        while (pending.size() < size) {
-            boost::system::error_code ec;
-            const auto n = s.read_some(net::buffer(buf), ec);
-            {
-                std::lock_guard lock(m_);
-                received_.append(buf, n);
-            }
-            pending.append(buf, n);
-            if (ec) return false;
-        }
-        return true;
+        return read_while(s, pending, [&] { return pending.size() < size; });
     }
     /// Waits (bounded) until received() contains `needle`.
     bool wait_received(const std::string& needle) {
@@ -248,6 +226,23 @@ public:
     }
 
 private:
+    /// Reads from `s` into `pending` (and received()) while `more()`; false when the peer closes.
+    template <class More>
+    bool read_while(tcp::socket& s, std::string& pending, More more) {
+        char buf[4096];
+        while (more()) {
+            boost::system::error_code ec;
+            const auto n = s.read_some(net::buffer(buf), ec);
+            {
+                std::lock_guard lock(m_);
+                received_.append(buf, n);
+            }
+            pending.append(buf, n);
+            if (ec) return false;
+        }
+        return true;
+    }
+
     script run_;
     std::mutex m_;
     std::string received_;
