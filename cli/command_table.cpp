@@ -75,6 +75,8 @@ std::vector<option_spec> proxy_options() {
     };
     for (const auto& f : proxy::config_flag_names()) add(f, "V");
     for (const auto& f : proxy::config_switch_names()) add(f, "");
+    out.push_back({"detach", "", "run in the background; return once listening (log PURSER_HOME/proxy.log, "
+                                 "pid PURSER_HOME/proxy.pid)", "", ""});
     return out;
 }
 
@@ -185,7 +187,10 @@ std::vector<command_spec> build_table() {
                  {ca_dir}});
 
     t.push_back({"testnet up", "", "start a local x402 world (chain, facilitator, merchants)", "",
-                 {testnet_dir_opt, {"base-port", "P", "first port (0..65528)", "", ""}}});
+                 {testnet_dir_opt, {"base-port", "P", "first port (0..65528; 0 = any free ports)", "0",
+                                   "PURSER_TESTNET_BASE_PORT"},
+                  {"detach", "", "run in the background; return once ready (log: D/testnet.log)",
+                   "", ""}}});
     t.push_back({"testnet down", "", "stop it", "", {testnet_dir_opt}});
     t.push_back({"testnet mint", "", "mint test USDC", "",
                  {testnet_dir_opt, {"to", "ADDRESS", "recipient (required)", "", ""},

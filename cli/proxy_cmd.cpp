@@ -3,19 +3,27 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <set>
 #include <thread>
 
 #include "command_table.hpp"
+#include "detach.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "proxy_settings.hpp"
 #include "proxy_payment.hpp"
+#include "purser/protocol/errc.hpp"
 #include "purser/proxy/ca.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/proxy/server.hpp"
+#include "purser/testnet/env_file.hpp"
 
 namespace purser::cli {
 namespace {
@@ -50,6 +58,19 @@ void raise_open_files_limit(std::size_t max_connections) {
                   << "connections close\n";
 }
 
+/// The local testnet's merchants serve HTTPS with the testnet's own CA: a proxy told to pay
+/// on the testnet trusts that CA upstream too, so `--testnet-env` alone is enough.
+result<std::shared_ptr<const proxy::config>> with_testnet_ca(std::shared_ptr<const proxy::config> cfg) {
+    if (!cfg->testnet_env) return cfg;
+    auto env = testnet::read_env_file(*cfg->testnet_env);
+    if (!env) return fail(protocol::errc::invalid_value, "testnet_env: " + env.error().detail);
+    auto ca = env->find("PURSER_TESTNET_CA");
+    if (ca == env->end()) return cfg;
+    auto copy = std::make_shared<proxy::config>(*cfg);
+    copy->upstream_ca.emplace_back(ca->second);
+    return std::shared_ptr<const proxy::config>(std::move(copy));
+}
+
 }  // namespace
 
 int proxy_command(const words& args) {
@@ -73,8 +94,24 @@ int proxy_command(const words& args) {
         if (opts->has(f)) sources.flags[f] = opts->all(f);
     for (const auto& f : proxy::config_switch_names())
         if (opts->has(f)) sources.flags[f] = {""};
-    auto cfg = proxy::load_config(sources);
+    auto loaded_cfg = proxy::load_config(sources);
+    if (!loaded_cfg) return report(loaded_cfg.error(), 2);
+    auto cfg = with_testnet_ca(*loaded_cfg);
     if (!cfg) return report(cfg.error(), 2);
+
+    // In the background nobody can answer a password prompt: ask now, before the fork.
+    std::unique_ptr<secret_string> password;
+    readiness detached;
+    if (opts->has("detach")) {
+        std::error_code ec;
+        if (!(*cfg)->no_payments && std::filesystem::exists((*cfg)->keystore, ec)) {
+            auto pw = proxy_wallet_password(**cfg);
+            if (!pw) return report(pw.error());
+            password = std::move(*pw);
+        }
+        std::filesystem::create_directories(purser_home(), ec);
+        if (auto parent_rc = detach(purser_home() / "proxy.log", detached)) return *parent_rc;
+    }
 
     raise_open_files_limit((*cfg)->max_connections);
 
@@ -100,12 +137,24 @@ int proxy_command(const words& args) {
 
     // The store decides and records, the wallet signs; both are opened before the listener so
     // a wrong password or an unusable store stops the proxy before it accepts anyone.
-    auto payments = make_payment_setup(**cfg);
+    auto payments = make_payment_setup(**cfg, std::move(password));
     if (!payments) return report(payments.error());
     proxy::server srv(*cfg, payments->hook, payments->agents, ca);
     auto port = srv.listen();
     if (!port) return report(port.error());
-    std::cout << "purser proxy listening on " << (*cfg)->listen_host << ":" << *port << std::endl;
+    const std::string host = (*cfg)->listen_host.find(':') == std::string::npos
+                                 ? (*cfg)->listen_host
+                                 : "[" + (*cfg)->listen_host + "]";
+    std::ostringstream banner;
+    banner << "purser proxy listening on " << host << ":" << *port;
+    if (opts->has("detach")) banner << " (pid " << ::getpid() << ", log " << (purser_home() / "proxy.log").string() << ")";
+    banner << "\n";
+    std::cout << banner.str() << std::flush;
+    const auto pid_file = purser_home() / "proxy.pid";
+    if (opts->has("detach")) {
+        std::ofstream(pid_file, std::ios::trunc) << ::getpid() << "\n";
+    }
+    detached.ready(banner.str());
 
     std::thread waiter([&srv, &set] {
         for (;;) {
@@ -124,6 +173,10 @@ int proxy_command(const words& args) {
     srv.run();
     pthread_kill(waiter.native_handle(), SIGUSR1);
     waiter.join();
+    if (opts->has("detach")) {
+        std::error_code ec;
+        std::filesystem::remove(pid_file, ec);
+    }
     return 0;
 }
 

@@ -97,8 +97,9 @@ result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
     return out;
 }
 
-// The password: the configured file first, then what every wallet command accepts.
-result<std::string> proxy_wallet_password(const proxy::config& cfg) {
+}  // namespace
+
+result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config& cfg) {
     if (cfg.wallet_password_file) {
         warn_if_shared(*cfg.wallet_password_file, "wallet_password_file");
         std::ifstream in(*cfg.wallet_password_file, std::ios::binary);
@@ -110,14 +111,14 @@ result<std::string> proxy_wallet_password(const proxy::config& cfg) {
         ss << in.rdbuf();
         std::string pw = ss.str();
         while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
-        return pw;
+        return std::make_unique<secret_string>(std::move(pw));
     }
-    return read_wallet_password();
+    PURSER_TRY(pw, read_wallet_password());
+    return std::make_unique<secret_string>(std::move(pw));
 }
 
-}  // namespace
-
-result<payment_setup> make_payment_setup(const proxy::config& cfg) {
+result<payment_setup> make_payment_setup(const proxy::config& cfg,
+                                         std::unique_ptr<secret_string> password) {
     auto registry =
         std::make_shared<const protocol::network_registry>(protocol::network_registry::builtin());
     auto oracle = std::make_shared<rpc_oracle>();
@@ -163,9 +164,11 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg) {
     std::shared_ptr<wallet::signer> signer;
     std::error_code exists_ec;
     if (std::filesystem::exists(cfg.keystore, exists_ec)) {
-        PURSER_TRY(password, proxy_wallet_password(cfg));
-        secret_string guarded(std::move(password));
-        auto key = decrypt_keystore(cfg.keystore, guarded.get());
+        if (!password) {
+            PURSER_TRY(read, proxy_wallet_password(cfg));
+            password = std::move(read);
+        }
+        auto key = decrypt_keystore(cfg.keystore, password->get());
         if (!key) return tl::unexpected(key.error());
         signer = std::make_shared<wallet::local_signer>(std::move(*key));
         std::cerr << "purser: wallet " << signer->address().to_checksum() << " unlocked\n";

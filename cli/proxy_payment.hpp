@@ -7,6 +7,7 @@
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/proxy/payment_hook.hpp"
+#include "wallet_unlock.hpp"
 
 namespace purser::cli {
 
@@ -21,6 +22,12 @@ struct payment_setup {
 /// "networks": [...]}; other keys are errors). With cfg.no_payments the hook passes every 402
 /// through, but agents are still authenticated against the store. A missing keystore is not
 /// fatal: the proxy runs and declines every payment `wallet_locked`. A wrong password is.
-[[nodiscard]] result<payment_setup> make_payment_setup(const proxy::config& cfg);
+/// `password`, when given, was read earlier (before `--detach` took the terminal away).
+[[nodiscard]] result<payment_setup> make_payment_setup(const proxy::config& cfg,
+                                                       std::unique_ptr<secret_string> password = nullptr);
+
+/// The wallet password for the proxy: cfg.wallet_password_file (warned about when others can
+/// read it), else what every wallet command accepts (read_wallet_password).
+[[nodiscard]] result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config& cfg);
 
 }  // namespace purser::cli

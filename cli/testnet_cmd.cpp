@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command_table.hpp"
+#include "detach.hpp"
 #include "commands.hpp"
 #include "purser/testnet/env_file.hpp"
 #include "options.hpp"
@@ -50,11 +51,20 @@ std::optional<std::string> env_value(const fs::path& dir, const std::string& key
 int up(const options& o) {
     testnet::world_options wo;
     wo.dir = testnet_dir(o);
-    if (auto p = o.get("base-port")) {
+    auto base_port = o.get("base-port");
+    if (const char* e = std::getenv("PURSER_TESTNET_BASE_PORT"); !base_port && e != nullptr && *e != '\0')
+        base_port = e;
+    if (auto p = base_port) {
         char* end = nullptr;
         const unsigned long port = std::strtoul(p->c_str(), &end, 10);
         if (end == p->c_str() || *end != '\0' || port > 65528) return report("--base-port must be 0..65528", 2);
         wo.base_port = static_cast<std::uint16_t>(port);
+    }
+    readiness detached;
+    if (o.has("detach")) {
+        std::error_code ec;
+        fs::create_directories(wo.dir, ec);
+        if (auto parent_rc = detach(wo.dir / "testnet.log", detached)) return *parent_rc;
     }
     // Block the stop signals before any server thread starts, so only sigwait sees them.
     sigset_t stop_signals;
@@ -76,11 +86,13 @@ int up(const options& o) {
         std::ofstream pid(pid_file, std::ios::trunc);
         pid << ::getpid() << "\n";
     }
-    std::cout << "purser testnet: chain " << (*w)->rpc_url() << ", facilitator " << (*w)->facilitator_url()
-              << ", merchants " << (*w)->merchant_http_url() << " " << (*w)->merchant_https_url() << " (v1 "
-              << (*w)->merchant_v1_http_url() << "), hostile " << (*w)->merchant_hostile_http_url() << "\n"
-              << "purser testnet: ready; wrote " << fs::absolute((*w)->env_file()).string() << "\n"
-              << std::flush;
+    std::ostringstream banner;
+    banner << "purser testnet: chain " << (*w)->rpc_url() << ", facilitator " << (*w)->facilitator_url()
+           << ", merchants " << (*w)->merchant_http_url() << " " << (*w)->merchant_https_url() << " (v1 "
+           << (*w)->merchant_v1_http_url() << "), hostile " << (*w)->merchant_hostile_http_url() << "\n"
+           << "purser testnet: ready; wrote " << fs::absolute((*w)->env_file()).string() << "\n";
+    std::cout << banner.str() << std::flush;
+    detached.ready(banner.str());
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::cout << "purser testnet: stopping (signal " << sig << ")\n" << std::flush;
