@@ -1,4 +1,4 @@
-// purser agent add | set | show | list | freeze | unfreeze | fund | rotate-token
+// purser agent add | set | show | list | freeze | unfreeze | remove | fund | rotate-token
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -254,6 +254,12 @@ int run(const std::string& sub, const words& rest) {
         auto a = db.set_frozen(*name, sub == "freeze");
         if (!a) return report(a.error());
         std::cout << "agent '" << *name << "' " << (sub == "freeze" ? "frozen" : "unfrozen") << "\n";
+        return 0;
+    } else if (sub == "remove") {
+        auto a = db.remove_agent(*name);
+        if (!a) return report(a.error());
+        std::cout << "agent '" << *name << "' removed: its token no longer works; its ledger rows are kept"
+                  << " (purser ledger --agent " << *name << ")\n";
         return 0;
     } else if (sub == "fund") {
         auto text = o->get("amount");

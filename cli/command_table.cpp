@@ -139,6 +139,10 @@ std::vector<command_spec> build_table() {
     t.push_back({"agent list", "", "all agents", "", {config_opt}});
     t.push_back({"agent freeze", "NAME", "refuse every payment for the agent", "", {config_opt}});
     t.push_back({"agent unfreeze", "NAME", "allow payments again", "", {config_opt}});
+    t.push_back({"agent remove", "NAME", "delete the agent and its token (ledger rows are kept)",
+                 "Refused while the agent has payments that may still move money (reserved,\n"
+                 "failed or in doubt): `purser ledger reconcile` settles them first.\n",
+                 {config_opt}});
     t.push_back({"agent fund", "NAME", "add to the prepaid allowance", "",
                  {{"amount", "USD", "amount to add (required)", "", ""}, config_opt}});
     t.push_back({"agent rotate-token", "NAME", "new proxy token (the old one stops working)", "",

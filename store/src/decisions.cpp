@@ -151,6 +151,10 @@ result<decision> store::reserve(const reserve_request& q) {
     // The agent is read inside this write transaction, so a freeze or a policy change committed
     // by another process (the CLI) applies to this very decision.
     PURSER_TRY(who, impl_->load_agent(t, q.agent));
+    if (who) {
+        PURSER_TRY(gone, impl_->is_removed(t, q.agent));
+        if (gone) who.reset();  // declined agent_unknown, like a name never added
+    }
     PURSER_TRY(why, evaluate(*impl_, t, q, who, row.row.host, usd, now));
 
     decision d;

@@ -19,6 +19,7 @@ public:
             case errc::invalid_pattern: return "invalid host pattern";
             case errc::overflow: return "amount too large";
             case errc::agent_exists: return "agent already exists";
+            case errc::payments_unsettled: return "agent has payments that may still move";
             case errc::agent_not_found: return "no such agent";
             case errc::bad_credentials: return "wrong agent token";
             case errc::no_allowance_limit: return "agent has no allowance limit";

@@ -10,6 +10,7 @@
 
 #include "codec.hpp"
 #include "purser/protocol/bytes.hpp"
+#include "purser/store/text.hpp"
 #include "store_impl.hpp"
 
 namespace purser::store {
@@ -32,6 +33,9 @@ std::string ascii_lower(std::string_view s) {
 namespace {
 
 using token_hash = std::array<std::uint8_t, 32>;
+
+/// The meta key marking a removed agent (agent names never contain '/').
+std::string removed_key(std::string_view name) { return "removed/" + std::string(name); }
 
 result<token_hash> sha256(std::string_view text) {
     token_hash out{};
@@ -98,8 +102,14 @@ result<std::optional<agent>> store::impl::load_agent(const detail::txn_base& t,
 result<agent> store::impl::must_load_agent(const detail::txn_base& t,
                                            std::string_view name) const {
     PURSER_TRY(a, load_agent(t, name));
-    if (!a) return purser::fail(errc::agent_not_found, "agent '" + std::string(name) + "'");
+    PURSER_TRY(gone, a ? is_removed(t, name) : result<bool>(false));
+    if (!a || gone) return purser::fail(errc::agent_not_found, "agent '" + std::string(name) + "'");
     return std::move(*a);
+}
+
+result<bool> store::impl::is_removed(const detail::txn_base& t, std::string_view name) const {
+    PURSER_TRY(v, t.get(meta, removed_key(name)));
+    return v.has_value();
 }
 
 result<void> store::impl::save_agent(detail::write_txn& t, const agent& a) const {
@@ -314,7 +324,12 @@ result<agent_credentials> store::add_agent(std::string_view name, const policy& 
     PURSER_TRY(hash, sha256(token));
     PURSER_TRY(t, impl_->begin_write());
     PURSER_TRY(existing, impl_->load_agent(t, name));
-    if (existing) return purser::fail(errc::agent_exists, "agent '" + std::string(name) + "'");
+    if (existing) {
+        PURSER_TRY(gone, impl_->is_removed(t, name));
+        return purser::fail(errc::agent_exists,
+                            "agent '" + std::string(name) + "'" +
+                                (gone ? " was removed; its ledger rows keep the name, so choose another" : ""));
+    }
     PURSER_TRY(next, t.get(impl_->meta, "next_agent_id"));
     std::uint64_t id = 1;
     if (next) {
@@ -397,6 +412,28 @@ result<agent_credentials> store::rotate_token(std::string_view name) {
     return agent_credentials{std::move(a), std::move(token)};
 }
 
+result<agent> store::remove_agent(std::string_view name) {
+    PURSER_TRY(t, impl_->begin_write());
+    PURSER_TRY(a, impl_->must_load_agent(t, name));
+    PURSER_TRY(in_flight, impl_->counter(t, a.id, counter_kind::in_flight, 0));
+    if (in_flight != 0) {
+        return purser::fail(errc::payments_unsettled,
+                            "agent '" + a.name + "' has $" + format_usd(in_flight) +
+                                " reserved, failed or in doubt; `purser ledger reconcile` settles "
+                                "them with the chain, then remove the agent");
+    }
+    // A tombstone, not a delete: the agent's rows, counters and late evidence (a reconcile
+    // that proves an expired row paid after all) still need the record and its id. Frozen with
+    // a token no hash can match, so even a binary that predates removal refuses it.
+    agent tomb = a;
+    tomb.frozen = true;
+    tomb.token_sha256.fill(0);
+    PURSER_STORE_CHECK(impl_->save_agent(t, tomb));
+    PURSER_STORE_CHECK(t.put(impl_->meta, removed_key(a.name), detail::encode_u64_value(impl_->now())));
+    PURSER_STORE_CHECK(t.commit());
+    return a;
+}
+
 result<agent> store::get_agent(std::string_view name) const {
     PURSER_TRY(t, impl_->begin_read());
     return impl_->must_load_agent(t, name);
@@ -410,7 +447,8 @@ result<std::vector<agent>> store::list_agents() const {
     for (auto cur = e; cur; ) {
         auto a = detail::decode_agent(cur->key, cur->value);
         if (!a) return purser::fail(errc::corrupt_record, "agent '" + std::string(cur->key) + "'");
-        out.push_back(std::move(*a));
+        PURSER_TRY(gone, impl_->is_removed(t, a->name));
+        if (!gone) out.push_back(std::move(*a));
         PURSER_TRY(n, c.next());
         cur = n;
     }

@@ -63,8 +63,11 @@ public:
     // Agents.
     [[nodiscard]] result<std::optional<agent>> load_agent(const detail::txn_base& t,
                                                           std::string_view name) const;
+    /// Like load_agent, but a missing or removed agent is agent_not_found.
     [[nodiscard]] result<agent> must_load_agent(const detail::txn_base& t,
                                                 std::string_view name) const;
+    /// remove_agent leaves a tombstone: the record stays (rows and counters refer to it).
+    [[nodiscard]] result<bool> is_removed(const detail::txn_base& t, std::string_view name) const;
     [[nodiscard]] result<void> save_agent(detail::write_txn& t, const agent& a) const;
 
     // Counters.

@@ -104,6 +104,29 @@ TEST_CASE("purser agent freeze reaches a process holding the store open", "[stor
     CHECK(s->check_counters().value() == "");
 }
 
+TEST_CASE("purser agent remove: refused with money in flight, then the token stops working",
+          "[store][cli]") {
+    purser::test::temp_dir home;
+    auto s = std::move(store::open(home.path() / "store").value());
+    auto creds = s->add_agent("worker", {});
+    REQUIRE(creds);
+    auto open = s->reserve(usdc_request("worker", 1000)).value();
+    REQUIRE(open.approved);
+    CHECK(run_cli(home.path().string(), "agent remove worker").code == 1);
+    CHECK(s->authenticate("worker", creds->token));
+
+    settlement facts;
+    facts.tx_hash = "0x" + std::string(64, 'b');
+    REQUIRE(s->commit(open.reservation_id, facts));
+    auto removed = run_cli(home.path().string(), "agent remove worker");
+    CHECK(removed.code == 0);
+    CHECK(removed.out.find("agent 'worker' removed") != std::string::npos);
+    CHECK(s->authenticate("worker", creds->token).error().code == errc::agent_not_found);
+    CHECK(run_cli(home.path().string(), "agent list").out.find("worker") == std::string::npos);
+    CHECK(run_cli(home.path().string(), "ledger --agent worker --format json").out.find("\"paid\"") !=
+          std::string::npos);
+}
+
 TEST_CASE("agent add prints credentials that authenticate, once", "[store][cli]") {
     purser::test::temp_dir home;
     const auto h = home.path().string();

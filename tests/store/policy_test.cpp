@@ -426,3 +426,52 @@ TEST_CASE("a store from before the rate index gets one built from its recent row
     REQUIRE(d);
     CHECK(d->why == reason::rate_limited);
 }
+
+TEST_CASE("agent remove: refused while payments may move, then rows stay and the name is kept",
+          "[store][agent]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    policy p;
+    p.daily = 1'000'000;
+    auto bob = s->add_agent("bob", p);
+    REQUIRE(bob);
+    REQUIRE(s->add_agent("carol", p));
+    auto paid = s->reserve(usdc_request("bob", 400'000)).value();
+    REQUIRE(paid.approved);
+    settlement facts;
+    facts.tx_hash = "0x" + std::string(64, 'a');
+    REQUIRE(s->commit(paid.reservation_id, facts));
+
+    // A payment in flight: removing would lose the agent its settlement needs.
+    auto open = s->reserve(usdc_request("carol", 100'000)).value();
+    REQUIRE(open.approved);
+    auto refused = s->remove_agent("carol");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == errc::payments_unsettled);
+    CHECK(refused.error().detail.find("ledger reconcile") != std::string::npos);
+    CHECK(s->get_agent("carol"));
+
+    const auto rows_before = s->list_ledger({}).value().size();
+    REQUIRE(s->remove_agent("bob"));
+    CHECK(s->get_agent("bob").error().code == errc::agent_not_found);
+    CHECK(s->authenticate("bob", bob->token).error().code == errc::agent_not_found);
+    CHECK(s->remove_agent("bob").error().code == errc::agent_not_found);
+    CHECK(s->set_frozen("bob", false).error().code == errc::agent_not_found);
+    CHECK(s->list_agents().value().size() == 1);
+    // A decision for the removed name is declined like an unknown agent, and recorded.
+    auto after = s->reserve(usdc_request("bob", 1)).value();
+    CHECK(after.why == reason::agent_unknown);
+    // Its rows stay, and the name stays theirs: a new agent cannot take it.
+    ledger_query by_bob;
+    by_bob.agent = "bob";
+    CHECK(s->list_ledger(by_bob).value().size() == 2);
+    CHECK(s->list_ledger({}).value().size() == rows_before + 1);
+    auto again = s->add_agent("bob", p);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == errc::agent_exists);
+    CHECK(again.error().detail.find("removed") != std::string::npos);
+    // The other agent is untouched, and every counter still agrees with the ledger.
+    CHECK(s->usage("carol")->in_flight == 100'000);
+    CHECK(s->check_counters().value().empty());
+}

@@ -21,6 +21,7 @@ enum class errc {
     reservation_not_found,  ///< No ledger row with that id, or it is not a reservation.
     invalid_transition,     ///< The reservation's status does not allow that step.
     io_failed,              ///< A file-system call around the environment failed.
+    payments_unsettled,     ///< remove_agent while the agent has payments that may still move.
 };
 
 [[nodiscard]] const std::error_category& store_category() noexcept;

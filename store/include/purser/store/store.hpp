@@ -83,6 +83,12 @@ public:
     [[nodiscard]] result<agent> set_frozen(std::string_view name, bool frozen);
     /// New token; the old one stops working at once. Errors: agent_not_found, lmdb.
     [[nodiscard]] result<agent_credentials> rotate_token(std::string_view name);
+    /// Deletes the agent, its credential, counters and rate entries in one write transaction; its
+    /// ledger rows stay (they name the agent). Refused while any of its payments may still move
+    /// money (reserved, failed or in doubt, not yet proven), since settling them needs the agent.
+    /// A later add_agent of the same name starts with fresh counters. Errors: agent_not_found,
+    /// payments_unsettled, lmdb.
+    [[nodiscard]] result<agent> remove_agent(std::string_view name);
     /// Errors: agent_not_found, corrupt_record, lmdb.
     [[nodiscard]] result<agent> get_agent(std::string_view name) const;
     /// All agents, by name.
