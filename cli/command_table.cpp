@@ -92,15 +92,18 @@ std::vector<command_spec> build_table() {
                  "prompt (asked twice). An empty password is refused.\n",
                  {keystore_opt,
                   {"force", "", "replace an existing keystore (the old file is kept as "
-                                "keystore.json.bak-<unix time>, mode 0600)", "", ""}}});
+                                "keystore.json.bak-<unix time>, mode 0600); refused when the "
+                                "replaced wallet holds USDC on the --rpc chain", "", ""},
+                  rpc_opt}});
     t.push_back({"wallet import", "", "import a raw key or another keystore",
                  "`--from-keystore` decrypts the source with PURSER_IMPORT_PASSWORD_FILE or\n"
                  "PURSER_IMPORT_PASSWORD when set, else with the wallet password.\n",
                  {keystore_opt,
                   {"private-key-file", "F", "file holding 64 hex digits", "", ""},
                   {"from-keystore", "F", "an Ethereum v3 keystore", "", ""},
-                  {"force", "", "replace an existing keystore (the old file is backed up)", "",
-                   ""}}});
+                  {"force", "", "replace an existing keystore (the old file is backed up); "
+                                "refused when it holds USDC on the --rpc chain", "", ""},
+                  rpc_opt}});
     t.push_back({"wallet address", "", "print the EIP-55 address (no password needed)", "",
                  {keystore_opt}});
     t.push_back({"wallet balance", "", "token balance of the wallet", "",

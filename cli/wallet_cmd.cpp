@@ -81,11 +81,14 @@ result<std::filesystem::path> back_up_keystore(const std::filesystem::path& file
     return bak;
 }
 
+result<void> refuse_if_funded(const options& opts, const std::filesystem::path& path);
+
 /// Writes the keystore; with --force, after backing up the one it replaces.
 int write_new_keystore(const options& opts, const std::filesystem::path& path,
                        const wallet::private_key& key, const std::string& password) {
     const bool force = opts.has("force");
     if (force) {
+        if (auto funded = refuse_if_funded(opts, path); !funded) return report(funded.error());
         auto bak = back_up_keystore(path);
         if (!bak) return report(bak.error());
         if (!bak->empty()) std::cerr << "previous keystore kept as " << bak->string() << "\n";
@@ -278,6 +281,36 @@ result<chain_view> open_chain(const options& opts, bool need_holder) {
 
 std::string human(const uint256& atomic, const chain_view& v) {
     return protocol::format_units(atomic, v.decimals) + " " + v.symbol;
+}
+
+/// --force must not throw away the only copy of a funded key. With an RPC configured (--rpc or
+/// PURSER_TESTNET_RPC) the USDC balance of the wallet being replaced is read first, and any
+/// balance refuses the overwrite. Without an RPC, or when it does not answer, the backup that
+/// --force writes is all that protects the key: say so.
+result<void> refuse_if_funded(const options& opts, const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return {};
+    const char* env_rpc = std::getenv("PURSER_TESTNET_RPC");
+    if (!opts.get("rpc") && (env_rpc == nullptr || *env_rpc == '\0')) {
+        std::cerr << "purser: warning: no --rpc, so whether the wallet being replaced holds funds "
+                     "was not checked; it is backed up below\n";
+        return {};
+    }
+    auto v = open_chain(opts, true);
+    auto bal = v ? balance_of(*v) : result<uint256>(tl::unexpected(v.error()));
+    if (!bal) {
+        std::cerr << "purser: warning: could not read the balance of the wallet being replaced ("
+                  << bal.error().message() << "); it is backed up below\n";
+        return {};
+    }
+    if (!bal->is_zero()) {
+        return fail(protocol::errc::invalid_value,
+                    path.string() + " is the wallet " + v->holder.to_checksum() + ", which holds " +
+                        human(*bal, *v) + " on " + v->network_name +
+                        ": move the funds out first (`purser wallet export` prints its key); "
+                        "--force does not replace a funded wallet");
+    }
+    return {};
 }
 
 int cmd_balance(const words& args) {

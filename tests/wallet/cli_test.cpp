@@ -531,3 +531,37 @@ TEST_CASE("cli: wallet refuses an empty password and backs up what --force repla
     CHECK((st.st_mode & 0777) == 0600);
     CHECK(second.err.find(backups[0].string()) != std::string::npos);
 }
+
+TEST_CASE("cli: --force does not replace a wallet that holds funds on the --rpc chain", "[wallet][cli][rpc]") {
+    test::temp_dir dir;
+    const auto ks = light_keystore(dir.path(), key0);
+    const auto key_file1 = dir.path() / "key1.hex";
+    write_text(key_file1, std::string(key1) + "\n");
+    test::rpc_server rpc(31337, std::string(protocol::testnet_usdc));
+    rpc.set_balance(addr0, protocol::uint256(1));  // one atomic unit is still money
+    const std::string before = test::read_file(ks);
+
+    auto refused_new = run_purser({"wallet", "new", "--keystore", ks.string(), "--force", "--rpc", rpc.url()},
+                                  pw_env(), dir.path());
+    INFO(refused_new.err);
+    CHECK(refused_new.exit_code == 1);
+    CHECK(refused_new.err.find(std::string("is the wallet ") + addr0) != std::string::npos);
+    CHECK(refused_new.err.find("0.000001 USDC") != std::string::npos);
+    // PURSER_TESTNET_RPC is the default --rpc, as for wallet balance.
+    auto refused_import = run_purser({"wallet", "import", "--keystore", ks.string(), "--private-key-file",
+                                      key_file1.string(), "--force"},
+                                     pw_env({{"PURSER_TESTNET_RPC", rpc.url()}}), dir.path());
+    CHECK(refused_import.exit_code == 1);
+    CHECK(refused_import.err.find("does not replace a funded wallet") != std::string::npos);
+    CHECK(test::read_file(ks) == before);
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+        CHECK(e.path().filename().string().rfind("keystore.json.bak-", 0) != 0);
+
+    // Empty, it is replaced, with a backup.
+    rpc.set_balance(addr0, protocol::uint256(0));
+    auto replaced = run_purser({"wallet", "new", "--keystore", ks.string(), "--force", "--rpc", rpc.url()},
+                               pw_env(), dir.path());
+    CHECK(replaced.exit_code == 0);
+    CHECK(replaced.err.find("previous keystore kept as") != std::string::npos);
+    CHECK(test::read_file(ks) != before);
+}
