@@ -71,6 +71,48 @@ result<std::shared_ptr<const proxy::config>> with_testnet_ca(std::shared_ptr<con
     return std::shared_ptr<const proxy::config>(std::move(copy));
 }
 
+/// The configuration a SIGHUP brings: the config file read again (flags and the environment
+/// of a running process cannot change). What the running proxy cannot change in place (its
+/// listener, threads, store, wallet, CA, payment flow) keeps its current value and is named in
+/// `kept`; a default agent the store does not know is refused the same way.
+result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config_sources& sources,
+                                                             const proxy::config& now,
+                                                             const payment_setup& payments,
+                                                             bool have_ca,
+                                                             std::vector<std::string>& kept) {
+    PURSER_TRY(loaded, proxy::load_config(sources));
+    PURSER_TRY(with_ca, with_testnet_ca(loaded));
+    auto next = std::make_shared<proxy::config>(*with_ca);
+    auto keep = [&](const char* name, auto member) {
+        if (!(next.get()->*member == now.*member)) {
+            next.get()->*member = now.*member;
+            kept.emplace_back(name);
+        }
+    };
+    if (next->listen_host != now.listen_host || next->listen_port != now.listen_port) {
+        next->listen_host = now.listen_host;
+        next->listen_port = now.listen_port;
+        kept.emplace_back("listen");
+    }
+    keep("threads", &proxy::config::threads);
+    keep("ca_dir", &proxy::config::ca_dir);
+    keep("store_dir", &proxy::config::store_dir);
+    keep("keystore", &proxy::config::keystore);
+    keep("wallet_password_file", &proxy::config::wallet_password_file);
+    keep("testnet_env", &proxy::config::testnet_env);
+    keep("payment", &proxy::config::payment);
+    keep("no_payments", &proxy::config::no_payments);
+    // Interception needs the CA loaded at start-up.
+    if (!have_ca && !next->intercept.empty()) keep("intercept", &proxy::config::intercept);
+    if (next->default_agent && next->default_agent != now.default_agent) {
+        if (auto known = payments.check_agent(*next->default_agent); !known) {
+            kept.push_back("default_agent (" + known.error().detail + ")");
+            next->default_agent = now.default_agent;
+        }
+    }
+    return std::shared_ptr<const proxy::config>(std::move(next));
+}
+
 }  // namespace
 
 int proxy_command(const words& args) {
@@ -156,15 +198,31 @@ int proxy_command(const words& args) {
     }
     detached.ready(banner.str());
 
-    std::thread waiter([&srv, &set] {
+    std::shared_ptr<const proxy::config> current = *cfg;
+    std::thread waiter([&] {
         for (;;) {
             int sig = 0;
             if (sigwait(&set, &sig) != 0) continue;
             if (sig == SIGUSR1) return;
             if (sig == SIGHUP) {
-                auto reloaded = srv.reload();
-                std::cerr << (reloaded ? std::string("purser: SIGHUP: log reopened, upstream CAs re-read\n")
-                                       : "purser: SIGHUP: " + reloaded.error().message() + "\n");
+                std::vector<std::string> kept;
+                auto next = reloaded_config(sources, *current, *payments, ca != nullptr, kept);
+                if (!next) {
+                    // A broken file changes nothing: the proxy goes on as it was.
+                    std::cerr << "purser: SIGHUP: configuration not reloaded: " << next.error().message()
+                              << "\n";
+                } else {
+                    current = *next;
+                }
+                auto reloaded = srv.reload(next ? current : nullptr);
+                std::cerr << "purser: SIGHUP: " << (next ? "configuration reloaded, " : "")
+                          << "log reopened, upstream CAs re-read\n";
+                if (!reloaded) std::cerr << "purser: SIGHUP: " << reloaded.error().message() << "\n";
+                if (!kept.empty()) {
+                    std::cerr << "purser: SIGHUP: kept until a restart:";
+                    for (const auto& k : kept) std::cerr << " " << k;
+                    std::cerr << "\n";
+                }
                 continue;
             }
             srv.stop();

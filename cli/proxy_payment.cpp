@@ -143,18 +143,21 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     auto opened = store::store::open(cfg.store_dir);
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));
+    payment_setup out;
+    out.check_agent = [ledger, dir = cfg.store_dir](const std::string& name) -> result<void> {
+        if (auto a = ledger->get_agent(name); !a) {
+            return fail(errc::invalid_value, "default_agent '" + name + "' is not an agent in " +
+                                                 dir.string() + " (" + a.error().message() +
+                                                 "); create it with `purser agent add " + name + "`");
+        }
+        return {};
+    };
     // A default agent the store does not know would turn every credential-less request into a
     // 407 at run time; say so now, while someone is watching the start-up.
     if (cfg.default_agent) {
-        if (auto a = ledger->get_agent(*cfg.default_agent); !a) {
-            return fail(errc::invalid_value,
-                        "default_agent '" + *cfg.default_agent + "' is not an agent in " +
-                            cfg.store_dir.string() + " (" + a.error().message() +
-                            "); create it with `purser agent add " + *cfg.default_agent + "`");
-        }
+        if (auto known = out.check_agent(*cfg.default_agent); !known) return tl::unexpected(known.error());
     }
 
-    payment_setup out;
     out.agents = std::make_shared<proxy::store_authenticator>(ledger);
     if (cfg.no_payments) {
         out.hook = std::make_shared<proxy::pass_through_hook>();

@@ -1,7 +1,9 @@
 // What `purser proxy` pays with: the store, the unlocked wallet and the payment flow options.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "purser/protocol/result.hpp"
 #include "purser/proxy/authenticator.hpp"
@@ -14,6 +16,8 @@ namespace purser::cli {
 struct payment_setup {
     std::shared_ptr<proxy::payment_hook> hook;
     std::shared_ptr<proxy::authenticator> agents;
+    /// Whether the store knows an agent (a default_agent that SIGHUP brings is checked too).
+    std::function<result<void>(const std::string& name)> check_agent;
 };
 
 /// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password

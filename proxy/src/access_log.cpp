@@ -26,22 +26,27 @@ result<void> access_log::open(const std::string& target) {
     return {};
 }
 
-result<void> access_log::reopen() {
-    if (!owned_) return {};
-    std::FILE* fresh = std::fopen(target_.c_str(), "ae");
-    if (fresh == nullptr)
-        return fail(errc::config_file, "log file " + target_ + ": " + std::strerror(errno));
+result<void> access_log::reopen(const std::string& target) {
+    std::FILE* fresh = stderr;
+    const bool owned = target != "-";
+    if (owned) {
+        fresh = std::fopen(target.c_str(), "ae");
+        if (fresh == nullptr)
+            return fail(errc::config_file, "log file " + target + ": " + std::strerror(errno));
+    }
     const std::lock_guard lock(mutex_);
-    std::fclose(out_);
+    if (owned_ && out_ != nullptr) std::fclose(out_);
     out_ = fresh;
+    owned_ = owned;
+    target_ = owned ? target : "";
     return {};
 }
 
 void access_log::write(const nlohmann::json& line) {
-    if (out_ == nullptr) return;
     // Replace invalid UTF-8 instead of throwing: paths and agent names come from the network.
     const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     const std::lock_guard lock(mutex_);
+    if (out_ == nullptr) return;
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fputc('\n', out_);
     std::fflush(out_);

@@ -25,9 +25,9 @@ public:
 
     void write(const nlohmann::json& line);
 
-    /// Closes and reopens the file given to open() (after logrotate moved it); stderr stays.
+    /// Switches to `target` ("-" = stderr), or reopens the same file after logrotate moved it.
     /// On failure the old file stays in use. Errors: config_file.
-    [[nodiscard]] result<void> reopen();
+    [[nodiscard]] result<void> reopen(const std::string& target);
 
     /// The current UTC time as "2026-01-02T03:04:05.678Z".
     [[nodiscard]] static std::string now_iso8601();

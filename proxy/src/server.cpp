@@ -69,7 +69,7 @@ void server::impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::make_shared<session>(*this, beast::tcp_stream(std::move(socket)))->start();
-    if (active.load() >= static_cast<long>(cfg->max_connections)) return pause_accepting();
+    if (active.load() >= static_cast<long>(max_connections.load())) return pause_accepting();
     do_accept();
 }
 
@@ -111,20 +111,20 @@ void server::impl::pause_accepting() {
         nlohmann::json line;
         line["time"] = detail::access_log::now_iso8601();
         line["event"] = "max_connections_reached";
-        line["max_connections"] = cfg->max_connections;
+        line["max_connections"] = max_connections.load();
         log.write(line);
     }
     // From here on a closing connection may resume accepting on another thread, so this
     // function touches nothing but the flag after setting it.
     accept_paused = true;
     // A connection that closed between the count and the flag saw no pause to end.
-    if (active.load() < static_cast<long>(cfg->max_connections) && accept_paused.exchange(false))
+    if (active.load() < static_cast<long>(max_connections.load()) && accept_paused.exchange(false))
         do_accept();
 }
 
 void server::impl::on_connection_closed() {
     if (!accept_paused.load() || stopping) return;
-    if (active.load() >= static_cast<long>(cfg->max_connections)) return;
+    if (active.load() >= static_cast<long>(max_connections.load())) return;
     if (accept_paused.exchange(false)) net::post(ioc, [this] { do_accept(); });
 }
 
@@ -143,6 +143,7 @@ server::server(std::shared_ptr<const config> cfg, std::shared_ptr<payment_hook> 
                std::shared_ptr<authenticator> auth, std::shared_ptr<const cert_authority> ca)
     : impl_(std::make_unique<impl>()) {
     impl_->cfg = std::move(cfg);
+    impl_->max_connections = impl_->cfg->max_connections;
     impl_->hook = hook ? std::move(hook) : std::make_shared<pass_through_hook>();
     impl_->auth = std::move(auth);
     impl_->ca = std::move(ca);
@@ -197,11 +198,23 @@ void server::run() {
     for (auto& t : threads) t.join();
 }
 
-result<void> server::reload() {
+result<void> server::reload(std::shared_ptr<const config> next) {
     auto& s = *impl_;
-    auto reopened = s.log.reopen();
+    if (next) {
+        {
+            const std::lock_guard lock(s.cfg_mutex);
+            s.cfg = next;
+        }
+        s.max_connections = next->max_connections;
+        // A connection closed while the old cap held may be waiting for this one to resume.
+        s.on_connection_closed();
+    }
+    const auto cfg = s.current_config();
+    auto reopened = s.log.reopen(cfg->log);
     // OpenSSL 3 locks the X509_STORE itself, so adding anchors while handshakes run is safe.
-    for (const auto& file : s.cfg->upstream_ca) {
+    // Anchors are only ever added: one that was removed from the list stays trusted until a
+    // restart.
+    for (const auto& file : cfg->upstream_ca) {
         boost::system::error_code ec;
         s.upstream_tls.load_verify_file(file.string(), ec);
         // A certificate already present is reported as an error by some OpenSSL versions;
@@ -235,7 +248,7 @@ void server::stop() {
             auto ex = p->executor();
             net::post(ex, [p] { p->on_stop(); });
         }
-        s->drain_deadline = std::chrono::steady_clock::now() + ms(s->cfg->shutdown_grace_ms);
+        s->drain_deadline = std::chrono::steady_clock::now() + ms(s->current_config()->shutdown_grace_ms);
         s->check_drain();
     });
 }

@@ -33,7 +33,14 @@ public:
 };
 
 struct server::impl {
+    /// Replaced by reconfigure() (SIGHUP) while connections run: read it through
+    /// current_config(), except in listen() and run(), which come before any reload.
     std::shared_ptr<const config> cfg;
+    mutable std::mutex cfg_mutex;
+    [[nodiscard]] std::shared_ptr<const config> current_config() const {
+        const std::lock_guard lock(cfg_mutex);
+        return cfg;
+    }
     std::shared_ptr<payment_hook> hook;
     std::shared_ptr<authenticator> auth;
     std::shared_ptr<const cert_authority> ca;
@@ -41,6 +48,7 @@ struct server::impl {
 
     std::atomic<bool> stopping{false};
     std::atomic<long> active{0};  // connections alive; stop() waits for zero
+    std::atomic<std::size_t> max_connections{0};  // cfg's, readable without the mutex
     // Set while `active` has reached max_connections and no accept is pending; the connection
     // that brings `active` back under the cap clears it and accepts again.
     std::atomic<bool> accept_paused{false};

@@ -167,6 +167,9 @@ private:
     void do_drain();
 
     server::impl& srv_;
+    /// The configuration when this connection was accepted: a SIGHUP reload applies to
+    /// connections accepted after it, never halfway through an exchange.
+    std::shared_ptr<const config> cfg_;
     either_stream client_;
     beast::flat_buffer buffer_;
     tcp::resolver resolver_;

@@ -18,7 +18,7 @@ void session::start_connect() {
     ex_.dest.port = hp->second;
     ex_.dest.tls = true;
     ex_.url = ex_.dest.authority();
-    if (detail::should_intercept(srv_.cfg->intercept, srv_.cfg->no_intercept, hp->first)) {
+    if (detail::should_intercept(cfg_->intercept, cfg_->no_intercept, hp->first)) {
         std::string why = "no CA loaded";
         auto ctx = srv_.ca ? srv_.leaf_context(hp->first, why) : nullptr;
         if (!ctx)
@@ -40,7 +40,7 @@ void session::connect_tunnel_origin() {
                     http::status::bad_gateway,
                     "cannot resolve " + self->ex_.dest.host + ": " + ec.message(), true);
             self->tunnel_up_ = std::make_unique<beast::tcp_stream>(self->client_.get_executor());
-            self->tunnel_up_->expires_after(ms(self->srv_.cfg->upstream_timeout_ms));
+            self->tunnel_up_->expires_after(ms(self->cfg_->upstream_timeout_ms));
             self->tunnel_up_->async_connect(results, [self](boost::system::error_code cec,
                                                             const tcp::endpoint&) {
                 const auto where = self->ex_.dest.authority();
@@ -58,7 +58,7 @@ void session::connect_tunnel_origin() {
 
 void session::send_connect_ok(bool intercept) {
     static constexpr std::string_view ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     net::async_write(client_.lowest(), net::buffer(ok),
                      [self = shared_from_this(), intercept](boost::system::error_code ec,
                                                             std::size_t) {
@@ -92,7 +92,7 @@ void session::do_sniff_tunnel() {
                               true);
         case detail::tunnel_sniff::need_more: break;
     }
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.lowest().async_read_some(
         buffer_.prepare(io_chunk),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -106,7 +106,7 @@ void session::do_sniff_tunnel() {
 /// ClientHello), then origin-form requests.
 void session::start_tunnel_tls() {
     client_.wrap_in_tls(*leaf_ctx_);
-    client_.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     client_.tls().async_handshake(
         ssl::stream_base::server, buffer_.data(),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t used) {

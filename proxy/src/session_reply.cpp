@@ -89,7 +89,7 @@ void session::write_plain(std::shared_ptr<http::response<http::string_body>> res
 
 void session::send_complete(std::shared_ptr<http::response<http::string_body>> res) {
     ex_.bytes = res->body().size();
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
         http::async_write(s, *res, [self = shared_from_this(), res](boost::system::error_code ec,
                                                                      std::size_t) {

@@ -19,7 +19,8 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
 session::session(server::impl& srv, beast::tcp_stream stream)
-    : srv_(srv), client_(std::move(stream)), resolver_(client_.get_executor()) {
+    : srv_(srv), cfg_(srv.current_config()), client_(std::move(stream)),
+      resolver_(client_.get_executor()) {
     buffer_.reserve(io_chunk);
     ++srv_.active;
 }
@@ -43,19 +44,19 @@ void session::do_read_request() {
     if (stopping_ || srv_.stopping) return close_client();
     ex_ = exchange{};
     req_parser_.emplace();
-    req_parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg->max_header_bytes));
+    req_parser_->header_limit(static_cast<std::uint32_t>(cfg_->max_header_bytes));
     // Bodies past the replay limit stream through. Not boost::none: Boost 1.74 compares a
     // Content-Length against the empty optional as `len > none`, which is always true.
     req_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     do_read_request_line();
 }
 
 void session::do_read_request_line() {
     const auto in = buffer_.data();
     if (!detail::rewrite_later_minor_version(static_cast<char*>(in.data()), in.size()) &&
-        buffer_.size() < srv_.cfg->max_header_bytes) {
+        buffer_.size() < cfg_->max_header_bytes) {
         client_.visit([&](auto& s) {
             s.async_read_some(buffer_.prepare(io_chunk), [self = shared_from_this()](
                                                              boost::system::error_code ec,
@@ -90,7 +91,7 @@ void session::on_read_header(boost::system::error_code ec) {
     if (ec == http::error::header_limit)
         return send_error(http::status::request_header_fields_too_large,
                           "request headers larger than " +
-                              std::to_string(srv_.cfg->max_header_bytes) + " bytes",
+                              std::to_string(cfg_->max_header_bytes) + " bytes",
                           true);
     if (ec) return send_error(http::status::bad_request, "malformed request: " + ec.message(), true);
 
@@ -116,7 +117,7 @@ void session::on_read_header(boost::system::error_code ec) {
 
     if (ex_.expect_continue && !req_parser_->is_done()) {
         // We buffer the body before talking upstream, so we answer the expectation ourselves.
-        client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+        client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
         client_.visit([&](auto& s) {
             net::async_write(s, net::buffer(continue_line),
                              [self = shared_from_this()](boost::system::error_code wec,
@@ -181,7 +182,7 @@ std::optional<std::string> session::check_header_names(http::request<http::buffe
             return "header name '" + std::string(name.substr(0, 40)) +
                    "' looks like Content-Length or Transfer-Encoding";
         if (name.find('_') == std::string_view::npos) continue;
-        switch (srv_.cfg->underscore_headers) {
+        switch (cfg_->underscore_headers) {
             case underscore_policy::allow: break;
             case underscore_policy::drop: dropped.emplace_back(name); break;
             case underscore_policy::reject:
@@ -197,7 +198,7 @@ std::optional<std::string> session::check_get_body(const http::request<http::buf
     if (req.method() != http::verb::get && req.method() != http::verb::head) return std::nullopt;
     const auto len = req_parser_->content_length();
     if (!req_parser_->chunked() && (!len || *len == 0)) return std::nullopt;
-    const auto& hosts = srv_.cfg->allow_get_body_hosts;
+    const auto& hosts = cfg_->allow_get_body_hosts;
     if (std::any_of(hosts.begin(), hosts.end(), [&](const std::string& p) {
             return protocol::host_pattern_matches(p, ex_.dest.host);
         })) {
@@ -236,8 +237,8 @@ void session::prepare_forwarded_request(http::request<http::buffer_body>& req) {
 bool session::authenticate(const http::request<http::buffer_body>& req) {
     const auto it = req.find(http::field::proxy_authorization);
     if (it == req.end()) {
-        if (srv_.cfg->default_agent) {
-            ex_.agent = *srv_.cfg->default_agent;
+        if (cfg_->default_agent) {
+            ex_.agent = *cfg_->default_agent;
             return true;
         }
         send_407("proxy credentials required");
@@ -261,7 +262,7 @@ bool session::authenticate(const http::request<http::buffer_body>& req) {
 void session::start_body() {
     auto& p = *req_parser_;
     if (p.is_done()) return on_body_complete();
-    if (const auto len = p.content_length(); len && *len > srv_.cfg->max_replay_body) {
+    if (const auto len = p.content_length(); len && *len > cfg_->max_replay_body) {
         ex_.replayable = false;
         return start_upstream();
     }
@@ -272,7 +273,7 @@ void session::do_read_body() {
     auto& body = req_parser_->get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
         http::async_read_some(s, buffer_, *req_parser_,
                               [self = shared_from_this()](boost::system::error_code ec,
@@ -293,7 +294,7 @@ void session::on_read_body(boost::system::error_code ec) {
     }
     auto& body = req_parser_->get().body();
     ex_.body.append(chunk_.data(), chunk_.size() - body.size);
-    if (ex_.body.size() > srv_.cfg->max_replay_body) {
+    if (ex_.body.size() > cfg_->max_replay_body) {
         // Too big to keep: what we have goes first, the rest streams from the agent.
         ex_.replayable = false;
         ex_.prefix = std::move(ex_.body);

@@ -11,10 +11,10 @@ namespace purser::proxy {
 
 void session::read_response_header() {
     res_parser_.emplace();
-    res_parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg->max_header_bytes));
+    res_parser_->header_limit(static_cast<std::uint32_t>(cfg_->max_header_bytes));
     res_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // see the request parser
     if (ex_.method == "HEAD") res_parser_->skip(true);
-    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_read_header(s, up_->buffer, *res_parser_,
                                 on_strand([self = shared_from_this()](
@@ -35,7 +35,7 @@ void session::on_response_header(boost::system::error_code ec) {
         if (ec == beast::error::timeout)
             return upstream_failed(http::status::gateway_timeout,
                                    ex_.dest.authority() + " did not answer within " +
-                                       std::to_string(srv_.cfg->upstream_timeout_ms) + " ms");
+                                       std::to_string(cfg_->upstream_timeout_ms) + " ms");
         if (ec == http::error::header_limit)
             return upstream_failed(http::status::bad_gateway, "response headers from " +
                                                                   ex_.dest.authority() +
@@ -72,7 +72,7 @@ void session::read_402_body() {
     auto& body = res_parser_->get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_read_some(s, up_->buffer, *res_parser_, on_strand([self = shared_from_this()](
                                                                 boost::system::error_code ec,
@@ -87,7 +87,7 @@ void session::read_402_body() {
                                              "reading 402 body: " + ec.message());
             auto& b = self->res_parser_->get().body();
             self->ex_.body402.append(self->chunk_.data(), self->chunk_.size() - b.size);
-            if (self->ex_.body402.size() > self->srv_.cfg->max_402_body) {
+            if (self->ex_.body402.size() > self->cfg_->max_402_body) {
                 // Not an x402 answer we could parse anyway: stream it on unchanged.
                 self->ex_.log_fields["note"] = "402 body over max_402_body, not inspected";
                 self->ex_.prefix = std::move(self->ex_.body402);
@@ -186,7 +186,7 @@ void session::start_response() {
     res.keep_alive(ex_.client_keep_alive && !stopping_);
     ex_.response_keep_alive = res.keep_alive();
     res_sr_.emplace(res);
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     ex_.head_sent = true;
     client_.visit([&](auto& s) {
         http::async_write_header(s, *res_sr_, [self = shared_from_this(), no_body](
@@ -208,7 +208,7 @@ void session::relay_next() {
     auto& body = p.get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    up_->stream.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    up_->stream.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_read_some(
             s, up_->buffer, p,
@@ -233,7 +233,7 @@ void session::relay_next() {
 }
 
 void session::relay_write() {
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
         http::async_write(s, *res_sr_,
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t) {

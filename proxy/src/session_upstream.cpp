@@ -27,7 +27,7 @@ std::string session::pool_key() const {
 void session::start_upstream() {
     const auto key = pool_key();
     if (!ex_.is_retry) {
-        if (auto idle = srv_.pool.take(key, ms(srv_.cfg->idle_timeout_ms))) {
+        if (auto idle = srv_.pool.take(key, ms(cfg_->idle_timeout_ms))) {
             up_ = std::move(idle);
             up_->reused = true;
             return send_request();
@@ -49,7 +49,7 @@ void session::start_upstream() {
                     http::status::bad_gateway,
                     "cannot resolve " + self->ex_.dest.host + ": " + ec.message());
             auto& lowest = self->up_->stream.lowest();
-            lowest.expires_after(ms(self->srv_.cfg->upstream_timeout_ms));
+            lowest.expires_after(ms(self->cfg_->upstream_timeout_ms));
             lowest.async_connect(results, self->on_strand([self](boost::system::error_code cec,
                                                                  const tcp::endpoint&) {
                 self->on_upstream_connect(cec);
@@ -83,7 +83,7 @@ void session::start_upstream_tls() {
         return upstream_failed(http::status::bad_gateway, "cannot set up TLS for " + ex_.dest.host);
     }
     tls.set_verify_mode(ssl::verify_peer);
-    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     tls.async_handshake(ssl::stream_base::client, on_strand([self = shared_from_this()](
                                                       boost::system::error_code hec) {
         if (hec == beast::error::timeout)
@@ -108,7 +108,7 @@ void session::start_upstream_tls() {
 }
 
 void session::send_request() {
-    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     // From here on a byte of the paid retry (and so the signature) may reach the origin: any
     // failure is maybe_delivered, never a reason to release the payment.
     if (ex_.is_retry) ex_.retry_write_started = true;
@@ -161,7 +161,7 @@ void session::stream_request_next() {
     auto& body = p.get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    client_.lowest().expires_after(ms(srv_.cfg->idle_timeout_ms));
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
         http::async_read_some(
             s, buffer_, p, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -181,7 +181,7 @@ void session::stream_request_next() {
 }
 
 void session::stream_request_write() {
-    up_->stream.lowest().expires_after(ms(srv_.cfg->upstream_timeout_ms));
+    up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_write(s, *req_sr_,
                           on_strand([self = shared_from_this()](boost::system::error_code ec,
@@ -206,8 +206,8 @@ void session::release_upstream() {
         return;
     }
     upstream_pool::limits keep;
-    keep.per_origin = srv_.cfg->pool_idle_per_origin;
-    keep.max_age = ms(srv_.cfg->idle_timeout_ms);
+    keep.per_origin = cfg_->pool_idle_per_origin;
+    keep.max_age = ms(cfg_->idle_timeout_ms);
     srv_.pool.give(std::move(up_), keep);
 }
 

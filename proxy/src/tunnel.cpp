@@ -8,7 +8,7 @@ namespace purser::proxy {
 
 tunnel::tunnel(server::impl& srv, tcp::socket client, tcp::socket origin,
                beast::flat_buffer leftover, nlohmann::json log_line)
-    : srv_(srv), client_(std::move(client)), origin_(std::move(origin)),
+    : srv_(srv), cfg_(srv.current_config()), client_(std::move(client)), origin_(std::move(origin)),
       leftover_(std::move(leftover)), timer_(client_.get_executor()),
       log_line_(std::move(log_line)), start_(std::chrono::steady_clock::now()) {
     ++srv_.active;
@@ -43,10 +43,10 @@ void tunnel::start() {
 }
 
 void tunnel::do_idle_check() {
-    timer_.expires_after(ms(srv_.cfg->idle_timeout_ms));
+    timer_.expires_after(ms(cfg_->idle_timeout_ms));
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (ec || self->closed_) return;
-        if (std::chrono::steady_clock::now() - self->last_ >= ms(self->srv_.cfg->idle_timeout_ms))
+        if (std::chrono::steady_clock::now() - self->last_ >= ms(self->cfg_->idle_timeout_ms))
             return self->close();
         self->do_idle_check();
     });

@@ -39,6 +39,7 @@ private:
     void close();
 
     server::impl& srv_;
+    std::shared_ptr<const config> cfg_;  ///< As when the tunnel opened (see session::cfg_).
     tcp::socket client_;
     tcp::socket origin_;
     beast::flat_buffer leftover_;

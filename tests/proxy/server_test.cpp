@@ -856,6 +856,71 @@ TEST_CASE("SIGHUP: purser proxy keeps running, reopens its log and re-reads upst
     CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("SIGHUP: purser proxy reloads its config file for new connections and says what it kept",
+          "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "ok"); });
+    purser::test::temp_dir home;
+    const auto config_file = home.path() / "purser.json";
+    const auto first_log = home.path() / "first.log";
+    const auto second_log = home.path() / "second.log";
+    auto write_config = [&](const std::string& underscore, const std::filesystem::path& log,
+                            const std::string& listen) {
+        std::ofstream(config_file, std::ios::trunc)
+            << R"({"listen": ")" << listen << R"(", "no_payments": true, "underscore_headers": ")"
+            << underscore << R"(", "log": ")" << log.string() << R"("})";
+    };
+    write_config("drop", first_log, "127.0.0.1:0");
+    REQUIRE(purser::test::run_shell("PURSER_HOME='" + home.path().string() + "' " + PURSER_BIN +
+                                    " agent add hup-config --unlimited >/dev/null")
+                .exit_code == 0);
+    const auto err_file = home.path() / "stderr.txt";
+    const auto child = start_child_proxy(
+        home.path(), {"--config", config_file.string(), "--default-agent", "hup-config"},
+        err_file.string());
+    const std::string proxy = "-x http://127.0.0.1:" + std::to_string(child.port) + " ";
+    const std::string underscored = proxy + "-H 'X_Trace: 1' " + url(origin.port(), "/u");
+    CHECK(last_status(curl(underscored).out) == 200);  // dropped, then forwarded
+
+    auto wait_for_stderr = [&](const std::string& text) {
+        std::string got;
+        for (int i = 0; i < 400 && got.find(text) == std::string::npos; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+            got = purser::test::read_file(err_file);
+        }
+        return got;
+    };
+    // A broken file changes nothing.
+    std::ofstream(config_file, std::ios::trunc) << "{not json";
+    REQUIRE(::kill(child.pid, SIGHUP) == 0);
+    CHECK(wait_for_stderr("configuration not reloaded").find("configuration not reloaded") !=
+          std::string::npos);
+    CHECK(last_status(curl(underscored).out) == 200);
+
+    // A good one applies to new connections; the listener it cannot move is named.
+    write_config("reject", second_log, "127.0.0.1:1");
+    REQUIRE(::kill(child.pid, SIGHUP) == 0);
+    const auto said = wait_for_stderr("kept until a restart");
+    CHECK(said.find("configuration reloaded") != std::string::npos);
+    CHECK(said.find("kept until a restart: listen") != std::string::npos);
+    const auto refused = curl(underscored).out;
+    CHECK(last_status(refused) == 400);
+    CHECK(last_status(curl(proxy + url(origin.port(), "/logged")).out) == 200);
+    std::string logged;
+    for (int i = 0; i < 200 && logged.find("/logged") == std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        logged = purser::test::read_file(second_log);
+    }
+    CHECK(logged.find("/logged") != std::string::npos);
+    CHECK(purser::test::read_file(first_log).find("/logged") == std::string::npos);
+
+    REQUIRE(::kill(child.pid, SIGTERM) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(child.pid, &status, 0) == child.pid);
+    std::fclose(child.out);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
 TEST_CASE("max_connections: extra clients wait, unserved and costing no CPU, until one closes",
           "[proxy]") {
     origin_server origin([](origin_context&) { return text_response(200, "served"); });

@@ -38,11 +38,13 @@ public:
     /// config.shutdown_grace_ms, whichever comes first.
     void stop();
 
-    /// Thread-safe (SIGHUP): reopens the access log file (after logrotate) and re-reads the
-    /// upstream_ca files, adding any certificate they now hold (a restarted private CA) to what
-    /// upstream TLS trusts. Connections in progress are untouched. Errors: config_file,
-    /// ca_failure; on an error what could be done is done and the rest stays as it was.
-    [[nodiscard]] result<void> reload();
+    /// Thread-safe (SIGHUP): with `next`, makes it the configuration of every connection
+    /// accepted from now on (connections in progress keep theirs; the listener and thread count
+    /// are what listen() and run() used, whatever `next` says). Then reopens the access log
+    /// (after logrotate, or at next->log) and re-reads the upstream_ca files, adding any
+    /// certificate they now hold to what upstream TLS trusts (anchors are never removed).
+    /// Errors: config_file, ca_failure; on an error what could be done is done.
+    [[nodiscard]] result<void> reload(std::shared_ptr<const config> next = nullptr);
 
     /// Opaque; public only so the connection classes in proxy/src can name it.
     struct impl;
