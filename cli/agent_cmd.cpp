@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "proxy_settings.hpp"
+#include "purser/protocol/errc.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
@@ -38,7 +39,9 @@ result<std::optional<st::usd_micros>> usd_option(const options& o, const std::st
     if (*v == "none") return std::optional<st::usd_micros>{};
     auto parsed = st::parse_usd(*v);
     if (!parsed) {
-        return tl::unexpected(error{parsed.error().code, "--" + name + " " + *v});
+        return tl::unexpected(error{make_error_code(protocol::errc::invalid_value),
+                                    "--" + name + " " + *v + ": expected a dollar amount like 5 or 0.10 "
+                                    "(at most 6 decimals), or none"});
     }
     return std::optional<st::usd_micros>{*parsed};
 }
@@ -265,7 +268,7 @@ int run(const std::string& sub, const words& rest) {
         auto text = o->get("amount");
         if (!text) return report("usage: purser agent fund NAME --amount USD", 2);
         auto amount = st::parse_usd(*text);
-        if (!amount) return report("--amount " + *text + ": " + amount.error().code.message(), 2);
+        if (!amount) return report("--amount " + *text + ": expected a dollar amount like 5 or 0.10", 2);
         auto a = db.fund(*name, *amount);
         if (!a) return report(a.error());
         std::cout << "agent '" << *name << "' allowance is now $" << st::format_usd(*a->allowance)

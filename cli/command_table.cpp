@@ -48,12 +48,45 @@ const std::map<std::string, std::string>& proxy_defaults() {
         {"shutdown-grace-ms", "10000"},
         {"pool-idle-per-origin", "32"},
         {"intercept", "*"},
+        {"underscore-headers", "drop"},
         {"ca-dir", "PURSER_HOME/ca"},
         {"log", "- (stderr)"},
         {"store-dir", "PURSER_HOME/store"},
         {"keystore", "PURSER_HOME/keystore.json"},
     };
     return d;
+}
+
+/// Placeholder and one line of help per proxy option; proxy/README.md has the full text.
+const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
+    static const std::map<std::string, std::pair<std::string, std::string>> h = {
+        {"listen", {"HOST:PORT", "address to listen on; port 0 picks a free one"}},
+        {"threads", {"N", "I/O threads"}},
+        {"default-agent", {"NAME", "agent for requests without proxy credentials (sidecar)"}},
+        {"allow-unauthenticated", {"", "permit --default-agent on a non-loopback address"}},
+        {"max-connections", {"N", "client connections served at once"}},
+        {"max-replay-body", {"BYTES", "request body buffered for a byte-identical paid retry"}},
+        {"max-header-bytes", {"BYTES", "request and response header limit (431 / 502 past it)"}},
+        {"max-402-body", {"BYTES", "402 body buffered for the payment decision"}},
+        {"idle-timeout-ms", {"MS", "idle client, silent tunnel, pause inside a streamed body"}},
+        {"upstream-timeout-ms", {"MS", "connect, TLS, send and response head (504 past it)"}},
+        {"shutdown-grace-ms", {"MS", "time in-flight requests get after SIGTERM"}},
+        {"pool-idle-per-origin", {"N", "idle upstream connections kept per origin"}},
+        {"upstream-ca", {"FILE", "extra PEM trust anchors for upstream TLS (repeatable)"}},
+        {"intercept", {"PATTERN", "CONNECT hosts whose TLS is intercepted (repeatable)"}},
+        {"no-intercept", {"PATTERN", "hosts tunnelled as bytes anyway (repeatable)"}},
+        {"underscore-headers", {"drop|reject|allow", "request header names with '_'"}},
+        {"allow-get-body-hosts", {"PATTERN", "hosts where GET/HEAD may carry a body (repeatable)"}},
+        {"ca-dir", {"DIR", "the interception CA (created when missing)"}},
+        {"log", {"FILE|-", "JSON-lines access log"}},
+        {"no-payments", {"", "never pay: every 402 passes through"}},
+        {"store-dir", {"DIR", "the LMDB store of agents and the ledger"}},
+        {"keystore", {"FILE", "the wallet keystore unlocked at start-up"}},
+        {"wallet-password-file", {"FILE", "the keystore password"}},
+        {"testnet-env", {"FILE", "pay on the local testnet (D/testnet.env) and trust its CA"}},
+        {"payment", {"JSON", "payment-flow options: max_window_seconds, networks, rpc, ..."}},
+    };
+    return h;
 }
 
 std::string env_of_flag(const std::string& flag) {
@@ -68,13 +101,18 @@ std::vector<option_spec> proxy_options() {
     std::vector<option_spec> out{{"config", "FILE", "JSON config file (keys: option names with '_')",
                                   "", "PURSER_CONFIG"}};
     const auto& defaults = proxy_defaults();
-    auto add = [&](const std::string& flag, const char* value) {
+    const auto& help = proxy_help();
+    auto add = [&](const std::string& flag) {
         auto d = defaults.find(flag);
-        out.push_back({flag, value, "see proxy/README.md",
+        auto h = help.find(flag);
+        // An option without its line still shows, pointing at the full table
+        // (tests/cli/help_test.cpp fails on it).
+        out.push_back({flag, h == help.end() ? "V" : h->second.first,
+                       h == help.end() ? "see proxy/README.md" : h->second.second,
                        d == defaults.end() ? "" : d->second, env_of_flag(flag)});
     };
-    for (const auto& f : proxy::config_flag_names()) add(f, "V");
-    for (const auto& f : proxy::config_switch_names()) add(f, "");
+    for (const auto& f : proxy::config_flag_names()) add(f);
+    for (const auto& f : proxy::config_switch_names()) add(f);
     out.push_back({"detach", "", "run in the background; return once listening (log PURSER_HOME/proxy.log, "
                                  "pid PURSER_HOME/proxy.pid)", "", ""});
     return out;
@@ -84,7 +122,8 @@ std::vector<command_spec> build_table() {
     std::vector<command_spec> t;
     t.push_back({"proxy", "", "run the paying forward proxy",
                  "Every option can also come from the config file (same name with '_') or from\n"
-                 "PURSER_<NAME>; flags win over the environment, which wins over the file.\n",
+                 "PURSER_<NAME>; flags win over the environment, which wins over the file.\n"
+                 "SIGHUP re-reads the file. The full reference is proxy/README.md.\n",
                  proxy_options()});
 
     t.push_back({"wallet new", "", "create an encrypted key, print its address",

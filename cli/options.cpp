@@ -136,7 +136,20 @@ result<std::string> read_wallet_password(bool confirm) {
 }
 
 int report(const error& e, int code) {
-    std::cerr << "purser: " << e.message() << "\n";
+    // In the user's terms: no library name. An invalid argument's detail says it all ("usage:
+    // ...", "--per-request abc: expected a dollar amount ..."); other errors keep their kind.
+    std::cerr << "purser: ";
+    const bool self_explaining = !e.detail.empty() && (e.code == std::errc::invalid_argument ||
+                                                       e.code.message() == "invalid argument" ||
+                                                       e.code.message() == "invalid value" ||
+                                                       e.code.message() == "missing field");
+    if (self_explaining) {
+        std::cerr << e.detail;
+    } else {
+        std::cerr << e.code.message();
+        if (!e.detail.empty()) std::cerr << ": " << e.detail;
+    }
+    std::cerr << "\n";
     return code;
 }
 

@@ -220,8 +220,14 @@ result<chain_view> open_chain(const options& opts, bool need_holder) {
             v.holder = addr;
         } else {
             // The address field of the keystore: reading a balance needs no password.
-            PURSER_TRY(addr, wallet::keystore_address(keystore_path(opts)));
-            v.holder = addr;
+            auto addr = wallet::keystore_address(keystore_path(opts));
+            std::error_code ec;
+            if (!addr && !std::filesystem::exists(keystore_path(opts), ec)) {
+                return fail(protocol::errc::invalid_value, "no wallet at " + keystore_path(opts).string() +
+                                                   ": create one with `purser wallet new`, or pass --address");
+            }
+            if (!addr) return tl::unexpected(addr.error());
+            v.holder = *addr;
         }
     }
 

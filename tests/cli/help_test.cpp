@@ -4,9 +4,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 #include <string>
 
+#include "purser/proxy/config.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -71,4 +73,47 @@ TEST_CASE("top-level help lists every command and the environment", "[cli]") {
 TEST_CASE("an unknown option is still an error", "[cli]") {
     auto r = run("wallet new --no-such-option");
     CHECK(r.exit_code == 2);
+}
+
+// proxy/README.md's option table is the reference a user reads: it must name exactly the options
+// `purser proxy` accepts (flags, plus `payment`, which only a config file can hold), with the
+// defaults `--help` prints.
+TEST_CASE("proxy/README.md's option table matches what purser proxy accepts", "[cli]") {
+    const std::string readme = purser::test::read_file(std::string(PURSER_SOURCE_DIR) + "/proxy/README.md");
+    std::map<std::string, std::string> documented;  // key -> default cell
+    std::size_t pos = 0;
+    while ((pos = readme.find("\n| `", pos)) != std::string::npos) {
+        const auto key_end = readme.find('`', pos + 4);
+        const std::string key = readme.substr(pos + 4, key_end - pos - 4);
+        // | `key` | type | default | meaning |
+        const auto type_cell = readme.find('|', key_end);
+        const auto default_cell = readme.find('|', type_cell + 1);
+        const auto meaning_cell = readme.find('|', default_cell + 1);
+        documented[key] = readme.substr(default_cell + 1, meaning_cell - default_cell - 1);
+        pos = key_end;
+    }
+    std::set<std::string> accepted{"payment"};
+    auto as_key = [](std::string flag) {
+        for (auto& c : flag) c = c == '-' ? '_' : c;
+        return flag;
+    };
+    for (const auto& f : purser::proxy::config_flag_names()) accepted.insert(as_key(f));
+    for (const auto& f : purser::proxy::config_switch_names()) accepted.insert(as_key(f));
+    std::set<std::string> keys;
+    for (const auto& [k, d] : documented) keys.insert(k);
+    CHECK(keys == accepted);
+
+    const auto* proxy = purser::cli::find_command("proxy");
+    REQUIRE(proxy != nullptr);
+    for (const auto& o : proxy->options) {
+        INFO(o.name);
+        CHECK(o.help.find("see proxy/README.md") == std::string::npos);  // a line of its own
+        if (o.default_value.empty()) continue;
+        const auto it = documented.find(as_key(o.name));
+        REQUIRE(it != documented.end());
+        // The first word of the help's default ("0 (one per core)", "- (stderr)") is in the cell.
+        const std::string first = o.default_value.substr(0, o.default_value.find(' '));
+        INFO(o.name << ": help says " << o.default_value << ", README says " << it->second);
+        CHECK(it->second.find(first) != std::string::npos);
+    }
 }
