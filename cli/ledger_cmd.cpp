@@ -51,13 +51,15 @@ std::vector<std::pair<std::string, std::string>> fields(const st::ledger_row& r)
                            ? std::to_string(r.latency_ms) : ""},
         {"updated", st::iso8601_utc(r.updated_ms)},
         {"payer", r.payer},
+        {"repeats", std::to_string(r.repeats)},
     };
 }
 
 /// Fields JSON writes as numbers (null when the text form is empty); every other field,
 /// amounts included, stays a string so no consumer rounds a 256-bit amount through a double.
 bool numeric_field(const std::string& key) {
-    return key == "id" || key == "x402_version" || key == "merchant_status" || key == "latency_ms";
+    return key == "id" || key == "x402_version" || key == "merchant_status" || key == "latency_ms" ||
+           key == "repeats";
 }
 
 nlohmann::ordered_json to_json(const st::ledger_row& r) {
@@ -77,7 +79,11 @@ nlohmann::ordered_json to_json(const st::ledger_row& r) {
 /// The table's REASON: the decline code, or for rows that failed or are in doubt the first
 /// words of the detail (the cause), or the merchant's status when there is no detail.
 std::string short_reason(const st::ledger_row& r) {
-    if (r.why) return std::string(st::to_string(*r.why));
+    // A folded decline says how many identical declines it stands for.
+    if (r.why) {
+        return std::string(st::to_string(*r.why)) +
+               (r.repeats > 1 ? " x" + std::to_string(r.repeats) : "");
+    }
     if (r.state == st::status::paid || r.state == st::status::reserved) return "";
     std::string cause;
     int words = 0;
@@ -225,13 +231,13 @@ int ledger_command(const words& args) {
         return 0;
     }
     // TX in full (a hash cut short cannot be looked up); URL last, since it has no fixed width.
-    std::printf("%-8s %-24s %-14s %-9s %-28s %12s %-66s %s\n", "ID", "TIME", "AGENT", "STATUS",
+    std::printf("%-8s %-24s %-14s %-9s %-34s %12s %-66s %s\n", "ID", "TIME", "AGENT", "STATUS",
                 "REASON", "USD", "TX", "URL");
     for (const auto& r : *rows) {
         const auto f = fields(r);
-        std::printf("%-8s %-24s %-14s %-9s %-28s %12s %-66s %s\n", f[0].second.c_str(),
+        std::printf("%-8s %-24s %-14s %-9s %-34s %12s %-66s %s\n", f[0].second.c_str(),
                     f[1].second.c_str(), shorten(st::printable(r.agent), 14).c_str(),
-                    f[15].second.c_str(), shorten(short_reason(r), 28).c_str(),
+                    f[15].second.c_str(), shorten(short_reason(r), 34).c_str(),
                     f[11].second.c_str(), st::printable(r.tx_hash).c_str(),
                     st::printable(r.url).c_str());
     }

@@ -134,6 +134,35 @@ result<std::optional<reason>> evaluate(const store::impl& im, const detail::writ
 
 }  // namespace
 
+result<std::optional<std::uint64_t>> store::impl::fold_decline(detail::write_txn& t,
+                                                              const detail::stored_row& fresh) {
+    const ledger_row& r = fresh.row;
+    if (options.decline_fold_ms == 0 || !r.why) return std::optional<std::uint64_t>{};
+    const std::string key = detail::writer()
+                                .key_str(r.agent)
+                                .key_str(r.host)
+                                .u8(static_cast<std::uint8_t>(*r.why))
+                                .take();
+    PURSER_TRY(last, t.get(by_decline, key));
+    if (last) {
+        auto id = detail::decode_u64_value(*last);
+        if (!id) return purser::fail(errc::corrupt_record, "decline index");
+        PURSER_TRY(before, load_row(t, *id));
+        if (before && before->row.state == status::declined && before->row.why == r.why &&
+            before->row.agent == r.agent && r.at_ms >= before->row.at_ms &&
+            r.at_ms - before->row.at_ms < options.decline_fold_ms &&
+            before->row.repeats < UINT32_MAX) {
+            stored_row after = *before;
+            ++after.row.repeats;
+            after.row.updated_ms = r.at_ms;
+            PURSER_STORE_CHECK(write_row(t, after, before));
+            return std::optional<std::uint64_t>{*id};
+        }
+    }
+    PURSER_STORE_CHECK(t.put(by_decline, key, detail::encode_u64_value(r.id)));
+    return std::optional<std::uint64_t>{};
+}
+
 result<decision> store::reserve(const reserve_request& q) {
     PURSER_STORE_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
@@ -170,7 +199,16 @@ result<decision> store::reserve(const reserve_request& q) {
         d.reservation_id = id;
     }
     if (who) PURSER_STORE_CHECK(impl_->prune_rate(t, q.agent, now));
-    PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+    std::optional<std::uint64_t> folded;
+    if (why) {
+        PURSER_TRY(into, impl_->fold_decline(t, row));
+        folded = into;
+    }
+    if (folded) {
+        d.ledger_id = *folded;
+    } else {
+        PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+    }
     if (who) {
         PURSER_TRY(after, impl_->load_agent(t, q.agent));
         if (after) d.allowance_remaining = after->allowance;
@@ -194,9 +232,10 @@ result<std::uint64_t> store::record_decline(const reserve_request& q, reason why
     row.row.state = status::declined;
     row.row.why = why;
     row.row.detail = bounded_text(detail, max_row_field_bytes);
-    PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+    PURSER_TRY(folded, impl_->fold_decline(t, row));
+    if (!folded) PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
     PURSER_STORE_CHECK(t.commit());
-    return id;
+    return folded.value_or(id);
 }
 
 namespace {

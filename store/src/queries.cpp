@@ -229,7 +229,7 @@ result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::u
         PURSER_TRY(n, c.next());
         cur = n;
         if (r.state == status::declined) {
-            ++g.declined;
+            g.declined += r.repeats;
             continue;
         }
         ++g.approved;

@@ -52,7 +52,7 @@ std::optional<agent> decode_agent(std::string_view name, std::string_view value)
 std::string encode_row(const stored_row& s) {
     const ledger_row& r = s.row;
     writer w;
-    w.u8(row_format_v2).u64(r.id).u64(r.at_ms).u64(r.updated_ms).u64(s.session);
+    w.u8(row_format_v3).u64(r.id).u64(r.at_ms).u64(r.updated_ms).u64(s.session);
     w.str(r.agent).str(r.method).str(r.url).str(r.host);
     w.u16(static_cast<std::uint16_t>(r.x402_version));
     w.str(r.scheme).str(r.network).str(r.asset).u8(static_cast<std::uint8_t>(r.asset_decimals));
@@ -63,13 +63,14 @@ std::string encode_row(const stored_row& s) {
     w.u8(r.charged_atomic ? 1 : 0).u256(r.charged_atomic.value_or(protocol::uint256{}));
     w.u64(r.charged_usd).u16(r.merchant_status).u32(r.latency_ms);
     w.str(r.payer);
+    w.u32(r.repeats);
     return w.take();
 }
 
 std::optional<stored_row> decode_row(std::string_view value) {
     reader rd(value);
     const std::uint8_t format = rd.u8();
-    if (format != format_v1 && format != row_format_v2) return std::nullopt;
+    if (format != format_v1 && format != row_format_v2 && format != row_format_v3) return std::nullopt;
     stored_row s;
     ledger_row& r = s.row;
     r.id = rd.u64();
@@ -107,7 +108,11 @@ std::optional<stored_row> decode_row(std::string_view value) {
     r.charged_usd = rd.u64();
     r.merchant_status = rd.u16();
     r.latency_ms = rd.u32();
-    if (format == row_format_v2) r.payer = rd.str();  // v1 rows predate the payer field
+    if (format >= row_format_v2) r.payer = rd.str();  // v1 rows predate the payer field
+    if (format >= row_format_v3) {
+        r.repeats = rd.u32();
+        if (r.repeats == 0) return std::nullopt;
+    }
     if (!rd.ok_and_done()) return std::nullopt;
     return s;
 }

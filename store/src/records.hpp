@@ -16,7 +16,11 @@ inline constexpr std::uint8_t format_v1 = 1;
 /// Ledger rows from the version that records the payer (the signing address), which the proof of
 /// non-settlement (EIP-3009 authorizationState(payer, nonce)) needs. v1 rows still decode.
 inline constexpr std::uint8_t row_format_v2 = 2;
-inline constexpr std::uint32_t schema_version = 1;
+/// Rows that count folded declines (ledger_row::repeats). v1 and v2 rows still decode.
+inline constexpr std::uint8_t row_format_v3 = 3;
+/// 2: v3 rows, the rate index (idx_rate) and the decline index (idx_decline), which a Purser
+/// reading schema 1 would neither read nor maintain: it refuses the store instead.
+inline constexpr std::uint32_t schema_version = 2;
 
 /// A ledger row plus what only the store needs: the session that reserved it.
 struct stored_row {

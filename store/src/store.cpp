@@ -260,6 +260,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(t, p->begin_write());
         PURSER_TRY(meta, open_db(t, "meta"));
         PURSER_TRY(version, t.get(meta, "schema_version"));
+        std::uint32_t stored_version = 0;  // none yet: a new store
         if (version) {
             detail::reader r(*version);
             const auto fmt = r.u8();
@@ -272,7 +273,11 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
                                                       ", this Purser reads up to " +
                                                       std::to_string(detail::schema_version));
             }
-        } else {
+            stored_version = v;
+        }
+        // An older store is upgraded in place: its rows still decode, the indexes it lacks are
+        // built below, and from now on an older Purser refuses it rather than miss them.
+        if (stored_version < detail::schema_version) {
             PURSER_STORE_CHECK(t.put(meta, "schema_version",
                                 detail::writer().u8(detail::format_v1).u32(detail::schema_version)
                                     .take()));
@@ -287,6 +292,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(by_status, open_db(t, "idx_status"));
         PURSER_TRY(by_expiry, open_db(t, "idx_expiry"));
         PURSER_TRY(rate, open_db(t, "idx_rate"));
+        PURSER_TRY(by_decline, open_db(t, "idx_decline"));
+        p->by_decline = by_decline;
         p->agents = agents;
         p->counters = counters;
         p->ledger = ledger;

@@ -35,6 +35,7 @@ public:
     MDB_dbi by_status = 0;  ///< status, id
     MDB_dbi by_expiry = 0;  ///< expires_at, id (open rows with an expiry only)
     MDB_dbi rate = 0;       ///< agent name, at_ms -> approvals (the last rate_keep_ms only)
+    MDB_dbi by_decline = 0; ///< agent name, host, reason -> id of the row declines fold into
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
 
@@ -90,6 +91,11 @@ public:
     [[nodiscard]] result<void> adjust_rate(detail::write_txn& t, std::string_view agent,
                                            std::uint64_t at_ms, bool add) const;
     /// Deletes `agent`'s entries older than now - rate_keep_ms.
+    /// A decline like `fresh` (same agent, host, reason) recorded less than decline_fold_ms ago
+    /// counts one more repeat instead of a new row: returns that row's id. Otherwise `fresh`
+    /// (about to be written) becomes the row later ones fold into, and nullopt is returned.
+    [[nodiscard]] result<std::optional<std::uint64_t>> fold_decline(detail::write_txn& t,
+                                                                    const detail::stored_row& fresh);
     [[nodiscard]] result<void> prune_rate(detail::write_txn& t, std::string_view agent,
                                           std::uint64_t now) const;
     /// Fills an empty rate index from the ledger's last rate_keep_ms (stores made before it).

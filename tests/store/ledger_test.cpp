@@ -32,6 +32,7 @@ TEST_CASE("indexed ledger queries agree with a full scan", "[store][ledger]") {
     manual_clock clock;
     open_options o;
     o.clock = clock.fn();
+    o.decline_fold_ms = 0;  // random rows, each its own
     auto s = std::move(store::open(dir.path(), o).value());
     const std::vector<std::string> agents = {"alpha", "beta", "gamma"};
     const std::vector<std::string> hosts = {"a.example.com", "b.example.com", "api.weather.io"};
@@ -102,6 +103,7 @@ TEST_CASE("ledger with a limit reads only the newest rows of 20000", "[store][le
     manual_clock clock;
     open_options o;
     o.clock = clock.fn();
+    o.decline_fold_ms = 0;  // 20,000 rows, each its own
     auto s = store::open(dir.path() / "store", o).value();
     REQUIRE(s->add_agent("a", {}));
     REQUIRE(s->add_agent("b", {}));

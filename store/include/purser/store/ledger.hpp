@@ -110,6 +110,11 @@ struct ledger_row {
     std::uint16_t merchant_status = 0;
     std::uint32_t latency_ms = 0;
     std::string payer;               ///< Signing address; empty for declines and old rows.
+    /// Identical declines this row stands for: the same agent, host and reason within
+    /// open_options::decline_fold_ms of the row's first one fold into it (updated_ms is the
+    /// last), so an agent retrying a refused call costs the store one row a minute, not one a
+    /// request. 1 for every other row.
+    std::uint32_t repeats = 1;
 
     /// What this row contributes to the agent's counters: amount_usd while open, charged_usd when
     /// paid, 0 otherwise. Counters always equal the sum of this over the ledger.

@@ -39,6 +39,9 @@ struct open_options {
     /// every page freed after its snapshot, so until its slot is cleared the file grows by every
     /// page a write touches. open() always checks once.
     std::uint32_t reader_check_interval_s = 10;
+    /// Declines of the same agent, host and reason within this long of the first become one
+    /// row with a count (ledger_row::repeats); 0 records every decline as its own row.
+    std::uint64_t decline_fold_ms = 60'000;
 };
 
 /// How full the store is, and how much work it has done (store::stats()).
