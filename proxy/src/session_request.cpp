@@ -21,6 +21,9 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 session::session(server::impl& srv, beast::tcp_stream stream)
     : srv_(srv), client_(std::move(stream)), resolver_(client_.get_executor()) {
     buffer_.reserve(io_chunk);
+    boost::system::error_code ec;  // an agent already gone has no endpoint: logged as ""
+    const auto peer = client_.lowest().socket().remote_endpoint(ec);
+    if (!ec) client_endpoint_ = peer.address().to_string() + ":" + std::to_string(peer.port());
     ++srv_.active;
 }
 

@@ -1,10 +1,10 @@
 #include "runtime_matrix.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace purser::test {
 
@@ -14,8 +14,9 @@ const std::vector<std::string> paid_steps{"http_get", "https_get", "post_json",
                                           "post_1mb", "stream",    "after_stream"};
 
 std::string install_hint(const std::string& what) {
-    return what + " is missing: the runtime matrix needs every runtime of the README's table; "
-                  "install them with PURSER_WITH_NODE=1 scripts/install-deps.sh (./run test does)";
+    return what +
+           " is missing: the runtime matrix needs every runtime of the README's table; "
+           "install them with PURSER_WITH_NODE=1 scripts/install-deps.sh (./run test does)";
 }
 
 // "0.001 USDC eip155:31337 0xTX": the amount in atomic units (USDC has 6 decimals) and the tx.
@@ -34,6 +35,44 @@ std::pair<std::uint64_t, std::string> parse_paid(const std::string& header) {
 bool starts_with(const nlohmann::json& v, const std::string& prefix) {
     return v.is_string() && v.get<std::string>().rfind(prefix, 0) == 0;
 }
+
+// "paid; ledger=12" -> "12"
+std::string ledger_id(const nlohmann::json& step) {
+    const auto decision = step.at("decision").get<std::string>();
+    const auto at = decision.find("ledger=");
+    REQUIRE(at != std::string::npos);
+    return decision.substr(at + 7, decision.find(';', at) - at - 7);
+}
+
+// The access log's request lines (not server events), once it holds one per step: the proxy
+// writes a line after the answer has left, so the client may finish first. Bounded wait.
+std::vector<nlohmann::json> request_lines(const world& w, std::size_t steps) {
+    std::vector<nlohmann::json> lines;
+    for (int attempt = 0; attempt < 200 && lines.size() < steps; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        lines.clear();
+        std::ifstream log(w.access_log());
+        std::string line;
+        while (std::getline(log, line)) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (!j.is_discarded() && j.contains("method") && !j.contains("tunnel"))
+                lines.push_back(j);
+        }
+    }
+    REQUIRE(lines.size() == steps);
+    return lines;
+}
+
+// Index in `lines` of the request with this step's ledger id.
+std::size_t line_of(const std::vector<nlohmann::json>& lines, const nlohmann::json& step) {
+    const auto id = ledger_id(step);
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        if (lines[i].value("ledger_id", "") == id) return i;
+    FAIL("no access log line with ledger_id " << id);
+    return 0;
+}
+
+std::string client_of(const nlohmann::json& line) { return line.at("client").get<std::string>(); }
 
 }  // namespace
 
@@ -54,11 +93,13 @@ std::string npm_modules() {
     require_program("node");
     require_program("npm");
     const std::string dir = std::string(PURSER_SOURCE_DIR) + "/build/npm-matrix";
-    auto install = run({"flock", dir + ".lock", "sh", "-c",
-                        "mkdir -p '" + dir + "' && cd '" + dir + "' && "
-                        "([ -d node_modules/undici ] && [ -d node_modules/axios ] || "
-                        "npm install --no-audit --no-fund --silent undici@6 axios@1 >/dev/null)"},
-                       {}, std::chrono::seconds(300));
+    auto install =
+        run({"flock", dir + ".lock", "sh", "-c",
+             "mkdir -p '" + dir + "' && cd '" + dir +
+                 "' && "
+                 "([ -d node_modules/undici ] && [ -d node_modules/axios ] || "
+                 "npm install --no-audit --no-fund --silent undici@6 axios@1 >/dev/null)"},
+            {}, std::chrono::seconds(300));
     INFO(install.err);
     REQUIRE(install.exit_code == 0);
     return dir + "/node_modules";
@@ -75,7 +116,8 @@ env_map ca_env(world& w) {
 env_map user_env(world& w, const std::string& agent, const std::string& token) {
     auto env = ca_env(w);
     const auto url = w.proxy_url(agent, token);
-    for (const char* name : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"}) env[name] = url;
+    for (const char* name : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"})
+        env[name] = url;
     env["NO_PROXY"] = "";
     env["no_proxy"] = "";
     return env;
@@ -93,8 +135,8 @@ matrix_steps run_agent(const std::vector<std::string>& argv, const env_map& env)
         auto j = nlohmann::json::parse(line);
         REQUIRE(steps.emplace(j.at("step").get<std::string>(), j).second);
     }
-    for (const auto* name : {"http_get", "https_get", "post_json", "post_1mb", "stream", "after_stream",
-                             "free", "declined"}) {
+    for (const auto* name : {"http_get", "https_get", "post_json", "post_1mb", "stream",
+                             "after_stream", "free", "declined"}) {
         INFO(name);
         REQUIRE(steps.count(name) == 1);
         REQUIRE_FALSE(steps.at(name).contains("error"));
@@ -107,7 +149,7 @@ balances read_balances(const world& w) {
 }
 
 void check_matrix(const world& w, const std::string& agent, const matrix_steps& steps,
-                  const balances& before, bool reuses_connection) {
+                  const balances& before, connection_reuse reuse) {
     std::map<std::string, std::uint64_t> paid_by_tx;  // what the client was told it paid
     std::uint64_t received_paid = 0;
     for (const auto& name : paid_steps) {
@@ -128,10 +170,27 @@ void check_matrix(const world& w, const std::string& agent, const matrix_steps& 
     }
     CHECK(steps.at("post_1mb").at("length") == 1000000);
     CHECK(steps.at("stream").at("events") == 5);
-    if (reuses_connection) {
-        INFO("stream: " << steps.at("stream").dump() << "\nafter_stream: " << steps.at("after_stream").dump());
-        REQUIRE(steps.at("stream").contains("conn"));
-        CHECK(steps.at("after_stream").value("conn", "") == steps.at("stream").at("conn"));
+    // Which agent connection carried each request, from the proxy's log; where the client reports
+    // its own connection (its local port), the two views must agree.
+    const auto lines = request_lines(w, steps.size());
+    for (const auto& name : paid_steps) {
+        const auto& s = steps.at(name);
+        if (!s.contains("conn")) continue;
+        INFO(name << ": " << s.dump());
+        const auto client = client_of(lines.at(line_of(lines, s)));
+        CHECK(client.substr(client.rfind(':') + 1) == s.at("conn").get<std::string>());
+    }
+    const auto stream_line = line_of(lines, steps.at("stream"));
+    const auto stream_client = client_of(lines.at(stream_line));
+    if (reuse == connection_reuse::same_connection) {
+        INFO("stream: " << lines.at(stream_line).dump());
+        CHECK(client_of(lines.at(line_of(lines, steps.at("after_stream")))) == stream_client);
+    } else if (reuse == connection_reuse::later_request) {
+        bool reused = false;
+        for (auto i = stream_line + 1; i < lines.size(); ++i)
+            reused = reused || client_of(lines[i]) == stream_client;
+        INFO("stream: " << lines.at(stream_line).dump());
+        CHECK(reused);
     }
     const auto& free = steps.at("free");
     INFO("free: " << free.dump());

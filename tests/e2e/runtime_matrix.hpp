@@ -3,11 +3,11 @@
 // helpers give it a user's configuration and judge what it received against the ledger and chain.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "world.hpp"
 
@@ -41,16 +41,24 @@ matrix_steps run_agent(const std::vector<std::string>& argv, const env_map& env)
 /// Per-request cap of every matrix agent: the `declined` step asks for /premium at $5.
 inline const std::vector<std::string> matrix_limits{"--per-request", "1"};
 
-/// Checks every step and then the money: the agent's ledger rows and the payer's and payee's
-/// on-chain balance changes match exactly the paid answers the client received. The balances
-/// are the ones read before the agent ran. `reuses_connection`: the runtime keeps its proxy
-/// connection, so the step after the stream must report the stream's connection.
+/// What a runtime does with its proxy connection after a streamed response.
+enum class connection_reuse {
+    none,             ///< a new proxy connection per request (urllib, axios)
+    same_connection,  ///< the next request goes on the stream's connection
+    later_request,    ///< a pool of connections: a later request goes on the stream's (undici)
+};
+
 struct balances {
     std::uint64_t payer = 0;
     std::uint64_t payee = 0;
 };
 balances read_balances(const world& w);
+
+/// Checks every step, the connection the proxy's access log shows after the stream (`reuse`; and
+/// where a client reports its connection, `conn`, its local port, it must match the log), then the
+/// money: the agent's ledger rows and the payer's and payee's on-chain balance changes match
+/// exactly the paid answers the client received. `before`: the balances read before the agent ran.
 void check_matrix(const world& w, const std::string& agent, const matrix_steps& steps,
-                  const balances& before, bool reuses_connection);
+                  const balances& before, connection_reuse reuse);
 
 }  // namespace purser::test
