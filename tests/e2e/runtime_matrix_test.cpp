@@ -2,8 +2,9 @@
 // would, does the same steps end to end through the real proxy binary against the testnet: paid
 // HTTP and HTTPS GETs, paid POSTs with a JSON body and with 1,000,000 bytes (both must come back
 // intact from /echo after the paid retry), a paid SSE stream and a paid call after it on the same
-// connection, a free route and a declined call. Then the ledger and the chain must match exactly
-// the paid answers the client received.
+// client (the proxy's access log shows which connection carried it: connection_reuse), a free
+// route and a declined call. Then the ledger and the chain must match exactly the paid answers
+// the client received.
 #include "runtime_matrix.hpp"
 
 #include <catch2/catch.hpp>

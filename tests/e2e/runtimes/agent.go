@@ -107,8 +107,11 @@ func run(client *http.Client, s step) map[string]any {
 func main() {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	// ProxyFromEnvironment never proxies "localhost" or a loopback IP, whatever NO_PROXY says, and
-	// the testnet's merchants live there: the proxy URL comes from the same variable but is set
-	// explicitly. For remote APIs the default transport reading HTTPS_PROXY is enough.
+	// the testnet's merchants live there. Another name for 127.0.0.1 does not help: "localhost."
+	// does not resolve through glibc, and the merchants' certificate names only localhost and
+	// 127.0.0.1, so the proxy's upstream TLS check would refuse "127.1" or "0.0.0.0" (names Go
+	// would proxy). So the proxy URL comes from the same variable but is set explicitly; for
+	// remote APIs the default transport reading HTTPS_PROXY is enough.
 	proxy, err := url.Parse(os.Getenv("HTTPS_PROXY"))
 	if err != nil || proxy.Host == "" {
 		fmt.Fprintln(os.Stderr, "HTTPS_PROXY must hold the proxy URL")
