@@ -13,7 +13,9 @@ if [[ "${PURSER_WITH_FUZZ:-0}" == 1 ]]; then
   packages+=(clang libclang-rt-14-dev)
 fi
 if [[ "${PURSER_WITH_NODE:-0}" == 1 ]]; then
-  packages+=(nodejs npm)
+  # The runtime matrix (tests/e2e/runtime_matrix_test.cpp): every client runtime the README's
+  # table names, from Debian; undici and axios come from npm into the build tree.
+  packages+=(nodejs npm wget python3-httpx python3-aiohttp golang-go openjdk-17-jdk-headless)
 fi
 
 missing=()

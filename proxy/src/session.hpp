@@ -171,6 +171,9 @@ private:
     /// connections accepted after it, never halfway through an exchange.
     std::shared_ptr<const config> cfg_;
     either_stream client_;
+    // The agent's address and port, logged as `client`: which requests shared one connection
+    // (keep-alive, a CONNECT tunnel) is otherwise invisible in the access log.
+    std::string client_endpoint_;
     beast::flat_buffer buffer_;
     tcp::resolver resolver_;
     std::optional<http::request_parser<http::buffer_body>> req_parser_;

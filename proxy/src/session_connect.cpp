@@ -121,6 +121,7 @@ void session::become_tunnel() {
     nlohmann::json line;
     line["time"] = detail::access_log::now_iso8601();
     line["agent"] = ex_.agent;
+    line["client"] = client_endpoint_;
     line["method"] = "CONNECT";
     line["host"] = ex_.dest.host;
     line["url"] = ex_.dest.authority();

@@ -105,6 +105,7 @@ void session::log_exchange() {
     nlohmann::json line;
     line["time"] = detail::access_log::now_iso8601();
     line["agent"] = ex_.agent;
+    line["client"] = client_endpoint_;
     line["method"] = ex_.method;
     line["host"] = ex_.dest.host;
     line["url"] = detail::redact_url(ex_.url);

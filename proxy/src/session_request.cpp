@@ -22,6 +22,9 @@ session::session(server::impl& srv, beast::tcp_stream stream)
     : srv_(srv), cfg_(srv.current_config()), client_(std::move(stream)),
       resolver_(client_.get_executor()) {
     buffer_.reserve(io_chunk);
+    boost::system::error_code ec;  // an agent already gone has no endpoint: logged as ""
+    const auto peer = client_.lowest().socket().remote_endpoint(ec);
+    if (!ec) client_endpoint_ = peer.address().to_string() + ":" + std::to_string(peer.port());
     ++srv_.active;
 }
 

@@ -35,7 +35,7 @@ void world::start_proxy(const std::vector<std::string>& extra) {
                                   "--upstream-ca", testnet_env_.at("PURSER_TESTNET_CA"),
                                   "--keystore", testnet_env_.at("PURSER_TESTNET_KEYSTORE"),
                                   "--testnet-env", (dir_.path() / "testnet" / "testnet.env").string(),
-                                  "--log", (dir_.path() / "logs" / "requests.jsonl").string()};
+                                  "--log", access_log().string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proxy_ = std::make_unique<process>(argv, env_, dir_.path() / "logs", "proxy");
     proxy_address_ = proxy_->wait_for(std::regex("listening on ([0-9.]+:[0-9]+)"), std::chrono::seconds(60));

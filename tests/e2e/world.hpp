@@ -51,6 +51,8 @@ public:
     env_map base_env() const { return env_; }
     std::string ca_file() const { return (dir_.path() / "home" / "ca" / "ca.crt").string(); }
     std::string proxy_output() const { return proxy_ ? proxy_->output() : ""; }
+    /// The proxy's JSON-lines access log (`--log`).
+    std::filesystem::path access_log() const { return dir_.path() / "logs" / "requests.jsonl"; }
 
 private:
     temp_dir dir_;
