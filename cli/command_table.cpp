@@ -52,6 +52,7 @@ const std::map<std::string, std::string>& proxy_defaults() {
         {"ca-dir", "PURSER_HOME/ca"},
         {"log", "- (stderr)"},
         {"store-dir", "PURSER_HOME/store"},
+        {"store-max-size", "1073741824"},
         {"keystore", "PURSER_HOME/keystore.json"},
     };
     return d;
@@ -81,6 +82,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
         {"log", {"FILE|-", "JSON-lines access log"}},
         {"no-payments", {"", "never pay: every 402 passes through"}},
         {"store-dir", {"DIR", "the LMDB store of agents and the ledger"}},
+        {"store-max-size", {"BYTES", "the most the store may grow to (warning at 80%)"}},
         {"keystore", {"FILE", "the wallet keystore unlocked at start-up"}},
         {"wallet-password-file", {"FILE", "the keystore password"}},
         {"testnet-env", {"FILE", "pay on the local testnet (D/testnet.env) and trust its CA"}},
@@ -206,6 +208,14 @@ std::vector<command_spec> build_table() {
                   config_opt}});
     t.push_back({"ledger show", "ID", "one ledger row, every field", "",
                  {{"format", "table|json", "output format", "table", ""}, config_opt}});
+    t.push_back({"ledger prune", "", "delete old rows, archived first",
+                 "Rows decided before --before leave the store, oldest first. Paid rows go only\n"
+                 "with --archive (JSON lines, the `ledger --format json` form, fsynced before the\n"
+                 "rows are deleted); rows that may still move money (reserved, failed, in doubt)\n"
+                 "never do. Agents' spending counters do not change. Rows of the last hour stay.\n",
+                 {{"before", "T", "prune rows older than this (required), e.g. 90d", "", ""},
+                  {"archive", "FILE", "append the rows here first (created 0600)", "", ""},
+                  config_opt}});
     t.push_back({"ledger reconcile", "", "settlement evidence from the chain",
                  "Asks the chain about every in_doubt and failed `exact` payment, and expired ones\n"
                  "since --since: a nonce used on chain makes the row paid; an unused one past its\n"

@@ -1,6 +1,13 @@
 // purser ledger [--since 24h] [--until T] [--agent A] [--host H] [--status S]
 //               [--format table|csv|json] [--limit N]
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -12,6 +19,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "proxy_settings.hpp"
+#include "purser/protocol/errc.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 
@@ -147,6 +155,74 @@ int ledger_show_command(const words& args) {
     return 0;
 }
 
+/// Appends rows to an archive as JSON lines (the `ledger --format json` form) and makes them
+/// durable before the store deletes them.
+class jsonl_archive {
+public:
+    static result<std::unique_ptr<jsonl_archive>> open(const std::string& path) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            return fail(protocol::errc::invalid_value,
+                        "--archive " + path + ": " + std::strerror(errno));
+        }
+        return std::unique_ptr<jsonl_archive>(new jsonl_archive(fd, path));
+    }
+    ~jsonl_archive() { ::close(fd_); }
+    jsonl_archive(const jsonl_archive&) = delete;
+    jsonl_archive& operator=(const jsonl_archive&) = delete;
+
+    result<void> write(const std::vector<st::ledger_row>& rows) {
+        std::string text;
+        for (const auto& r : rows)
+            text += to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        for (std::size_t done = 0; done < text.size();) {
+            const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return fail(protocol::errc::invalid_value, "--archive " + path_ + ": " + std::strerror(errno));
+            done += static_cast<std::size_t>(n);
+        }
+        if (::fsync(fd_) != 0) return fail(protocol::errc::invalid_value, "--archive " + path_ + ": fsync: " + std::strerror(errno));
+        return {};
+    }
+
+private:
+    jsonl_archive(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+    int fd_;
+    std::string path_;
+};
+
+/// purser ledger prune --before T [--archive FILE]
+int ledger_prune_command(const words& args) {
+    int rc = 0;
+    auto o = parse_command("ledger prune", args, rc);
+    if (!o) return rc;
+    auto before_text = o->get("before");
+    if (!before_text || !o->positional().empty()) return report(help_text(*find_command("ledger prune")), 2);
+    auto s = open_proxy_store(*o);
+    if (!s) return report(s.error());
+    auto before = st::parse_time(*before_text, (*s)->now_ms());
+    if (!before) return report(before.error(), 2);
+    std::unique_ptr<jsonl_archive> archive;
+    if (auto path = o->get("archive")) {
+        auto opened = jsonl_archive::open(*path);
+        if (!opened) return report(opened.error());
+        archive = std::move(*opened);
+    }
+    std::function<result<void>(const std::vector<st::ledger_row>&)> sink;
+    if (archive) sink = [&](const std::vector<st::ledger_row>& rows) { return archive->write(rows); };
+    auto done = (*s)->prune(*before, sink);
+    if (!done) return report(done.error());
+    std::cout << "pruned " << done->rows << " rows decided before " << st::iso8601_utc(*before);
+    if (archive) std::cout << " (" << done->paid << " paid), archived to " << *o->get("archive");
+    std::cout << "\n";
+    if (done->kept_paid != 0)
+        std::cout << "kept " << done->kept_paid << " paid rows: paid rows are pruned only with --archive FILE\n";
+    if (done->kept_open != 0)
+        std::cout << "kept " << done->kept_open
+                  << " rows that may still move money (reserved, failed, in doubt): `purser ledger reconcile` settles them\n";
+    return 0;
+}
+
 }  // namespace
 
 int ledger_command(const words& args) {
@@ -155,6 +231,9 @@ int ledger_command(const words& args) {
     }
     if (!args.empty() && args[0] == "show") {
         return ledger_show_command(words(args.begin() + 1, args.end()));
+    }
+    if (!args.empty() && args[0] == "prune") {
+        return ledger_prune_command(words(args.begin() + 1, args.end()));
     }
     if (wants_help(args)) {
         std::cout << help_text(*find_command("ledger")) << "\n" << group_help("ledger");

@@ -140,10 +140,15 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
         }
     }
     if (!oracle->empty()) flow.oracle = oracle;
-    auto opened = store::store::open(cfg.store_dir);
+    store::open_options store_options;
+    store_options.max_size_bytes = cfg.store_max_size;
+    auto opened = store::store::open(cfg.store_dir, store_options);
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));
     payment_setup out;
+    out.fill_watch = std::make_shared<store::fill_watch>(
+        ledger, [](const std::string& line) { std::cerr << ("purser: " + line + "\n"); });
+    (void)out.fill_watch->check();  // a store already past 80 % says so at start-up
     out.check_agent = [ledger, dir = cfg.store_dir](const std::string& name) -> result<void> {
         if (auto a = ledger->get_agent(name); !a) {
             return fail(errc::invalid_value, "default_agent '" + name + "' is not an agent in " +

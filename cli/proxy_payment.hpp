@@ -9,6 +9,7 @@
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/proxy/payment_hook.hpp"
+#include "purser/store/fill_watch.hpp"
 #include "wallet_unlock.hpp"
 
 namespace purser::cli {
@@ -18,6 +19,8 @@ struct payment_setup {
     std::shared_ptr<proxy::authenticator> agents;
     /// Whether the store knows an agent (a default_agent that SIGHUP brings is checked too).
     std::function<result<void>(const std::string& name)> check_agent;
+    /// Warns on stderr when the store passes 80 % of store_max_size.
+    std::shared_ptr<store::fill_watch> fill_watch;
 };
 
 /// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password

@@ -183,6 +183,8 @@ const std::vector<option>& options() {
              return {};
          }},
         {"store_dir", kind::text, PURSER_PATH_OPTION(store_dir)},
+        {"store_max_size", kind::number,
+         PURSER_SIZE_OPTION(store_max_size, std::uint64_t{16} << 20, std::uint64_t{1} << 40)},
         {"keystore", kind::text, PURSER_PATH_OPTION(keystore)},
         {"wallet_password_file", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {

@@ -293,6 +293,18 @@ result<std::string> store::check_counters() const {
             cur = n;
         }
     }
+    {
+        // What pruned rows counted still counts (store::prune carries it).
+        PURSER_TRY(c, detail::cursor::open(t, impl_->pruned));
+        PURSER_TRY(e, c.first());
+        for (auto cur = e; cur;) {
+            auto v = detail::decode_u64_value(cur->value);
+            if (!v) return purser::fail(errc::corrupt_record, "pruned carry");
+            expected[std::string(cur->key)] += *v;
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
     std::map<std::string, std::uint64_t> stored;
     {
         PURSER_TRY(c, detail::cursor::open(t, impl_->counters));

@@ -293,6 +293,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(by_expiry, open_db(t, "idx_expiry"));
         PURSER_TRY(rate, open_db(t, "idx_rate"));
         PURSER_TRY(by_decline, open_db(t, "idx_decline"));
+        PURSER_TRY(pruned, open_db(t, "pruned"));
+        p->pruned = pruned;
         p->by_decline = by_decline;
         p->agents = agents;
         p->counters = counters;

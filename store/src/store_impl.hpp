@@ -36,6 +36,7 @@ public:
     MDB_dbi by_expiry = 0;  ///< expires_at, id (open rows with an expiry only)
     MDB_dbi rate = 0;       ///< agent name, at_ms -> approvals (the last rate_keep_ms only)
     MDB_dbi by_decline = 0; ///< agent name, host, reason -> id of the row declines fold into
+    MDB_dbi pruned = 0;     ///< counter key -> what pruned rows counted (check_counters adds it)
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
 

@@ -1,6 +1,7 @@
 // Keeping the environment healthy: clearing dead readers' slots, and reporting size and work.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 #include "store_impl.hpp"
@@ -100,6 +101,27 @@ result<store_stats> store::stats() const {
     out.map_bytes = f.map;
     out.max_bytes = std::max<std::uint64_t>(
         {f.map, impl_->options.max_size_bytes, impl_->options.map_size_bytes});
+    // Pages on LMDB's free list (its database 0: each record is a count then that many page
+    // numbers) are reused before the file grows, so they are room, not fill.
+    {
+        PURSER_TRY(t, impl_->begin_read());
+        PURSER_TRY(c, detail::cursor::open(t, MDB_dbi{0}));
+        PURSER_TRY(e, c.first());
+        std::uint64_t free_pages = 0;
+        for (auto cur = e; cur;) {
+            if (cur->value.size() >= sizeof(std::size_t)) {
+                std::size_t n = 0;
+                std::memcpy(&n, cur->value.data(), sizeof n);
+                free_pages += n;
+            }
+            PURSER_TRY(next, c.next());
+            cur = next;
+        }
+        MDB_stat st{};
+        if (const int rc = mdb_env_stat(impl_->env.get(), &st); rc != MDB_SUCCESS)
+            return tl::unexpected(detail::lmdb_error(rc, "mdb_env_stat"));
+        out.free_bytes = std::min<std::uint64_t>(free_pages * st.ms_psize, out.used_bytes);
+    }
     out.stale_readers_cleared = impl_->readers_cleared.load();
     out.rows_visited = impl_->rows_visited.load();
     return out;

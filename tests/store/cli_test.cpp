@@ -1,6 +1,8 @@
 // The purser binary on a store this test process holds open at the same time.
 #include "purser/store/store.hpp"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -125,6 +127,42 @@ TEST_CASE("purser agent remove: refused with money in flight, then the token sto
     CHECK(run_cli(home.path().string(), "agent list").out.find("worker") == std::string::npos);
     CHECK(run_cli(home.path().string(), "ledger --agent worker --format json").out.find("\"paid\"") !=
           std::string::npos);
+}
+
+TEST_CASE("purser ledger prune archives paid rows as JSON lines before deleting them", "[store][cli]") {
+    purser::test::temp_dir home;
+    {
+        // Rows decided at t0 (2026-11-23), days before the CLI's own clock.
+        purser::test::manual_clock clock;
+        open_options o;
+        o.clock = clock.fn();
+        auto s = std::move(store::open(home.path() / "store", o).value());
+        REQUIRE(s->add_agent("old", {}));
+        auto paid = s->reserve(usdc_request("old", 1000)).value();
+        settlement facts;
+        facts.tx_hash = "0x" + std::string(64, 'd');
+        REQUIRE(s->commit(paid.reservation_id, facts));
+        REQUIRE(s->set_frozen("old", true));
+        REQUIRE(s->reserve(usdc_request("old", 1000)).value().why == reason::agent_frozen);
+    }
+    const std::string h = home.path().string();
+    auto kept = run_cli(h, "ledger prune --before 1d");
+    CHECK(kept.code == 0);
+    CHECK(kept.out.find("pruned 1 rows") != std::string::npos);
+    CHECK(kept.out.find("kept 1 paid rows") != std::string::npos);
+
+    const auto archive = home.path() / "archive.jsonl";
+    auto pruned = run_cli(h, "ledger prune --before 1d --archive '" + archive.string() + "'");
+    CHECK(pruned.code == 0);
+    CHECK(pruned.out.find("pruned 1 rows") != std::string::npos);
+    const auto lines = purser::test::read_file(archive);
+    CHECK(lines.find("\"status\":\"paid\"") != std::string::npos);
+    CHECK(lines.find(std::string(64, 'd')) != std::string::npos);
+    struct stat st {};
+    REQUIRE(::stat(archive.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(run_cli(h, "ledger --since 30d --format json").out.find("paid") == std::string::npos);
+    CHECK(run_cli(h, "ledger prune").code == 2);  // --before is required
 }
 
 TEST_CASE("agent add prints credentials that authenticate, once", "[store][cli]") {

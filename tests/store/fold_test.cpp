@@ -126,3 +126,71 @@ TEST_CASE("a schema 1 store is upgraded to 2 on open, its rows intact", "[store]
     }
     CHECK(schema_of() == std::string("\x01\x00\x00\x00\x02", 5));  // upgraded again on open
 }
+
+TEST_CASE("prune: declines go, paid rows only with an archive, open rows never, counters stay",
+          "[store][prune]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    policy p;
+    p.daily = 10'000'000;
+    REQUIRE(s->add_agent("a", p));
+    settlement facts;
+    facts.tx_hash = "0x" + std::string(64, 'c');
+    // Day 0: two paid, one open (in doubt), one declined.
+    auto paid1 = s->reserve(usdc_request("a", 1000)).value();
+    REQUIRE(s->commit(paid1.reservation_id, facts));
+    auto paid2 = s->reserve(usdc_request("a", 2000)).value();
+    REQUIRE(s->commit(paid2.reservation_id, facts));
+    auto open = s->reserve(usdc_request("a", 4000)).value();
+    REQUIRE(s->mark_in_doubt(open.reservation_id, "merchant stalled"));
+    auto big = usdc_request("a", 20'000'000);
+    REQUIRE(s->reserve(big).value().why == reason::daily_limit_exceeded);
+    // Day 3: one more paid, recent.
+    clock.advance_ms(3 * 86'400'000ULL);
+    auto recent = s->reserve(usdc_request("a", 8000)).value();
+    REQUIRE(s->commit(recent.reservation_id, facts));
+    const auto lifetime = s->usage("a")->spent_lifetime;
+    const auto cutoff = clock.now->load() - 86'400'000ULL;
+
+    CHECK(s->prune(clock.now->load() - 60'000).error().code == errc::invalid_argument);
+
+    // Without an archive: the decline goes, paid and open rows stay.
+    auto first = s->prune(cutoff).value();
+    CHECK(first.rows == 1);
+    CHECK(first.kept_paid == 2);
+    CHECK(first.kept_open == 1);
+    CHECK(s->list_ledger({}).value().size() == 4);
+
+    // With an archive: the paid rows go too, after the archive saw them; the open row stays.
+    std::vector<ledger_row> archived;
+    auto second = s->prune(cutoff, [&](const std::vector<ledger_row>& rows) -> purser::result<void> {
+        archived.insert(archived.end(), rows.begin(), rows.end());
+        return {};
+    }).value();
+    CHECK(second.rows == 2);
+    CHECK(second.paid == 2);
+    CHECK(second.kept_open == 1);
+    REQUIRE(archived.size() == 2);
+    CHECK(archived[0].id == paid1.reservation_id);
+    auto left = s->list_ledger({}).value();
+    REQUIRE(left.size() == 2);
+    CHECK(left[0].id == open.reservation_id);
+    CHECK(left[1].id == recent.reservation_id);
+    CHECK(s->get_row(paid1.reservation_id).error().code == errc::reservation_not_found);
+
+    // An archive that fails stops the prune and deletes nothing of its batch.
+    clock.advance_ms(3 * 86'400'000ULL);
+    auto refused = s->prune(clock.now->load() - 86'400'000ULL,
+                            [](const std::vector<ledger_row>&) -> purser::result<void> {
+                                return purser::fail(errc::io_failed, "disk full");
+                            });
+    CHECK_FALSE(refused);
+    CHECK(s->list_ledger({}).value().size() == 2);
+
+    // Counters never moved, and still agree with the ledger plus what was pruned.
+    CHECK(s->usage("a")->spent_lifetime == lifetime);
+    CHECK(s->check_counters().value().empty());
+    CHECK(s->reserve(usdc_request("a", 1000)).value().approved);
+    CHECK(s->check_counters().value().empty());
+}

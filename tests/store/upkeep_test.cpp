@@ -7,6 +7,7 @@
 
 #include <csignal>
 
+#include "purser/store/fill_watch.hpp"
 #include "store_support.hpp"
 #include "test_support.hpp"
 
@@ -153,4 +154,42 @@ TEST_CASE("the map grows by itself up to max_size_bytes, then map_full", "[store
     CHECK(again->list_ledger({}).value().size() == approved);
     CHECK(again->reserve(q));
     CHECK(again->check_counters().value() == "");
+}
+
+TEST_CASE("the fill watch warns once at 80% of the maximum, and again after dropping below 75%",
+          "[store][upkeep]") {
+    purser::test::temp_dir dir;
+    open_options o;
+    o.map_size_bytes = 1 * 1024 * 1024;
+    o.max_size_bytes = 4 * 1024 * 1024;
+    o.decline_fold_ms = 0;
+    std::shared_ptr<store> s = store::open(dir.path() / "store", o).value();
+    REQUIRE(s->add_agent("a", {}));
+    std::vector<std::string> said;
+    fill_watch watch(s, [&](const std::string& line) { said.push_back(line); },
+                     std::chrono::milliseconds(0));
+    CHECK_FALSE(watch.check());
+    auto q = usdc_request("a", 1);
+    q.url = "https://api.example.com/" + std::string(2000, 'x');
+    double fill = 0;
+    while (fill < 0.8) {
+        REQUIRE(s->reserve(q));
+        const auto st = s->stats().value();
+        fill = static_cast<double>(st.used_bytes - st.free_bytes) / static_cast<double>(st.max_bytes);
+        if (fill < 0.8) CHECK_FALSE(watch.check());
+    }
+    auto warning = watch.check();
+    REQUIRE(warning);
+    CHECK(warning->find("% full") != std::string::npos);
+    CHECK(warning->find("of 4 MiB") != std::string::npos);
+    CHECK(warning->find("ledger prune") != std::string::npos);
+    CHECK_FALSE(watch.check());  // once per crossing
+    CHECK(said.size() == 1);
+
+    // The same store, watched with a larger threshold than its fill (as after the operator
+    // raised the maximum), stays quiet; a store at 80 % of a lower one warns at once.
+    fill_watch above(s, [](const std::string&) {}, std::chrono::milliseconds(0), 0.99, 0.98);
+    CHECK_FALSE(above.check());
+    fill_watch below(s, [](const std::string&) {}, std::chrono::milliseconds(0), 0.5, 0.4);
+    CHECK(below.check());
 }

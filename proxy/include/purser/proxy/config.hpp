@@ -53,6 +53,8 @@ struct config {
     std::string log = "-";                            ///< JSON-lines access log path; "-" = stderr.
     bool no_payments = false;                         ///< Never pay: every 402 passes through.
     std::filesystem::path store_dir;                  ///< Default PURSER_HOME/store.
+    /// The most the store may grow to (it grows by itself up to here); a warning at 80 %.
+    std::uint64_t store_max_size = std::uint64_t{1} << 30;
     std::filesystem::path keystore;                   ///< Default PURSER_HOME/keystore.json.
     std::optional<std::filesystem::path> wallet_password_file;  ///< Wallet password file.
     /// testnet.env of a local testnet (`purser testnet up`): pay on its chain and ask its RPC

@@ -44,9 +44,19 @@ struct open_options {
     std::uint64_t decline_fold_ms = 60'000;
 };
 
+/// What store::prune() did.
+struct prune_report {
+    std::uint64_t rows = 0;        ///< Rows deleted.
+    std::uint64_t paid = 0;        ///< ... of which paid (only with an archive).
+    std::uint64_t kept_paid = 0;   ///< Paid rows in range kept for want of an archive.
+    std::uint64_t kept_open = 0;   ///< Rows in range that may still move money, kept.
+};
+
 /// How full the store is, and how much work it has done (store::stats()).
 struct store_stats {
     std::uint64_t used_bytes = 0;   ///< Pages in use or on LMDB's free list (the high-water mark).
+    std::uint64_t free_bytes = 0;   ///< Of used_bytes, pages on the free list: reused before the
+                                    ///< file grows (what pruning gives back).
     std::uint64_t map_bytes = 0;    ///< The current LMDB map size.
     std::uint64_t max_bytes = 0;    ///< The most the store may hold; used_bytes / max_bytes is
                                     ///< the fill ratio to warn about.
@@ -168,6 +178,18 @@ public:
     [[nodiscard]] result<std::vector<spend_row>> spend(spend_group by,
                                                        std::optional<std::uint64_t> since_ms,
                                                        std::optional<std::uint64_t> until_ms) const;
+
+    /// Deletes ledger rows decided before `before_ms`, oldest first, in batches of at most 512
+    /// rows per write transaction. `archive`, when given, receives each batch before it is
+    /// deleted and must have made it durable when it returns; its error stops the prune (that
+    /// batch stays). Without an archive, paid rows are kept: money that moved is never forgotten
+    /// without a copy. Rows that may still move money (reserved, failed, in doubt) are never
+    /// pruned. Counters do not change: what pruned rows counted is carried in the store, so
+    /// check_counters() still holds. Errors: invalid_argument (`before_ms` within the last
+    /// hour), map_full, lmdb_failed.
+    [[nodiscard]] result<prune_report> prune(
+        std::uint64_t before_ms,
+        const std::function<result<void>(const std::vector<ledger_row>&)>& archive = {});
 
     /// Recomputes every agent's counters from the ledger and compares them with the stored
     /// counters in one read transaction. Returns a description of the first mismatch, or "".
