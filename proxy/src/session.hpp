@@ -155,6 +155,8 @@ private:
     void become_intercepted();
     /// Reads until the tunnel's first bytes say TLS or plain HTTP (see detail::sniff_tunnel).
     void do_sniff_tunnel();
+    /// TLS in an intercepted tunnel with no CA to mint its certificate: an alert, then close.
+    void refuse_tunnel_tls();
     void start_tunnel_tls();
     void become_tunnel();
 
