@@ -63,7 +63,7 @@ private:
         bool expect_continue = false;
         bool has_payment_header = false;
         bool replayable = true;
-        bool no_pool = false;             // GET/HEAD with a body: never share this connection
+        bool no_pool = false;             // GET/HEAD body, codings under chunked: unpooled
         std::string body;                 // request body while buffering
         std::string prefix;               // bytes to send before streaming the rest
         bool prefix_sent = false;
@@ -109,6 +109,11 @@ private:
     /// GET or HEAD with a body: refused unless the host is in allow_get_body_hosts.
     [[nodiscard]] std::optional<std::string> check_get_body(
         const http::request<http::buffer_body>& req);
+    /// The request framed by the chunked coding, as it will be forwarded (see the definition);
+    /// returns why it cannot be, which refuses it.
+    [[nodiscard]] std::optional<std::string> reframe_chunked_request();
+    /// After the framing checks: route, check, clean the head, then read (or stream) the body.
+    void route_and_read_body(http::request<http::buffer_body>& req);
     void prepare_forwarded_request(http::request<http::buffer_body>& req);
     bool authenticate(const http::request<http::buffer_body>& req);
     void start_body();
@@ -150,6 +155,8 @@ private:
     void become_intercepted();
     /// Reads until the tunnel's first bytes say TLS or plain HTTP (see detail::sniff_tunnel).
     void do_sniff_tunnel();
+    /// TLS in an intercepted tunnel with no CA to mint its certificate: an alert, then close.
+    void refuse_tunnel_tls();
     void start_tunnel_tls();
     void become_tunnel();
 

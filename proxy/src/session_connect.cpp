@@ -19,8 +19,11 @@ void session::start_connect() {
     ex_.dest.tls = true;
     ex_.url = ex_.dest.authority();
     if (detail::should_intercept(cfg_->intercept, cfg_->no_intercept, hp->first)) {
-        std::string why = "no CA loaded";
-        auto ctx = srv_.ca ? srv_.leaf_context(hp->first, why) : nullptr;
+        // Without a CA, plain HTTP in the tunnel (undici's http:// over CONNECT) can still be
+        // served: answer, and refuse TLS only once the agent shows it speaks TLS.
+        if (!srv_.ca) return send_connect_ok(true);
+        std::string why;
+        auto ctx = srv_.leaf_context(hp->first, why);
         if (!ctx)
             return send_error(http::status::bad_gateway,
                               "cannot intercept " + hp->first + ": " + why, true);
@@ -81,7 +84,9 @@ void session::become_intercepted() {
 void session::do_sniff_tunnel() {
     const auto* first = static_cast<const char*>(buffer_.data().data());
     switch (detail::sniff_tunnel(std::string_view(first, buffer_.size()))) {
-        case detail::tunnel_sniff::tls: return start_tunnel_tls();
+        case detail::tunnel_sniff::tls:
+            if (!leaf_ctx_) return refuse_tunnel_tls();
+            return start_tunnel_tls();
         case detail::tunnel_sniff::http:
             tunnel_->tls = false;
             return do_read_request();
@@ -100,6 +105,22 @@ void session::do_sniff_tunnel() {
             if (ec) return self->close_client();
             self->do_sniff_tunnel();
         });
+}
+
+/// TLS in a tunnel needs a leaf minted by the interception CA, and none is loaded. The agent is
+/// past its CONNECT answer and waits for a ServerHello, where an HTTP error would read as
+/// garbage: it gets a TLS alert (internal_error), and the access log says why.
+void session::refuse_tunnel_tls() {
+    ex_.status = 502;
+    ex_.log_fields["error"] = "cannot intercept " + tunnel_->host + ": no CA loaded";
+    log_exchange();
+    static constexpr unsigned char internal_error_alert[] = {0x15, 0x03, 0x03, 0x00,
+                                                             0x02, 0x02, 0x50};
+    client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
+    net::async_write(client_.lowest(), net::buffer(internal_error_alert),
+                     [self = shared_from_this()](boost::system::error_code, std::size_t) {
+                         self->close_client(true);
+                     });
 }
 
 /// TLS with the minted leaf, using any bytes already read past the CONNECT head (the agent's

@@ -112,6 +112,13 @@ void session::on_read_header(boost::system::error_code ec) {
         if (!authenticate(req)) return;
         return start_connect();
     }
+    if (auto why = reframe_chunked_request())
+        return send_error(http::status::bad_request, *why, true);
+    // The parser may have been replaced: read the request from it again.
+    route_and_read_body(req_parser_->get());
+}
+
+void session::route_and_read_body(http::request<http::buffer_body>& req) {
     if (!route_request(req)) return;
     // The body was not read: the connection closes after the refusal.
     if (auto why = check_get_body(req)) return send_error(http::status::bad_request, *why, true);
@@ -175,6 +182,41 @@ std::optional<detail::framing_refusal> session::check_framing(
     for (auto it = first; it != last; ++it)
         codings.emplace_back(it->value().data(), it->value().size());
     return detail::check_request_framing(codings, req.count(http::field::content_length) != 0);
+}
+
+/// A request whose final coding is chunked (check_framing let it through) leaves with the proxy's
+/// own chunking under the codings the origin still has to undo. Beast recognises chunked only
+/// when a field's last token is exactly `chunked`; for `chunked;custom_param` it reads no body at
+/// all, so the parser is restarted on a chunked head to decode the body the proxy judged chunked.
+std::optional<std::string> session::reframe_chunked_request() {
+    std::vector<std::string_view> values;
+    const auto [first, last] = req_parser_->get().equal_range(http::field::transfer_encoding);
+    for (auto it = first; it != last; ++it)
+        values.emplace_back(it->value().data(), it->value().size());
+    if (values.empty()) return std::nullopt;
+    const auto forwarded = detail::forwarded_transfer_encoding(values);
+    if (!req_parser_->chunked()) {
+        auto head = req_parser_->get().base();
+        req_parser_.emplace();
+        req_parser_->header_limit(static_cast<std::uint32_t>(cfg_->max_header_bytes));
+        req_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+        constexpr std::string_view chunked_head =
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        boost::system::error_code ec;
+        req_parser_->put(net::buffer(chunked_head.data(), chunked_head.size()), ec);
+        if (ec || !req_parser_->is_header_done() || !req_parser_->chunked())
+            return "cannot decode the chunked body";
+        req_parser_->get().base() = std::move(head);
+    }
+    auto& req = req_parser_->get();
+    req.set(http::field::transfer_encoding, forwarded);
+    // What goes upstream must be chunked in Beast's reading too, or the serializer would send
+    // the body unframed under a Transfer-Encoding that says otherwise.
+    if (!req.chunked()) return "cannot re-frame the chunked body";
+    // An origin that knows only a bare `chunked` may frame this body differently: whatever it
+    // makes of it, its connection must not carry another agent's request afterwards.
+    if (forwarded != "chunked") ex_.no_pool = true;
+    return std::nullopt;
 }
 
 std::optional<std::string> session::check_header_names(http::request<http::buffer_body>& req) {
@@ -314,6 +356,17 @@ void session::on_body_complete() {
     ex_.req.base() = src.base();
     ex_.req.body() = std::move(ex_.body);
     ex_.req.chunked(false);
+    // Zero bytes carry no coding to undo; and Beast would chunk an empty string body as an empty
+    // chunk (itself a last chunk) before the last chunk, a second "request" at the origin.
+    if (ex_.req.body().empty()) ex_.req.erase(http::field::transfer_encoding);
+    if (ex_.req.count(http::field::transfer_encoding) != 0) {
+        // Codings other than chunked remain (gzip, chunked): the body is still coded and only
+        // chunked can frame it, so the proxy chunks it again (one chunk: the same bytes on a
+        // paid retry), never with a Content-Length next to the Transfer-Encoding.
+        ex_.req.erase(http::field::content_length);
+        ex_.req.chunked(true);
+        return start_upstream();
+    }
     ex_.req.prepare_payload();
     if (ex_.req.body().empty() &&
         (src.method() == http::verb::get || src.method() == http::verb::head ||

@@ -81,8 +81,10 @@ public:
 /// The proxy on 127.0.0.1:0 in this process, served by two threads.
 class proxy_fixture {
 public:
+    /// `with_ca` false starts it without an interception CA even when `intercept` is set (as an
+    /// embedding program may); otherwise the CA is loaded whenever something is intercepted.
     explicit proxy_fixture(std::function<void(config&)> tweak = {},
-                           std::shared_ptr<payment_hook> hook = nullptr) {
+                           std::shared_ptr<payment_hook> hook = nullptr, bool with_ca = true) {
         auto c = std::make_shared<config>();
         c->listen_port = 0;
         c->threads = 2;
@@ -92,7 +94,7 @@ public:
         if (tweak) tweak(*c);
         cfg = c;
         std::shared_ptr<const cert_authority> ca;
-        if (!c->intercept.empty()) {
+        if (with_ca && !c->intercept.empty()) {
             REQUIRE(cert_authority::init(c->ca_dir));
             ca = *cert_authority::load(c->ca_dir);
         }

@@ -201,6 +201,38 @@ TEST_CASE("CONNECT then plain HTTP inside the tunnel is served from the CONNECT 
     CHECK(proxy.log_with("/b").find("\"url\":\"http://" + authority + "/a\"") != std::string::npos);
 }
 
+TEST_CASE("without an interception CA, plain HTTP in a CONNECT tunnel is served and TLS is "
+          "refused with an alert",
+          "[proxy]") {
+    purser::test::origin_server origin([](purser::test::origin_context& ctx) {
+        return purser::test::text_response(200, "plain " + std::string(ctx.req.target()));
+    });
+    proxy_fixture proxy(
+        [](config& c) {
+            c.default_agent = "bot";
+            c.intercept = {"*"};
+        },
+        nullptr, false);
+    const auto authority = "127.0.0.1:" + std::to_string(origin.port());
+    raw_client agent(proxy.port);
+    agent.send("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    agent.read_until("\r\n\r\n");
+    agent.send("GET /a HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    const auto out = agent.read_until("plain /a");
+    CHECK(out.rfind("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(out.find("plain /a") != std::string::npos);
+    REQUIRE(origin.requests().size() == 1);
+
+    // TLS needs a minted certificate: curl hears a TLS alert, the log says which CA is missing.
+    const auto tls = purser::test::curl(proxy.proxy_arg() + " https://" + authority + "/s");
+    CHECK(tls.exit_code != 0);
+    CHECK(tls.out.find("HTTP/1.1 200 Connection established") != std::string::npos);
+    CHECK(tls.out.find("alert internal error") != std::string::npos);
+    CHECK(proxy.log_with("no CA loaded")
+              .find("\"error\":\"cannot intercept 127.0.0.1: no CA loaded\"") != std::string::npos);
+    CHECK(origin.requests().size() == 1);
+}
+
 TEST_CASE("a 402 inside a plain-HTTP CONNECT tunnel reaches the payment hook", "[proxy]") {
     purser::test::origin_server origin([](purser::test::origin_context& ctx) {
         if (ctx.req.find("X-PAYMENT") == ctx.req.end())

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -247,6 +248,75 @@ private:
     std::mutex m_;
     std::string received_;
     loopback_acceptor listener_{[this](tcp::socket& sock) { run_(sock, *this); }};
+};
+
+/// ASCII lower case, for matching header names the way HTTP does (case-insensitively).
+inline std::string to_lower(std::string s) {
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+/// An origin that splits what it receives into requests the simple way a naive origin does
+/// (the head up to its blank line; then, when the head names a Transfer-Encoding, a chunked body
+/// up to its last chunk, else Content-Length bytes), keeps each request's exact bytes, and
+/// answers each with the raw response `answer` makes of them. What it parses is what an origin
+/// behind the proxy would see as separate requests, so a test can count and read them.
+class request_recording_origin {
+public:
+    using answer_fn = std::function<std::string(const std::string& request_bytes)>;
+    explicit request_recording_origin(answer_fn answer) : answer_(std::move(answer)) {}
+
+    std::uint16_t port() const { return origin_.port(); }
+    int connections() const { return origin_.connections(); }
+    /// Every request parsed so far, all connections, in the order they were parsed.
+    std::vector<std::string> requests() {
+        std::lock_guard lock(m_);
+        return requests_;
+    }
+    /// Waits (bounded) until the proxy has closed `n` connections to this origin.
+    bool wait_closed(int n) {
+        for (int i = 0; i < 1200 && closed_ < n; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        return closed_ >= n;
+    }
+
+private:
+    void serve(tcp::socket& s, raw_origin& o) {
+        serve_requests(s, o);
+        ++closed_;  // the proxy closed it (or sent what no request can be)
+    }
+
+    void serve_requests(tcp::socket& s, raw_origin& o) {
+        std::string pending;
+        while (o.read_until(s, pending, "\r\n\r\n")) {
+            const auto head_end = pending.find("\r\n\r\n") + 4;
+            const auto head = to_lower(pending.substr(0, head_end));
+            std::string rest = pending.substr(head_end);
+            std::size_t body_size = 0;
+            const auto cl = head.find("\r\ncontent-length:");
+            if (head.find("\r\ntransfer-encoding:") != std::string::npos) {
+                if (!o.read_until(s, rest, "0\r\n\r\n")) return;
+                body_size = rest.find("0\r\n\r\n") + 5;
+            } else if (cl != std::string::npos) {
+                body_size = std::stoul(head.substr(cl + 17));
+                if (!o.read_at_least(s, rest, body_size)) return;
+            }
+            const auto bytes = pending.substr(0, head_end) + rest.substr(0, body_size);
+            pending = rest.substr(body_size);
+            {
+                std::lock_guard lock(m_);
+                requests_.push_back(bytes);
+            }
+            boost::system::error_code ec;
+            net::write(s, net::buffer(answer_(bytes)), ec);
+        }
+    }
+
+    answer_fn answer_;
+    std::mutex m_;
+    std::vector<std::string> requests_;
+    std::atomic<int> closed_{0};
+    raw_origin origin_{[this](tcp::socket& s, raw_origin& o) { serve(s, o); }};
 };
 
 inline http::response<http::string_body> text_response(unsigned status, std::string body) {

@@ -17,17 +17,30 @@ struct framing_refusal {
 
 /// Checks a request's framing headers. `transfer_encodings` holds the value of every
 /// Transfer-Encoding field in order (empty when there is none); `has_content_length` says whether
-/// a Content-Length field is present. Returns nullopt when the request may be forwarded:
-/// no Transfer-Encoding, or exactly the single coding `chunked` (any case, optional whitespace)
-/// without Content-Length. Otherwise, in this order:
+/// a Content-Length field is present. Returns nullopt when the request may be forwarded: no
+/// Transfer-Encoding, or a coding list whose final coding is `chunked` (RFC 9112 §6.3: the body
+/// is framed by the chunked coding, whatever was applied before it). Otherwise, in this order:
 /// - 400 when Content-Length and Transfer-Encoding are both present: a request smuggling signal
 ///   (RFC 9112 §6.1 lets TE win, but a proxy and an origin that disagree on that is the attack);
 /// - 400 when the coding list is empty or `chunked` is present but not the final coding: the body
 ///   length cannot be determined (RFC 9112 §6.3);
-/// - 501 for any other coding (gzip, deflate, identity, "xchunked", "gzip, chunked", parameters):
-///   the proxy implements chunked only (RFC 9112 §6.1).
+/// - 501 when the final coding is not `chunked` (gzip, identity, "xchunked"): nothing frames the
+///   body, and the proxy does not guess (RFC 9112 §6.1 allows 501 for such a coding);
+/// - 400 when a coding before `chunked` is not a token ("gzip", `gzip/1`);
+/// - 501 when a coding before `chunked` carries a parameter (`gzip;level=1`): none of the
+///   registered codings defines one, and the proxy forwards bare coding names only.
+/// `chunked`'s own parameters (`chunked;custom_param`) are ignored: the proxy decodes the chunking
+/// itself and forwards a chunking of its own, so they never reach the origin.
 [[nodiscard]] std::optional<framing_refusal> check_request_framing(
     const std::vector<std::string_view>& transfer_encodings, bool has_content_length);
+
+/// The Transfer-Encoding value to forward for a request check_request_framing accepted: the
+/// codings applied before the final `chunked`, in order, lower-cased, `identity` (no coding at
+/// all) and empty parameters left out, then `chunked` for the proxy's own chunking
+/// ("gzip, deflate, chunked"). Just "chunked" when nothing else was applied. The origin receives
+/// the codings it still has to undo, never the agent's spelling of them.
+[[nodiscard]] std::string forwarded_transfer_encoding(
+    const std::vector<std::string_view>& transfer_encodings);
 
 /// True for a header name that is not Content-Length or Transfer-Encoding but that a backend
 /// would read as one after mapping '_' to '-' and squeezing runs of '-' (`Content_Length`,
