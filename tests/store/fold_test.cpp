@@ -15,9 +15,7 @@ using purser::test::usdc_request;
 namespace {
 
 std::unique_ptr<store> open_at(const purser::test::temp_dir& dir, const manual_clock& clock) {
-    open_options o;
-    o.clock = clock.fn();
-    return std::move(store::open(dir.path() / "store", o).value());
+    return purser::test::open_store(dir.path(), clock);
 }
 
 reserve_request long_url_request(const std::string& agent, std::size_t i) {

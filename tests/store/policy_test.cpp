@@ -18,11 +18,8 @@ namespace {
 
 std::unique_ptr<store> open_at(const purser::test::temp_dir& dir, const manual_clock& clock) {
     open_options o;
-    o.clock = clock.fn();
     o.decline_fold_ms = 0;  // these tests count a row per decision (fold_test.cpp covers folding)
-    auto s = store::open(dir.path() / "store", o);
-    REQUIRE(s);
-    return std::move(*s);
+    return purser::test::open_store(dir.path(), clock, o);
 }
 
 /// Reserves and expects a decline with `why`; checks the decline left exactly one ledger row,

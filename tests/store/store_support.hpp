@@ -28,6 +28,14 @@ struct manual_clock {
     void set(std::uint64_t ms) const { now->store(ms); }
 };
 
+/// The store in `dir`/store on `clock`, with `o`'s other options. Throws when it cannot open.
+inline std::unique_ptr<store::store> open_store(const std::filesystem::path& dir,
+                                                const manual_clock& clock,
+                                                store::open_options o = {}) {
+    o.clock = clock.fn();
+    return std::move(store::store::open(dir / "store", o).value());
+}
+
 /// A USDC (6 decimals, pegged) payment of `micro_usd` to api.example.com.
 inline store::reserve_request usdc_request(const std::string& agent, std::uint64_t micro_usd,
                                            std::uint64_t expires_at = 0) {
