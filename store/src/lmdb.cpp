@@ -65,10 +65,13 @@ result<write_txn> write_txn::begin(MDB_env* e, gate_mutex& gate, std::atomic<boo
     return w;
 }
 
-result<void> write_txn::put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+result<void> write_txn::put(MDB_dbi dbi, std::string_view key, std::string_view value,
+                            bool append) {
     MDB_val k = to_val(key);
     MDB_val v = to_val(value);
-    const int rc = mdb_put(txn_, dbi, &k, &v, 0);
+    int rc = mdb_put(txn_, dbi, &k, &v, append ? MDB_APPEND : 0);
+    // Not after the last key after all (a clock stepped back): an ordinary insert.
+    if (append && rc == MDB_KEYEXIST) rc = mdb_put(txn_, dbi, &k, &v, 0);
     note(rc);
     if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_put"));
     return {};

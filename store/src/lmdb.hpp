@@ -103,7 +103,11 @@ public:
                                                  std::atomic<bool>* full = nullptr);
     write_txn(write_txn&& o) noexcept : txn_base(std::move(o)), full_(o.full_) {}
 
-    [[nodiscard]] result<void> put(MDB_dbi dbi, std::string_view key, std::string_view value);
+    /// `append`: the key is known to sort after every key of `dbi` (MDB_APPEND), so LMDB fills
+    /// pages instead of splitting them in half. A key that does not (a clock stepped back) is
+    /// inserted the ordinary way.
+    [[nodiscard]] result<void> put(MDB_dbi dbi, std::string_view key, std::string_view value,
+                                   bool append = false);
     /// Deletes `key`; returns false when it was absent.
     [[nodiscard]] result<bool> del(MDB_dbi dbi, std::string_view key);
     /// Durable commit; the transaction is finished either way. Errors: map_full, lmdb_failed.

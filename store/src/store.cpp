@@ -192,7 +192,8 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
     if (was_rated != now_rated) PURSER_STORE_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
 
     if (!before) {
-        PURSER_STORE_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value));
+        PURSER_STORE_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value,
+                                 /*append=*/true));
         PURSER_STORE_CHECK(t.put(by_agent, detail::name_time_key(r.agent, r.at_ms, r.id),
                              detail::index_value));
         PURSER_STORE_CHECK(t.put(by_host, detail::name_time_key(r.host, r.at_ms, r.id),
@@ -213,7 +214,8 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
     } else if (now_expiring && !was_expiring) {
         PURSER_STORE_CHECK(t.put(by_expiry, detail::expiry_key(r.expires_at, r.id), detail::index_value));
     }
-    return t.put(ledger, detail::be64(r.id), detail::encode_row(now_row));
+    // A new row has the highest id (next_ledger_id): appended, ledger pages stay full.
+    return t.put(ledger, detail::be64(r.id), detail::encode_row(now_row), /*append=*/!before);
 }
 
 // ---- open ------------------------------------------------------------------------------------
