@@ -39,6 +39,12 @@ struct open_options {
     /// every page freed after its snapshot, so until its slot is cleared the file grows by every
     /// page a write touches. open() always checks once.
     std::uint32_t reader_check_interval_s = 10;
+    /// Group commit: reserve, commit, fail, mark_in_doubt, release and expire_unsettled of
+    /// concurrent callers share one write transaction and one fsync, each in a nested
+    /// transaction of its own (one's error undoes only its own changes), in one serial order (caps
+    /// stay exact). Each call still returns only once the transaction holding its change is
+    /// durable. false: one write transaction per call (the benchmark's baseline).
+    bool group_commit = true;
 };
 
 /// How full the store is, and how much work it has done (store::stats()).
