@@ -41,6 +41,11 @@ public:
     /// Batches committed and operations they carried since construction: the batching achieved.
     [[nodiscard]] std::uint64_t batches() const { return batches_.load(); }
     [[nodiscard]] std::uint64_t operations() const { return operations_.load(); }
+    /// Operations waiting for a batch to take them (tests use it to line a batch up).
+    [[nodiscard]] std::size_t queued() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return queue_.size();
+    }
 
     /// Most operations in one batch: bounds one transaction's dirty pages (LMDB keeps them in
     /// memory until the commit) and the growth a batch may need past the map's headroom.
@@ -57,7 +62,7 @@ private:
     void lead(std::unique_lock<std::mutex>& lock);
 
     begin_fn begin_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable changed_;  ///< a batch ended: results delivered, a leader may be due
     std::deque<waiter*> queue_;
     bool leading_ = false;
