@@ -142,3 +142,55 @@ TEST_CASE("concurrent reservers filling the map: batches grow it, then map_full,
     CHECK(s->list_ledger({}).value().size() == approved.load());
     CHECK(s->check_counters().value() == "");
 }
+
+TEST_CASE("refused steps amid concurrent ones change nothing; the others all land",
+          "[store][concurrency][group_commit]") {
+    const bool group_commit = GENERATE(true, false);
+    INFO("group_commit " << group_commit);
+    purser::test::temp_dir dir;
+    open_options o;
+    o.group_commit = group_commit;
+    auto s = store::open(dir.path() / "store", o).value();
+    policy p;
+    p.in_flight = 64 * price;
+    REQUIRE(s->add_agent("a", p));
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 64; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 3; ++i) {
+                auto d = s->reserve(usdc_request("a", price));
+                if (!d || !d->approved) {
+                    ++unexpected;
+                    return;
+                }
+                // Every other payment is settled, the rest released; then each is settled once
+                // more, which its status refuses: under group commit that refusal shares a
+                // transaction with other callers' steps, and must take nothing of theirs along.
+                const bool settle = (t + i) % 2 == 0;
+                auto moved = settle ? s->commit(d->reservation_id, {"0x1", {}, 200, 1})
+                                    : s->release(d->reservation_id, "never sent");
+                if (!moved) ++unexpected;
+                auto again = s->commit(d->reservation_id, {"0x2", {}, 200, 1});
+                if (again || again.error().code != errc::invalid_transition) ++unexpected;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(unexpected.load() == 0);
+    const auto rows = s->list_ledger({}).value();
+    REQUIRE(rows.size() == 64 * 3);
+    std::size_t paid = 0;
+    for (const auto& r : rows) {
+        CHECK((r.state == status::paid || r.state == status::released));
+        if (r.state == status::paid) {
+            ++paid;
+            CHECK(r.tx_hash == "0x1");
+        }
+    }
+    CHECK(paid == 96);
+    CHECK(s->check_counters().value() == "");
+    const auto u = s->usage("a").value();
+    CHECK(u.in_flight == 0u);
+    CHECK(u.spent_lifetime == 96 * price);
+}

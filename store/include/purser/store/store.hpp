@@ -60,8 +60,8 @@ struct store_stats {
     std::uint64_t batched_operations = 0;///< Operations they carried: the batching achieved.
 };
 
-/// Thread-safe: every method runs in its own LMDB transaction (MDB_NOTLS), so one `store` may be
-/// shared by many threads. Several processes may open the same directory at once (the proxy and
+/// Thread-safe: every method runs in its own LMDB transaction (MDB_NOTLS; under group commit the
+/// money operations in a nested one of a batch), so one `store` may be shared by many threads. Several processes may open the same directory at once (the proxy and
 /// CLI commands); each decision reads the agent inside its write transaction, so a change made
 /// by another process applies to the next decision. Open a directory at most once per process,
 /// and never use a store inherited across fork().
