@@ -1,4 +1,5 @@
-// Payment decisions and the reservation lifecycle: every one a single write transaction.
+// Payment decisions and the reservation lifecycle: every one a single write transaction (a
+// batch's nested one under group commit).
 #include <map>
 
 #include "codec.hpp"
@@ -163,12 +164,13 @@ result<std::optional<std::uint64_t>> store::impl::fold_decline(detail::write_txn
     return std::optional<std::uint64_t>{};
 }
 
-result<decision> store::reserve(const reserve_request& q) {
-    PURSER_STORE_CHECK(check_request(q));
-    const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, impl_->begin_write());
-    PURSER_TRY(id, impl_->next_ledger_id(t));
-    stored_row row = row_from_request(q, id, now, impl_->session.id());
+namespace {
+
+/// reserve()'s work inside the write transaction `t` it is given.
+result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_request& q,
+                        std::uint64_t now) {
+    PURSER_TRY(id, im.next_ledger_id(t));
+    stored_row row = row_from_request(q, id, now, im.session.id());
 
     // The amount in micro-USD, rounded up. Unpegged assets have no USD value to count.
     std::optional<usd_micros> usd;
@@ -179,12 +181,12 @@ result<decision> store::reserve(const reserve_request& q) {
 
     // The agent is read inside this write transaction, so a freeze or a policy change committed
     // by another process (the CLI) applies to this very decision.
-    PURSER_TRY(who, impl_->load_agent(t, q.agent));
+    PURSER_TRY(who, im.load_agent(t, q.agent));
     if (who) {
-        PURSER_TRY(gone, impl_->is_removed(t, q.agent));
+        PURSER_TRY(gone, im.is_removed(t, q.agent));
         if (gone) who.reset();  // declined agent_unknown, like a name never added
     }
-    PURSER_TRY(why, evaluate(*impl_, t, q, who, row.row.host, usd, now));
+    PURSER_TRY(why, evaluate(im, t, q, who, row.row.host, usd, now));
 
     decision d;
     d.ledger_id = id;
@@ -198,23 +200,31 @@ result<decision> store::reserve(const reserve_request& q) {
         d.approved = true;
         d.reservation_id = id;
     }
-    if (who) PURSER_STORE_CHECK(impl_->prune_rate(t, q.agent, now));
+    if (who) PURSER_STORE_CHECK(im.prune_rate(t, q.agent, now));
     std::optional<std::uint64_t> folded;
     if (why) {
-        PURSER_TRY(into, impl_->fold_decline(t, row));
+        PURSER_TRY(into, im.fold_decline(t, row));
         folded = into;
     }
     if (folded) {
         d.ledger_id = *folded;
     } else {
-        PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+        PURSER_STORE_CHECK(im.write_row(t, row, std::nullopt));
     }
     if (who) {
-        PURSER_TRY(after, impl_->load_agent(t, q.agent));
+        PURSER_TRY(after, im.load_agent(t, q.agent));
         if (after) d.allowance_remaining = after->allowance;
     }
-    PURSER_STORE_CHECK(t.commit());
     return d;
+}
+
+}  // namespace
+
+result<decision> store::reserve(const reserve_request& q) {
+    PURSER_STORE_CHECK(check_request(q));
+    const std::uint64_t now = impl_->now();
+    return impl_->write<decision>(
+        [&](detail::write_txn& t) { return decide(*impl_, t, q, now); });
 }
 
 result<std::uint64_t> store::record_decline(const reserve_request& q, reason why,
@@ -245,24 +255,25 @@ template <class Change>
 result<ledger_row> transition(store::impl& im, std::uint64_t id,
                               std::initializer_list<status> allowed_from, Change&& change) {
     const std::uint64_t now = im.now();
-    PURSER_TRY(t, im.begin_write());
-    PURSER_TRY(before, im.load_row(t, id));
-    if (!before || before->row.state == status::declined) {
-        return purser::fail(errc::reservation_not_found, "reservation " + std::to_string(id));
-    }
-    bool ok = false;
-    for (status s : allowed_from) ok = ok || s == before->row.state;
-    if (!ok) {
-        return purser::fail(errc::invalid_transition, "reservation " + std::to_string(id) + " is " +
-                                                  std::string(to_string(before->row.state)));
-    }
-    stored_row after = *before;
-    after.row.updated_ms = now;
-    PURSER_TRY(changed, change(after.row));
-    (void)changed;
-    PURSER_STORE_CHECK(im.write_row(t, after, before));
-    PURSER_STORE_CHECK(t.commit());
-    return after.row;
+    return im.write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
+        PURSER_TRY(before, im.load_row(t, id));
+        if (!before || before->row.state == status::declined) {
+            return purser::fail(errc::reservation_not_found, "reservation " + std::to_string(id));
+        }
+        bool ok = false;
+        for (status s : allowed_from) ok = ok || s == before->row.state;
+        if (!ok) {
+            return purser::fail(errc::invalid_transition,
+                                "reservation " + std::to_string(id) + " is " +
+                                    std::string(to_string(before->row.state)));
+        }
+        stored_row after = *before;
+        after.row.updated_ms = now;
+        PURSER_TRY(changed, change(after.row));
+        (void)changed;
+        PURSER_STORE_CHECK(im.write_row(t, after, before));
+        return after.row;
+    });
 }
 
 std::string clip(std::string_view text) { return bounded_text(text, max_row_field_bytes); }

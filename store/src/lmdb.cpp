@@ -65,6 +65,16 @@ result<write_txn> write_txn::begin(MDB_env* e, gate_mutex& gate, std::atomic<boo
     return w;
 }
 
+result<write_txn> write_txn::begin_nested(write_txn& parent) {
+    MDB_txn* t = nullptr;
+    const int rc = mdb_txn_begin(mdb_txn_env(parent.txn_), parent.txn_, 0, &t);
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_txn_begin (nested)"));
+    write_txn w;
+    w.txn_ = t;
+    w.full_ = parent.full_;
+    return w;
+}
+
 result<void> write_txn::put(MDB_dbi dbi, std::string_view key, std::string_view value,
                             bool append) {
     MDB_val k = to_val(key);

@@ -101,6 +101,11 @@ public:
     /// before its next write.
     [[nodiscard]] static result<write_txn> begin(MDB_env* e, gate_mutex& gate,
                                                  std::atomic<bool>* full = nullptr);
+    /// A child of `parent` (LMDB nested transaction): its commit folds its changes into the
+    /// parent, durable only when the parent commits; its abort undoes only its own changes, so
+    /// one failed operation of a batch leaves the others' work in the parent. The parent may do
+    /// nothing while the child lives, and must outlive it (it holds the gate for both).
+    [[nodiscard]] static result<write_txn> begin_nested(write_txn& parent);
     write_txn(write_txn&& o) noexcept : txn_base(std::move(o)), full_(o.full_) {}
 
     /// `append`: the key is known to sort after every key of `dbi` (MDB_APPEND), so LMDB fills
@@ -110,7 +115,8 @@ public:
                                    bool append = false);
     /// Deletes `key`; returns false when it was absent.
     [[nodiscard]] result<bool> del(MDB_dbi dbi, std::string_view key);
-    /// Durable commit; the transaction is finished either way. Errors: map_full, lmdb_failed.
+    /// Durable commit (for a child: into its parent); the transaction is finished either way.
+    /// Errors: map_full, lmdb_failed.
     [[nodiscard]] result<void> commit();
 
 private:

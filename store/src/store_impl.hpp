@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "group_commit.hpp"
 #include "lmdb.hpp"
 #include "purser/store/store.hpp"
 #include "records.hpp"
@@ -44,6 +45,14 @@ public:
     /// Every write transaction starts here: the periodic stale-reader check, growing the map
     /// when it is 80% full (or a write met MDB_MAP_FULL) and below max_size_bytes, then begin.
     [[nodiscard]] result<detail::write_txn> begin_write();
+    /// Runs `op` (result<T>(detail::write_txn&)) in a durable write transaction and returns its
+    /// result only after that transaction has committed. With open_options::group_commit the
+    /// transaction is a batch's nested one (group_commit.hpp); without, one of its own. An error
+    /// of `op` undoes its changes. `op` may run twice (map_full, see group_committer::run).
+    template <class T, class Op>
+    [[nodiscard]] result<T> write(Op&& op);
+    /// Batches the money operations' write transactions (open_options::group_commit).
+    detail::group_committer group{[this] { return begin_write(); }};
     /// Every read transaction starts here (it holds the gate shared, like writes).
     [[nodiscard]] result<detail::read_txn> begin_read() const;
     /// Doubles the map (up to max_size_bytes) when due. Skips, to try at the next write, when
@@ -111,6 +120,25 @@ public:
     [[nodiscard]] result<void> write_row(detail::write_txn& t, const detail::stored_row& now_row,
                                          const std::optional<detail::stored_row>& before) const;
 };
+
+template <class T, class Op>
+result<T> store::impl::write(Op&& op) {
+    if (!options.group_commit) {
+        PURSER_TRY(t, begin_write());
+        PURSER_TRY(value, op(t));
+        PURSER_STORE_CHECK(t.commit());
+        return value;
+    }
+    std::optional<result<T>> out;
+    const detail::group_committer::op_fn batched = [&](detail::write_txn& t) -> result<void> {
+        out = op(t);
+        if (!*out) return tl::unexpected(out->error());
+        return {};
+    };
+    // The batch's error (nothing durable) wins over what the operation returned.
+    PURSER_STORE_CHECK(group.run(batched));
+    return std::move(*out);
+}
 
 /// Lowercase ASCII copy.
 [[nodiscard]] std::string ascii_lower(std::string_view s);

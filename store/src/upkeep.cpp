@@ -63,6 +63,13 @@ result<fill> current_fill(MDB_env* e) {
     return fill{(std::uint64_t{info.me_last_pgno} + 1) * st.ms_psize, info.me_mapsize};
 }
 
+/// current_fill with the gate held shared: mdb_env_info reads the meta pages inside the map,
+/// which mdb_env_set_mapsize unmaps and maps again (a concurrent read there is a SIGSEGV).
+result<fill> shared_fill(MDB_env* e, detail::gate_mutex& gate) {
+    const detail::gate_lock held(gate);
+    return current_fill(e);
+}
+
 /// Time to grow: less than a fifth of the map, or less than 1 MiB, is left (a decision's
 /// transaction copies a few pages per database it touches, which in a small map can be more
 /// than a fifth), or a write already met MDB_MAP_FULL.
@@ -76,7 +83,7 @@ bool due(const fill& f, bool map_full_seen) {
 result<void> store::impl::maybe_grow() {
     const std::uint64_t max = std::max<std::uint64_t>(options.max_size_bytes,
                                                       options.map_size_bytes);
-    PURSER_TRY(f, current_fill(env.get()));
+    PURSER_TRY(f, shared_fill(env.get(), gate));
     if (f.map >= max) return {};
     if (!due(f, map_full_seen.load())) return {};
     // No transaction of this process may be active while the size changes (LMDB's rule);
@@ -95,7 +102,7 @@ result<void> store::impl::maybe_grow() {
 result<std::size_t> store::clear_stale_readers() { return impl_->check_readers(); }
 
 result<store_stats> store::stats() const {
-    PURSER_TRY(f, current_fill(impl_->env.get()));
+    PURSER_TRY(f, shared_fill(impl_->env.get(), impl_->gate));
     store_stats out;
     out.used_bytes = f.used;
     out.map_bytes = f.map;
@@ -124,6 +131,8 @@ result<store_stats> store::stats() const {
     }
     out.stale_readers_cleared = impl_->readers_cleared.load();
     out.rows_visited = impl_->rows_visited.load();
+    out.write_batches = impl_->group.batches();
+    out.batched_operations = impl_->group.operations();
     return out;
 }
 

@@ -1,8 +1,10 @@
-// Two processes x eight threads race for one agent's budget: the budget admits exactly N.
+// Two processes x 64 threads race for one agent's budget: the budget admits exactly N, with group
+// commit (concurrent decisions share a transaction) and with one transaction per decision.
 #include "purser/store/store.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -15,15 +17,17 @@ using purser::test::usdc_request;
 namespace {
 
 constexpr int processes = 2;
-constexpr int threads_per_process = 8;
-constexpr int attempts_per_thread = 12;  // 192 attempts in all
+constexpr int threads_per_process = 64;
+constexpr int attempts_per_thread = 2;  // 256 attempts in all
 constexpr std::uint64_t price = 10'000;  // $0.01
 constexpr int budget_payments = 50;
 
 /// The child: open its own store (never one inherited across fork), race, exit 0 when every
 /// call returned a decision. Any error exits non-zero.
-[[noreturn]] void child(const std::filesystem::path& dir) {
-    auto s = store::open(dir);
+[[noreturn]] void child(const std::filesystem::path& dir, bool group_commit) {
+    open_options o;
+    o.group_commit = group_commit;
+    auto s = store::open(dir, o);
     if (!s) ::_exit(10);
     std::atomic<int> errors{0};
     std::vector<std::thread> threads;
@@ -40,6 +44,8 @@ constexpr int budget_payments = 50;
 }
 
 void race(const policy& p, std::optional<usd_micros> allowance, reason expected) {
+    const bool group_commit = GENERATE(true, false);
+    INFO("group_commit " << group_commit);
     purser::test::temp_dir dir;
     const auto path = dir.path() / "store";
     {
@@ -51,7 +57,7 @@ void race(const policy& p, std::optional<usd_micros> allowance, reason expected)
     for (int i = 0; i < processes; ++i) {
         const pid_t pid = ::fork();
         REQUIRE(pid >= 0);
-        if (pid == 0) child(path);
+        if (pid == 0) child(path, group_commit);
         pids.push_back(pid);
     }
     for (pid_t pid : pids) CHECK(purser::test::wait_exit(pid) == 0);
@@ -97,4 +103,98 @@ TEST_CASE("concurrent reservations never pass the in-flight limit", "[store][con
     policy p;
     p.in_flight = budget_payments * price;
     race(p, std::nullopt, reason::in_flight_limit_exceeded);
+}
+
+TEST_CASE("concurrent reservers filling the map: batches grow it, then map_full, all or nothing",
+          "[store][concurrency][group_commit]") {
+    const bool group_commit = GENERATE(true, false);
+    INFO("group_commit " << group_commit);
+    purser::test::temp_dir dir;
+    open_options o;
+    o.map_size_bytes = 2 * 1024 * 1024;
+    o.max_size_bytes = 8 * 1024 * 1024;
+    o.group_commit = group_commit;
+    auto s = store::open(dir.path() / "store", o).value();
+    REQUIRE(s->add_agent("a", {}));
+    auto q = usdc_request("a", 1);
+    q.url = "https://api.example.com/" + std::string(2000, 'x');
+    std::atomic<std::size_t> approved{0};
+    std::mutex errors_mutex;
+    std::vector<purser::error> errors;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 64; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 10'000; ++i) {
+                auto d = s->reserve(q);
+                if (!d) {
+                    const std::lock_guard<std::mutex> lock(errors_mutex);
+                    errors.push_back(d.error());
+                    return;
+                }
+                if (d->approved) ++approved;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    REQUIRE(errors.size() == 64);  // every thread ran until the store was full
+    for (const auto& e : errors) {
+        INFO(e.message());
+        CHECK(e.code == errc::map_full);
+    }
+    // A batch that met map_full below the maximum grew the map and ran again: full means full.
+    CHECK(s->stats().value().map_bytes == 8 * 1024 * 1024);
+    CHECK(s->list_ledger({}).value().size() == approved.load());
+    CHECK(s->check_counters().value() == "");
+}
+
+TEST_CASE("refused steps amid concurrent ones change nothing; the others all land",
+          "[store][concurrency][group_commit]") {
+    const bool group_commit = GENERATE(true, false);
+    INFO("group_commit " << group_commit);
+    purser::test::temp_dir dir;
+    open_options o;
+    o.group_commit = group_commit;
+    auto s = store::open(dir.path() / "store", o).value();
+    policy p;
+    p.in_flight = 64 * price;
+    REQUIRE(s->add_agent("a", p));
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 64; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 3; ++i) {
+                auto d = s->reserve(usdc_request("a", price));
+                if (!d || !d->approved) {
+                    ++unexpected;
+                    return;
+                }
+                // Every other payment is settled, the rest released; then each is settled once
+                // more, which its status refuses: under group commit that refusal shares a
+                // transaction with other callers' steps, and must take nothing of theirs along.
+                const bool settle = (t + i) % 2 == 0;
+                auto moved = settle ? s->commit(d->reservation_id, {"0x1", {}, 200, 1})
+                                    : s->release(d->reservation_id, "never sent");
+                if (!moved) ++unexpected;
+                auto again = s->commit(d->reservation_id, {"0x2", {}, 200, 1});
+                if (again || again.error().code != errc::invalid_transition) ++unexpected;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(unexpected.load() == 0);
+    const auto rows = s->list_ledger({}).value();
+    REQUIRE(rows.size() == 64 * 3);
+    std::size_t paid = 0;
+    for (const auto& r : rows) {
+        CHECK((r.state == status::paid || r.state == status::released));
+        if (r.state == status::paid) {
+            ++paid;
+            CHECK(r.tx_hash == "0x1");
+        }
+    }
+    CHECK(paid == 96);
+    CHECK(s->check_counters().value() == "");
+    const auto u = s->usage("a").value();
+    CHECK(u.in_flight == 0u);
+    CHECK(u.spent_lifetime == 96 * price);
 }

@@ -42,6 +42,12 @@ struct open_options {
     /// Declines of the same agent, host and reason within this long of the first become one
     /// row with a count (ledger_row::repeats); 0 records every decline as its own row.
     std::uint64_t decline_fold_ms = 60'000;
+    /// Group commit: reserve, commit, fail, mark_in_doubt, release and expire_unsettled of
+    /// concurrent callers share one write transaction and one fsync, each in a nested
+    /// transaction of its own (one's error undoes only its own changes), in one serial order (caps
+    /// stay exact). Each call still returns only once the transaction holding its change is
+    /// durable. false: one write transaction per call (the benchmark's baseline).
+    bool group_commit = true;
 };
 
 /// What store::prune() did.
@@ -63,10 +69,12 @@ struct store_stats {
     std::uint64_t stale_readers_cleared = 0;  ///< Dead readers' slots freed since open.
     std::uint64_t rows_visited = 0; ///< Ledger rows this process read since open: the cost of
                                     ///< queries and decisions, which tests bound.
+    std::uint64_t write_batches = 0;     ///< Group commits (durable commits) since open.
+    std::uint64_t batched_operations = 0;///< Operations they carried: the batching achieved.
 };
 
-/// Thread-safe: every method runs in its own LMDB transaction (MDB_NOTLS), so one `store` may be
-/// shared by many threads. Several processes may open the same directory at once (the proxy and
+/// Thread-safe: every method runs in its own LMDB transaction (MDB_NOTLS; under group commit the
+/// money operations in a nested one of a batch), so one `store` may be shared by many threads. Several processes may open the same directory at once (the proxy and
 /// CLI commands); each decision reads the agent inside its write transaction, so a change made
 /// by another process applies to the next decision. Open a directory at most once per process,
 /// and never use a store inherited across fork().

@@ -1,0 +1,73 @@
+// Group commit: the write operations of concurrent callers share one LMDB write transaction and
+// so one durable commit (one fsync instead of one per operation), without a thread of its own.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include "lmdb.hpp"
+
+namespace purser::store::detail {
+
+/// Leader/follower batching. A caller queues its operation and waits; when no batch is running it
+/// becomes the leader: it begins one write transaction, takes every operation queued by then, runs
+/// each in a nested transaction of its own (in queue order, so each sees the effects of those
+/// before it: the batch is one serial history, and caps checked in it are exact), commits once,
+/// and only then hands every caller its result. Nothing is reported before the commit that makes
+/// it durable has returned: if that commit fails, every operation of the batch gets its error.
+class group_committer {
+public:
+    /// Begins the batch's write transaction (the store's begin_write: reader check, map growth).
+    using begin_fn = std::function<result<write_txn>()>;
+    /// One operation: its work on a (nested) write transaction. An error aborts only its own
+    /// nested transaction.
+    using op_fn = std::function<result<void>(write_txn&)>;
+
+    explicit group_committer(begin_fn begin) : begin_(std::move(begin)) {}
+
+    /// Runs `op` in the next batch and returns once that batch's commit has returned: the
+    /// operation's own error, or the batch's (begin or commit failed: nothing of the batch is
+    /// durable), or success (the operation's changes are durable). An operation that meets
+    /// map_full runs again, first, in a fresh batch (which grows the map before it begins), once.
+    /// `op` may run more than once (only the last run's changes are kept): it must write its
+    /// outputs, not accumulate them.
+    [[nodiscard]] result<void> run(const op_fn& op);
+
+    /// Batches committed and operations they carried since construction: the batching achieved.
+    [[nodiscard]] std::uint64_t batches() const { return batches_.load(); }
+    [[nodiscard]] std::uint64_t operations() const { return operations_.load(); }
+    /// Operations waiting for a batch to take them (tests use it to line a batch up).
+    [[nodiscard]] std::size_t queued() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return queue_.size();
+    }
+
+    /// Most operations in one batch: bounds one transaction's dirty pages (LMDB keeps them in
+    /// memory until the commit) and the growth a batch may need past the map's headroom.
+    static constexpr std::size_t max_batch = 256;
+
+private:
+    struct waiter {
+        const op_fn* op = nullptr;
+        result<void> outcome{};
+        bool done = false;
+        bool retried = false;  ///< already sent back once after map_full
+    };
+    /// Runs one batch. Called with `lock` held and leading_ set; returns with `lock` held.
+    void lead(std::unique_lock<std::mutex>& lock);
+
+    begin_fn begin_;
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;  ///< a batch ended: results delivered, a leader may be due
+    std::deque<waiter*> queue_;
+    bool leading_ = false;
+    std::atomic<std::uint64_t> batches_{0};
+    std::atomic<std::uint64_t> operations_{0};
+};
+
+}  // namespace purser::store::detail

@@ -1,0 +1,166 @@
+// The group committer on a bare LMDB environment: batches are lined up by holding the leader at
+// its begin until the callers wanted are queued, so what shares a batch is certain, not timing.
+#include "group_commit.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "purser/store/errc.hpp"
+#include "test_support.hpp"
+
+namespace detail = purser::store::detail;
+using purser::result;
+using purser::store::errc;
+
+namespace {
+
+MDB_env* open_env(const std::filesystem::path& dir) {
+    MDB_env* e = nullptr;
+    if (mdb_env_create(&e) != MDB_SUCCESS) return nullptr;
+    if (mdb_env_open(e, dir.c_str(), MDB_NOTLS, 0600) != MDB_SUCCESS) {
+        mdb_env_close(e);
+        return nullptr;
+    }
+    return e;
+}
+
+struct fixture {
+    purser::test::temp_dir dir;
+    detail::env env{open_env(dir.path())};
+    detail::gate_mutex gate;
+    MDB_dbi dbi = 0;
+    /// Each batch's begin waits for this (the test releases it once its batch is lined up).
+    std::shared_future<void> go;
+    bool refuse_begin = false;
+    detail::group_committer group{[this]() -> result<detail::write_txn> {
+        if (go.valid()) go.wait();
+        if (refuse_begin) return purser::fail(errc::lmdb_failed, "begin refused");
+        return detail::write_txn::begin(env.get(), gate);
+    }};
+
+    fixture() {
+        REQUIRE(env.get() != nullptr);
+        auto t = detail::write_txn::begin(env.get(), gate);
+        REQUIRE(t);
+        REQUIRE(mdb_dbi_open(t->handle(), nullptr, 0, &dbi) == MDB_SUCCESS);
+        REQUIRE(t->commit());
+    }
+    [[nodiscard]] bool has(const std::string& key) {
+        auto t = detail::read_txn::begin(env.get(), gate);
+        REQUIRE(t);
+        auto v = t->get(dbi, key);
+        REQUIRE(v);
+        return v->has_value();
+    }
+    [[nodiscard]] detail::group_committer::op_fn put(std::string key) {
+        return [this, key](detail::write_txn& t) { return t.put(dbi, key, "v"); };
+    }
+};
+
+/// Runs `ops` from a thread each, queued in order behind a leader held at its begin, then lets
+/// the batch go. Returns each caller's result.
+std::vector<result<void>> line_up(fixture& f, const std::vector<detail::group_committer::op_fn>& ops) {
+    std::promise<void> release;
+    f.go = release.get_future().share();
+    std::vector<result<void>> out(ops.size());
+    std::vector<std::thread> callers;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        callers.emplace_back([&, i] { out[i] = f.group.run(ops[i]); });
+        // The first caller leads and waits at begin with its operation still queued; each next
+        // one queues behind it. Waiting here for the queue fixes the order.
+        while (f.group.queued() < i + 1) std::this_thread::yield();
+    }
+    release.set_value();
+    for (auto& c : callers) c.join();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("one operation's error undoes only its own changes; the batch commits the rest",
+          "[store][group_commit]") {
+    fixture f;
+    bool c_saw_a = false;
+    bool c_saw_b = true;
+    const auto fails = [&](detail::write_txn& t) -> result<void> {
+        PURSER_STORE_CHECK(t.put(f.dbi, "b", "v"));
+        return purser::fail(errc::invalid_transition, "b refuses after writing");
+    };
+    // Runs after a and b in the same transaction: sees a's change, not the undone b's.
+    const auto reads = [&](detail::write_txn& t) -> result<void> {
+        PURSER_TRY(a, t.get(f.dbi, "a"));
+        PURSER_TRY(b, t.get(f.dbi, "b"));
+        c_saw_a = a.has_value();
+        c_saw_b = b.has_value();
+        return t.put(f.dbi, "c", "v");
+    };
+    const auto out = line_up(f, {f.put("a"), fails, reads, f.put("d")});
+    CHECK(out[0]);
+    REQUIRE_FALSE(out[1]);
+    CHECK(out[1].error().code == errc::invalid_transition);
+    CHECK(out[2]);
+    CHECK(out[3]);
+    CHECK(c_saw_a);
+    CHECK_FALSE(c_saw_b);
+    CHECK(f.group.batches() == 1);  // one durable commit for all four
+    CHECK(f.group.operations() == 4);
+    CHECK(f.has("a"));
+    CHECK_FALSE(f.has("b"));
+    CHECK(f.has("c"));
+    CHECK(f.has("d"));
+}
+
+TEST_CASE("a batch that cannot begin gives every caller its error and runs nothing",
+          "[store][group_commit]") {
+    fixture f;
+    f.refuse_begin = true;
+    int runs = 0;
+    const auto counted = [&](detail::write_txn& t) -> result<void> {
+        ++runs;
+        return t.put(f.dbi, "x", "v");
+    };
+    const auto out = line_up(f, {counted, counted, counted});
+    for (const auto& r : out) {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == errc::lmdb_failed);
+    }
+    CHECK(runs == 0);
+    CHECK(f.group.batches() == 0);
+    f.refuse_begin = false;
+    CHECK(f.group.run(counted));
+    CHECK(f.has("x"));
+}
+
+TEST_CASE("an operation that meets map_full runs again first in a fresh batch, once",
+          "[store][group_commit]") {
+    fixture f;
+    int full_runs = 0;
+    // map_full the first time only, as when the next batch's begin has grown the map.
+    const auto full_once = [&](detail::write_txn& t) -> result<void> {
+        if (++full_runs == 1) return purser::fail(errc::map_full, "simulated");
+        return t.put(f.dbi, "m", "v");
+    };
+    int always_runs = 0;
+    const auto always_full = [&](detail::write_txn&) -> result<void> {
+        ++always_runs;
+        return purser::fail(errc::map_full, "simulated, at the maximum size");
+    };
+    const auto out = line_up(f, {f.put("a"), full_once, f.put("c"), always_full});
+    CHECK(out[0]);
+    CHECK(out[1]);
+    CHECK(out[2]);
+    REQUIRE_FALSE(out[3]);
+    CHECK(out[3].error().code == errc::map_full);
+    CHECK(full_runs == 2);
+    CHECK(always_runs == 2);  // retried once, then its error is the answer
+    // {a}; then {m, c}, where always_full met map_full for the first time and went on to a third
+    // batch, in which its second map_full was its answer.
+    CHECK(f.group.batches() == 3);
+    CHECK(f.has("a"));
+    CHECK(f.has("m"));
+    CHECK(f.has("c"));
+}
