@@ -10,6 +10,7 @@
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/select.hpp"
 #include "purser/store/store.hpp"
+#include "purser/store/text.hpp"
 #include "purser/wallet/exact.hpp"
 #include "purser/wallet/keys.hpp"
 #include "purser/wallet/signer.hpp"
@@ -116,21 +117,23 @@ std::set<std::string> payable_networks(const payment_flow_options& o,
 std::string receipt_disagreements(const protocol::settle_response& receipt,
                                   const protocol::uint256& signed_amount,
                                   const std::string& payer, const protocol::network_info* net) {
+    // Each claim quoted short, so every disagreement fits in the row's bounded detail.
+    auto quoted = [](const std::string& merchant_text) { return store::bounded_text(merchant_text, 40); };
     std::vector<std::string> notes;
     if (receipt.amount && *receipt.amount != signed_amount) {
-        notes.push_back("receipt amount " + receipt.amount->to_decimal() + " differs from the " +
-                        signed_amount.to_decimal() + " signed (the signed amount is counted)");
+        notes.push_back("receipt amount " + quoted(receipt.amount->to_decimal()) + " but " +
+                        signed_amount.to_decimal() + " signed (counted)");
     }
     if (!receipt.payer.empty() && !payer.empty() &&
         lower(receipt.payer) != lower(payer)) {
-        notes.push_back("receipt payer " + receipt.payer + " is not the signer " + payer);
+        notes.push_back("receipt payer " + quoted(receipt.payer) + " is not the signer");
     }
     if (!receipt.network.empty() && net != nullptr && receipt.network != net->caip2 &&
         receipt.network != net->v1_name) {
-        notes.push_back("receipt network " + receipt.network + " is not " + net->caip2);
+        notes.push_back("receipt network " + quoted(receipt.network) + " is not " + net->caip2);
     }
     if (!is_tx_hash(receipt.transaction)) {
-        notes.push_back("receipt transaction is not a 32-byte hash: " + receipt.transaction);
+        notes.push_back("receipt transaction is not a 32-byte hash: " + quoted(receipt.transaction));
     }
     return join(notes);
 }

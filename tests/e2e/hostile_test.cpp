@@ -97,7 +97,7 @@ TEST_CASE("hostile: an under-reported receipt amount cannot stretch the daily ca
     for (const auto& row : w.ledger("bot")) {
         if (row["status"] == "paid") {
             CHECK(row["charged"] == "100000");
-            CHECK(row["detail"].get<std::string>().find("receipt amount 1 differs") != std::string::npos);
+            CHECK(row["detail"].get<std::string>().find("receipt amount 1 but") != std::string::npos);
         }
     }
 }

@@ -480,7 +480,7 @@ TEST_CASE("a receipt that under-reports its amount does not lower what is counte
     for (const auto& r : rows) {
         CHECK(r.state == store::status::paid);
         CHECK(r.charged_atomic->to_decimal() == "100000");
-        CHECK(r.detail.find("receipt amount 1 differs") != std::string::npos);
+        CHECK(r.detail.find("receipt amount 1 but") != std::string::npos);
     }
     CHECK(f.ledger->usage("alice")->spent_today == 200'000);
     // The third would pass the $0.25 cap: declined, nothing signed.

@@ -147,7 +147,7 @@ TEST_CASE("concurrent reservers filling the map: batches grow it, then map_full,
     CHECK(s->check_counters().value() == "");
 }
 
-TEST_CASE("refused steps amid concurrent ones change nothing; the others all land",
+TEST_CASE("refused steps amid concurrent ones change nothing, and the others all land",
           "[store][concurrency][group_commit]") {
     const bool group_commit = GENERATE(true, false);
     INFO("group_commit " << group_commit);

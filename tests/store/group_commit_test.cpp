@@ -81,7 +81,7 @@ std::vector<result<void>> line_up(fixture& f, const std::vector<detail::group_co
 
 }  // namespace
 
-TEST_CASE("one operation's error undoes only its own changes; the batch commits the rest",
+TEST_CASE("one operation's error undoes only its own changes, and the batch commits the rest",
           "[store][group_commit]") {
     fixture f;
     bool c_saw_a = false;
