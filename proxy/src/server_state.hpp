@@ -63,7 +63,10 @@ struct server::impl {
     // destroys pending handlers and the connections they hold) goes first. The hook runs on
     // `workers`, never on an I/O thread: it writes LMDB and signs.
     ssl::context upstream_tls{ssl::context::tls_client};
-    net::thread_pool workers{2};
+    // Sixteen, not one per core: a payment decision mostly waits for the store's durable commit,
+    // and concurrent decisions share one commit (group commit) only when they are in flight
+    // together.
+    net::thread_pool workers{16};
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
     net::steady_timer drain_timer{ioc};
