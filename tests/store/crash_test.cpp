@@ -66,11 +66,10 @@ bool read_all(int fd, void* buf, std::size_t n) {
     ::_exit(14);
 }
 
-}  // namespace
-
-TEST_CASE("SIGKILL mid-stream: committed rows survive, open ones are in doubt", "[store][crash]") {
-    purser::test::temp_dir dir;
-    const auto path = dir.path() / "store";
+/// A store at `path` with the agent "victim", and a child process running `child(path, fd)`
+/// that reports to the pipe whose read end `read_fd` receives. Returns the child's pid.
+pid_t start_crasher(const std::filesystem::path& path,
+                    void (*child)(const std::filesystem::path&, int), int& read_fd) {
     {
         auto s = store::open(path);
         REQUIRE(s);
@@ -82,9 +81,20 @@ TEST_CASE("SIGKILL mid-stream: committed rows survive, open ones are in doubt", 
     REQUIRE(pid >= 0);
     if (pid == 0) {
         ::close(fds[0]);
-        crasher(path, fds[1]);
+        child(path, fds[1]);
     }
     ::close(fds[1]);
+    read_fd = fds[0];
+    return pid;
+}
+
+}  // namespace
+
+TEST_CASE("SIGKILL mid-stream: committed rows survive, open ones are in doubt", "[store][crash]") {
+    purser::test::temp_dir dir;
+    const auto path = dir.path() / "store";
+    int fds[2] = {-1, -1};
+    const pid_t pid = start_crasher(path, crasher, fds[0]);
     std::map<std::uint64_t, status> reported;
     std::uint64_t msg[2];
     while (reported.size() < 150 && read_all(fds[0], msg, sizeof msg)) {
@@ -132,20 +142,8 @@ TEST_CASE("SIGKILL amid group commits: every reservation reported approved is in
           "[store][crash][group_commit]") {
     purser::test::temp_dir dir;
     const auto path = dir.path() / "store";
-    {
-        auto s = store::open(path);
-        REQUIRE(s);
-        REQUIRE((*s)->add_agent("victim", {}));
-    }
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        batch_crasher(path, fds[1]);
-    }
-    ::close(fds[1]);
+    int fds[2] = {-1, -1};
+    const pid_t pid = start_crasher(path, batch_crasher, fds[0]);
     std::set<std::uint64_t> reported;
     std::uint64_t id = 0;
     while (reported.size() < 1000 && read_all(fds[0], &id, sizeof id)) reported.insert(id);
