@@ -13,88 +13,26 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
+#include "http_load.hpp"
 #include "purser/proxy/server.hpp"
 #include "purser/testnet/http.hpp"
 
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-using clock_type = std::chrono::steady_clock;
+using purser::bench::run_stats;
 
-struct run_stats {
-    double requests_per_second = 0;
-    double p50_us = 0;
-    double p99_us = 0;
-    std::size_t failures = 0;
-};
-
-/// `clients` threads, each `per_client` sequential GETs of `target` to `port`, on one
-/// keep-alive connection, or on a new connection for every request when `reconnect` (as curl
-/// or `requests.get` without a session do). Every response must be 200 with `expected_bytes`
-/// of body, or it counts as a failure.
+/// The shared driver with this benchmark's shape: `clients` x `per_client` GETs answered 200 with
+/// `expected_bytes`.
 run_stats drive(std::uint16_t port, const std::string& target, unsigned clients,
                 unsigned per_client, std::size_t expected_bytes, bool reconnect = false) {
-    std::vector<std::vector<double>> latencies(clients);
-    std::vector<std::size_t> failures(clients, 0);
-    std::vector<std::thread> threads;
-    const auto start = clock_type::now();
-    for (unsigned c = 0; c < clients; ++c) {
-        threads.emplace_back([&, c] {
-            net::io_context io;
-            tcp::socket socket(io);
-            boost::system::error_code ec;
-            beast::flat_buffer buffer;
-            latencies[c].reserve(per_client);
-            for (unsigned i = 0; i < per_client; ++i) {
-                const auto t = clock_type::now();
-                if (!socket.is_open() || reconnect) {
-                    socket.close(ec);
-                    buffer.clear();
-                    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-                    if (ec) {
-                        failures[c] += per_client - i;
-                        return;
-                    }
-                    socket.set_option(tcp::no_delay(true), ec);
-                }
-                http::request<http::empty_body> req{http::verb::get, target, 11};
-                req.set(http::field::host, "127.0.0.1");
-                http::write(socket, req, ec);
-                http::response_parser<http::string_body> parser;
-                parser.body_limit(64u << 20);
-                if (!ec) http::read(socket, buffer, parser, ec);
-                if (ec || parser.get().result_int() != 200 ||
-                    parser.get().body().size() != expected_bytes) {
-                    failures[c] += per_client - i;
-                    return;
-                }
-                latencies[c].push_back(
-                    std::chrono::duration<double, std::micro>(clock_type::now() - t).count());
-            }
-        });
-    }
-    for (auto& t : threads) t.join();
-    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-    std::vector<double> all;
-    run_stats out;
-    for (unsigned c = 0; c < clients; ++c) {
-        all.insert(all.end(), latencies[c].begin(), latencies[c].end());
-        out.failures += failures[c];
-    }
-    if (all.empty()) return out;
-    std::sort(all.begin(), all.end());
-    out.requests_per_second = static_cast<double>(all.size()) / seconds;
-    out.p50_us = all[all.size() / 2];
-    out.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-    return out;
+    purser::bench::load l;
+    l.port = port;
+    l.target = target;
+    l.clients = clients;
+    l.per_client = per_client;
+    l.expected_bytes = expected_bytes;
+    l.reconnect = reconnect;
+    return purser::bench::drive(l);
 }
 
 void report(const char* name, const run_stats& direct, const run_stats& proxied) {

@@ -83,6 +83,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
         {"no-payments", {"", "never pay: every 402 passes through"}},
         {"store-dir", {"DIR", "the LMDB store of agents and the ledger"}},
         {"store-max-size", {"BYTES", "the most the store may grow to (warning at 80%)"}},
+        {"no-group-commit", {"", "one durable commit per payment step (benchmark baseline)"}},
         {"keystore", {"FILE", "the wallet keystore unlocked at start-up"}},
         {"wallet-password-file", {"FILE", "the keystore password"}},
         {"testnet-env", {"FILE", "pay on the local testnet (D/testnet.env) and trust its CA"}},

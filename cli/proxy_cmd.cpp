@@ -98,6 +98,7 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
     keep("ca_dir", &proxy::config::ca_dir);
     keep("store_dir", &proxy::config::store_dir);
     keep("store_max_size", &proxy::config::store_max_size);
+    keep("no_group_commit", &proxy::config::no_group_commit);
     keep("keystore", &proxy::config::keystore);
     keep("wallet_password_file", &proxy::config::wallet_password_file);
     keep("testnet_env", &proxy::config::testnet_env);

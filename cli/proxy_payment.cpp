@@ -142,6 +142,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     if (!oracle->empty()) flow.oracle = oracle;
     store::open_options store_options;
     store_options.max_size_bytes = cfg.store_max_size;
+    store_options.group_commit = !cfg.no_group_commit;
     auto opened = store::store::open(cfg.store_dir, store_options);
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));

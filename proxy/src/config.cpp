@@ -183,6 +183,12 @@ const std::vector<option>& options() {
              return {};
          }},
         {"store_dir", kind::text, PURSER_PATH_OPTION(store_dir)},
+        {"no_group_commit", kind::boolean,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             if (!v.is_boolean()) return bad(w, "expected true or false");
+             c.no_group_commit = v.get<bool>();
+             return {};
+         }},
         {"store_max_size", kind::number,
          PURSER_SIZE_OPTION(store_max_size, std::uint64_t{16} << 20, std::uint64_t{1} << 40)},
         {"keystore", kind::text, PURSER_PATH_OPTION(keystore)},

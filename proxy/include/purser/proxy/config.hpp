@@ -55,6 +55,9 @@ struct config {
     std::filesystem::path store_dir;                  ///< Default PURSER_HOME/store.
     /// The most the store may grow to (it grows by itself up to here); a warning at 80 %.
     std::uint64_t store_max_size = std::uint64_t{1} << 30;
+    /// One durable commit per payment step instead of grouping concurrent ones (the paid-path
+    /// benchmark's baseline; there is no other reason to set it).
+    bool no_group_commit = false;
     std::filesystem::path keystore;                   ///< Default PURSER_HOME/keystore.json.
     std::optional<std::filesystem::path> wallet_password_file;  ///< Wallet password file.
     /// testnet.env of a local testnet (`purser testnet up`): pay on its chain and ask its RPC

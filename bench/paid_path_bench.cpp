@@ -1,0 +1,177 @@
+// The paid path through the real `purser` binary against the local testnet's merchant: each
+// request is answered 402, decided, signed, retried and settled by the testnet facilitator. Two
+// proxies run side by side on the same testnet, one with group commit (the default) and one
+// with `--no-group-commit` (the in-run peer), and are measured in interleaved rounds at 1, 16
+// and 64 agent connections. Reported: paid requests per second, latency, and the CPU each
+// process spent per paid request (from /proc/PID/stat), the proxy's and the testnet's, so the
+// report shows which of them is the saturated one.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_load.hpp"
+#include "purser/protocol/bytes.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// Runs a shell command; returns its stdout, or nullopt (after printing it) when it failed.
+std::optional<std::string> shell(const std::string& command) {
+    FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) return std::nullopt;
+    std::string out;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    if (::pclose(p) != 0) {
+        std::fprintf(stderr, "failed: %s\n%s", command.c_str(), out.c_str());
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::map<std::string, std::string> env_file(const fs::path& p) {
+    std::map<std::string, std::string> out;
+    std::istringstream in(slurp(p));
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("export ", 0) == 0) line = line.substr(7);
+        const auto eq = line.find('=');
+        if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+        std::string v = line.substr(eq + 1);
+        if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
+        out[line.substr(0, eq)] = v;
+    }
+    return out;
+}
+
+/// utime + stime of a process, in milliseconds.
+double cpu_ms(pid_t pid) {
+    std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+        if (i == 14) utime = std::stod(field);
+        if (i == 15) stime = std::stod(field);
+    }
+    return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+struct proxy_run {
+    std::string name;
+    fs::path home;
+    pid_t pid = 0;
+    std::uint16_t port = 0;
+    std::string authorization;  // "Basic base64(bench:token)"
+};
+
+/// A proxy with its own home (store, CA, pid file) on the shared testnet, and an agent.
+std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& home, const fs::path& testnet_env,
+                                     const std::string& extra) {
+    proxy_run r;
+    r.name = name;
+    r.home = home;
+    fs::create_directories(home);
+    const std::string env = "PURSER_HOME='" + home.string() + "' ";
+    auto added = shell(env + PURSER_BIN " agent add bench --unlimited");
+    if (!added) return std::nullopt;
+    std::smatch m;
+    if (!std::regex_search(*added, m, std::regex("bench:([0-9a-f]+)@"))) return std::nullopt;
+    r.authorization = "Basic " + purser::protocol::base64_encode("bench:" + m[1].str());
+    auto started = shell(env + PURSER_BIN " proxy --detach --listen 127.0.0.1:0 --log /dev/null --testnet-env '" +
+                         testnet_env.string() + "' " + extra);
+    if (!started || !std::regex_search(*started, m, std::regex("127\\.0\\.0\\.1:([0-9]+) \\(pid ([0-9]+)"))) {
+        return std::nullopt;
+    }
+    r.port = static_cast<std::uint16_t>(std::stoi(m[1].str()));
+    r.pid = static_cast<pid_t>(std::stol(m[2].str()));
+    return r;
+}
+
+void stop(pid_t pid) {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+}  // namespace
+
+int main() {
+    char tmpl[] = "/tmp/purser-paid-bench-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return 1;
+    const fs::path root = tmpl;
+    ::setenv("PURSER_TESTNET_BASE_PORT", "0", 1);
+    const fs::path testnet_home = root / "testnet-home";
+    if (!shell("PURSER_HOME='" + testnet_home.string() + "' " PURSER_BIN " testnet up --detach >/dev/null")) return 1;
+    const fs::path testnet_env = testnet_home / "testnet" / "testnet.env";
+    auto env = env_file(testnet_env);
+    const pid_t testnet_pid = static_cast<pid_t>(std::atol(slurp(testnet_home / "testnet" / "testnet.pid").c_str()));
+    ::setenv("PURSER_WALLET_PASSWORD_FILE", env["PURSER_TESTNET_PASSWORD_FILE"].c_str(), 1);
+    const std::string keystore = "--keystore '" + env["PURSER_TESTNET_KEYSTORE"] + "'";
+    const std::string url = env["PURSER_TESTNET_MERCHANT_HTTP"] + "/weather";
+
+    int status = 0;
+    auto grouped = start_proxy("group commit", root / "grouped", testnet_env, keystore);
+    auto single = start_proxy("one commit each", root / "single", testnet_env, keystore + " --no-group-commit");
+    if (!grouped || !single) {
+        status = 1;
+    } else {
+        std::printf("paid path through the real binary: GET %s (exact, testnet facilitator), %u cores\n",
+                    url.c_str(), std::thread::hardware_concurrency());
+        std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "proxy", "paid/s", "p50 ms",
+                    "p99 ms", "proxy CPU ms/req", "testnet ms/req");
+        for (unsigned conns : {1u, 16u, 64u}) {
+            std::map<std::string, double> rate;
+            for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
+                for (proxy_run* p : {&*grouped, &*single}) {
+                    purser::bench::load l;
+                    l.port = p->port;
+                    l.target = url;
+                    l.clients = conns;
+                    l.per_client = std::max(3u, 128u / conns);
+                    l.proxy_authorization = p->authorization;
+                    const double proxy_before = cpu_ms(p->pid), testnet_before = cpu_ms(testnet_pid);
+                    const auto s = purser::bench::drive(l);
+                    const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
+                    std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16.3f %16.3f%s\n", conns, p->name.c_str(),
+                                s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000,
+                                (cpu_ms(p->pid) - proxy_before) / n, (cpu_ms(testnet_pid) - testnet_before) / n,
+                                s.failures != 0 ? "  (failures)" : "");
+                    if (s.failures != 0) status = 1;
+                    rate[p->name] = std::max(rate[p->name], s.requests_per_second);
+                }
+            }
+            if (rate["one commit each"] > 0) {
+                std::printf("       best of 3: group commit / one commit each = %.2fx paid/s\n",
+                            rate["group commit"] / rate["one commit each"]);
+            }
+        }
+    }
+    if (grouped) stop(grouped->pid);
+    if (single) stop(single->pid);
+    (void)shell("PURSER_HOME='" + testnet_home.string() + "' " PURSER_BIN " testnet down >/dev/null");
+    std::error_code ec;
+    fs::remove_all(root, ec);
+    return status;
+}
