@@ -7,28 +7,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "test_support.hpp"
+#include "fuzz_replay.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using target_fn = std::function<bool(const std::uint8_t*, std::size_t)>;
-
-std::size_t replay(const std::string& target, const target_fn& fn) {
-    std::size_t count = 0;
-    for (const char* kind : {"corpus", "crashers"}) {
-        const fs::path dir = fs::path(PURSER_SOURCE_DIR) / "fuzz" / kind / target;
-        INFO(dir.string());
-        REQUIRE(fs::is_directory(dir));
-        for (const auto& entry : fs::directory_iterator(dir)) {
-            if (!entry.is_regular_file()) continue;
-            const std::string data = purser::test::read_file(entry.path());
-            INFO(entry.path().string());
-            CHECK(fn(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
-            ++count;
-        }
-    }
-    return count;
+std::size_t replay(const std::string& target,
+                   const std::function<bool(const std::uint8_t*, std::size_t)>& fn) {
+    return purser::test::replay_fuzz_inputs(target, fn);
 }
 
 }  // namespace
