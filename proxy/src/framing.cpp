@@ -68,10 +68,15 @@ std::vector<coding> coding_list(const std::vector<std::string_view>& transfer_en
 
 bool is_chunked(const coding& c) { return iequals_lower(c.name, "chunked"); }
 
-/// The agent sees the coding it sent in the reason; bounded so the line stays one short line.
+/// The agent sees the coding it sent in the reason; bounded, and with control characters shown
+/// as '?', so the reason stays one short line whatever bytes the field held.
 std::string quoted(std::string_view coding) {
     constexpr std::size_t max_shown = 40;
-    std::string out = "'" + std::string(coding.substr(0, max_shown));
+    std::string out = "'";
+    for (char c : coding.substr(0, max_shown)) {
+        const auto u = static_cast<unsigned char>(c);
+        out += u < 0x20 || u == 0x7f ? '?' : c;
+    }
     if (coding.size() > max_shown) out += "...";
     return out + "'";
 }
