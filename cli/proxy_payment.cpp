@@ -7,6 +7,7 @@
 
 #include "purser/chain/json_rpc.hpp"
 #include "purser/chain/reads.hpp"
+#include "purser/protocol/amount.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/proxy/payment_flow.hpp"
@@ -45,6 +46,29 @@ result<std::unique_ptr<chain::json_rpc_client>> rpc_client(const std::string& ur
     auto endpoint = chain::parse_rpc_url(url);
     if (!endpoint) return fail(errc::invalid_value, where + ": " + endpoint.error().detail);
     return std::make_unique<chain::json_rpc_client>(std::move(*endpoint));
+}
+
+/// payment.iou: {"deposit": "1.00", "max_channel": "5", "max_total": "20"}, token units as
+/// decimal strings (never JSON numbers: money is not floating point).
+result<proxy::iou_policy> iou_options(const nlohmann::json& j) {
+    if (!j.is_object()) return fail(errc::wrong_type, "payment.iou: expected a JSON object");
+    proxy::iou_policy out;
+    for (const auto& [key, value] : j.items()) {
+        const std::string where = "payment.iou." + key;
+        if (key != "deposit" && key != "max_channel" && key != "max_total") {
+            return fail(errc::invalid_value, "payment.iou: unknown key '" + key + "'");
+        }
+        if (!value.is_string()) {
+            return fail(errc::wrong_type, where + ": expected an amount as a string, e.g. \"1.00\"");
+        }
+        // Checked with the most decimals a token may have; the token's own apply when used.
+        if (auto v = protocol::parse_units(value.get<std::string>(), 77); !v) {
+            return fail(errc::invalid_value, where + ": " + v.error().message());
+        }
+        (key == "deposit" ? out.deposit : key == "max_channel" ? out.max_channel : out.max_total) =
+            value.get<std::string>();
+    }
+    return out;
 }
 
 result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
@@ -90,6 +114,15 @@ result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
                 return fail(errc::invalid_value, "payment.skew_margin_seconds: expected an integer");
             }
             out.skew_margin_seconds = value.get<std::uint64_t>();
+        } else if (key == "prefer") {
+            if (value != "iou" && value != "exact") {
+                return fail(errc::invalid_value, "payment.prefer: expected \"iou\" or \"exact\"");
+            }
+            out.iou.prefer = value == "iou";
+        } else if (key == "iou") {
+            PURSER_TRY(iou, iou_options(value));
+            iou.prefer = out.iou.prefer;
+            out.iou = std::move(iou);
         } else {
             return fail(errc::invalid_value, "payment: unknown key '" + key + "'");
         }

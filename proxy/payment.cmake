@@ -1,7 +1,8 @@
 # purser_payment: the x402 payment flow (proxy/src/payment_flow.cpp). A target of its own because
 # it is the one place where proxy, store and wallet meet; the networking library stays free of
 # money logic and the store and wallet stay free of HTTP.
-add_library(purser_payment ${CMAKE_CURRENT_LIST_DIR}/src/payment_flow.cpp)
+add_library(purser_payment ${CMAKE_CURRENT_LIST_DIR}/src/payment_flow.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/payment_voucher.cpp)
 target_include_directories(purser_payment PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(purser_payment
   PUBLIC purser_protocol purser_store purser_wallet

@@ -1,7 +1,12 @@
 #include "purser/proxy/payment_flow.hpp"
 
+#include "payment_flow_detail.hpp"
+
 #include <chrono>
 #include <iostream>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <optional>
 #include <sstream>
 
@@ -11,145 +16,16 @@
 #include "purser/protocol/select.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
+#include "purser/wallet/batch.hpp"
 #include "purser/wallet/exact.hpp"
 #include "purser/wallet/keys.hpp"
 #include "purser/wallet/signer.hpp"
 
 namespace purser::proxy {
-namespace {
 
-using store::reason;
+using namespace detail::flow;
+namespace net = boost::asio;
 
-std::optional<std::string_view> find_header(const header_list& headers, std::string_view name) {
-    for (const auto& [k, v] : headers) {
-        if (k.size() != name.size()) continue;
-        bool same = true;
-        for (std::size_t i = 0; i < k.size() && same; ++i) {
-            same = std::tolower(static_cast<unsigned char>(k[i])) ==
-                   std::tolower(static_cast<unsigned char>(name[i]));
-        }
-        if (same) return std::string_view(v);
-    }
-    return std::nullopt;
-}
-
-// A 402 is "x402" when it carries PAYMENT-REQUIRED or its body is a JSON object naming an
-// x402Version. Anything else (a plain paywall, another protocol) passes through untouched.
-bool looks_like_x402(const upstream_response& response) {
-    if (find_header(response.headers, "PAYMENT-REQUIRED")) return true;
-    if (response.body.size() > protocol::max_body_bytes) return false;
-    auto j = nlohmann::json::parse(response.body, nullptr, false);
-    return !j.is_discarded() && j.is_object() && j.contains("x402Version");
-}
-
-std::string usd_text(store::usd_micros micros) {
-    return protocol::format_units(protocol::uint256(micros), store::usd_decimals);
-}
-
-std::string remaining_text(const std::optional<store::usd_micros>& allowance) {
-    return allowance ? usd_text(*allowance) + " USD" : "unlimited";
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-// The URL the ledger keeps: API keys and tokens often travel in query strings, and the ledger
-// is read by people who should not see them.
-std::string without_query(std::string_view url) {
-    return std::string(url.substr(0, url.find_first_of("?#")));
-}
-
-store::reserve_request facts_of(const request_info& request) {
-    store::reserve_request facts;
-    facts.agent = request.agent;
-    facts.method = request.method;
-    facts.url = without_query(request.url);
-    facts.host = lower(request.host);
-    return facts;
-}
-
-std::string join(const std::vector<std::string>& parts) {
-    std::string out;
-    for (const auto& p : parts) {
-        if (!out.empty()) out += "; ";
-        out += p;
-    }
-    return out;
-}
-
-
-// An EVM transaction hash: 0x and 64 hex digits. Anything else in a receipt is not one, whatever
-// the merchant calls it, and never reaches a header or the ledger's tx column.
-bool is_tx_hash(std::string_view text) {
-    if (text.size() != 66 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
-    for (char c : text.substr(2)) {
-        if (std::isxdigit(static_cast<unsigned char>(c)) == 0) return false;
-    }
-    return true;
-}
-
-// The networks this flow pays on: the configured list, else every known network but the local
-// testnet; the testnet only when configured.
-std::set<std::string> payable_networks(const payment_flow_options& o,
-                                       const protocol::network_registry& registry) {
-    std::set<std::string> out = o.networks;
-    if (out.empty()) {
-        for (const auto& net : registry.all()) {
-            if (net.chain_id == protocol::testnet_chain_id) continue;
-            out.insert(net.caip2);
-            if (!net.v1_name.empty()) out.insert(net.v1_name);
-        }
-    }
-    if (o.testnet) {
-        out.insert(std::string(protocol::testnet_caip2));
-        out.insert(std::string(protocol::testnet_v1_name));
-    } else {
-        out.erase(std::string(protocol::testnet_caip2));
-        out.erase(std::string(protocol::testnet_v1_name));
-    }
-    return out;
-}
-
-// What a receipt claims that disagrees with what was signed: recorded, never counted.
-std::string receipt_disagreements(const protocol::settle_response& receipt,
-                                  const protocol::uint256& signed_amount,
-                                  const std::string& payer, const protocol::network_info* net) {
-    // Each claim quoted short, so every disagreement fits in the row's bounded detail.
-    auto quoted = [](const std::string& merchant_text) { return store::bounded_text(merchant_text, 40); };
-    std::vector<std::string> notes;
-    if (receipt.amount && *receipt.amount != signed_amount) {
-        notes.push_back("receipt amount " + quoted(receipt.amount->to_decimal()) + " but " +
-                        signed_amount.to_decimal() + " signed (counted)");
-    }
-    if (!receipt.payer.empty() && !payer.empty() &&
-        lower(receipt.payer) != lower(payer)) {
-        notes.push_back("receipt payer " + quoted(receipt.payer) + " is not the signer");
-    }
-    if (!receipt.network.empty() && net != nullptr && receipt.network != net->caip2 &&
-        receipt.network != net->v1_name) {
-        notes.push_back("receipt network " + quoted(receipt.network) + " is not " + net->caip2);
-    }
-    if (!is_tx_hash(receipt.transaction)) {
-        notes.push_back("receipt transaction is not a 32-byte hash: " + quoted(receipt.transaction));
-    }
-    return join(notes);
-}
-
-}  // namespace
-
-/// One signed payment waiting for the retry's answer.
-struct payment_flow::pending {
-    std::uint64_t reservation_id = 0;
-    protocol::uint256 signed_amount;  ///< The authorization's value: what is counted.
-    std::string amount_text;          ///< "0.001 USDC"
-    std::string network;              ///< The offer's network, as the registry names it (CAIP-2).
-    const protocol::network_info* net = nullptr;
-    std::string payer;
-    std::chrono::steady_clock::time_point sent_at;
-};
 
 payment_flow::payment_flow(std::shared_ptr<store::store> ledger,
                            std::shared_ptr<wallet::signer> signer,
@@ -161,6 +37,8 @@ payment_flow::payment_flow(std::shared_ptr<store::store> ledger,
       options_(std::move(options)) {
     capabilities_.networks = payable_networks(options_, *registry_);
     capabilities_.known_assets_only = true;
+    capabilities_.schemes = {"exact", "batch-settlement"};
+    resume_ = std::make_unique<net::thread_pool>(2);
     if (options_.oracle && options_.proof_interval_ms > 0) {
         prover_ = std::thread([this] { prover_loop(); });
     }
@@ -173,19 +51,9 @@ payment_flow::~payment_flow() {
     }
     prover_wake_.notify_all();
     if (prover_.joinable()) prover_.join();
+    resume_->join();
 }
 
-template <class T>
-void payment_flow::after_signing(const result<T>& written, std::uint64_t reservation_id,
-                                 std::string_view what) {
-    if (written) return;
-    ledger_errors_after_signing_.fetch_add(1);
-    // One write, so concurrent failures do not interleave mid-line.
-    std::cerr << ("purser: LEDGER ERROR after signing: reservation " +
-                  std::to_string(reservation_id) + " could not be marked " + std::string(what) +
-                  ": " + written.error().message() +
-                  " (the payment stays counted as reserved; run `purser ledger reconcile`)\n");
-}
 
 std::unique_ptr<payment_flow::pending> payment_flow::take_pending(const payment_plan& plan) {
     std::lock_guard lock(mutex_);
@@ -232,7 +100,78 @@ payment_plan payment_flow::decline(const store::reserve_request& facts, reason w
 
 payment_plan payment_flow::on_payment_required(const request_info& request,
                                                const upstream_response& response) {
-    if (!looks_like_x402(response)) return {};  // not_x402: untouched, nothing recorded
+    return *decide(request, response, nullptr, false);
+}
+
+void payment_flow::on_payment_required_async(const request_info& request,
+                                             const upstream_response& response,
+                                             plan_callback done) {
+    if (auto plan = decide(request, response, &done, false)) done(std::move(*plan));
+}
+
+void payment_flow::release_gate(const std::string& channel_id) {
+    std::optional<channel_waiter> next;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = gates_.find(channel_id);
+        if (it == gates_.end()) return;
+        if (it->second.waiters.empty()) {
+            gates_.erase(it);
+        } else {
+            // Handed over while still busy, so a newcomer cannot overtake the queue.
+            next = std::move(it->second.waiters.front());
+            it->second.waiters.pop_front();
+        }
+    }
+    gate_freed_.notify_all();
+    if (!next) return;
+    net::post(*resume_, [this, w = std::move(*next)]() mutable {
+        if (auto plan = decide(w.request, w.response, &w.done, true)) w.done(std::move(*plan));
+    });
+}
+
+const protocol::candidate& payment_flow::choose_offer(const protocol::selection& chosen,
+                                                      std::string& channel_id) {
+    const protocol::candidate* voucher = nullptr;
+    const protocol::candidate* other = nullptr;
+    for (const auto& c : chosen.candidates) {
+        if (c.offer->scheme == "batch-settlement") {
+            if (voucher == nullptr) voucher = &c;
+        } else if (other == nullptr) {
+            other = &c;
+        }
+    }
+    if (voucher == nullptr) return chosen.candidates.front();
+    std::optional<std::string> id;
+    if (signer_) {
+        if (auto ch = wallet::make_batch_channel(signer_->address(), *voucher->offer, *registry_)) {
+            id = protocol::to_hex(ch->id);
+        }
+    }
+    if (!id) return other != nullptr ? *other : *voucher;
+    if (other != nullptr) {
+        if (!options_.iou.prefer) return *other;
+        // A voucher when its channel can take it or a deposit may open one; `exact` otherwise.
+        auto stored = ledger_->get_channel(*id);
+        const bool deposits = options_.iou.deposit != "0" && !options_.iou.deposit.empty();
+        bool covered = false;
+        if (stored && *stored && (*stored)->state == store::channel_state::open) {
+            auto held = (*stored)->deposited.add((*stored)->deposit_pending);
+            auto need = (*stored)->charged.add(voucher->offer->amount);
+            covered = held && need && *need <= *held;
+        }
+        const bool usable = !(stored && *stored) || (*stored)->state == store::channel_state::open;
+        if (!covered && !(deposits && usable)) return *other;
+    }
+    channel_id = *id;
+    return *voucher;
+}
+
+std::optional<payment_plan> payment_flow::decide(const request_info& request,
+                                                 const upstream_response& response,
+                                                 const plan_callback* queue_with,
+                                                 bool gate_held) {
+    if (!looks_like_x402(response)) return payment_plan{};  // not_x402: nothing recorded
 
     store::reserve_request facts = facts_of(request);
     auto header = find_header(response.headers, "PAYMENT-REQUIRED");
@@ -253,8 +192,9 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
     if (chosen.candidates.empty()) {
         return decline(facts, reason::no_supported_offer, join(chosen.rejected));
     }
-    // The cheapest payable offer; the policy decides on exactly the offer that gets signed.
-    const protocol::candidate& best = chosen.candidates.front();
+    // The policy decides on exactly the offer that gets signed: the cheapest, or the voucher.
+    std::string channel_id;
+    const protocol::candidate& best = choose_offer(chosen, channel_id);
     const protocol::payment_requirements& offer = *best.offer;
     facts.scheme = offer.scheme;
     facts.network = offer.network;
@@ -271,6 +211,27 @@ payment_plan payment_flow::on_payment_required(const request_info& request,
     if (!signer_) return decline(facts, reason::wallet_locked, "no wallet key is loaded");
     const std::string payer = signer_->address().to_checksum();
     facts.payer = payer;
+    if (!channel_id.empty()) {
+        if (!gate_held) {
+            std::unique_lock lock(mutex_);
+            auto& gate = gates_[channel_id];
+            if (gate.busy) {
+                if (queue_with != nullptr) {
+                    gate.waiters.push_back({request, response, *queue_with});
+                    return std::nullopt;
+                }
+                gate_freed_.wait(lock, [&] {
+                    auto it = gates_.find(channel_id);
+                    return it == gates_.end() || !it->second.busy;
+                });
+            }
+            gates_[channel_id].busy = true;
+        }
+        auto plan = pay_by_voucher(request, std::move(facts), *required, best, channel_id);
+        // Anything but a voucher on its way frees the channel for the next request.
+        if (plan.what != payment_plan::action::pay) release_gate(channel_id);
+        return plan;
+    }
 
     // Fix the nonce and the validity window before reserving, so the ledger row names the exact
     // authorization that may later exist (a crash after signing leaves a findable record).
@@ -365,6 +326,7 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
                                             unsigned status, const header_list& headers) {
     std::unique_ptr<pending> p = take_pending(plan);
     if (!p) return {};
+    if (p->voucher) return voucher_response(std::move(p), status, headers);
     const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - p->sent_at);
     const std::string ledger_id = std::to_string(p->reservation_id);
@@ -457,6 +419,7 @@ paid_outcome payment_flow::on_paid_failure(const payment_plan& plan, const reque
                                            proxy::delivery delivered, std::string_view why) {
     std::unique_ptr<pending> p = take_pending(plan);
     if (!p) return {};
+    if (p->voucher) return voucher_failure(std::move(p), delivered, why);
     const std::string ledger_id = std::to_string(p->reservation_id);
     paid_outcome out;
     out.log_fields.emplace_back("ledger_id", ledger_id);

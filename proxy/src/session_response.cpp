@@ -108,9 +108,11 @@ void session::ask_hook() {
         r.status = self->ex_.status;
         r.headers = detail::to_header_list(self->res_parser_->get().base());
         r.body = self->ex_.body402;
-        auto plan = self->srv_.hook->on_payment_required(self->ex_.info, r);
-        net::post(self->client_.get_executor(), [self, plan = std::move(plan)]() mutable {
-            self->on_plan(std::move(plan));
+        // The plan may come later, from another thread (an IOU channel busy with a voucher).
+        self->srv_.hook->on_payment_required_async(self->ex_.info, r, [self](payment_plan plan) {
+            net::post(self->client_.get_executor(), [self, plan = std::move(plan)]() mutable {
+                self->on_plan(std::move(plan));
+            });
         });
     });
 }

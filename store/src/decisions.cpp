@@ -3,6 +3,7 @@
 #include <map>
 
 #include "codec.hpp"
+#include "purser/store/channel.hpp"
 #include "purser/store/text.hpp"
 #include "store_impl.hpp"
 
@@ -166,16 +167,60 @@ result<std::optional<std::uint64_t>> store::impl::fold_decline(detail::write_txn
 
 namespace {
 
+/// A voucher's checks against its channel, after the agent's policy approved: nullopt = approve.
+result<std::optional<reason>> check_channel(const store::impl& im, const detail::write_txn& t,
+                                            const voucher_request& v, const channel& c) {
+    using out = std::optional<reason>;
+    if (c.state == channel_state::quarantined) return out{reason::iou_quarantined};
+    if (c.state != channel_state::open) return out{reason::iou_insufficient};
+    PURSER_TRY(held, c.deposited.add(c.deposit_pending));
+    PURSER_TRY(after_deposit, held.add(v.deposit));
+    if (v.max_claimable > after_deposit) return out{reason::iou_insufficient};
+    if (v.deposit != protocol::uint256{}) {
+        if (v.channel_cap && after_deposit > *v.channel_cap) return out{reason::iou_insufficient};
+        if (v.total_cap) {
+            PURSER_TRY(total, im.escrow_total(t));
+            PURSER_TRY(with_this, total.add(v.deposit));
+            if (with_this > *v.total_cap) return out{reason::iou_insufficient};
+        }
+    }
+    return out{};
+}
+
+/// The channel a voucher draws on: the stored one, else `fresh` with nothing in it yet.
+result<channel> voucher_channel(const store::impl& im, const detail::txn_base& t,
+                                const voucher_request& v) {
+    PURSER_TRY(found, im.load_channel(t, v.fresh.id));
+    if (found) return std::move(*found);
+    channel c = v.fresh;
+    c.deposited = c.deposit_pending = c.claimed = c.charged = c.signed_max = protocol::uint256{};
+    c.signature.clear();
+    c.state = channel_state::open;
+    c.in_flight = 0;
+    return c;
+}
+
 /// reserve()'s work inside the write transaction `t` it is given.
 result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_request& q,
                         std::uint64_t now) {
     PURSER_TRY(id, im.next_ledger_id(t));
     stored_row row = row_from_request(q, id, now, im.session.id());
+    std::optional<channel> ch;
+    if (q.voucher) {
+        // What the agent is charged: how far this voucher raises the channel's signed high.
+        // Below the high (the merchant charged less than was signed before) it costs nothing new.
+        PURSER_TRY(c, voucher_channel(im, t, *q.voucher));
+        ch = std::move(c);
+        row.row.amount_atomic = q.voucher->max_claimable > ch->signed_max
+                                    ? *q.voucher->max_claimable.sub(ch->signed_max)
+                                    : protocol::uint256{};
+        row.row.nonce = ch->id;
+    }
 
     // The amount in micro-USD, rounded up. Unpegged assets have no USD value to count.
     std::optional<usd_micros> usd;
     if (q.usd_pegged) {
-        if (auto converted = to_usd_micros(q.amount_atomic, q.asset_decimals)) usd = *converted;
+        if (auto converted = to_usd_micros(row.row.amount_atomic, q.asset_decimals)) usd = *converted;
     }
     row.row.amount_usd = usd.value_or(0);
 
@@ -186,7 +231,12 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         PURSER_TRY(gone, im.is_removed(t, q.agent));
         if (gone) who.reset();  // declined agent_unknown, like a name never added
     }
-    PURSER_TRY(why, evaluate(im, t, q, who, row.row.host, usd, now));
+    PURSER_TRY(policy_says, evaluate(im, t, q, who, row.row.host, usd, now));
+    std::optional<reason> why = policy_says;
+    if (!why && ch) {
+        PURSER_TRY(channel_says, check_channel(im, t, *q.voucher, *ch));
+        why = channel_says;
+    }
 
     decision d;
     d.ledger_id = id;
@@ -210,6 +260,29 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         d.ledger_id = *folded;
     } else {
         PURSER_STORE_CHECK(im.write_row(t, row, std::nullopt));
+    }
+    if (d.approved) d.counted_atomic = row.row.amount_atomic;
+    if (d.approved && ch) {
+        const voucher_request& v = *q.voucher;
+        if (v.deposit != protocol::uint256{}) {
+            // The deposit is its own row: wallet money into escrow, counted against no agent.
+            stored_row dep = row;
+            dep.row.id = id + 1;
+            dep.row.kind = row_kind::deposit;
+            dep.row.amount_atomic = v.deposit;
+            dep.row.amount_usd = 0;
+            dep.row.nonce = bounded_text(v.deposit_nonce, max_row_field_bytes);
+            dep.row.expires_at = v.deposit_expires_at;
+            dep.row.detail = "deposit into channel " + ch->id;
+            PURSER_STORE_CHECK(im.write_row(t, dep, std::nullopt));
+            d.deposit_id = dep.row.id;
+            PURSER_TRY(pending, ch->deposit_pending.add(v.deposit));
+            ch->deposit_pending = pending;
+        }
+        if (v.max_claimable > ch->signed_max) ch->signed_max = v.max_claimable;
+        ch->in_flight = id;
+        ch->updated_ms = now;
+        PURSER_STORE_CHECK(im.save_channel(t, *ch));
     }
     if (who) {
         PURSER_TRY(after, im.load_agent(t, q.agent));

@@ -276,7 +276,7 @@ result<std::string> store::check_counters() const {
             auto s = detail::decode_row(cur->value);
             if (!s) return purser::fail(errc::corrupt_record, "ledger row");
             const ledger_row& r = s->row;
-            if (detail::counts_for_rate(r.state) && r.at_ms >= rate_from) {
+            if (detail::counts_for_rate(r) && r.at_ms >= rate_from) {
                 ++expected_rate[detail::rate_key(r.agent, r.at_ms)];
             }
             const std::uint64_t counted = r.counted_usd();

@@ -24,6 +24,7 @@ std::string_view to_string(reason r) noexcept {
         case reason::wallet_locked: return "wallet_locked";
         case reason::iou_insufficient: return "iou_insufficient";
         case reason::store_unavailable: return "store_unavailable";
+        case reason::iou_quarantined: return "iou_quarantined";
     }
     return "unknown";
 }
@@ -61,6 +62,8 @@ bool is_open(status s) noexcept {
 }
 
 usd_micros ledger_row::counted_usd() const noexcept {
+    // A deposit moves wallet money into escrow; the agent is charged by the vouchers drawn on it.
+    if (kind == row_kind::deposit) return 0;
     if (is_open(state)) return amount_usd;
     if (state == status::paid) return charged_usd;
     return 0;

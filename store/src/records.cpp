@@ -52,7 +52,7 @@ std::optional<agent> decode_agent(std::string_view name, std::string_view value)
 std::string encode_row(const stored_row& s) {
     const ledger_row& r = s.row;
     writer w;
-    w.u8(row_format_v3).u64(r.id).u64(r.at_ms).u64(r.updated_ms).u64(s.session);
+    w.u8(row_format_v4).u64(r.id).u64(r.at_ms).u64(r.updated_ms).u64(s.session);
     w.str(r.agent).str(r.method).str(r.url).str(r.host);
     w.u16(static_cast<std::uint16_t>(r.x402_version));
     w.str(r.scheme).str(r.network).str(r.asset).u8(static_cast<std::uint8_t>(r.asset_decimals));
@@ -64,13 +64,14 @@ std::string encode_row(const stored_row& s) {
     w.u64(r.charged_usd).u16(r.merchant_status).u32(r.latency_ms);
     w.str(r.payer);
     w.u32(r.repeats);
+    w.u8(static_cast<std::uint8_t>(r.kind));
     return w.take();
 }
 
 std::optional<stored_row> decode_row(std::string_view value) {
     reader rd(value);
     const std::uint8_t format = rd.u8();
-    if (format != format_v1 && format != row_format_v2 && format != row_format_v3) return std::nullopt;
+    if (format < format_v1 || format > row_format_v4) return std::nullopt;
     stored_row s;
     ledger_row& r = s.row;
     r.id = rd.u64();
@@ -98,7 +99,7 @@ std::optional<stored_row> decode_row(std::string_view value) {
     }
     r.state = static_cast<status>(st);
     const std::uint8_t why = rd.u8();
-    if (why > static_cast<std::uint8_t>(reason::store_unavailable)) return std::nullopt;
+    if (why > static_cast<std::uint8_t>(reason::iou_quarantined)) return std::nullopt;
     if (why != 0) r.why = static_cast<reason>(why);
     r.detail = rd.str();
     r.tx_hash = rd.str();
@@ -113,8 +114,57 @@ std::optional<stored_row> decode_row(std::string_view value) {
         r.repeats = rd.u32();
         if (r.repeats == 0) return std::nullopt;
     }
+    if (format >= row_format_v4) {
+        const std::uint8_t kind = rd.u8();
+        if (kind > static_cast<std::uint8_t>(row_kind::deposit)) return std::nullopt;
+        r.kind = static_cast<row_kind>(kind);
+    }
     if (!rd.ok_and_done()) return std::nullopt;
     return s;
+}
+
+std::string encode_channel(const channel& c) {
+    writer w;
+    w.u8(format_v1).str(c.id).str(c.network).str(c.token).u8(static_cast<std::uint8_t>(c.decimals));
+    w.str(c.payer).str(c.receiver).str(c.receiver_authorizer).u64(c.withdraw_delay).str(c.salt);
+    w.str(c.merchant);
+    w.u256(c.deposited).u256(c.deposit_pending).u256(c.claimed).u256(c.charged).u256(c.signed_max);
+    w.str(c.signature).u8(static_cast<std::uint8_t>(c.state)).str(c.note).u64(c.updated_ms);
+    w.u64(c.in_flight);
+    return w.take();
+}
+
+std::optional<channel> decode_channel(std::string_view value) {
+    reader r(value);
+    if (r.u8() != format_v1) return std::nullopt;
+    channel c;
+    c.id = r.str();
+    c.network = r.str();
+    c.token = r.str();
+    c.decimals = r.u8();
+    c.payer = r.str();
+    c.receiver = r.str();
+    c.receiver_authorizer = r.str();
+    c.withdraw_delay = r.u64();
+    c.salt = r.str();
+    c.merchant = r.str();
+    c.deposited = r.u256();
+    c.deposit_pending = r.u256();
+    c.claimed = r.u256();
+    c.charged = r.u256();
+    c.signed_max = r.u256();
+    c.signature = r.str();
+    const std::uint8_t st = r.u8();
+    if (st < static_cast<std::uint8_t>(channel_state::open) ||
+        st > static_cast<std::uint8_t>(channel_state::quarantined)) {
+        return std::nullopt;
+    }
+    c.state = static_cast<channel_state>(st);
+    c.note = r.str();
+    c.updated_ms = r.u64();
+    c.in_flight = r.u64();
+    if (!r.ok_and_done()) return std::nullopt;
+    return c;
 }
 
 std::string counter_key(std::uint64_t agent_id, counter_kind kind, std::uint32_t period) {

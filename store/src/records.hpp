@@ -18,9 +18,12 @@ inline constexpr std::uint8_t format_v1 = 1;
 inline constexpr std::uint8_t row_format_v2 = 2;
 /// Rows that count folded declines (ledger_row::repeats). v1 and v2 rows still decode.
 inline constexpr std::uint8_t row_format_v3 = 3;
+/// Rows that say their kind (ledger_row::kind: payment or IOU deposit).
+inline constexpr std::uint8_t row_format_v4 = 4;
 /// 2: v3 rows, the rate index (idx_rate) and the decline index (idx_decline), which a Purser
 /// reading schema 1 would neither read nor maintain: it refuses the store instead.
-inline constexpr std::uint32_t schema_version = 2;
+/// 3: v4 rows and the IOU channels (`channels`), which an older Purser would not keep in step.
+inline constexpr std::uint32_t schema_version = 3;
 
 /// A ledger row plus what only the store needs: the session that reserved it.
 struct stored_row {
@@ -32,6 +35,8 @@ struct stored_row {
 [[nodiscard]] std::optional<agent> decode_agent(std::string_view name, std::string_view value);
 
 [[nodiscard]] std::string encode_row(const stored_row& r);
+[[nodiscard]] std::string encode_channel(const channel& c);
+[[nodiscard]] std::optional<channel> decode_channel(std::string_view value);
 [[nodiscard]] std::optional<stored_row> decode_row(std::string_view value);
 
 /// Counter kinds: spend per UTC day, per UTC month, lifetime, and value in flight.
@@ -48,10 +53,11 @@ enum class counter_kind : std::uint8_t { day = 'D', month = 'M', lifetime = 'L',
 [[nodiscard]] std::string status_key(status s, std::uint64_t id);
 /// The rate index: approvals of one agent at one millisecond (agent name, at_ms) -> u64 count.
 [[nodiscard]] std::string rate_key(std::string_view agent, std::uint64_t at_ms);
-/// Whether a row in status `s` counts against payments_per_minute: every approval that was not
-/// given back unsent (declined and released rows do not).
-[[nodiscard]] inline bool counts_for_rate(status s) {
-    return s != status::declined && s != status::released;
+/// Whether a row counts against payments_per_minute: every payment approval that was not given
+/// back unsent (declined and released rows do not, nor a deposit: its voucher row counts).
+[[nodiscard]] inline bool counts_for_rate(const ledger_row& r) {
+    return r.kind == row_kind::payment && r.state != status::declined &&
+           r.state != status::released;
 }
 /// The rate window: approvals at or after now - rate_window_ms + 1 count.
 inline constexpr std::uint64_t rate_window_ms = 60'000;

@@ -187,8 +187,8 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
         }
     }
 
-    const bool was_rated = before && detail::counts_for_rate(before->row.state);
-    const bool now_rated = detail::counts_for_rate(r.state);
+    const bool was_rated = before && detail::counts_for_rate(before->row);
+    const bool now_rated = detail::counts_for_rate(r);
     if (was_rated != now_rated) PURSER_STORE_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
 
     if (!before) {
@@ -296,7 +296,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(rate, open_db(t, "idx_rate"));
         PURSER_TRY(by_decline, open_db(t, "idx_decline"));
         PURSER_TRY(pruned, open_db(t, "pruned"));
+        PURSER_TRY(channels, open_db(t, "channels"));
         p->pruned = pruned;
+        p->channels = channels;
         p->by_decline = by_decline;
         p->agents = agents;
         p->counters = counters;

@@ -38,6 +38,7 @@ public:
     MDB_dbi rate = 0;       ///< agent name, at_ms -> approvals (the last rate_keep_ms only)
     MDB_dbi by_decline = 0; ///< agent name, host, reason -> id of the row declines fold into
     MDB_dbi pruned = 0;     ///< counter key -> what pruned rows counted (check_counters adds it)
+    MDB_dbi channels = 0;   ///< channel id (0x hex) -> channel
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
 
@@ -110,6 +111,14 @@ public:
                                           std::uint64_t now) const;
     /// Fills an empty rate index from the ledger's last rate_keep_ms (stores made before it).
     [[nodiscard]] result<void> build_rate_index(detail::write_txn& t, std::uint64_t now) const;
+
+    // IOU channels (channels.cpp).
+    [[nodiscard]] result<std::optional<channel>> load_channel(const detail::txn_base& t,
+                                                              std::string_view id) const;
+    [[nodiscard]] result<void> save_channel(detail::write_txn& t, channel& c) const;
+    /// Deposits less claims over every channel not closed: what all escrow holds for this
+    /// wallet, for voucher_request::total_cap.
+    [[nodiscard]] result<protocol::uint256> escrow_total(const detail::txn_base& t) const;
 
     // Ledger rows.
     [[nodiscard]] result<std::optional<detail::stored_row>> load_row(const detail::txn_base& t,

@@ -87,7 +87,7 @@ TEST_CASE("decline folding can be turned off", "[store][fold]") {
     CHECK(s->list_ledger({}).value().size() == 3);
 }
 
-TEST_CASE("a schema 1 store is upgraded to 2 on open, its rows intact", "[store][fold]") {
+TEST_CASE("a schema 1 store is upgraded to the current schema on open, its rows intact", "[store][fold]") {
     purser::test::temp_dir dir;
     manual_clock clock;
     {
@@ -117,12 +117,12 @@ TEST_CASE("a schema 1 store is upgraded to 2 on open, its rows intact", "[store]
         mdb_env_close(env);
         return value;
     };
-    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x02", 5));
+    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x03", 5));
     {
         auto s = open_at(dir, clock);
         CHECK(s->list_ledger({}).value().size() == 1);
     }
-    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x02", 5));  // upgraded again on open
+    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x03", 5));  // upgraded again on open
 }
 
 TEST_CASE("prune: declines go, paid rows only with an archive, open rows never, counters stay",

@@ -166,7 +166,8 @@ TEST_CASE("every store reason code is produced by its policy", "[store][policy]"
     // The proxy's codes are recorded through record_decline, one row each.
     for (reason r : {reason::no_supported_offer, reason::price_changed,
                      reason::body_too_large_to_replay, reason::wallet_locked,
-                     reason::iou_insufficient, reason::store_unavailable}) {
+                     reason::iou_insufficient, reason::store_unavailable,
+                     reason::iou_quarantined}) {
         auto id = s->record_decline(usdc_request("caps", 1000), r, "from the proxy");
         REQUIRE(id);
         auto row = s->get_row(*id).value();

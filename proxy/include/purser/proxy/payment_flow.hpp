@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,9 @@
 
 namespace purser::store {
 class store;
+}
+namespace boost::asio {
+class thread_pool;
 }
 namespace purser::wallet {
 class signer;
@@ -50,6 +54,22 @@ public:
                                                          const protocol::bytes32& nonce) = 0;
 };
 
+/// How IOU (batch-settlement) payments are chosen and funded: config `payment.prefer` and
+/// `payment.iou`. Amounts are token units as people write them ("1.00"), read with the token's
+/// decimals when a channel is funded.
+struct iou_policy {
+    /// When a 402 offers both, pay by voucher if an open channel covers the call or a deposit
+    /// may open one; false pays `exact` whenever it is offered.
+    bool prefer = true;
+    /// What one automatic deposit puts into a channel (at least what the call needs). "0": the
+    /// proxy never deposits by itself; channels are funded with `purser iou deposit`.
+    std::string deposit = "0";
+    /// The most one channel may hold (deposits), and all channels together (deposits less
+    /// claims); "" = no cap of its own.
+    std::string max_channel;
+    std::string max_total;
+};
+
 struct payment_flow_options {
     /// Never sign an authorization that stays valid longer than this (merchants choose
     /// maxTimeoutSeconds; a day-long authorization is a day of exposure).
@@ -71,6 +91,7 @@ struct payment_flow_options {
     std::uint64_t skew_margin_seconds = 60;
     /// Unix seconds; tests inject a fixed clock.
     std::function<std::uint64_t()> now_seconds;
+    iou_policy iou;
 };
 
 
@@ -97,6 +118,8 @@ public:
 
     payment_plan on_payment_required(const request_info& request,
                                      const upstream_response& response) override;
+    void on_payment_required_async(const request_info& request, const upstream_response& response,
+                                   plan_callback done) override;
     paid_outcome on_paid_response(const payment_plan& plan, const request_info& request,
                                   unsigned status, const header_list& headers) override;
     paid_outcome on_paid_failure(const payment_plan& plan, const request_info& request,
@@ -119,6 +142,39 @@ public:
     struct pending;  ///< One payment between its signature and its final state.
 
 private:
+    /// A request waiting for its IOU channel's voucher in flight to be answered.
+    struct channel_waiter {
+        request_info request;
+        upstream_response response;
+        plan_callback done;
+    };
+    /// One voucher at a time per channel: the merchant accepts exactly the next cumulative
+    /// amount, so vouchers signed concurrently would refuse each other.
+    struct channel_gate {
+        bool busy = false;
+        std::deque<channel_waiter> waiters;
+    };
+
+    /// The decision. A batch-settlement payment first takes its channel's gate: when the gate
+    /// is busy the request is queued with `queue_with` and nullopt returned, or (no callback:
+    /// the synchronous call) the caller waits. `gate_held`: the gate was handed over already.
+    std::optional<payment_plan> decide(const request_info& request,
+                                       const upstream_response& response,
+                                       const plan_callback* queue_with, bool gate_held);
+    /// Frees the gate of `channel_id`, or hands it to the next queued request.
+    void release_gate(const std::string& channel_id);
+    /// The batch-settlement path, with the gate held (payment_voucher.cpp).
+    payment_plan pay_by_voucher(const request_info& request, store::reserve_request facts,
+                                const protocol::payment_required& required,
+                                const protocol::candidate& offer, const std::string& channel_id);
+    paid_outcome voucher_response(std::unique_ptr<pending> p, unsigned status,
+                                  const header_list& headers);
+    paid_outcome voucher_failure(std::unique_ptr<pending> p, proxy::delivery delivered,
+                                 std::string_view why);
+    /// Which offer to pay: a batch-settlement one when an open channel covers it or a deposit
+    /// may open one (and iou.prefer), else the cheapest. Sets `channel_id` for a voucher.
+    const protocol::candidate& choose_offer(const protocol::selection& chosen,
+                                            std::string& channel_id);
     /// Records a decline (one ledger row) and builds the plan that tells the agent why.
     payment_plan decline(const store::reserve_request& facts, store::reason why,
                          std::string_view detail);
@@ -141,6 +197,10 @@ private:
     std::uint64_t next_token_ = 1;
     std::map<std::uint64_t, std::unique_ptr<pending>> pending_;
     std::atomic<std::uint64_t> ledger_errors_after_signing_{0};
+
+    std::map<std::string, channel_gate> gates_;  // under mutex_
+    std::condition_variable gate_freed_;         // for the synchronous call's wait
+    std::unique_ptr<boost::asio::thread_pool> resume_;  // runs queued requests' decisions
 
     std::mutex prover_mutex_;
     std::condition_variable prover_wake_;

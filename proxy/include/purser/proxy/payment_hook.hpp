@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -100,6 +101,16 @@ public:
     /// passed through, so the hook still reaches a final state.
     virtual payment_plan on_payment_required(const request_info& request,
                                              const upstream_response& response) = 0;
+
+    using plan_callback = std::function<void(payment_plan)>;
+    /// What the server calls: on_payment_required with the plan handed to `done`. The default
+    /// answers at once. A hook that must wait for another request first (an IOU channel takes
+    /// one voucher at a time, in order) keeps copies of the arguments and `done`, returns, and
+    /// calls `done` exactly once later from any thread, so no worker thread blocks meanwhile.
+    virtual void on_payment_required_async(const request_info& request,
+                                           const upstream_response& response, plan_callback done) {
+        done(on_payment_required(request, response));
+    }
 
     /// Has happened: the paid retry's response head arrived (any status, 402 included: a second
     /// 402 is recorded here and returned to the agent, never paid again). `headers` are the

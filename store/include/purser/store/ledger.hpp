@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "purser/protocol/uint256.hpp"
+#include "purser/store/channel.hpp"
 #include "purser/store/money.hpp"
 #include "purser/store/reason.hpp"
 
@@ -56,6 +57,9 @@ struct reserve_request {
     /// Other names of `network` (its CAIP-2 id and v1 name): an agent allowed "eip155:84532" may
     /// pay a v1 offer on "base-sepolia", the same chain. Matched against allow-lists only.
     std::vector<std::string> network_aliases;
+    /// Set for a batch-settlement voucher: amount_atomic is then ignored, and the row counts the
+    /// increase of the channel's highest signed amount (see channel.hpp).
+    std::optional<voucher_request> voucher;
 };
 
 /// Longest text a ledger row keeps of one merchant-supplied field (network, asset, detail, ...);
@@ -74,6 +78,9 @@ struct decision {
     std::uint64_t ledger_id = 0;      ///< The row written (== reservation_id when approved).
     usd_micros amount = 0;            ///< The payment in micro-USD (rounded up); 0 if unknown.
     std::optional<usd_micros> allowance_remaining;  ///< After this decision; nullopt = unlimited.
+    std::uint64_t deposit_id = 0;     ///< Approved voucher with a deposit: the deposit's row.
+    protocol::uint256 counted_atomic; ///< Approved: what the agent's row counts (a voucher's
+                                      ///< increase of the channel's signed high).
 };
 
 /// Settlement facts for commit().
@@ -83,6 +90,10 @@ struct settlement {
     std::uint16_t merchant_status = 0;              ///< HTTP status of the paid retry.
     std::uint32_t latency_ms = 0;                   ///< Retry round trip.
 };
+
+/// What a row records: a payment an agent made, or wallet money moved into an IOU channel's
+/// escrow on an agent's behalf (never counted against the agent: the vouchers drawn on it are).
+enum class row_kind : std::uint8_t { payment = 0, deposit = 1 };
 
 /// One ledger row: every field the issue lists, plus the counted amounts.
 struct ledger_row {
@@ -117,6 +128,7 @@ struct ledger_row {
     /// last), so an agent retrying a refused call costs the store one row a minute, not one a
     /// request. 1 for every other row.
     std::uint32_t repeats = 1;
+    row_kind kind = row_kind::payment;
 
     /// What this row contributes to the agent's counters: amount_usd while open, charged_usd when
     /// paid, 0 otherwise. Counters always equal the sum of this over the ledger.

@@ -29,6 +29,9 @@ enum class reason {
     wallet_locked,               ///< (proxy) No unlocked key to sign with.
     iou_insufficient,            ///< (proxy/iou) The channel's deposit does not cover the voucher.
     store_unavailable,           ///< (proxy) The store could not decide or record: fail closed.
+    iou_quarantined,             ///< (iou) The merchant broke the channel's rules (a charge above
+                                 ///< the offer, a state that does not continue what was signed):
+                                 ///< no further vouchers go to that channel.
 };
 
 /// All codes, in declaration order (for tests and help text).
@@ -42,6 +45,7 @@ inline constexpr reason all_reasons[] = {
     reason::no_supported_offer,     reason::price_changed,
     reason::body_too_large_to_replay, reason::wallet_locked,
     reason::iou_insufficient,       reason::store_unavailable,
+    reason::iou_quarantined,
 };
 
 /// The snake_case code as DESIGN.md spells it ("daily_limit_exceeded").

@@ -175,6 +175,47 @@ public:
     /// Returns how many. Errors: lmdb_failed, io_failed.
     [[nodiscard]] result<std::size_t> recover();
 
+    // ---- IOU channels ----------------------------------------------------------------------------
+    // A voucher is reserved by reserve() with reserve_request::voucher set; its later steps move
+    // its row, its deposit's row (deposit_id, 0 = none) and the channel in one transaction.
+
+    /// nullopt when unknown. Errors: lmdb_failed, corrupt_record.
+    [[nodiscard]] result<std::optional<channel>> get_channel(std::string_view id) const;
+    /// Every channel, by id.
+    [[nodiscard]] result<std::vector<channel>> list_channels() const;
+    /// The merchant accepted the voucher: its row is paid (counting the signed increase, whatever
+    /// the merchant says it charged), the deposit's row paid when it landed (in_doubt when the
+    /// merchant did not settle it), and the channel takes the reported, already checked, state.
+    /// From reserved, failed or in_doubt. Errors: reservation_not_found, invalid_transition,
+    /// corrupt_record, map_full, lmdb_failed.
+    [[nodiscard]] result<ledger_row> commit_voucher(std::uint64_t reservation_id,
+                                                    std::uint64_t deposit_id,
+                                                    const voucher_settlement& facts,
+                                                    std::string_view evidence = {});
+    /// The voucher never left the process: its row and its deposit's are released and the
+    /// channel's signed high goes back to what it was. From reserved.
+    [[nodiscard]] result<ledger_row> release_voucher(std::uint64_t reservation_id,
+                                                     std::uint64_t deposit_id,
+                                                     std::string_view why);
+    /// The voucher left but was not accepted, or its answer is unknown: the row becomes `to`
+    /// (failed or in_doubt) and stays counted, since the merchant holds the signature; a reserved
+    /// deposit becomes in_doubt. `signature` of `max_claimable` is kept when it is the high.
+    [[nodiscard]] result<ledger_row> unsettled_voucher(std::uint64_t reservation_id,
+                                                       std::uint64_t deposit_id, status to,
+                                                       std::string_view why,
+                                                       std::string_view signature,
+                                                       const protocol::uint256& max_claimable,
+                                                       std::uint16_t merchant_status = 0);
+    /// Adopts the merchant's charged cumulative amount (a verified corrective 402, or the chain's
+    /// totalClaimed after lost state) as the next voucher's base. Refused above the signed high.
+    [[nodiscard]] result<channel> resync_channel(std::string_view id,
+                                                 const protocol::uint256& charged,
+                                                 std::optional<protocol::uint256> claimed,
+                                                 std::string_view note = {});
+    /// Quarantines, or marks withdrawing/closed. A quarantined channel stays quarantined.
+    [[nodiscard]] result<channel> set_channel_state(std::string_view id, channel_state to,
+                                                    std::string_view note = {});
+
     // ---- ledger --------------------------------------------------------------------------------
     /// Errors: reservation_not_found (no such row), lmdb_failed, corrupt_record.
     [[nodiscard]] result<ledger_row> get_row(std::uint64_t id) const;

@@ -1,0 +1,179 @@
+// What the payment flow's files share: small helpers over headers and receipts, and the state of
+// one payment between its signature and its answer.
+#pragma once
+
+#include <cctype>
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "purser/protocol/amount.hpp"
+#include "purser/protocol/messages.hpp"
+#include "purser/proxy/payment_flow.hpp"
+#include "purser/store/money.hpp"
+#include "purser/store/text.hpp"
+
+namespace purser::proxy {
+namespace detail::flow {
+
+using store::reason;
+
+inline std::optional<std::string_view> find_header(const header_list& headers, std::string_view name) {
+    for (const auto& [k, v] : headers) {
+        if (k.size() != name.size()) continue;
+        bool same = true;
+        for (std::size_t i = 0; i < k.size() && same; ++i) {
+            same = std::tolower(static_cast<unsigned char>(k[i])) ==
+                   std::tolower(static_cast<unsigned char>(name[i]));
+        }
+        if (same) return std::string_view(v);
+    }
+    return std::nullopt;
+}
+
+// A 402 is "x402" when it carries PAYMENT-REQUIRED or its body is a JSON object naming an
+// x402Version. Anything else (a plain paywall, another protocol) passes through untouched.
+inline bool looks_like_x402(const upstream_response& response) {
+    if (find_header(response.headers, "PAYMENT-REQUIRED")) return true;
+    if (response.body.size() > protocol::max_body_bytes) return false;
+    auto j = nlohmann::json::parse(response.body, nullptr, false);
+    return !j.is_discarded() && j.is_object() && j.contains("x402Version");
+}
+
+inline std::string usd_text(store::usd_micros micros) {
+    return protocol::format_units(protocol::uint256(micros), store::usd_decimals);
+}
+
+inline std::string remaining_text(const std::optional<store::usd_micros>& allowance) {
+    return allowance ? usd_text(*allowance) + " USD" : "unlimited";
+}
+
+inline std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The URL the ledger keeps: API keys and tokens often travel in query strings, and the ledger
+// is read by people who should not see them.
+inline std::string without_query(std::string_view url) {
+    return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
+inline store::reserve_request facts_of(const request_info& request) {
+    store::reserve_request facts;
+    facts.agent = request.agent;
+    facts.method = request.method;
+    facts.url = without_query(request.url);
+    facts.host = lower(request.host);
+    return facts;
+}
+
+inline std::string join(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& p : parts) {
+        if (!out.empty()) out += "; ";
+        out += p;
+    }
+    return out;
+}
+
+
+// An EVM transaction hash: 0x and 64 hex digits. Anything else in a receipt is not one, whatever
+// the merchant calls it, and never reaches a header or the ledger's tx column.
+inline bool is_tx_hash(std::string_view text) {
+    if (text.size() != 66 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
+    for (char c : text.substr(2)) {
+        if (std::isxdigit(static_cast<unsigned char>(c)) == 0) return false;
+    }
+    return true;
+}
+
+// The networks this flow pays on: the configured list, else every known network but the local
+// testnet; the testnet only when configured.
+inline std::set<std::string> payable_networks(const payment_flow_options& o,
+                                       const protocol::network_registry& registry) {
+    std::set<std::string> out = o.networks;
+    if (out.empty()) {
+        for (const auto& net : registry.all()) {
+            if (net.chain_id == protocol::testnet_chain_id) continue;
+            out.insert(net.caip2);
+            if (!net.v1_name.empty()) out.insert(net.v1_name);
+        }
+    }
+    if (o.testnet) {
+        out.insert(std::string(protocol::testnet_caip2));
+        out.insert(std::string(protocol::testnet_v1_name));
+    } else {
+        out.erase(std::string(protocol::testnet_caip2));
+        out.erase(std::string(protocol::testnet_v1_name));
+    }
+    return out;
+}
+
+// What a receipt claims that disagrees with what was signed: recorded, never counted.
+inline std::string receipt_disagreements(const protocol::settle_response& receipt,
+                                  const protocol::uint256& signed_amount,
+                                  const std::string& payer, const protocol::network_info* net) {
+    // Each claim quoted short, so every disagreement fits in the row's bounded detail.
+    auto quoted = [](const std::string& merchant_text) { return store::bounded_text(merchant_text, 40); };
+    std::vector<std::string> notes;
+    if (receipt.amount && *receipt.amount != signed_amount) {
+        notes.push_back("receipt amount " + quoted(receipt.amount->to_decimal()) + " but " +
+                        signed_amount.to_decimal() + " signed (counted)");
+    }
+    if (!receipt.payer.empty() && !payer.empty() &&
+        lower(receipt.payer) != lower(payer)) {
+        notes.push_back("receipt payer " + quoted(receipt.payer) + " is not the signer");
+    }
+    if (!receipt.network.empty() && net != nullptr && receipt.network != net->caip2 &&
+        receipt.network != net->v1_name) {
+        notes.push_back("receipt network " + quoted(receipt.network) + " is not " + net->caip2);
+    }
+    if (!is_tx_hash(receipt.transaction)) {
+        notes.push_back("receipt transaction is not a 32-byte hash: " + quoted(receipt.transaction));
+    }
+    return join(notes);
+}
+
+
+}  // namespace detail::flow
+
+/// One signed payment waiting for the retry's answer.
+struct payment_flow::pending {
+    std::uint64_t reservation_id = 0;
+    protocol::uint256 signed_amount;  ///< The authorization's value: what is counted.
+    std::string amount_text;          ///< "0.001 USDC"
+    std::string network;              ///< The offer's network, as the registry names it (CAIP-2).
+    const protocol::network_info* net = nullptr;
+    std::string payer;
+    std::chrono::steady_clock::time_point sent_at;
+
+    // batch-settlement only (voucher is true):
+    bool voucher = false;
+    std::uint64_t deposit_id = 0;       ///< The deposit's row, 0 = none sent.
+    protocol::uint256 price;            ///< The offer's amount.
+    protocol::uint256 base;             ///< The channel's charged cumulative the voucher built on.
+    protocol::uint256 max_claimable;    ///< The voucher signed.
+    std::string signature;              ///< Its signature (0x hex).
+    std::string channel_id;
+    protocol::address signer_address;
+};
+
+template <class T>
+void payment_flow::after_signing(const result<T>& written, std::uint64_t reservation_id,
+                                 std::string_view what) {
+    if (written) return;
+    ledger_errors_after_signing_.fetch_add(1);
+    // One write, so concurrent failures do not interleave mid-line.
+    std::cerr << ("purser: LEDGER ERROR after signing: reservation " +
+                  std::to_string(reservation_id) + " could not be marked " + std::string(what) +
+                  ": " + written.error().message() +
+                  " (the payment stays counted as reserved; run `purser ledger reconcile`)\n");
+}
+
+}  // namespace purser::proxy

@@ -1,0 +1,285 @@
+// IOU channels: their records, and the lifecycle steps of a voucher, each one write transaction
+// that moves the voucher's row, its deposit's row and the channel together.
+#include <algorithm>
+
+#include "codec.hpp"
+#include "purser/store/channel.hpp"
+#include "purser/store/text.hpp"
+#include "store_impl.hpp"
+
+namespace purser::store {
+
+using detail::stored_row;
+using protocol::uint256;
+
+std::string_view to_string(channel_state s) noexcept {
+    switch (s) {
+        case channel_state::open: return "open";
+        case channel_state::withdrawing: return "withdrawing";
+        case channel_state::closed: return "closed";
+        case channel_state::quarantined: return "quarantined";
+    }
+    return "unknown";
+}
+
+uint256 channel::exposure() const {
+    return signed_max > claimed ? *signed_max.sub(claimed) : uint256{};
+}
+
+uint256 channel::available() const {
+    return deposited > signed_max ? *deposited.sub(signed_max) : uint256{};
+}
+
+result<std::optional<channel>> store::impl::load_channel(const detail::txn_base& t,
+                                                         std::string_view id) const {
+    PURSER_TRY(value, t.get(channels, ascii_lower(id)));
+    if (!value) return std::optional<channel>{};
+    auto c = detail::decode_channel(*value);
+    if (!c) return purser::fail(errc::corrupt_record, "channel " + std::string(id));
+    return c;
+}
+
+result<void> store::impl::save_channel(detail::write_txn& t, channel& c) const {
+    c.id = ascii_lower(c.id);
+    if (c.id.empty() || c.id.size() > 255) {
+        return purser::fail(errc::invalid_argument, "channel id of 1..255 characters");
+    }
+    return t.put(channels, c.id, detail::encode_channel(c));
+}
+
+result<uint256> store::impl::escrow_total(const detail::txn_base& t) const {
+    uint256 total;
+    PURSER_TRY(c, detail::cursor::open(t, channels));
+    PURSER_TRY(e, c.first());
+    for (auto cur = e; cur;) {
+        auto ch = detail::decode_channel(cur->value);
+        if (!ch) return purser::fail(errc::corrupt_record, "channel record");
+        if (ch->state != channel_state::closed) {
+            PURSER_TRY(held, ch->deposited.add(ch->deposit_pending));
+            const uint256 left = held > ch->claimed ? *held.sub(ch->claimed) : uint256{};
+            PURSER_TRY(sum, total.add(left));
+            total = sum;
+        }
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return total;
+}
+
+result<std::optional<channel>> store::get_channel(std::string_view id) const {
+    PURSER_TRY(t, impl_->begin_read());
+    return impl_->load_channel(t, id);
+}
+
+result<std::vector<channel>> store::list_channels() const {
+    PURSER_TRY(t, impl_->begin_read());
+    std::vector<channel> out;
+    PURSER_TRY(c, detail::cursor::open(t, impl_->channels));
+    PURSER_TRY(e, c.first());
+    for (auto cur = e; cur;) {
+        auto ch = detail::decode_channel(cur->value);
+        if (!ch) return purser::fail(errc::corrupt_record, "channel record");
+        out.push_back(std::move(*ch));
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return out;
+}
+
+namespace {
+
+std::string clip(std::string_view text) { return bounded_text(text, max_row_field_bytes); }
+
+/// Loads a voucher's row (and its deposit's) and its channel for one lifecycle step.
+struct voucher_rows {
+    stored_row before;
+    std::optional<stored_row> deposit_before;
+    channel ch;
+};
+
+result<voucher_rows> load_voucher(const store::impl& im, const detail::txn_base& t,
+                                  std::uint64_t id, std::uint64_t deposit_id,
+                                  std::initializer_list<status> allowed_from) {
+    PURSER_TRY(row, im.load_row(t, id));
+    if (!row || row->row.state == status::declined || row->row.kind != row_kind::payment ||
+        row->row.scheme != "batch-settlement") {
+        return purser::fail(errc::reservation_not_found, "voucher " + std::to_string(id));
+    }
+    if (std::find(allowed_from.begin(), allowed_from.end(), row->row.state) == allowed_from.end()) {
+        return purser::fail(errc::invalid_transition, "voucher " + std::to_string(id) + " is " +
+                                                          std::string(to_string(row->row.state)));
+    }
+    voucher_rows out{*row, std::nullopt, {}};
+    if (deposit_id != 0) {
+        PURSER_TRY(dep, im.load_row(t, deposit_id));
+        if (!dep || dep->row.kind != row_kind::deposit || dep->row.nonce.empty()) {
+            return purser::fail(errc::reservation_not_found, "deposit " + std::to_string(deposit_id));
+        }
+        out.deposit_before = *dep;
+    }
+    PURSER_TRY(ch, im.load_channel(t, row->row.nonce));
+    if (!ch) return purser::fail(errc::corrupt_record, "voucher of a missing channel " + row->row.nonce);
+    out.ch = std::move(*ch);
+    return out;
+}
+
+/// Moves a row to `to` with `detail`, keeping counters and indexes in step.
+result<ledger_row> move_row(const store::impl& im, detail::write_txn& t, const stored_row& before,
+                            status to, std::string_view detail, std::uint64_t now) {
+    stored_row after = before;
+    after.row.state = to;
+    after.row.updated_ms = now;
+    after.row.detail = clip(detail);
+    if (to == status::paid) {
+        after.row.charged_atomic = after.row.amount_atomic;
+        after.row.charged_usd = after.row.kind == row_kind::payment ? after.row.amount_usd : 0;
+    }
+    PURSER_STORE_CHECK(im.write_row(t, after, before));
+    return after.row;
+}
+
+}  // namespace
+
+result<ledger_row> store::commit_voucher(std::uint64_t reservation_id, std::uint64_t deposit_id,
+                                         const voucher_settlement& facts,
+                                         std::string_view evidence) {
+    const std::uint64_t now = impl_->now();
+    return impl_->write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
+        PURSER_TRY(v, load_voucher(*impl_, t, reservation_id, deposit_id,
+                                   {status::reserved, status::failed, status::in_doubt}));
+        std::string detail = "voucher " + facts.max_claimable.to_decimal();
+        if (facts.charged_amount) detail += "; merchant charged " + facts.charged_amount->to_decimal();
+        if (facts.charged) detail += " (cumulative " + facts.charged->to_decimal() + ")";
+        if (!evidence.empty()) detail += "; " + std::string(evidence);
+        stored_row before = v.before;
+        before.row.merchant_status = facts.merchant_status;
+        before.row.latency_ms = facts.latency_ms;
+        if (facts.deposit_landed) before.row.tx_hash = clip(facts.deposit_tx);
+        PURSER_TRY(paid, move_row(*impl_, t, before, status::paid, detail, now));
+        channel& c = v.ch;
+        if (v.deposit_before && is_open(v.deposit_before->row.state)) {
+            const uint256 amount = v.deposit_before->row.amount_atomic;
+            if (facts.deposit_landed) {
+                stored_row dep = *v.deposit_before;
+                dep.row.tx_hash = clip(facts.deposit_tx);
+                PURSER_TRY(moved, move_row(*impl_, t, dep, status::paid,
+                                           "deposit into channel " + c.id, now));
+                (void)moved;
+                PURSER_TRY(deposited, c.deposited.add(amount));
+                c.deposited = deposited;
+                c.deposit_pending = c.deposit_pending > amount ? *c.deposit_pending.sub(amount) : uint256{};
+            } else {
+                PURSER_TRY(moved, move_row(*impl_, t, *v.deposit_before, status::in_doubt,
+                                           "the merchant accepted the voucher without settling the deposit",
+                                           now));
+                (void)moved;
+            }
+        }
+        if (facts.max_claimable == c.signed_max) c.signature = facts.signature;
+        if (facts.charged) c.charged = *facts.charged;
+        if (facts.claimed) c.claimed = *facts.claimed;
+        if (c.in_flight == reservation_id) c.in_flight = 0;
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return paid;
+    });
+}
+
+result<ledger_row> store::release_voucher(std::uint64_t reservation_id, std::uint64_t deposit_id,
+                                          std::string_view why) {
+    const std::uint64_t now = impl_->now();
+    return impl_->write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
+        PURSER_TRY(v, load_voucher(*impl_, t, reservation_id, deposit_id, {status::reserved}));
+        PURSER_TRY(released, move_row(*impl_, t, v.before, status::released, why, now));
+        channel& c = v.ch;
+        if (v.deposit_before && v.deposit_before->row.state == status::reserved) {
+            const uint256 amount = v.deposit_before->row.amount_atomic;
+            PURSER_TRY(moved, move_row(*impl_, t, *v.deposit_before, status::released, why, now));
+            (void)moved;
+            c.deposit_pending = c.deposit_pending > amount ? *c.deposit_pending.sub(amount) : uint256{};
+        }
+        // The voucher never left, so the high it set was never exposed: give it back, but only
+        // while no later voucher was signed on top of it.
+        if (c.in_flight == reservation_id) {
+            c.signed_max = c.signed_max > v.before.row.amount_atomic
+                               ? *c.signed_max.sub(v.before.row.amount_atomic)
+                               : uint256{};
+            c.in_flight = 0;
+        }
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return released;
+    });
+}
+
+result<ledger_row> store::unsettled_voucher(std::uint64_t reservation_id, std::uint64_t deposit_id,
+                                            status to, std::string_view why,
+                                            std::string_view signature,
+                                            const uint256& max_claimable,
+                                            std::uint16_t merchant_status) {
+    if (to != status::failed && to != status::in_doubt) {
+        return purser::fail(errc::invalid_argument, "an unsettled voucher is failed or in_doubt");
+    }
+    const std::uint64_t now = impl_->now();
+    return impl_->write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
+        PURSER_TRY(v, load_voucher(*impl_, t, reservation_id, deposit_id,
+                                   {status::reserved, status::failed, status::in_doubt}));
+        stored_row before = v.before;
+        before.row.merchant_status = merchant_status;
+        // Still counted: the merchant holds the signature and may claim it whenever it likes.
+        PURSER_TRY(moved, move_row(*impl_, t, before, to, why, now));
+        channel& c = v.ch;
+        if (v.deposit_before && v.deposit_before->row.state == status::reserved) {
+            PURSER_TRY(dep, move_row(*impl_, t, *v.deposit_before, status::in_doubt, why, now));
+            (void)dep;
+        }
+        if (max_claimable == c.signed_max && !signature.empty()) c.signature = std::string(signature);
+        if (c.in_flight == reservation_id) c.in_flight = 0;
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return moved;
+    });
+}
+
+result<channel> store::resync_channel(std::string_view id, const uint256& charged,
+                                      std::optional<uint256> claimed, std::string_view note) {
+    const std::uint64_t now = impl_->now();
+    return impl_->write<channel>([&](detail::write_txn& t) -> result<channel> {
+        PURSER_TRY(found, impl_->load_channel(t, id));
+        if (!found) return purser::fail(errc::reservation_not_found, "channel " + std::string(id));
+        channel c = std::move(*found);
+        // Never above what was signed: a merchant cannot talk the base past the exposure.
+        if (charged > c.signed_max) {
+            return purser::fail(errc::invalid_argument,
+                                "charged " + charged.to_decimal() + " is above the " +
+                                    c.signed_max.to_decimal() + " signed");
+        }
+        c.charged = charged;
+        if (claimed) c.claimed = *claimed;
+        if (!note.empty()) c.note = clip(note);
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return c;
+    });
+}
+
+result<channel> store::set_channel_state(std::string_view id, channel_state to,
+                                         std::string_view note) {
+    const std::uint64_t now = impl_->now();
+    return impl_->write<channel>([&](detail::write_txn& t) -> result<channel> {
+        PURSER_TRY(found, impl_->load_channel(t, id));
+        if (!found) return purser::fail(errc::reservation_not_found, "channel " + std::string(id));
+        channel c = std::move(*found);
+        // A quarantine is for people to lift; nothing the code does undoes it.
+        if (c.state == channel_state::quarantined && to != channel_state::quarantined) {
+            return purser::fail(errc::invalid_transition, "channel " + c.id + " is quarantined");
+        }
+        c.state = to;
+        if (!note.empty()) c.note = clip(note);
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return c;
+    });
+}
+
+}  // namespace purser::store

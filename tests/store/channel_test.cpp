@@ -1,0 +1,168 @@
+// IOU channels in the store: a voucher counts the increase of the channel's signed high, a
+// deposit is its own uncounted row, and every step moves rows and channel together.
+#include "purser/store/channel.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "purser/store/store.hpp"
+#include "store_support.hpp"
+#include "test_support.hpp"
+
+using namespace purser::store;
+using purser::protocol::uint256;
+using purser::test::manual_clock;
+using purser::test::usdc_request;
+
+namespace {
+
+const std::string channel_id = "0x" + std::string(63, '0') + "c";
+
+/// A voucher of cumulative `max` on the test channel, with `deposit` signed along.
+reserve_request voucher(const std::string& agent, std::uint64_t max, std::uint64_t deposit = 0) {
+    reserve_request q = usdc_request(agent, 0);
+    q.scheme = "batch-settlement";
+    voucher_request v;
+    v.fresh.id = channel_id;
+    v.fresh.network = q.network;
+    v.fresh.token = q.asset;
+    v.fresh.receiver = q.pay_to;
+    v.fresh.merchant = q.host;
+    v.max_claimable = uint256(max);
+    v.deposit = uint256(deposit);
+    v.deposit_nonce = "0x" + std::string(64, 'd');
+    v.deposit_expires_at = purser::test::t0_ms / 1000 + 300;
+    q.voucher = v;
+    return q;
+}
+
+voucher_settlement accepted(std::uint64_t max, std::uint64_t charged_cumulative,
+                            bool deposit_landed = false) {
+    voucher_settlement f;
+    f.signature = "0xsig" + std::to_string(max);
+    f.max_claimable = uint256(max);
+    f.charged = uint256(charged_cumulative);
+    f.claimed = uint256(0);
+    f.deposit_landed = deposit_landed;
+    f.deposit_tx = deposit_landed ? "0x" + std::string(64, 'a') : "";
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("a voucher counts the rise of the signed high, and a deposit counts against no agent", "[store][iou]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = purser::test::open_store(dir.path(), clock);
+    policy p;
+    p.daily = 10'000;
+    REQUIRE(s->add_agent("a", p));
+
+    // First call: deposit 5000 with a voucher for 1000.
+    auto d1 = s->reserve(voucher("a", 1000, 5000)).value();
+    REQUIRE(d1.approved);
+    CHECK(d1.counted_atomic == uint256(1000));
+    REQUIRE(d1.deposit_id == d1.reservation_id + 1);
+    CHECK(s->usage("a")->spent_today == 1000);
+    auto dep = s->get_row(d1.deposit_id).value();
+    CHECK(dep.kind == row_kind::deposit);
+    CHECK(dep.amount_atomic == uint256(5000));
+    CHECK(dep.counted_usd() == 0);
+    auto c = s->get_channel(channel_id).value().value();
+    CHECK(c.signed_max == uint256(1000));
+    CHECK(c.deposit_pending == uint256(5000));
+    CHECK(c.in_flight == d1.reservation_id);
+
+    auto paid = s->commit_voucher(d1.reservation_id, d1.deposit_id, accepted(1000, 1000, true));
+    REQUIRE(paid);
+    CHECK(paid->state == status::paid);
+    c = s->get_channel(channel_id).value().value();
+    CHECK(c.deposited == uint256(5000));
+    CHECK(c.deposit_pending == uint256(0));
+    CHECK(c.charged == uint256(1000));
+    CHECK(c.signature == "0xsig1000");
+    CHECK(c.in_flight == 0);
+    CHECK(c.available() == uint256(4000));
+    CHECK(s->get_row(d1.deposit_id)->state == status::paid);
+
+    // The merchant charged less than signed once: the next voucher starts from its cumulative
+    // and costs only what rises above the old high.
+    auto d2 = s->reserve(voucher("a", 2000)).value();
+    REQUIRE(d2.approved);
+    REQUIRE(s->commit_voucher(d2.reservation_id, 0, accepted(2000, 1500)));
+    auto d3 = s->reserve(voucher("a", 2500)).value();  // 1500 + 1000, high was 2000
+    REQUIRE(d3.approved);
+    CHECK(d3.counted_atomic == uint256(500));
+    CHECK(s->usage("a")->spent_today == 2500);
+    CHECK(s->check_counters().value().empty());
+
+    // Beyond the deposit: iou_insufficient, nothing signed, nothing counted.
+    REQUIRE(s->commit_voucher(d3.reservation_id, 0, accepted(2500, 2500)));
+    auto d4 = s->reserve(voucher("a", 5001)).value();
+    CHECK_FALSE(d4.approved);
+    CHECK(d4.why == reason::iou_insufficient);
+    CHECK(s->get_channel(channel_id).value()->signed_max == uint256(2500));
+    CHECK(s->usage("a")->spent_today == 2500);
+}
+
+TEST_CASE("a voucher never sent gives its high back, one the merchant may hold keeps it", "[store][iou]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = purser::test::open_store(dir.path(), clock);
+    REQUIRE(s->add_agent("a", policy{}));
+    auto d1 = s->reserve(voucher("a", 1000, 3000)).value();
+    REQUIRE(d1.approved);
+    REQUIRE(s->release_voucher(d1.reservation_id, d1.deposit_id, "not sent"));
+    auto c = s->get_channel(channel_id).value().value();
+    CHECK(c.signed_max == uint256(0));
+    CHECK(c.deposit_pending == uint256(0));
+    CHECK(s->get_row(d1.deposit_id)->state == status::released);
+    CHECK(s->usage("a")->spent_lifetime == 0);
+
+    auto d2 = s->reserve(voucher("a", 1000, 3000)).value();
+    REQUIRE(d2.approved);
+    auto doubt = s->unsettled_voucher(d2.reservation_id, d2.deposit_id, status::in_doubt,
+                                      "timed out", "0xsig", uint256(1000));
+    REQUIRE(doubt);
+    c = s->get_channel(channel_id).value().value();
+    CHECK(c.signed_max == uint256(1000));
+    CHECK(c.signature == "0xsig");
+    CHECK(s->get_row(d2.deposit_id)->state == status::in_doubt);
+    CHECK(s->usage("a")->spent_lifetime == 1000);
+    CHECK(s->check_counters().value().empty());
+}
+
+TEST_CASE("a quarantined channel takes no voucher, and a resync never passes the signed high", "[store][iou]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = purser::test::open_store(dir.path(), clock);
+    REQUIRE(s->add_agent("a", policy{}));
+    auto d1 = s->reserve(voucher("a", 1000, 3000)).value();
+    REQUIRE(s->commit_voucher(d1.reservation_id, d1.deposit_id, accepted(1000, 1000, true)));
+    CHECK_FALSE(s->resync_channel(channel_id, uint256(1001), std::nullopt));
+    REQUIRE(s->resync_channel(channel_id, uint256(400), uint256(0)));
+    CHECK(s->get_channel(channel_id).value()->charged == uint256(400));
+
+    REQUIRE(s->set_channel_state(channel_id, channel_state::quarantined, "charged above the offer"));
+    auto d2 = s->reserve(voucher("a", 2000)).value();
+    CHECK_FALSE(d2.approved);
+    CHECK(d2.why == reason::iou_quarantined);
+    CHECK_FALSE(s->set_channel_state(channel_id, channel_state::open));
+    auto listed = s->list_channels().value();
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].note == "charged above the offer");
+}
+
+TEST_CASE("deposit caps bound one channel and all escrow together", "[store][iou]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = purser::test::open_store(dir.path(), clock);
+    REQUIRE(s->add_agent("a", policy{}));
+    auto q = voucher("a", 1000, 6000);
+    q.voucher->channel_cap = uint256(5000);
+    CHECK(s->reserve(q).value().why == reason::iou_insufficient);
+    q.voucher->channel_cap.reset();
+    q.voucher->total_cap = uint256(5999);
+    CHECK(s->reserve(q).value().why == reason::iou_insufficient);
+    q.voucher->total_cap = uint256(6000);
+    CHECK(s->reserve(q).value().approved);
+}
