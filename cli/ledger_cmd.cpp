@@ -60,6 +60,7 @@ std::vector<std::pair<std::string, std::string>> fields(const st::ledger_row& r)
         {"updated", st::iso8601_utc(r.updated_ms)},
         {"payer", r.payer},
         {"repeats", std::to_string(r.repeats)},
+        {"kind", r.kind == st::row_kind::deposit ? "deposit" : "payment"},
     };
 }
 
@@ -92,6 +93,8 @@ std::string short_reason(const st::ledger_row& r) {
         return std::string(st::to_string(*r.why)) +
                (r.repeats > 1 ? " x" + std::to_string(r.repeats) : "");
     }
+    // A deposit moved wallet money into an IOU channel: counted against no agent.
+    if (r.kind == st::row_kind::deposit) return "iou deposit";
     if (r.state == st::status::paid || r.state == st::status::reserved) return "";
     std::string cause;
     int words = 0;

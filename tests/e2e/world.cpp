@@ -1,5 +1,7 @@
 #include "world.hpp"
 
+#include "purser/protocol/keccak.hpp"
+
 #include <csignal>
 #include <regex>
 #include <sstream>
@@ -90,6 +92,21 @@ protocol::uint256 world::balance(const std::string& address) const {
     if (j.is_discarded() || !j.contains("result")) throw std::runtime_error("eth_call failed: " + r.out + r.err);
     auto raw = protocol::from_hex(j["result"].get<std::string>());
     return *protocol::uint256::from_be_bytes(*raw);
+}
+
+std::pair<protocol::uint256, protocol::uint256> world::escrow(const std::string& channel_id) const {
+    const auto selector = protocol::keccak256(std::string_view("channels(bytes32)"));
+    const std::string data = protocol::to_hex(protocol::byte_view(selector.data(), 4)) + channel_id.substr(2);
+    nlohmann::json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "eth_call"},
+                          {"params", {{{"to", "0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003"}, {"data", data}}, "latest"}}};
+    auto r = run({"curl", "-sS", "--noproxy", "*", "-H", "Content-Type: application/json", "--data",
+                  req.dump(), testnet_env_.at("PURSER_TESTNET_RPC")});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_discarded() || !j.contains("result")) throw std::runtime_error("eth_call failed: " + r.out + r.err);
+    auto raw = protocol::from_hex(j["result"].get<std::string>());
+    if (!raw || raw->size() < 64) throw std::runtime_error("short channels() answer: " + r.out);
+    return {*protocol::uint256::from_be_bytes(protocol::byte_view(raw->data(), 32)),
+            *protocol::uint256::from_be_bytes(protocol::byte_view(raw->data() + 32, 32))};
 }
 
 protocol::uint256 world::price_of(const std::string& url, const std::vector<std::string>& curl_args) const {

@@ -39,6 +39,8 @@ public:
 
     /// Token balance of `address` on the testnet chain (eth_call balanceOf over JSON-RPC).
     protocol::uint256 balance(const std::string& address) const;
+    /// The escrow's record of an IOU channel (eth_call channels(bytes32)): balance, totalClaimed.
+    std::pair<protocol::uint256, protocol::uint256> escrow(const std::string& channel_id) const;
     /// The payment the merchant asks for `url` (amount of its first offer), read unpaid.
     protocol::uint256 price_of(const std::string& url, const std::vector<std::string>& curl_args = {}) const;
     /// Ledger rows of `agent` as JSON objects (purser ledger --format json).

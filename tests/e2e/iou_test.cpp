@@ -1,0 +1,86 @@
+// IOU payments end to end: the real proxy binary pays the testnet merchant's batch-settlement
+// offer with one deposit and cumulative vouchers, counts what it signed, and stops at the deposit.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <regex>
+#include <future>
+#include <vector>
+
+#include "world.hpp"
+
+using purser::protocol::uint256;
+using purser::test::world;
+
+namespace {
+
+/// A proxy configuration that funds channels with `deposit` and lets one channel hold no more.
+std::filesystem::path iou_config(const world& w, const std::string& deposit,
+                                 const std::string& max_channel) {
+    const auto path = w.dir() / "iou-config.json";
+    std::ofstream(path) << R"({"payment": {"iou": {"deposit": ")" << deposit
+                        << R"(", "max_channel": ")" << max_channel << R"("}}})";
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("one deposit pays a thousand calls by voucher, and the next is declined iou_insufficient", "[e2e][iou]") {
+    world w;
+    auto token = w.add_agent("meter", {"--per-request", "0.01", "--daily", "5"});
+    w.start_proxy({"--config", iou_config(w, "0.50", "0.50").string()});
+    const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
+    const uint256 payer_before = w.balance(w.payer());
+
+    auto first = w.via_proxy("meter", token, {url});
+    INFO(first.raw);
+    REQUIRE(first.status == 200);
+    auto paid = first.header("purser-paid");
+    REQUIRE(paid);
+    CHECK(paid->find("voucher:") != std::string::npos);
+    // The deposit left the wallet for escrow, and nothing else did.
+    CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(500'000));
+
+    auto rows = w.ledger("meter");
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0]["kind"] == "payment");
+    CHECK(rows[0]["scheme"] == "batch-settlement");
+    CHECK(rows[0]["amount"] == "500");
+    CHECK(rows[0]["status"] == "paid");
+    CHECK(rows[1]["kind"] == "deposit");
+    CHECK(rows[1]["amount"] == "500000");
+    CHECK(rows[1]["status"] == "paid");
+    const std::string channel = rows[0]["nonce"];
+    auto [balance, claimed] = w.escrow(channel);
+    CHECK(balance == uint256(500'000));
+    CHECK(claimed == uint256(0));
+
+    // 999 more calls, from four agents' connections at once: one voucher per channel at a time.
+    std::vector<std::future<int>> workers;
+    for (int k = 0; k < 4; ++k) {
+        workers.push_back(std::async(std::launch::async, [&, k] {
+            int ok = 0;
+            for (int i = k; i < 999; i += 4) {
+                auto reply = w.via_proxy("meter", token, {url});
+                if (reply.status == 200 && reply.header("purser-paid")) ++ok;
+            }
+            return ok;
+        }));
+    }
+    int ok = 0;
+    for (auto& f : workers) ok += f.get();
+    CHECK(ok == 999);
+    CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(500'000));
+
+    // The deposit is used up: the 1,001st call would need a deposit past max_channel.
+    auto over = w.via_proxy("meter", token, {url});
+    CHECK(over.status == 402);
+    auto decision = over.header("purser-decision");
+    REQUIRE(decision);
+    CHECK(decision->find("reason=iou_insufficient") != std::string::npos);
+
+    // Counted: exactly what was signed, 1,000 x 0.0005.
+    auto shown = w.purser({"agent", "show", "meter"});
+    INFO(shown.out);
+    CHECK(std::regex_search(shown.out, std::regex(R"(spent today: +\$0\.50?\n)")));
+}
