@@ -233,6 +233,14 @@ std::vector<command_spec> build_table() {
                   format_opt,
                   config_opt}});
 
+    t.push_back({"iou balance", "", "IOU channels: deposited, charged, claimed, left",
+                 "One line per batch-settlement channel the wallet pays into. EXPOSURE is what the\n"
+                 "merchant may still claim (the highest voucher signed less what it claimed);\n"
+                 "AVAILABLE is what further vouchers can draw on. Amounts are token units.\n",
+                 {{"merchant", "URL", "only the channel with this merchant's host", "", ""},
+                  {"format", "table|json", "output format", "table", ""},
+                  config_opt}});
+
     const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",
                  "", {ca_dir}});

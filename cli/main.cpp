@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     if (cmd == "agent") return agent_command(rest);
     if (cmd == "ledger") return ledger_command(rest);
     if (cmd == "spend") return spend_command(rest);
+    if (cmd == "iou") return iou_command(rest);
     if (cmd == "ca") return ca_command(rest);
     if (cmd == "proxy") return proxy_command(rest);
     if (cmd == "testnet") return testnet_command(rest);

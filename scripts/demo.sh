@@ -2,7 +2,8 @@
 # ./run demo: the whole product on one machine, no internet.
 # Starts the local testnet (chain + facilitator + paid APIs), creates a wallet funded by the
 # faucet and an agent with spending caps, starts the proxy, lets the agent pay for an HTTP and an
-# HTTPS call with plain curl, shows a call declined over the cap, prints the ledger, stops.
+# HTTPS call with plain curl, pays three calls from an IOU channel, shows a call declined over
+# the cap, prints the ledger, stops.
 set -euo pipefail
 purser=$(realpath "$1")
 demo_dir=${PURSER_DEMO_DIR:-$(mktemp -d /tmp/purser-demo.XXXXXX)}
@@ -54,8 +55,12 @@ echo "$agent_out" | sed -E 's/(demo-agent:)[A-Za-z0-9_-]+@/\1<token>@/'
 proxy_auth=$(echo "$agent_out" | grep -oE 'demo-agent:[A-Za-z0-9_-]+' | head -n 1)
 
 bold "4. Start the proxy (TLS interception with a local CA; upstream trusts the testnet CA)"
-step "purser proxy --listen 127.0.0.1:0 --upstream-ca \$PURSER_TESTNET_CA --testnet-env $demo_dir/testnet/testnet.env"
-"$purser" proxy --listen 127.0.0.1:0 --upstream-ca "$PURSER_TESTNET_CA" \
+# IOU channels are funded 0.05 USDC at a time, at most 1 USDC per merchant.
+printf '{"payment": {"iou": {"deposit": "0.05", "max_channel": "1"}}}\n' >"$demo_dir/proxy.json"
+step "cat $demo_dir/proxy.json"
+cat "$demo_dir/proxy.json"
+step "purser proxy --config $demo_dir/proxy.json --listen 127.0.0.1:0 --upstream-ca \$PURSER_TESTNET_CA --testnet-env $demo_dir/testnet/testnet.env"
+"$purser" proxy --config "$demo_dir/proxy.json" --listen 127.0.0.1:0 --upstream-ca "$PURSER_TESTNET_CA" \
   --testnet-env "$demo_dir/testnet/testnet.env" \
   --keystore "$PURSER_HOME/keystore.json" --log "$demo_dir/proxy-requests.log" >"$demo_dir/proxy.log" 2>&1 &
 pids+=($!)
@@ -71,11 +76,21 @@ bold "6. ... and a paid HTTPS API (the proxy intercepts TLS with its own CA)"
 step "curl --cacert \$PURSER_HOME/ca/ca.crt -x ... $PURSER_TESTNET_MERCHANT_HTTPS/weather"
 curl -sS -i --cacert "$PURSER_HOME/ca/ca.crt" -x "$proxy" "$PURSER_TESTNET_MERCHANT_HTTPS/weather" | grep -vE '^(Date|Payment-Response|Payment-Required):' ; echo
 
-bold "7. A call priced above the per-request cap is declined: nothing is signed"
+bold "7. A call priced in fractions of a cent is paid from an IOU balance"
+echo "The first call deposits 0.05 USDC into an escrow channel with the merchant; every call pays"
+echo "with a signed cumulative voucher, no chain transaction: Purser-Paid names the voucher."
+for i in 1 2 3; do
+  step "curl -x ... $PURSER_TESTNET_MERCHANT_HTTP/metered"
+  curl -sS -i -x "$proxy" "$PURSER_TESTNET_MERCHANT_HTTP/metered" | grep -iE '^(HTTP/|purser-paid)'
+done
+step "purser iou balance"
+"$purser" iou balance
+
+bold "8. A call priced above the per-request cap is declined: nothing is signed"
 step "curl -x ... $PURSER_TESTNET_MERCHANT_HTTP/premium"
 curl -sS -i -x "$proxy" "$PURSER_TESTNET_MERCHANT_HTTP/premium" | grep -iE '^(HTTP/|purser-decision)' ; echo
 
-bold "8. The ledger: every decision, paid or declined, with its reason"
+bold "9. The ledger: every decision, paid or declined, with its reason"
 step "purser ledger"
 "$purser" ledger
 step "purser agent show demo-agent"

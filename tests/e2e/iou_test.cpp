@@ -79,6 +79,20 @@ TEST_CASE("one deposit pays a thousand calls by voucher, and the next is decline
     REQUIRE(decision);
     CHECK(decision->find("reason=iou_insufficient") != std::string::npos);
 
+    // The channel as `purser iou balance` shows it: all of the deposit charged, nothing left.
+    auto listed = w.purser({"iou", "balance", "--merchant", url, "--format", "json"});
+    INFO(listed.out + listed.err);
+    REQUIRE(listed.exit_code == 0);
+    auto ch = nlohmann::json::parse(listed.out);
+    CHECK(ch["channel"] == channel);
+    CHECK(ch["state"] == "open");
+    CHECK(ch["deposited"] == "500000");
+    CHECK(ch["charged"] == "500000");
+    CHECK(ch["signed_max"] == "500000");
+    CHECK(ch["available"] == "0");
+    auto table = w.purser({"iou", "balance"});
+    CHECK(table.out.find("0.5") != std::string::npos);
+
     // Counted: exactly what was signed, 1,000 x 0.0005.
     auto shown = w.purser({"agent", "show", "meter"});
     INFO(shown.out);
