@@ -98,3 +98,46 @@ TEST_CASE("one deposit pays a thousand calls by voucher, and the next is decline
     INFO(shown.out);
     CHECK(std::regex_search(shown.out, std::regex(R"(spent today: +\$0\.50?\n)")));
 }
+
+TEST_CASE("voucher payments keep the caps under 100 concurrent calls, and survive a proxy restart", "[e2e][iou]") {
+    world w;
+    // 0.0005 a call: the daily cap allows exactly 20 calls.
+    auto token = w.add_agent("burst", {"--per-request", "0.01", "--daily", "0.01"});
+    const auto config = iou_config(w, "0.05", "1");
+    w.start_proxy({"--config", config.string()});
+    const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
+
+    std::vector<std::future<unsigned>> calls;
+    for (int i = 0; i < 100; ++i) {
+        calls.push_back(std::async(std::launch::async, [&] {
+            return w.via_proxy("burst", token, {url}).status;
+        }));
+    }
+    int paid = 0;
+    int refused = 0;
+    for (auto& c : calls) {
+        const unsigned status = c.get();
+        if (status == 200) ++paid;
+        if (status == 402) ++refused;
+    }
+    CHECK(paid == 20);
+    CHECK(refused == 80);
+    // What the merchant can ever claim is what was signed: the daily cap, not a unit more.
+    auto listed = w.purser({"iou", "balance", "--format", "json"});
+    REQUIRE(listed.exit_code == 0);
+    auto ch = nlohmann::json::parse(listed.out);
+    CHECK(ch["signed_max"] == "10000");
+    CHECK(ch["charged"] == "10000");
+
+    // A restart keeps the channel: the next voucher continues the running total, and the
+    // merchant accepts it at once (no corrective 402).
+    CHECK(w.stop_proxy() == 0);
+    w.purser({"agent", "set", "burst", "--daily", "1"});
+    w.start_proxy({"--config", config.string()});
+    auto after = w.via_proxy("burst", token, {url});
+    INFO(after.raw);
+    CHECK(after.status == 200);
+    auto paid_header = after.header("purser-paid");
+    REQUIRE(paid_header);
+    CHECK(paid_header->find("/10500") != std::string::npos);
+}
