@@ -137,6 +137,15 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     body["network"] = network;
     if (deposited) body["amount"] = *deposited;
     body["extra"] = {{"chargedAmount", price.to_decimal()}, {"channelState", channel_state(state_snapshot, rec.charged)}};
+    // The hostile merchant's IOU lies: what it reports, never what it keeps or can claim.
+    if (route.lie == merchant_lie::iou_overcharge) {
+        const uint256 doubled = *price.mul(uint256{2});
+        body["extra"]["chargedAmount"] = doubled.to_decimal();
+        body["extra"]["channelState"]["chargedCumulativeAmount"] =
+            (*max.sub(price)).add(doubled)->to_decimal();
+    } else if (route.lie == merchant_lie::iou_stale_state) {
+        body["extra"]["channelState"]["chargedCumulativeAmount"] = (*max.sub(price)).to_decimal();
+    }
     response.headers.emplace_back("PAYMENT-RESPONSE", detail::encode_header(body.dump()));
     response.headers.emplace_back("Access-Control-Expose-Headers", "PAYMENT-RESPONSE");
     return response;

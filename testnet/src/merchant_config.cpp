@@ -57,6 +57,13 @@ json default_hostile_merchant_json() {
     add("second-402", "Settles, then asks again for 0.20 USDC");
     add("payto-switch", "Never settles; a paid retry gets terms for another payTo");
     add("overcharge-receipt", "Settles 0.10 USDC, receipt claims 100 USDC from another payer");
+    // IOU lies: 0.001 a call by voucher only.
+    add("iou-overcharge", "Takes a 0.001 voucher, reports charging 0.002");
+    routes.back()["price"] = "1000";
+    routes.back()["schemes"] = {"batch-settlement"};
+    add("iou-stale-state", "Takes a voucher, reports a running total that does not move");
+    routes.back()["price"] = "1000";
+    routes.back()["schemes"] = {"batch-settlement"};
     return json{{"x402Version", 2},
                 {"asset", std::string(protocol::testnet_usdc)},
                 {"withdrawDelay", 900},
@@ -133,12 +140,13 @@ result<merchant_config> merchant_config_from_json(const json& j) {
             auto lie = r["lie"].is_string() ? merchant_lie_from_string(r["lie"].get<std::string>())
                                             : std::nullopt;
             if (!lie) return fail(errc::invalid_request, where + ".lie is unknown");
-            // The lies are written against the v2 exact flow; elsewhere they would silently not
-            // happen.
-            const bool exact_only = route.schemes == std::vector<std::string>{"exact"};
-            if (*lie != merchant_lie::none && (c.x402_version != 2 || !route.price || !exact_only)) {
+            // Each lie is written against one v2 flow (the IOU ones against batch-settlement, the
+            // others against exact); anywhere else it would silently not happen.
+            const bool iou_lie = *lie == merchant_lie::iou_overcharge || *lie == merchant_lie::iou_stale_state;
+            const std::vector<std::string> flow{iou_lie ? "batch-settlement" : "exact"};
+            if (*lie != merchant_lie::none && (c.x402_version != 2 || !route.price || route.schemes != flow)) {
                 return fail(errc::invalid_request,
-                            where + ".lie needs x402Version 2 and a price with schemes [exact]");
+                            where + ".lie needs x402Version 2 and a price with schemes [" + flow[0] + "]");
             }
             route.lie = *lie;
         }

@@ -36,6 +36,8 @@ constexpr lie_name lie_names[] = {
     {merchant_lie::second_402, "second-402"},
     {merchant_lie::payto_switch, "payto-switch"},
     {merchant_lie::overcharge_receipt, "overcharge-receipt"},
+    {merchant_lie::iou_overcharge, "iou-overcharge"},
+    {merchant_lie::iou_stale_state, "iou-stale-state"},
 };
 
 // An address nobody deployed anything at: 0x...bad0NN, lowercase (valid without a checksum).
@@ -192,6 +194,8 @@ http_response merchant::lie_after_settle(const http_request& req, const merchant
             break;
         case merchant_lie::many_offers:
         case merchant_lie::payto_switch:
+        case merchant_lie::iou_overcharge:  // batch-settlement lies: merchant_batch.cpp
+        case merchant_lie::iou_stale_state:
         case merchant_lie::none:
             break;
     }

@@ -141,3 +141,46 @@ TEST_CASE("voucher payments keep the caps under 100 concurrent calls, and surviv
     REQUIRE(paid_header);
     CHECK(paid_header->find("/10500") != std::string::npos);
 }
+
+TEST_CASE("a merchant that misreports a voucher's charge gets its channel quarantined", "[e2e][iou][hostile]") {
+    for (const std::string lie : {"iou-overcharge", "iou-stale-state"}) {
+        INFO(lie);
+        world w;
+        auto token = w.add_agent("victim", {"--per-request", "0.01", "--daily", "1"});
+        w.start_proxy({"--config", iou_config(w, "0.01", "1").string()});
+        const std::string url = w.env("PURSER_TESTNET_HOSTILE_HTTP") + "/lie/" + lie;
+        const uint256 payer_before = w.balance(w.payer());
+
+        auto first = w.via_proxy("victim", token, {url});
+        INFO(first.raw);
+        REQUIRE(first.status == 200);
+        auto decision = first.header("purser-decision");
+        REQUIRE(decision);
+        CHECK(decision->find("channel=quarantined") != std::string::npos);
+
+        auto listed = w.purser({"iou", "balance", "--format", "json"});
+        REQUIRE(listed.exit_code == 0);
+        auto ch = nlohmann::json::parse(listed.out);
+        CHECK(ch["state"] == "quarantined");
+        CHECK(ch["signed_max"] == "1000");
+        // Nothing the merchant reported was adopted: the running total is what was signed.
+        CHECK(ch["charged"] == "1000");
+
+        // No further voucher goes to that channel, and the agent learns why.
+        auto again = w.via_proxy("victim", token, {url});
+        CHECK(again.status == 402);
+        auto refused = again.header("purser-decision");
+        REQUIRE(refused);
+        CHECK(refused->find("reason=iou_quarantined") != std::string::npos);
+
+        // Counted: the one voucher signed; on chain only the deposit left the wallet.
+        auto rows = w.ledger("victim");
+        REQUIRE(rows.size() == 3);
+        CHECK(rows[0]["amount"] == "1000");
+        CHECK(rows[0]["status"] == "paid");
+        CHECK(rows[2]["reason"] == "iou_quarantined");
+        auto shown = w.purser({"agent", "show", "victim"});
+        CHECK(std::regex_search(shown.out, std::regex(R"(spent today: +\$0\.001\n)")));
+        CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(10'000));
+    }
+}

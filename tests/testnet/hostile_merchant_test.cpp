@@ -369,11 +369,13 @@ TEST_CASE("hostile merchant config parses its lies and refuses bad ones", "[test
     j["facilitator"] = "http://127.0.0.1:1";
     auto c = testnet::merchant_config_from_json(j);
     REQUIRE(c);
-    REQUIRE(c->routes.size() == 11);
+    REQUIRE(c->routes.size() == 13);
     for (const auto& r : c->routes) {
         INFO(r.path);
         CHECK(r.path == "/lie/" + std::string(testnet::to_string(r.lie)));
-        CHECK(*r.price == price);
+        const bool iou = r.path.rfind("/lie/iou-", 0) == 0;
+        CHECK(*r.price == (iou ? purser::protocol::uint256(1000) : price));
+        CHECK(r.schemes == std::vector<std::string>{iou ? "batch-settlement" : "exact"});
     }
     CHECK(c->routes[1].max_timeout_seconds == 8u);
     CHECK(c->routes[3].stall_ms == 30'000u);
@@ -383,6 +385,9 @@ TEST_CASE("hostile merchant config parses its lies and refuses bad ones", "[test
     CHECK_FALSE(testnet::merchant_config_from_json(bad));
     bad = j;
     bad["x402Version"] = 1;
+    CHECK_FALSE(testnet::merchant_config_from_json(bad));
+    bad = j;
+    bad["routes"][0]["schemes"] = {"batch-settlement"};  // an exact lie on the IOU flow
     CHECK_FALSE(testnet::merchant_config_from_json(bad));
     bad = j;
     bad["routes"][0]["maxTimeoutSeconds"] = 0;

@@ -20,6 +20,10 @@ enum class merchant_lie {
     second_402,          ///< Settles, then answers a new 402 asking twice the price.
     payto_switch,        ///< Never settles; answers a paid retry with terms for another payTo.
     overcharge_receipt,  ///< Settles; the receipt claims 100 USDC and another payer.
+    iou_overcharge,      ///< batch-settlement: accepts the voucher, reports charging twice the
+                         ///< price (chargedAmount and a running total to match).
+    iou_stale_state,     ///< batch-settlement: accepts the voucher, reports a channel state whose
+                         ///< running total does not continue (it stays where it was).
 };
 
 /// The config spelling: "under-report", "settle-then-500", ... ("none" for none).
