@@ -82,26 +82,40 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
 
     if (type == "refund") {
         if (max != rec.charged) return corrective();
+        // The official server's enrichment (server/settle.ts): the amount (the whole remainder
+        // unless the client asked for less), the channel's refund nonce, and the claims to run
+        // first, always an array.
+        const uint256 balance = dec(snapshot.value("balance", json("0")));
+        auto remainder = balance.sub(rec.charged);
+        if (!remainder || remainder->is_zero()) {
+            return challenge(req, route, "invalid_batch_settlement_evm_refund_no_balance");
+        }
         ojson settle_payload = payload;
+        ojson& sp = settle_payload["payload"];
+        if (!sp.contains("amount")) sp["amount"] = remainder->to_decimal();
+        sp["refundNonce"] = dec(snapshot.value("refundNonce", json("0"))).to_decimal();
+        sp["claims"] = ojson::array();
         if (rec.signed_max > rec.claimed && !rec.signature.empty()) {
-            settle_payload["payload"]["claims"] = ojson::array(
-                {ojson{{"voucher", {{"channel", rec.config}, {"maxClaimableAmount", rec.signed_max.to_decimal()}}},
-                       {"signature", rec.signature},
-                       {"totalClaimed", rec.charged.to_decimal()}}});
+            sp["claims"].push_back(
+                ojson{{"voucher", {{"channel", rec.config}, {"maxClaimableAmount", rec.signed_max.to_decimal()}}},
+                      {"signature", rec.signature},
+                      {"totalClaimed", rec.charged.to_decimal()}});
         }
         auto settled = detail::call_facilitator(config_, "settle", 2, settle_payload, offer);
         if (!settled) return challenge(req, route, settled.error().detail);
         if (!settled->value("success", false)) return detail::settle_failed_v2(*settled);
         rec.claimed = rec.charged;
-        json state = settled->value("extra", json::object()).value("channelState", json::object());
+        json receipt = *settled;
+        receipt["extra"]["channelState"]["chargedCumulativeAmount"] = rec.charged.to_decimal();
+        json state = receipt["extra"]["channelState"];
         if (dec(state.value("balance", json("0"))) == dec(state.value("totalClaimed", json("0")))) {
             channels_.erase(it);  // fully refunded: the record goes (spec step 5)
         }
         return {200,
                 {{"Content-Type", "application/json"},
-                 {"PAYMENT-RESPONSE", detail::encode_header(settled->dump())},
+                 {"PAYMENT-RESPONSE", detail::encode_header(receipt.dump())},
                  {"Access-Control-Expose-Headers", "PAYMENT-RESPONSE"}},
-                json{{"refunded", settled->value("amount", "0")}}.dump(),
+                json{{"message", "Refund acknowledged"}, {"channelId", id}}.dump(),
                 {}};
     }
 
@@ -135,7 +149,8 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     body["payer"] = payer;
     body["transaction"] = tx;
     body["network"] = network;
-    if (deposited) body["amount"] = *deposited;
+    // A voucher moved nothing: the official server sends "amount":"" (server/settle.ts).
+    body["amount"] = deposited ? *deposited : std::string();
     body["extra"] = {{"chargedAmount", price.to_decimal()}, {"channelState", channel_state(state_snapshot, rec.charged)}};
     response.headers.emplace_back("PAYMENT-RESPONSE", detail::encode_header(body.dump()));
     response.headers.emplace_back("Access-Control-Expose-Headers", "PAYMENT-RESPONSE");
