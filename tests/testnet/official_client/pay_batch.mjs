@@ -1,7 +1,8 @@
 // Pays the testnet's v2 merchant with the official x402 batch-settlement client
-// (@x402/evm/batch-settlement/client 2.27.0 behind @x402/fetch): one deposit, then vouchers,
-// then the merchant claims and settles, then the official cooperative refund. Checks every step
-// on the testnet chain and exits non-zero on the first difference.
+// (@x402/evm/batch-settlement/client 2.27.0 behind @x402/fetch): one deposit, then vouchers, then
+// a client without local state resyncs through the corrective 402, then the merchant claims and
+// settles, then the official cooperative refund. Checks every step on the testnet chain and exits
+// non-zero on the first difference.
 // Env: PURSER_TESTNET_MERCHANT_HTTP, PURSER_TESTNET_RPC, PURSER_TESTNET_ASSET,
 // PURSER_TESTNET_NETWORK, PURSER_TESTNET_PAYER, PURSER_TESTNET_PAYEE, PAYER_PRIVATE_KEY (the
 // published Hardhat #0 test key), SETTLE_COMMAND (argv as JSON: makes the merchant claim and
@@ -118,7 +119,24 @@ for (let i = 0; i <= calls; i += 1) {
   }
 }
 assert.equal(depositsAsked, 1, "one deposit, then vouchers only");
-const charged = price * BigInt(calls + 1);
+
+// A client that lost its channel record starts from the chain (totalClaimed 0), so its voucher
+// is behind the merchant's: the official corrective 402 carries the merchant's state and the
+// client's own last signature, the client checks and adopts it, and retries once.
+const fresh = new BatchSettlementEvmScheme(signer);
+const freshClient = new x402Client();
+freshClient.register(network, fresh);
+freshClient.setSpendControls({ allowedAssets: [{ network, asset }] });
+wire.length = 0;
+const resynced = await wrapFetchWithPayment(recordingFetch, freshClient)(url);
+assert.equal(resynced.status, 200, JSON.stringify(wire));
+assert.deepEqual(wire.map((w) => [w.sent, w.status, w.error]), [
+  [null, 402, "Payment required"],
+  ["voucher", 402, "invalid_batch_settlement_evm_cumulative_amount_mismatch"],
+  ["voucher", 200, null],
+]);
+const charged = price * BigInt(calls + 2);
+assert.equal(wire[2].response.extra.channelState.chargedCumulativeAmount, charged.toString());
 
 // The deposit sits in escrow; vouchers moved nothing on chain yet.
 let [balance, claimed] = await channel(channelId);
@@ -132,9 +150,9 @@ execFileSync(settleCommand[0], settleCommand.slice(1), { stdio: "inherit" });
 assert.equal(claimed, charged, "claimed on chain = calls x price");
 assert.equal(await balanceOf(payee), payeeBefore + charged, "payee received exactly what was charged");
 
-// The official cooperative refund returns the rest.
+// The official cooperative refund returns the rest (from the client that is in step).
 wire.length = 0;
-const refund = await batch.refund(url, { fetch: recordingFetch });
+const refund = await fresh.refund(url, { fetch: recordingFetch });
 assert.equal(refund.success, true, JSON.stringify(refund));
 assert.match(refund.transaction, /^0x[0-9a-f]{64}$/);
 assert.equal(refund.amount, (deposit - charged).toString());
@@ -147,7 +165,7 @@ assert.equal(await balanceOf(payer), payerBefore - charged, "the payer paid exac
 console.log(JSON.stringify({
   channelId,
   deposit: deposit.toString(),
-  calls: calls + 1,
+  calls: calls + 2,
   charged: charged.toString(),
   refunded: (deposit - charged).toString(),
   refund,
