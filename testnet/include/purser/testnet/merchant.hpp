@@ -82,6 +82,7 @@ public:
         protocol::uint256 signed_max;    ///< latest voucher's maxClaimableAmount
         std::string signature;           ///< latest voucher signature
         protocol::uint256 claimed;       ///< on-chain totalClaimed after our last claim
+        nlohmann::json snapshot;         ///< the facilitator's last channel state (corrective 402s)
     };
 
 private:
