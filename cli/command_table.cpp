@@ -260,6 +260,10 @@ std::vector<command_spec> build_table() {
     t.push_back({"testnet mint", "", "mint test USDC", "",
                  {testnet_dir_opt, {"to", "ADDRESS", "recipient (required)", "", ""},
                   {"amount", "USDC", "token units (required)", "", ""}}});
+    t.push_back({"testnet settle", "", "the merchant claims its batch-settlement vouchers and settles",
+                 "The v2 merchant claims every channel's latest voucher on the testnet chain, then\n"
+                 "settles the claimed funds to its payee (the official channel manager's claimAndSettle).\n",
+                 {testnet_dir_opt}});
 
     t.push_back({"x402 decode", "<header-value | 'Name: value' | FILE | JSON | ->",
                  "decode an x402 header or body as JSON",

@@ -1,4 +1,5 @@
-// purser testnet up | down | mint: run the local x402 world, stop it, fund an address.
+// purser testnet up | down | mint | settle: run the local x402 world, stop it, fund an address,
+// have the merchant claim and settle its batch-settlement vouchers.
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "purser/protocol/address.hpp"
 #include "purser/protocol/amount.hpp"
 #include "purser/testnet/http.hpp"
+#include "purser/testnet/merchant.hpp"
 #include "purser/testnet/world.hpp"
 
 namespace purser::cli {
@@ -151,6 +153,32 @@ int mint(const options& o) {
     return 0;
 }
 
+// The v2 merchant claims every channel's vouchers and settles them to its payee.
+int settle(const options& o) {
+    const fs::path dir = testnet_dir(o);
+    auto merchant = env_value(dir, "PURSER_TESTNET_MERCHANT_HTTP");
+    if (!merchant) return report("no testnet.env in " + dir.string() + "; is the testnet up?");
+    testnet::http_call_options co;
+    co.headers = {{"Content-Type", "application/json"}};
+    auto reply = testnet::http_call("POST", *merchant + testnet::merchant::settle_batches_path, co);
+    if (!reply) return report(reply.error());
+    auto j = nlohmann::json::parse(reply->body, nullptr, false);
+    if (reply->status != 200 || j.is_discarded() || !j.is_object()) {
+        return report("settle failed: HTTP " + std::to_string(reply->status) + " " + reply->body);
+    }
+    if (j.value("success", false)) {
+        auto amount = protocol::uint256::from_decimal(j.value("amount", ""));
+        std::cout << "settled " << (amount ? protocol::format_units(*amount, 6) : std::string("?")) << " USDC (tx "
+                  << j.value("transaction", "") << ")\n";
+        return 0;
+    }
+    if (j.value("errorReason", "") == "invalid_batch_settlement_evm_nothing_to_settle") {
+        std::cout << "nothing to settle\n";
+        return 0;
+    }
+    return report("settle failed: " + j.value("errorReason", std::string("unknown")));
+}
+
 }  // namespace
 
 int testnet_command(const words& args) {
@@ -167,6 +195,7 @@ int testnet_command(const words& args) {
     if (sub == "up") return up(*o);
     if (sub == "down") return down(*o);
     if (sub == "mint") return mint(*o);
+    if (sub == "settle") return settle(*o);
     return report(group_help("testnet"), 2);
 }
 

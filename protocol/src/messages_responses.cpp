@@ -25,8 +25,15 @@ result<settle_response> parse_settle_object(const ojson& root) {
     r.transaction = std::move(transaction);
     PURSER_TRY(network, detail::required_string(root, "", "network"));
     r.network = std::move(network);
-    PURSER_TRY(amount, detail::optional_amount(root, "", "amount"));
-    r.amount = amount;
+    // The official batch-settlement server answers a voucher-only payment with "amount":""
+    // (@x402/evm 2.27 server/settle.ts): nothing was moved, so it counts as absent.
+    const auto amount_field = root.find("amount");
+    const bool empty_amount = amount_field != root.end() && amount_field->is_string() &&
+                              amount_field->get_ref<const std::string&>().empty();
+    if (!empty_amount) {
+        PURSER_TRY(amount, detail::optional_amount(root, "", "amount"));
+        r.amount = amount;
+    }
     PURSER_TRY(extensions, detail::optional_object(root, "", "extensions"));
     r.extensions = std::move(extensions);
     PURSER_TRY(extra, detail::optional_object(root, "", "extra"));

@@ -248,12 +248,23 @@ json settle_batch(chain& c, const bytes32& key, const address& signer, const jso
     if (!ch) return settle_failure(std::string(prefix) + "channel_state_read_failed", "", network, payer);
     auto available = ch->balance.sub(ch->total_claimed);
     if (!available || available->is_zero()) return settle_failure(std::string(prefix) + "refund_no_balance", "", network, payer);
-    const uint256 amount = in.refund_amount ? *in.refund_amount : *available;
-    if (amount > *available) return settle_failure(std::string(prefix) + "refund_amount_invalid", "above unclaimed balance", network, payer);
-    auto digest = protocol::eip712::hash_typed_data(protocol::refund_typed_data(c.chain_id(), in.id, ch->refund_nonce, amount));
+    // As the official facilitator (refund.ts): the server's amount, capped to what is unclaimed,
+    // signed under the refundNonce the server read (the chain refuses a stale one).
+    uint256 amount = in.refund_amount ? *in.refund_amount : *available;
+    if (amount > *available) amount = *available;
+    uint256 nonce = ch->refund_nonce;
+    if (p.contains("refundNonce")) {
+        auto n = to_u256(p["refundNonce"]);
+        if (!n) return settle_failure(std::string(prefix) + "refund_payload", "malformed refundNonce", network, payer);
+        nonce = *n;
+    }
+    auto digest = protocol::eip712::hash_typed_data(protocol::refund_typed_data(c.chain_id(), in.id, nonce, amount));
     auto sig = digest ? sign_digest(key, *digest) : tl::unexpected(digest.error());
     if (!sig) return settle_failure(std::string(prefix) + "refund_simulation_failed", "", network, payer);
-    auto tx = c.refund_with_signature(in.config, amount, ch->refund_nonce, *sig);
+    if (auto sim = c.refund_with_signature(in.config, amount, nonce, *sig, exec::simulate); !sim) {
+        return settle_failure(std::string(prefix) + "refund_simulation_failed", sim.error().message(), network, payer);
+    }
+    auto tx = c.refund_with_signature(in.config, amount, nonce, *sig);
     if (!tx) return settle_failure(std::string(prefix) + "refund_transaction_failed", tx.error().message(), network, payer);
     return with_state(json{{"success", true}, {"payer", payer}, {"transaction", protocol::to_hex(*tx)},
                            {"network", network}, {"amount", amount.to_decimal()}},

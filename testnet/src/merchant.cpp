@@ -39,6 +39,11 @@ ojson make_offer(const merchant_config& c, const std::string& scheme, const prot
     if (scheme == "batch-settlement") {
         extra["receiverAuthorizer"] = c.receiver_authorizer.to_checksum();
         extra["withdrawDelay"] = c.withdraw_delay;
+        // The official server announces a deposit hint on every offer: 10 x the price unless
+        // configured (server/scheme.ts resolveMinDepositHint); the client deposits at least it.
+        if (auto hint = price.mul(protocol::uint256{10}); hint && !price.is_zero()) {
+            extra["minDeposit"] = hint->to_decimal();
+        }
     }
     extra["name"] = "USDC";
     extra["version"] = "2";
@@ -196,6 +201,7 @@ http_response merchant::run_handler(const http_request& req, const merchant_rout
 
 http_response merchant::handle(const http_request& req) {
     const std::string path = req.path();
+    if (path == settle_batches_path) return settle_batches_http(req);
     const merchant_route* found = nullptr;
     bool path_known = false;
     for (const auto& r : config_.routes) {
@@ -209,6 +215,19 @@ http_response merchant::handle(const http_request& req) {
     }
     if (!found->price) return run_handler(req, *found);
     return paid(req, *found);
+}
+
+// The testnet's stand-in for the official server's channel manager (claimAndSettle), which a
+// real merchant runs on its own schedule: tests call it when they want the vouchers on chain.
+http_response merchant::settle_batches_http(const http_request& req) {
+    if (req.method != "POST") {
+        return {405, {{"Content-Type", "application/json"}, {"Allow", "POST"}}, R"({"error":"POST only"})", {}};
+    }
+    auto settled = settle_batches();
+    if (!settled) {
+        return {502, {{"Content-Type", "application/json"}}, json{{"error", settled.error().detail}}.dump(), {}};
+    }
+    return {200, {{"Content-Type", "application/json"}}, settled->dump(), {}};
 }
 
 http_response merchant::paid(const http_request& req, const merchant_route& route) {

@@ -1,7 +1,9 @@
 // The merchant's side of batch-settlement: per-channel cumulative accounting, corrective 402s,
 // deposits settled through the facilitator, vouchers kept for later claims, cooperative refunds.
 #include "merchant_detail.hpp"
+#include "purser/protocol/bytes.hpp"
 #include "purser/protocol/networks.hpp"
+#include "purser/protocol/x402_types.hpp"
 #include "purser/testnet/errc.hpp"
 #include "purser/testnet/merchant.hpp"
 
@@ -48,6 +50,36 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     const ojson voucher = p.value("voucher", ojson::object());
     const std::string id = lower(voucher.value("channelId", ""));
     const std::string network = offer["network"];
+    const uint256 max = dec(voucher.value("maxClaimableAmount", ojson("0")));
+    const uint256 price = dec(json::parse(offer["amount"].dump()));
+    // A refund voucher charges nothing: it repeats the charged total.
+    auto expected_max = [&](const channel_record& r) -> result<uint256> {
+        if (type == "refund") return r.charged;
+        return r.charged.add(price);
+    };
+
+    auto corrective = [&](const channel_record& r) {
+        ojson accepts = requirements(req, route);
+        for (auto& o : accepts) {
+            if (o["scheme"] != "batch-settlement") continue;
+            o["extra"]["channelState"] = channel_state(r.snapshot, r.charged);
+            if (!r.signature.empty()) {
+                o["extra"]["voucherState"] = {{"signedMaxClaimable", r.signed_max.to_decimal()},
+                                              {"signature", r.signature}};
+            }
+        }
+        return challenge(req, route, "invalid_batch_settlement_evm_cumulative_amount_mismatch", accepts);
+    };
+
+    // As the official server (server/verify.ts handleBeforeVerify): a known channel whose voucher
+    // does not continue the charged total gets the corrective 402 before any facilitator call,
+    // once the channel config is shown to hash to the channel id.
+    if (auto known = channels_.find(id); known != channels_.end()) {
+        auto cfg = protocol::channel_config_from_json(json::parse(p.value("channelConfig", ojson()).dump()));
+        const bool bound = cfg && lower(protocol::to_hex(protocol::channel_id(protocol::testnet_chain_id, *cfg))) == id;
+        auto expected = expected_max(known->second);
+        if (bound && (!expected || max != *expected)) return corrective(known->second);
+    }
 
     auto verified = detail::call_facilitator(config_, "verify", 2, payload, offer);
     if (!verified) return challenge(req, route, verified.error().detail);
@@ -64,49 +96,49 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
         it = channels_.emplace(id, fresh).first;
     }
     channel_record& rec = it->second;
-    const uint256 max = dec(voucher.value("maxClaimableAmount", ojson("0")));
-    const uint256 price = dec(json::parse(offer["amount"].dump()));
-
-    auto corrective = [&]() {
-        ojson accepts = requirements(req, route);
-        for (auto& o : accepts) {
-            if (o["scheme"] != "batch-settlement") continue;
-            o["extra"]["channelState"] = channel_state(snapshot, rec.charged);
-            if (!rec.signature.empty()) {
-                o["extra"]["voucherState"] = {{"signedMaxClaimable", rec.signed_max.to_decimal()},
-                                              {"signature", rec.signature}};
-            }
-        }
-        return challenge(req, route, "invalid_batch_settlement_evm_cumulative_amount_mismatch", accepts);
-    };
+    rec.snapshot = snapshot;
 
     if (type == "refund") {
-        if (max != rec.charged) return corrective();
+        if (max != rec.charged) return corrective(rec);
+        // The official server's enrichment (server/settle.ts): the amount (the whole remainder
+        // unless the client asked for less), the channel's refund nonce, and the claims to run
+        // first, always an array.
+        const uint256 balance = dec(snapshot.value("balance", json("0")));
+        auto remainder = balance.sub(rec.charged);
+        if (!remainder || remainder->is_zero()) {
+            return challenge(req, route, "invalid_batch_settlement_evm_refund_no_balance");
+        }
         ojson settle_payload = payload;
+        ojson& sp = settle_payload["payload"];
+        if (!sp.contains("amount")) sp["amount"] = remainder->to_decimal();
+        sp["refundNonce"] = dec(snapshot.value("refundNonce", json("0"))).to_decimal();
+        sp["claims"] = ojson::array();
         if (rec.signed_max > rec.claimed && !rec.signature.empty()) {
-            settle_payload["payload"]["claims"] = ojson::array(
-                {ojson{{"voucher", {{"channel", rec.config}, {"maxClaimableAmount", rec.signed_max.to_decimal()}}},
-                       {"signature", rec.signature},
-                       {"totalClaimed", rec.charged.to_decimal()}}});
+            sp["claims"].push_back(
+                ojson{{"voucher", {{"channel", rec.config}, {"maxClaimableAmount", rec.signed_max.to_decimal()}}},
+                      {"signature", rec.signature},
+                      {"totalClaimed", rec.charged.to_decimal()}});
         }
         auto settled = detail::call_facilitator(config_, "settle", 2, settle_payload, offer);
         if (!settled) return challenge(req, route, settled.error().detail);
         if (!settled->value("success", false)) return detail::settle_failed_v2(*settled);
         rec.claimed = rec.charged;
-        json state = settled->value("extra", json::object()).value("channelState", json::object());
+        json receipt = *settled;
+        receipt["extra"]["channelState"]["chargedCumulativeAmount"] = rec.charged.to_decimal();
+        json state = receipt["extra"]["channelState"];
         if (dec(state.value("balance", json("0"))) == dec(state.value("totalClaimed", json("0")))) {
             channels_.erase(it);  // fully refunded: the record goes (spec step 5)
         }
         return {200,
                 {{"Content-Type", "application/json"},
-                 {"PAYMENT-RESPONSE", detail::encode_header(settled->dump())},
+                 {"PAYMENT-RESPONSE", detail::encode_header(receipt.dump())},
                  {"Access-Control-Expose-Headers", "PAYMENT-RESPONSE"}},
-                json{{"refunded", settled->value("amount", "0")}}.dump(),
+                json{{"message", "Refund acknowledged"}, {"channelId", id}}.dump(),
                 {}};
     }
 
-    auto expected = rec.charged.add(price);
-    if (!expected || max != *expected) return corrective();
+    auto expected = expected_max(rec);
+    if (!expected || max != *expected) return corrective(rec);
 
     http_response response = run_handler(req, route);
     std::string tx;
@@ -129,13 +161,15 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     rec.signed_max = max;
     rec.signature = voucher.value("signature", "");
     rec.config = json::parse(p["channelConfig"].dump());
+    rec.snapshot = state_snapshot;
 
     ojson body;
     body["success"] = true;
     body["payer"] = payer;
     body["transaction"] = tx;
     body["network"] = network;
-    if (deposited) body["amount"] = *deposited;
+    // A voucher moved nothing: the official server sends "amount":"" (server/settle.ts).
+    body["amount"] = deposited ? *deposited : std::string();
     body["extra"] = {{"chargedAmount", price.to_decimal()}, {"channelState", channel_state(state_snapshot, rec.charged)}};
     // The hostile merchant's IOU lies: what it reports, never what it keeps or can claim.
     if (route.lie == merchant_lie::iou_overcharge) {

@@ -94,13 +94,20 @@ call_result eth_call(chain& c, const json& params) {
         if (sel == "313ce567") return json("0x" + word(uint256{6}));  // decimals()
         return tl::unexpected(rpc_failure{-32000, "execution reverted: unknown token function 0x" + sel});
     }
-    if (*to == protocol::batch_settlement_contract() && sel == selector_channels()) {
+    if (*to == protocol::batch_settlement_contract()) {
+        // The views of the official ABI (@x402/evm batch-settlement/abi.ts), one bytes32 argument each.
+        const bool known = sel == selector_channels() || sel == selector_pending_withdrawals() ||
+                           sel == selector_refund_nonce();
+        if (!known) return tl::unexpected(rpc_failure{-32000, "execution reverted: unknown escrow function 0x" + sel});
         auto id = arg_word(*data, 0);
         if (!id) return bad_params("expected (bytes32)");
         auto ch = c.channel(*id);
         if (!ch) return exec_failed(ch.error());
-        return json("0x" + word(ch->balance) + word(ch->total_claimed) +
-                    word(uint256{ch->withdraw_requested_at}) + word(ch->refund_nonce));
+        if (sel == selector_channels()) return json("0x" + word(ch->balance) + word(ch->total_claimed));
+        if (sel == selector_pending_withdrawals()) {
+            return json("0x" + word(ch->withdraw_amount) + word(uint256{ch->withdraw_requested_at}));
+        }
+        return json("0x" + word(ch->refund_nonce));
     }
     // Like a call to an address without code: empty return data.
     return json("0x");
@@ -154,10 +161,16 @@ json handle_one(chain& c, const json& req) {
 
 }  // namespace
 
-std::string selector_channels() {
-    auto h = protocol::keccak256(std::string_view("channels(bytes32)"));
+namespace {
+std::string selector_of(std::string_view signature) {
+    auto h = protocol::keccak256(signature);
     return protocol::to_hex(protocol::byte_view(h.data(), 4), false);
 }
+}  // namespace
+
+std::string selector_channels() { return selector_of("channels(bytes32)"); }
+std::string selector_pending_withdrawals() { return selector_of("pendingWithdrawals(bytes32)"); }
+std::string selector_refund_nonce() { return selector_of("refundNonce(bytes32)"); }
 
 json handle_rpc(chain& c, const json& request) {
     if (request.is_array()) {

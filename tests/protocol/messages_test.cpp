@@ -169,6 +169,14 @@ TEST_CASE("settle responses: failure shape, batch extra, serialisation order", "
     auto round = decode_settle_response_header(encode_settle_response_header(*batch));
     REQUIRE(round);
     CHECK(round->raw.dump() == serialize(*batch));
+
+    // A voucher-only answer from the official batch server: "amount":"" means no amount.
+    auto voucher = parse_settle_response(R"({"success":true,"payer":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+      "transaction":"","network":"eip155:84532","amount":"","extra":{"chargedAmount":"900"}})");
+    REQUIRE(voucher);
+    CHECK_FALSE(voucher->amount);
+    CHECK(voucher->extra["chargedAmount"] == "900");
+    CHECK_FALSE(parse_settle_response(R"({"success":true,"transaction":"","network":"n","amount":" "})"));
 }
 
 TEST_CASE("verify responses parse and serialise", "[protocol][messages]") {

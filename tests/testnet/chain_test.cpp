@@ -8,6 +8,7 @@
 
 #include "purser/protocol/eip712.hpp"
 #include "purser/testnet/accounts.hpp"
+#include "purser/testnet/rpc.hpp"
 #include "test_support.hpp"
 
 using namespace purser;
@@ -287,6 +288,16 @@ TEST_CASE("batch-settlement: deposit then claim then settle then refund then tim
           make_error_code(errc::withdraw_exceeds_available));
     CHECK(w.c->initiate_withdraw(w.payee, cfg, u(1)).error().code == make_error_code(errc::not_authorized));
     REQUIRE(w.c->initiate_withdraw(w.payer, cfg, u(3'000)));
+    // The escrow's views over JSON-RPC, with the official ABI's return shapes.
+    auto view = [&](const std::string& selector) {
+        nlohmann::json call{{"to", escrow.to_checksum()}, {"data", "0x" + selector + protocol::to_hex(id, false)}};
+        nlohmann::json req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "eth_call"}, {"params", {call, "latest"}}};
+        return handle_rpc(*w.c, req).value("result", std::string());
+    };
+    auto word = [](std::uint64_t v) { return protocol::to_hex(u(v).to_be_bytes(), false); };
+    CHECK(view(selector_channels()) == "0x" + word(8'000) + word(5'000));
+    CHECK(view(selector_pending_withdrawals()) == "0x" + word(3'000) + word(*w.clock.t));
+    CHECK(view(selector_refund_nonce()) == "0x" + word(1));
     *w.clock.t += 899;
     CHECK(w.c->finalize_withdraw(w.payer, cfg).error().code == make_error_code(errc::withdraw_not_ready));
     *w.clock.t += 1;

@@ -288,9 +288,10 @@ TEST_CASE("batch-settlement v2: deposit then vouchers then corrective 402 then c
     CHECK(corrective.error == "invalid_batch_settlement_evm_cumulative_amount_mismatch");
     CHECK(offer_for(corrective, "batch-settlement").extra["channelState"]["chargedCumulativeAmount"] ==
           price.mul(uint256{4})->to_decimal());
-    // Over the channel balance.
-    auto over = send(wallet::voucher_payload(*ch, voucher(*deposit.add(uint256{1}))));
-    CHECK(error_of(over) == "invalid_batch_settlement_evm_cumulative_exceeds_balance");
+    // A jump past the charged total is a mismatch too, checked before the balance (as the
+    // official server does).
+    auto jump = send(wallet::voucher_payload(*ch, voucher(*deposit.add(uint256{1}))));
+    CHECK(error_of(jump) == "invalid_batch_settlement_evm_cumulative_amount_mismatch");
     // A voucher signed by someone else.
     auto poor = purser::test::signer_for(testnet::poor_account.private_key);
     auto forged = wallet::sign_voucher(*poor, ch->chain_id, ch->id, *price.mul(uint256{5}));
@@ -303,6 +304,13 @@ TEST_CASE("batch-settlement v2: deposit then vouchers then corrective 402 then c
     REQUIRE(settled);
     CHECK((*settled)["success"] == true);
     CHECK(balance(*f.w, f.payee_addr) == *payee0.add(*price.mul(uint256{4})));
+    // A voucher at or below what is now claimed still gets the corrective 402, carrying the
+    // payer's own last voucher, not the chain's cumulative_below_claimed.
+    auto behind = terms(send(wallet::voucher_payload(*ch, voucher(*price.mul(uint256{3})))));
+    CHECK(behind.error == "invalid_batch_settlement_evm_cumulative_amount_mismatch");
+    const auto& vstate = offer_for(behind, "batch-settlement").extra["voucherState"];
+    CHECK(vstate["signedMaxClaimable"] == price.mul(uint256{4})->to_decimal());
+    CHECK(vstate["signature"] == voucher(*price.mul(uint256{4})).sig.to_hex());
 
     // Cooperative refund of the rest (zero-charge voucher at the charged total).
     auto refund = wallet::voucher_payload(*ch, voucher(*price.mul(uint256{4})));
@@ -335,6 +343,13 @@ TEST_CASE("underfunded batch deposit and v1 merchant without batch-settlement", 
     auto payload = protocol::make_payment_payload(pr, offer, wallet::deposit_payload(*ch, *v, *dep));
     auto r = call("GET", url, *f.w, {{"PAYMENT-SIGNATURE", protocol::encode_payment_header(payload)}});
     CHECK(error_of(r) == "invalid_batch_settlement_evm_insufficient_balance");
+    CHECK(balance(*f.w, testnet::poor_account.address) == uint256{testnet::poor_funding_atomic});
+    // A deposit too small for its own voucher.
+    auto small = wallet::sign_deposit(*poor, *ch, *offer.amount.sub(uint256{1}), dopt);
+    REQUIRE(small);
+    payload = protocol::make_payment_payload(pr, offer, wallet::deposit_payload(*ch, *v, *small));
+    r = call("GET", url, *f.w, {{"PAYMENT-SIGNATURE", protocol::encode_payment_header(payload)}});
+    CHECK(error_of(r) == "invalid_batch_settlement_evm_cumulative_exceeds_balance");
     CHECK(balance(*f.w, testnet::poor_account.address) == uint256{testnet::poor_funding_atomic});
 
     auto v1 = terms(call("GET", f.w->merchant_v1_http_url() + "/metered", *f.w));

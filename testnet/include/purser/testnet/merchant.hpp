@@ -67,8 +67,12 @@ public:
     [[nodiscard]] http_response handle(const http_request& req);
     [[nodiscard]] http_handler http();
     /// Claims every channel's latest voucher up to what was charged, then settles the
-    /// receiver's claimed funds (two facilitator /settle calls). Returns the settle response.
+    /// receiver's claimed funds (two facilitator /settle calls). Returns the settle response
+    /// (`success:false`, `invalid_batch_settlement_evm_nothing_to_settle` when nothing was claimed).
     [[nodiscard]] result<nlohmann::json> settle_batches();
+    /// `POST` here runs settle_batches() and answers its result as JSON (502 {error} when the
+    /// claim fails); every merchant has it, outside the configured routes.
+    static constexpr const char* settle_batches_path = "/testnet/settle-batches";
     [[nodiscard]] const merchant_config& config() const { return config_; }
 
     /// Server-side state of one batch-settlement channel (x402 batch EVM spec, "Per-Channel State").
@@ -78,6 +82,7 @@ public:
         protocol::uint256 signed_max;    ///< latest voucher's maxClaimableAmount
         std::string signature;           ///< latest voucher signature
         protocol::uint256 claimed;       ///< on-chain totalClaimed after our last claim
+        nlohmann::json snapshot;         ///< the facilitator's last channel state (corrective 402s)
     };
 
 private:
@@ -91,6 +96,7 @@ private:
                                    http_response response, nlohmann::json receipt) const;
     /// payto-switch: a paid retry gets new terms paying someone else, and nothing settles.
     http_response switched_terms(const http_request& req, const merchant_route& route) const;
+    http_response settle_batches_http(const http_request& req);
     http_response batch_payment(const http_request& req, const merchant_route& route,
                                 const protocol::ojson& payload, const protocol::ojson& offer);
 

@@ -1,7 +1,7 @@
 // The Ethereum JSON-RPC subset real tools need, over the simulated chain:
 // eth_chainId, eth_blockNumber, eth_call (balanceOf, authorizationState, totalSupply on the token;
-// channels(bytes32) on the batch-settlement contract), eth_getTransactionReceipt, and the
-// testnet_mint faucet ([address, atomicAmountDecimalString] -> tx hash).
+// channels, pendingWithdrawals, refundNonce (bytes32) on the batch-settlement escrow),
+// eth_getTransactionReceipt, and the testnet_mint faucet ([address, atomicAmountDecimalString] -> tx hash).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,9 +15,13 @@ namespace purser::testnet {
 inline constexpr const char* selector_balance_of = "70a08231";
 inline constexpr const char* selector_authorization_state = "e94a0102";
 inline constexpr const char* selector_total_supply = "18160ddd";
-/// keccak256("channels(bytes32)")[0..4]; returns (uint128 balance, uint128 totalClaimed,
-/// uint64 withdrawRequestedAt, uint256 refundNonce), each as a 32-byte ABI word.
+/// The escrow's views, as in the official ABI (each 32-byte ABI words):
+/// channels(bytes32) -> (uint128 balance, uint128 totalClaimed);
+/// pendingWithdrawals(bytes32) -> (uint128 amount, uint40 initiatedAt);
+/// refundNonce(bytes32) -> uint256.
 [[nodiscard]] std::string selector_channels();
+[[nodiscard]] std::string selector_pending_withdrawals();
+[[nodiscard]] std::string selector_refund_nonce();
 
 /// Handles one JSON-RPC 2.0 request object (or a batch array). Errors come back as JSON-RPC
 /// error objects: -32700 parse, -32600 invalid request, -32601 unknown method, -32602 bad
