@@ -201,10 +201,12 @@ start_mitmproxy() {
 }
 
 # wrk cannot send CONNECT: a socat relay per proxy opens the tunnel to the origin's TLS port and
-# wrk speaks TLS through it (wrk does not verify the minted certificate).
+# wrk speaks TLS through it (wrk does not verify the minted certificate). socat's listen backlog
+# is 5 by default: 64 connections opening at once would overflow it, and each dropped SYN costs
+# the client a 1 s retransmission, which then dominates every figure.
 start_relay() {  # start_relay NAME PROXY_PORT; sets RELAY_PORT
   RELAY_PORT=$(free_port)
-  start "relay-$1" socat "TCP-LISTEN:$RELAY_PORT,bind=127.0.0.1,fork,reuseaddr" \
+  start "relay-$1" socat "TCP-LISTEN:$RELAY_PORT,bind=127.0.0.1,fork,reuseaddr,backlog=4096" \
     "PROXY:127.0.0.1:127.0.0.1:$TLS_PORT,proxyport=$2"
   wait_port "$RELAY_PORT" "$STARTED_PID" "relay-$1"
 }
@@ -302,7 +304,7 @@ idle_rss() {  # idle_rss TARGET N ROUND
   before=$(rss_kib "$pid")
   start "idle-$target" python3 "$HERE/idle_clients.py" "$port" "$ORIGIN_CLOSE" "$n"
   client=$STARTED_PID
-  for ((i = 0; i < 1200; i++)); do
+  for ((i = 0; i < 3000; i++)); do
     grep -q '^ready' "$WORK/logs/idle-$target.log" && break
     kill -0 "$client" 2>/dev/null || { cat "$WORK/logs/idle-$target.log" >&2; exit 1; }
     sleep 0.1
@@ -342,7 +344,9 @@ done
     printf 'package\t%s\t%s\n' "$pkg" "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || echo '?')"
   done
 } >"$WORK/meta.tsv"
-out=$REPO/bench/results/$(date -u +%Y-%m-%d)$( ((QUICK)) && echo -quick).md
+suffix=
+((QUICK)) && suffix=-quick  # a quick run does not replace the day's full results
+out=$REPO/bench/results/$(date -u +%Y-%m-%d)$suffix.md
 mkdir -p "$REPO/bench/results"
 python3 "$HERE/report.py" "$WORK/meta.tsv" "$RAW" >"$out"
 log "peers: wrote ${out#"$REPO"/}"
