@@ -94,7 +94,8 @@ def main():
       "/proc/PID/stat over the run, divided by the requests wrk completed (squid's certificate "
       "helper processes are not counted). HTTPS: wrk speaks TLS through a `socat` relay that sends "
       "CONNECT to the proxy (wrk cannot); each proxy intercepts with a certificate it mints and "
-      "verifies the origin's. `direct` is wrk straight to nginx (no relay). Ratios are of the "
+      "verifies the origin's. `direct` is wrk straight to nginx; `relay` is wrk through the same "
+      "socat relay straight to nginx (no proxy), the ceiling the relay itself sets. Ratios are of the "
       "medians. non-2xx and socket errors are wrk's counts summed over the rounds; a read error "
       "is usually a server closing a connection after a response (tinyproxy does after each; "
       "with `Connection: close` every target does).")
@@ -131,9 +132,9 @@ def main():
     https_conns = sorted({c for (s, c, _) in wrk if s.startswith("https")})
     for conns in https_conns:
         table(f"HTTPS intercepted, keep-alive, {conns} connections", "https-keepalive", conns,
-              ["direct", "purser", "squid", "mitmproxy"], "squid")
+              ["direct", "relay", "purser", "squid", "mitmproxy"], "squid")
         table(f"HTTPS intercepted, a new connection and handshake per request, {conns} connections",
-              "https-close", conns, ["direct", "purser", "squid", "mitmproxy"], "squid")
+              "https-close", conns, ["direct", "relay", "purser", "squid", "mitmproxy"], "squid")
 
     if rss:
         w("## Memory per idle keep-alive client connection")

@@ -66,7 +66,11 @@ start() {
   local name=$1
   shift
   mkdir -p "$WORK/logs"
-  setsid "$@" >"$WORK/logs/$name.log" 2>&1 </dev/null &
+  # Emptied here, not only by the child's redirection, which may come later: a caller that
+  # polls the log (the port Purser prints, the idle client's "ready") must not read the
+  # previous run's lines.
+  : >"$WORK/logs/$name.log"
+  setsid "$@" >>"$WORK/logs/$name.log" 2>&1 </dev/null &
   STARTED_PID=$!
   STARTED+=("$STARTED_PID")
 }
@@ -204,12 +208,15 @@ start_mitmproxy() {
 # wrk speaks TLS through it (wrk does not verify the minted certificate). socat's listen backlog
 # is 5 by default: 64 connections opening at once would overflow it, and each dropped SYN costs
 # the client a 1 s retransmission, which then dominates every figure.
-start_relay() {  # start_relay NAME PROXY_PORT; sets RELAY_PORT
+# The `relay` target is the same relay straight to the origin (no proxy): socat forks a process
+# per connection, so with a new connection per request the relay itself is a ceiling, and this
+# row shows where it is.
+start_relay() {  # start_relay NAME SOCAT_ADDRESS; sets RELAY_PORT
   RELAY_PORT=$(free_port)
-  start "relay-$1" socat "TCP-LISTEN:$RELAY_PORT,bind=127.0.0.1,fork,reuseaddr,backlog=4096" \
-    "PROXY:127.0.0.1:127.0.0.1:$TLS_PORT,proxyport=$2"
+  start "relay-$1" socat "TCP-LISTEN:$RELAY_PORT,bind=127.0.0.1,fork,reuseaddr,backlog=4096" "$2"
   wait_port "$RELAY_PORT" "$STARTED_PID" "relay-$1"
 }
+via_proxy() { echo "PROXY:127.0.0.1:127.0.0.1:$TLS_PORT,proxyport=$1"; }
 
 # The Lua that turns wrk into a proxy client: absolute-form request target, the origin's Host.
 printf 'wrk.path = "%s"\nwrk.headers["Host"] = "127.0.0.1:%s"\n' "$ORIGIN_HTTP" "$HTTP_PORT" >"$WORK/proxy.lua"
@@ -236,11 +243,13 @@ start_purser
 start_squid
 start_tinyproxy
 start_mitmproxy
-start_relay purser "$PURSER_PORT"
+start_relay origin "TCP:127.0.0.1:$TLS_PORT"
+ORIGIN_RELAY=$RELAY_PORT
+start_relay purser "$(via_proxy "$PURSER_PORT")"
 PURSER_RELAY=$RELAY_PORT
-start_relay squid "$SQUID_PORT"
+start_relay squid "$(via_proxy "$SQUID_PORT")"
 SQUID_RELAY=$RELAY_PORT
-start_relay mitmproxy "$MITMPROXY_PORT"
+start_relay mitmproxy "$(via_proxy "$MITMPROXY_PORT")"
 MITMPROXY_RELAY=$RELAY_PORT
 
 # One request through each path first: a peer that cannot serve stops the run here, not in a
@@ -280,6 +289,7 @@ for scenario in https-keepalive https-close; do
   log "peers: $scenario, $LOAD_CONNS connections, $ROUNDS rounds of ${DURATION}s"
   for ((round = 1; round <= ROUNDS; round++)); do
     measure "$scenario" direct "$round" "$LOAD_CONNS" - "${extra[@]}" "$TLS_URL"
+    measure "$scenario" relay "$round" "$LOAD_CONNS" - "${extra[@]}" "https://127.0.0.1:$ORIGIN_RELAY/1k.bin"
     measure "$scenario" purser "$round" "$LOAD_CONNS" "$PURSER_PID" -H "$HOST_HEADER" "${extra[@]}" \
       "https://127.0.0.1:$PURSER_RELAY/1k.bin"
     measure "$scenario" squid "$round" "$LOAD_CONNS" "$SQUID_PID" -H "$HOST_HEADER" "${extra[@]}" \
