@@ -79,6 +79,14 @@ TEST_CASE("one deposit pays a thousand calls by voucher, and the next is decline
     REQUIRE(decision);
     CHECK(decision->find("reason=iou_insufficient") != std::string::npos);
 
+    // The merchant claims and settles: its gain on chain is exactly the sum of the charges.
+    const uint256 payee_before = w.balance(w.env("PURSER_TESTNET_PAYEE"));
+    auto settled = w.purser({"testnet", "settle", "--dir", (w.dir() / "testnet").string()});
+    INFO(settled.out + settled.err);
+    REQUIRE(settled.exit_code == 0);
+    CHECK(*w.balance(w.env("PURSER_TESTNET_PAYEE")).sub(payee_before) == uint256(500'000));
+    CHECK(w.escrow(channel).second == uint256(500'000));
+
     // The channel as `purser iou balance` shows it: all of the deposit charged, nothing left.
     auto listed = w.purser({"iou", "balance", "--merchant", url, "--format", "json"});
     INFO(listed.out + listed.err);
