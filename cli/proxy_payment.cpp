@@ -10,6 +10,7 @@
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/protocol/networks.hpp"
+#include "purser/protocol/x402_types.hpp"
 #include "purser/proxy/payment_flow.hpp"
 #include "purser/store/store.hpp"
 #include "purser/testnet/env_file.hpp"
@@ -36,6 +37,14 @@ public:
         auto it = clients_.find(network);
         if (it == clients_.end()) return fail(errc::invalid_value, "no RPC for " + network);
         return chain::authorization_used(*it->second, token, payer, nonce);
+    }
+    result<std::pair<protocol::uint256, protocol::uint256>> escrow_channel(
+        const std::string& network, const protocol::bytes32& channel) override {
+        auto it = clients_.find(network);
+        if (it == clients_.end()) return fail(errc::invalid_value, "no RPC for " + network);
+        PURSER_TRY(held, chain::read_escrow_channel(*it->second, protocol::batch_settlement_contract(),
+                                                   channel));
+        return std::pair{held.balance, held.total_claimed};
     }
 
 private:

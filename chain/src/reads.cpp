@@ -1,5 +1,7 @@
 #include "purser/chain/reads.hpp"
 
+#include "purser/protocol/keccak.hpp"
+
 #include "purser/protocol/errc.hpp"
 
 namespace purser::chain {
@@ -55,6 +57,27 @@ result<bool> authorization_used(const json_rpc_client& rpc, const protocol::addr
         return fail(protocol::errc::invalid_value, "authorizationState: not a bool");
     }
     return !state.is_zero();
+}
+
+result<escrow_channel> read_escrow_channel(const json_rpc_client& rpc,
+                                          const protocol::address& escrow,
+                                          const protocol::bytes32& channel_id) {
+    // channels(bytes32): the selector is the first 4 bytes of keccak256 of the signature.
+    const auto selector = protocol::keccak256(std::string_view("channels(bytes32)"));
+    const std::string data = protocol::to_hex(protocol::byte_view(selector.data(), 4)) +
+                             protocol::to_hex(channel_id, false);
+    PURSER_TRY(res, rpc.call("eth_call", json::array({json{{"to", escrow.to_checksum()}, {"data", data}},
+                                                      "latest"})));
+    if (!res.is_string()) return fail(protocol::errc::wrong_type, "channels: not a hex string");
+    auto raw = protocol::from_hex(res.get<std::string>());
+    if (!raw || raw->size() < 64) {
+        return fail(protocol::errc::invalid_value, "channels: expected two words, got " +
+                                                       res.get<std::string>().substr(0, 80));
+    }
+    escrow_channel out;
+    out.balance = *uint256::from_be_bytes(protocol::byte_view(raw->data(), 32));
+    out.total_claimed = *uint256::from_be_bytes(protocol::byte_view(raw->data() + 32, 32));
+    return out;
 }
 
 }  // namespace purser::chain

@@ -112,6 +112,29 @@ payment_plan payment_flow::pay_by_voucher(const request_info& request, store::re
 
     auto stored = ledger_->get_channel(channel_id);
     if (!stored) return decline(facts, reason::store_unavailable, stored.error().message());
+    if (!*stored && options_.oracle && options_.oracle->covers(best.network->caip2)) {
+        // Unknown here but perhaps not on chain (the local state was lost): start from what the
+        // escrow holds and what the merchant claimed, never from zero with a second deposit.
+        auto held_on_chain = options_.oracle->escrow_channel(best.network->caip2, channel.id);
+        if (held_on_chain && !held_on_chain->first.is_zero()) {
+            store::channel found;
+            found.id = channel_id;
+            found.network = best.network->caip2;
+            found.token = channel.config.token.to_checksum();
+            found.decimals = facts.asset_decimals;
+            found.payer = channel.config.payer.to_checksum();
+            found.receiver = channel.config.receiver.to_checksum();
+            found.receiver_authorizer = channel.config.receiver_authorizer.to_checksum();
+            found.withdraw_delay = channel.config.withdraw_delay;
+            found.salt = protocol::to_hex(channel.config.salt);
+            found.merchant = facts.host;
+            found.deposited = held_on_chain->first;
+            found.claimed = held_on_chain->second;
+            auto adopted = ledger_->adopt_channel(found);
+            if (!adopted) return decline(facts, reason::store_unavailable, adopted.error().message());
+            *stored = std::move(*adopted);
+        }
+    }
     const uint256 base = *stored ? (*stored)->charged : uint256{};
     const uint256 held = *stored ? (*stored)->deposited.add((*stored)->deposit_pending).value_or(uint256::max())
                                  : uint256{};
@@ -335,18 +358,21 @@ paid_outcome payment_flow::voucher_response(std::unique_ptr<pending> p, unsigned
                     auto signed_max = amount_of(vs, "signedMaxClaimable");
                     auto charged = amount_of(cs, "chargedCumulativeAmount");
                     if (!signed_max || !charged || !vs.contains("signature") || !vs["signature"].is_string()) continue;
-                    // Adopted only when the signature is this wallet's own, on this channel, for
-                    // no more than was signed: a merchant cannot invent a starting point.
+                    // Adopted only when the signature is this wallet's own on this channel and the
+                    // charge is within it: a merchant cannot invent a starting point.
                     auto sig = wallet::signature::from_hex(vs["signature"].get<std::string>());
                     auto id = protocol::bytes32_from_hex(p->channel_id);
-                    if (!sig || !id || *signed_max > p->max_claimable || *charged > *signed_max) continue;
+                    if (!sig || !id || *charged > *signed_max) continue;
                     auto digest = protocol::eip712::hash_typed_data(
                         protocol::voucher_typed_data(p->net->chain_id, *id, *signed_max));
                     if (!digest) continue;
                     auto who = wallet::recover_address(*digest, *sig);
                     if (!who || *who != p->signer_address) continue;
+                    // A signed amount above what the store knows (its state was lost) is this
+                    // wallet's own past voucher: the exposure becomes known again.
                     if (ledger_->resync_channel(p->channel_id, *charged, amount_of(cs, "totalClaimed"),
-                                                "resynced from the merchant's signed voucher state")) {
+                                                "resynced from the merchant's signed voucher state",
+                                                *signed_max, vs["signature"].get<std::string>())) {
                         why += "; resynced the channel to " + charged->to_decimal();
                         out.log_fields.emplace_back("channel_resync", charged->to_decimal());
                     }

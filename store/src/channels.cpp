@@ -241,13 +241,38 @@ result<ledger_row> store::unsettled_voucher(std::uint64_t reservation_id, std::u
     });
 }
 
+result<channel> store::adopt_channel(const channel& found) {
+    const std::uint64_t now = impl_->now();
+    return impl_->write<channel>([&](detail::write_txn& t) -> result<channel> {
+        PURSER_TRY(known, impl_->load_channel(t, found.id));
+        if (known) return std::move(*known);
+        channel c = found;
+        c.deposit_pending = uint256{};
+        c.charged = c.claimed;
+        c.signed_max = c.claimed;
+        c.signature.clear();
+        c.state = channel_state::open;
+        c.in_flight = 0;
+        c.note = "recovered from the chain";
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return c;
+    });
+}
+
 result<channel> store::resync_channel(std::string_view id, const uint256& charged,
-                                      std::optional<uint256> claimed, std::string_view note) {
+                                      std::optional<uint256> claimed, std::string_view note,
+                                      std::optional<uint256> proven_max,
+                                      std::string_view proven_signature) {
     const std::uint64_t now = impl_->now();
     return impl_->write<channel>([&](detail::write_txn& t) -> result<channel> {
         PURSER_TRY(found, impl_->load_channel(t, id));
         if (!found) return purser::fail(errc::reservation_not_found, "channel " + std::string(id));
         channel c = std::move(*found);
+        if (proven_max && *proven_max > c.signed_max) {
+            c.signed_max = *proven_max;
+            c.signature = std::string(proven_signature);
+        }
         // Never above what was signed: a merchant cannot talk the base past the exposure.
         if (charged > c.signed_max) {
             return purser::fail(errc::invalid_argument,

@@ -7,6 +7,8 @@
 #include <future>
 #include <vector>
 
+#include <lmdb.h>
+
 #include "world.hpp"
 
 using purser::protocol::uint256;
@@ -191,4 +193,61 @@ TEST_CASE("a merchant that misreports a voucher's charge gets its channel quaran
         CHECK(std::regex_search(shown.out, std::regex(R"(spent today: +\$0\.001\n)")));
         CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(10'000));
     }
+}
+
+namespace {
+
+/// Empties the store's channel records, as a lost or restored-from-old-backup store would be.
+void forget_channels(const std::filesystem::path& store_dir) {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_set_maxdbs(env, 16) == 0);
+    REQUIRE(mdb_env_open(env, store_dir.c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi dbi = 0;
+    REQUIRE(mdb_dbi_open(txn, "channels", 0, &dbi) == 0);
+    REQUIRE(mdb_drop(txn, dbi, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+}
+
+}  // namespace
+
+TEST_CASE("a proxy that lost its channel state starts again from the chain and the merchant's signed state", "[e2e][iou]") {
+    world w;
+    auto token = w.add_agent("amnesia", {"--per-request", "0.01", "--daily", "1"});
+    const auto config = iou_config(w, "0.05", "1");
+    w.start_proxy({"--config", config.string()});
+    const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
+    const uint256 payer_before = w.balance(w.payer());
+    for (int i = 0; i < 10; ++i) REQUIRE(w.via_proxy("amnesia", token, {url}).status == 200);
+
+    CHECK(w.stop_proxy() == 0);
+    forget_channels(w.dir() / "home" / "store");
+    w.start_proxy({"--config", config.string()});
+
+    // The escrow still holds the deposit, so no second deposit is made; the merchant's
+    // corrective 402 carries this wallet's own signature for 10 calls, which is adopted.
+    auto corrected = w.via_proxy("amnesia", token, {url});
+    INFO(corrected.raw);
+    CHECK(corrected.status == 402);
+    auto decision = corrected.header("purser-decision");
+    REQUIRE(decision);
+    CHECK(decision->find("failed; reason=merchant_rejected") != std::string::npos);
+
+    auto resumed = w.via_proxy("amnesia", token, {url});
+    INFO(resumed.raw);
+    REQUIRE(resumed.status == 200);
+    auto paid = resumed.header("purser-paid");
+    REQUIRE(paid);
+    CHECK(paid->find("/5500") != std::string::npos);
+    CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(50'000));
+
+    auto listed = w.purser({"iou", "balance", "--format", "json"});
+    REQUIRE(listed.exit_code == 0);
+    auto ch = nlohmann::json::parse(listed.out);
+    CHECK(ch["deposited"] == "50000");
+    CHECK(ch["charged"] == "5500");
+    CHECK(ch["signed_max"] == "5500");
 }

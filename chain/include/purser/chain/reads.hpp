@@ -41,4 +41,16 @@ namespace purser::chain {
                                               const protocol::address& authorizer,
                                               const protocol::bytes32& nonce);
 
+/// What the batch-settlement escrow holds for one channel (x402BatchSettlement.channels).
+struct escrow_channel {
+    protocol::uint256 balance;        ///< Deposited and not withdrawn or refunded.
+    protocol::uint256 total_claimed;  ///< Claimed by the receiver so far.
+};
+
+/// channels(channelId) on the escrow at `escrow`. Errors: as json_rpc_client::call(), and
+/// invalid_value for an answer that is not two words.
+[[nodiscard]] result<escrow_channel> read_escrow_channel(const json_rpc_client& rpc,
+                                                         const protocol::address& escrow,
+                                                         const protocol::bytes32& channel_id);
+
 }  // namespace purser::chain

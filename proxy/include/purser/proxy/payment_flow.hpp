@@ -15,9 +15,12 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "purser/protocol/address.hpp"
 #include "purser/protocol/bytes.hpp"
+#include "purser/protocol/errc.hpp"
+#include "purser/protocol/uint256.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/protocol/result.hpp"
 #include "purser/protocol/select.hpp"
@@ -52,6 +55,15 @@ public:
                                                          const protocol::address& token,
                                                          const protocol::address& payer,
                                                          const protocol::bytes32& nonce) = 0;
+    /// What the batch-settlement escrow holds for `channel` on `network`: {balance,
+    /// totalClaimed}. How an IOU channel whose local state was lost starts again from the chain.
+    /// Errors: the RPC failure; the default has no chain to ask.
+    [[nodiscard]] virtual result<std::pair<protocol::uint256, protocol::uint256>> escrow_channel(
+        const std::string& network, const protocol::bytes32& channel) {
+        (void)network;
+        (void)channel;
+        return fail(protocol::errc::invalid_value, "no chain reader for the escrow");
+    }
 };
 
 /// How IOU (batch-settlement) payments are chosen and funded: config `payment.prefer` and

@@ -208,10 +208,19 @@ public:
                                                        std::uint16_t merchant_status = 0);
     /// Adopts the merchant's charged cumulative amount (a verified corrective 402, or the chain's
     /// totalClaimed after lost state) as the next voucher's base. Refused above the signed high.
+    /// `proven_max` with `proven_signature`: a voucher this wallet is proven (by the signature)
+    /// to have signed, above what the store knows after lost state: the high is raised to it
+    /// (exposure that was counted when it was signed, so no agent is charged again).
     [[nodiscard]] result<channel> resync_channel(std::string_view id,
                                                  const protocol::uint256& charged,
                                                  std::optional<protocol::uint256> claimed,
-                                                 std::string_view note = {});
+                                                 std::string_view note = {},
+                                                 std::optional<protocol::uint256> proven_max = {},
+                                                 std::string_view proven_signature = {});
+    /// Records a channel found on chain that the store does not know (its state was lost):
+    /// `found` with deposited = the escrow's balance and charged = claimed = signed_max = its
+    /// totalClaimed. A channel the store knows is returned unchanged.
+    [[nodiscard]] result<channel> adopt_channel(const channel& found);
     /// Quarantines, or marks withdrawing/closed. A quarantined channel stays quarantined.
     [[nodiscard]] result<channel> set_channel_state(std::string_view id, channel_state to,
                                                     std::string_view note = {});
