@@ -241,6 +241,16 @@ std::vector<command_spec> build_table() {
                   {"format", "table|json", "output format", "table", ""},
                   config_opt}});
 
+    t.push_back({"iou refund", "", "ask the merchant to refund what it has not charged",
+                 "Reads the merchant's 402 terms at --merchant (a URL it charges for by\n"
+                 "batch-settlement) to find the channel, then sends a zero-charge voucher for the\n"
+                 "running total with a refund request. The whole remainder closes the channel.\n",
+                 {{"merchant", "URL", "a paid URL of the merchant (required)", "", ""},
+                  {"amount", "X", "refund only this much (token units)", "the rest", ""},
+                  {"cacert", "FILE", "trust this CA for an https:// merchant", "", ""},
+                  keystore_opt,
+                  config_opt}});
+
     const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",
                  "", {ca_dir}});

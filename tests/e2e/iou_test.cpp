@@ -116,6 +116,7 @@ TEST_CASE("voucher payments keep the caps under 100 concurrent calls, and surviv
     const auto config = iou_config(w, "0.05", "1");
     w.start_proxy({"--config", config.string()});
     const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
+    const uint256 payer_start = w.balance(w.payer());
 
     std::vector<std::future<unsigned>> calls;
     for (int i = 0; i < 100; ++i) {
@@ -150,6 +151,17 @@ TEST_CASE("voucher payments keep the caps under 100 concurrent calls, and surviv
     auto paid_header = after.header("purser-paid");
     REQUIRE(paid_header);
     CHECK(paid_header->find("/10500") != std::string::npos);
+
+    // The cooperative refund: the merchant returns what it has not charged, and the wallet ends
+    // down exactly the 21 calls.
+    auto refunded = w.purser({"iou", "refund", "--merchant", url, "--keystore",
+                              w.env("PURSER_TESTNET_KEYSTORE")});
+    INFO(refunded.out + refunded.err);
+    REQUIRE(refunded.exit_code == 0);
+    CHECK(refunded.out.find("refunded 0.0395") != std::string::npos);
+    CHECK(*payer_start.sub(w.balance(w.payer())) == uint256(10'500));
+    auto closed = nlohmann::json::parse(w.purser({"iou", "balance", "--format", "json"}).out);
+    CHECK(closed["state"] == "closed");
 }
 
 TEST_CASE("a merchant that misreports a voucher's charge gets its channel quarantined", "[e2e][iou][hostile]") {
