@@ -108,20 +108,20 @@ void warn_if_shared(const std::filesystem::path& file, const std::string& what) 
                  "(chmod 600 it)\n";
 }
 
+result<std::string> read_password_file(const std::filesystem::path& file, const std::string& what) {
+    warn_if_shared(file, what);
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail(errc::invalid_value, "cannot read " + what + " " + file.string());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string pw = ss.str();
+    while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+    return pw;
+}
+
 result<std::string> read_wallet_password(bool confirm) {
     if (const char* f = std::getenv("PURSER_WALLET_PASSWORD_FILE"); f != nullptr && *f != '\0') {
-        warn_if_shared(f, "PURSER_WALLET_PASSWORD_FILE");
-        std::ifstream in(f, std::ios::binary);
-        if (!in) {
-            return fail(errc::invalid_value,
-                        std::string("cannot read PURSER_WALLET_PASSWORD_FILE ") + f);
-        }
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string pw = ss.str();
-        // A trailing newline from `echo pw > file` is not part of the password.
-        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
-        return pw;
+        return read_password_file(f, "PURSER_WALLET_PASSWORD_FILE");
     }
     if (const char* p = std::getenv("PURSER_WALLET_PASSWORD"); p != nullptr) return std::string(p);
     if (isatty(STDIN_FILENO) == 0) {

@@ -43,6 +43,12 @@ private:
 /// prompt when stdin is a terminal (asked twice when `confirm`). Never from a flag.
 /// Errors: when none of these is available, or the file cannot be read.
 [[nodiscard]] result<std::string> read_wallet_password(bool confirm = false);
+/// The one reader of password files (PURSER_WALLET_PASSWORD_FILE, PURSER_IMPORT_PASSWORD_FILE,
+/// the proxy's wallet_password_file): warns when others can read `file`, reads it, and drops a
+/// trailing newline (`echo pw > file` adds one; it is not part of the password). `what` names the
+/// setting in the error and the warning.
+[[nodiscard]] result<std::string> read_password_file(const std::filesystem::path& file,
+                                                     const std::string& what);
 
 /// Warns on stderr when `file` (a password file; `what` names where it came from) can be read by
 /// its group or by others: anyone who can read it can spend the wallet.

@@ -1,9 +1,7 @@
 #include "proxy_payment.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "purser/chain/json_rpc.hpp"
 #include "purser/chain/reads.hpp"
@@ -143,16 +141,7 @@ result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
 
 result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config& cfg) {
     if (cfg.wallet_password_file) {
-        warn_if_shared(*cfg.wallet_password_file, "wallet_password_file");
-        std::ifstream in(*cfg.wallet_password_file, std::ios::binary);
-        if (!in) {
-            return fail(errc::invalid_value,
-                        "cannot read wallet_password_file " + cfg.wallet_password_file->string());
-        }
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string pw = ss.str();
-        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+        PURSER_TRY(pw, read_password_file(*cfg.wallet_password_file, "wallet_password_file"));
         return std::make_unique<secret_string>(std::move(pw));
     }
     PURSER_TRY(pw, read_wallet_password());

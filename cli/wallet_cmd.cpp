@@ -101,9 +101,7 @@ int write_new_keystore(const options& opts, const std::filesystem::path& path,
 
 result<std::unique_ptr<secret_string>> import_password() {
     if (const char* f = std::getenv("PURSER_IMPORT_PASSWORD_FILE"); f != nullptr && *f != '\0') {
-        PURSER_TRY(s, read_secret_file(f));
-        std::string pw = s->get();
-        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+        PURSER_TRY(pw, read_password_file(f, "PURSER_IMPORT_PASSWORD_FILE"));
         return std::make_unique<secret_string>(std::move(pw));
     }
     if (const char* p = std::getenv("PURSER_IMPORT_PASSWORD"); p != nullptr) {
