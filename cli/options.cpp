@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "purser/protocol/errc.hpp"
+#include "purser/store/errc.hpp"
 
 namespace purser::cli {
 
@@ -140,9 +141,9 @@ int report(const error& e, int code) {
     // ...", "--per-request abc: expected a dollar amount ..."); other errors keep their kind.
     std::cerr << "purser: ";
     const bool self_explaining = !e.detail.empty() && (e.code == std::errc::invalid_argument ||
-                                                       e.code.message() == "invalid argument" ||
-                                                       e.code.message() == "invalid value" ||
-                                                       e.code.message() == "missing field");
+                                                       e.code == store::errc::invalid_argument ||
+                                                       e.code == protocol::errc::invalid_value ||
+                                                       e.code == protocol::errc::missing_field);
     if (self_explaining) {
         std::cerr << e.detail;
     } else {
