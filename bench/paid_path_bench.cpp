@@ -56,6 +56,12 @@ std::optional<std::string> shell(const std::string& command) {
     return out;
 }
 
+/// The purser binary: PURSER_BIN when set (to measure another build), else this build's.
+std::string bin() {
+    const char* b = std::getenv("PURSER_BIN");
+    return std::string("'") + (b != nullptr ? b : PURSER_BIN) + "' ";
+}
+
 std::map<std::string, std::string> env_file(const fs::path& p) {
     std::map<std::string, std::string> out;
     std::istringstream in(slurp(p));
@@ -95,7 +101,7 @@ struct proxy_run {
 
 /// `purser agent add NAME FLAGS` in `home`; returns the agent's Proxy-Authorization value.
 std::optional<std::string> add_agent(const fs::path& home, const std::string& name, const std::string& flags) {
-    auto added = shell("PURSER_HOME='" + home.string() + "' " PURSER_BIN " agent add " + name + " " + flags);
+    auto added = shell("PURSER_HOME='" + home.string() + "' " + bin() + "agent add " + name + " " + flags);
     std::smatch m;
     if (!added || !std::regex_search(*added, m, std::regex(name + ":([0-9a-f]+)@"))) return std::nullopt;
     return "Basic " + purser::protocol::base64_encode(name + ":" + m[1].str());
@@ -113,7 +119,7 @@ std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& ho
     if (!authorization) return std::nullopt;
     r.authorization = *authorization;
     std::smatch m;
-    auto started = shell(env + PURSER_BIN " proxy --detach --listen 127.0.0.1:0 --log /dev/null --testnet-env '" +
+    auto started = shell(env + bin() + "proxy --detach --listen 127.0.0.1:0 --log /dev/null --testnet-env '" +
                          testnet_env.string() + "' " + extra);
     if (!started || !std::regex_search(*started, m, std::regex("127\\.0\\.0\\.1:([0-9]+) \\(pid ([0-9]+)"))) {
         return std::nullopt;
@@ -225,12 +231,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: paid_path_bench [commits|rate]\n");
         return 2;
     }
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows as they are measured, even into a file
     char tmpl[] = "/tmp/purser-paid-bench-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) return 1;
     const fs::path root = tmpl;
     ::setenv("PURSER_TESTNET_BASE_PORT", "0", 1);
     const fs::path testnet_home = root / "testnet-home";
-    if (!shell("PURSER_HOME='" + testnet_home.string() + "' " PURSER_BIN " testnet up --detach >/dev/null")) return 1;
+    if (!shell("PURSER_HOME='" + testnet_home.string() + "' " + bin() + "testnet up --detach >/dev/null")) return 1;
     const fs::path testnet_env = testnet_home / "testnet" / "testnet.env";
     auto env = env_file(testnet_env);
     const pid_t testnet_pid = static_cast<pid_t>(std::atol(slurp(testnet_home / "testnet" / "testnet.pid").c_str()));
@@ -252,7 +259,7 @@ int main(int argc, char** argv) {
     }
     if (grouped) stop(grouped->pid);
     if (single) stop(single->pid);
-    (void)shell("PURSER_HOME='" + testnet_home.string() + "' " PURSER_BIN " testnet down >/dev/null");
+    (void)shell("PURSER_HOME='" + testnet_home.string() + "' " + bin() + "testnet down >/dev/null");
     std::error_code ec;
     fs::remove_all(root, ec);
     return status;
