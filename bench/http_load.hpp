@@ -2,6 +2,7 @@
 // to back and timing each answer. Shared by the forwarding and the paid-path benchmarks.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -27,6 +28,10 @@ struct load {
     std::optional<std::size_t> expected_bytes;
     bool reconnect = false;          ///< A new connection per request (curl without a session).
     std::string proxy_authorization; ///< Sent as Proxy-Authorization when not empty.
+    /// A background load (an agent hammering its limit): every answer counts whatever its
+    /// status, and clients stop early once `*stop` is true.
+    bool any_status = false;
+    const std::atomic<bool>* stop = nullptr;
 };
 
 /// Runs `l` and reports throughput and latency percentiles. A client stops at its first failure.

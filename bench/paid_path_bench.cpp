@@ -5,9 +5,16 @@
 // and 64 agent connections. Reported: paid requests per second, latency, and the CPU each
 // process spent per paid request (from /proc/PID/stat), the proxy's and the testnet's, so the
 // report shows which of them is the saturated one.
+//
+// The rate hammer (issue 18): agent A, limited to 60 payments a minute, retries on 16
+// connections while agent B pays on 16 others through the same proxy; B's paid requests per
+// second with A hammering against B alone, in interleaved rounds of the same run (target: within
+// 20 %). `paid_path_bench commits` or `paid_path_bench rate` runs one scenario.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -49,6 +56,12 @@ std::optional<std::string> shell(const std::string& command) {
     return out;
 }
 
+/// The purser binary: PURSER_BIN when set (to measure another build), else this build's.
+std::string bin() {
+    const char* b = std::getenv("PURSER_BIN");
+    return std::string("'") + (b != nullptr ? b : PURSER_BIN) + "' ";
+}
+
 std::map<std::string, std::string> env_file(const fs::path& p) {
     std::map<std::string, std::string> out;
     std::istringstream in(slurp(p));
@@ -86,6 +99,14 @@ struct proxy_run {
     std::string authorization;  // "Basic base64(bench:token)"
 };
 
+/// `purser agent add NAME FLAGS` in `home`; returns the agent's Proxy-Authorization value.
+std::optional<std::string> add_agent(const fs::path& home, const std::string& name, const std::string& flags) {
+    auto added = shell("PURSER_HOME='" + home.string() + "' " + bin() + "agent add " + name + " " + flags);
+    std::smatch m;
+    if (!added || !std::regex_search(*added, m, std::regex(name + ":([0-9a-f]+)@"))) return std::nullopt;
+    return "Basic " + purser::protocol::base64_encode(name + ":" + m[1].str());
+}
+
 /// A proxy with its own home (store, CA, pid file) on the shared testnet, and an agent.
 std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& home, const fs::path& testnet_env,
                                      const std::string& extra) {
@@ -94,12 +115,11 @@ std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& ho
     r.home = home;
     fs::create_directories(home);
     const std::string env = "PURSER_HOME='" + home.string() + "' ";
-    auto added = shell(env + PURSER_BIN " agent add bench --unlimited");
-    if (!added) return std::nullopt;
+    auto authorization = add_agent(home, "bench", "--unlimited");
+    if (!authorization) return std::nullopt;
+    r.authorization = *authorization;
     std::smatch m;
-    if (!std::regex_search(*added, m, std::regex("bench:([0-9a-f]+)@"))) return std::nullopt;
-    r.authorization = "Basic " + purser::protocol::base64_encode("bench:" + m[1].str());
-    auto started = shell(env + PURSER_BIN " proxy --detach --listen 127.0.0.1:0 --log /dev/null --testnet-env '" +
+    auto started = shell(env + bin() + "proxy --detach --listen 127.0.0.1:0 --log /dev/null --testnet-env '" +
                          testnet_env.string() + "' " + extra);
     if (!started || !std::regex_search(*started, m, std::regex("127\\.0\\.0\\.1:([0-9]+) \\(pid ([0-9]+)"))) {
         return std::nullopt;
@@ -115,15 +135,109 @@ void stop(pid_t pid) {
     for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
+/// Group commit against one commit per step at 1, 16 and 64 connections; false on failures.
+bool compare_commits(proxy_run& grouped, proxy_run& single, const std::string& url, pid_t testnet_pid) {
+    bool ok = true;
+    std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "proxy", "paid/s", "p50 ms", "p99 ms",
+                "proxy CPU ms/req", "testnet ms/req");
+    for (unsigned conns : {1u, 16u, 64u}) {
+        std::map<std::string, double> rate;
+        for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
+            for (proxy_run* p : {&grouped, &single}) {
+                purser::bench::load l;
+                l.port = p->port;
+                l.target = url;
+                l.clients = conns;
+                l.per_client = std::max(3u, 128u / conns);
+                l.proxy_authorization = p->authorization;
+                const double proxy_before = cpu_ms(p->pid), testnet_before = cpu_ms(testnet_pid);
+                const auto s = purser::bench::drive(l);
+                const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
+                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16.3f %16.3f%s\n", conns, p->name.c_str(),
+                            s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000,
+                            (cpu_ms(p->pid) - proxy_before) / n, (cpu_ms(testnet_pid) - testnet_before) / n,
+                            s.failures != 0 ? "  (failures)" : "");
+                if (s.failures != 0) ok = false;
+                rate[p->name] = std::max(rate[p->name], s.requests_per_second);
+            }
+        }
+        if (rate["one commit each"] > 0) {
+            std::printf("       best of 3: group commit / one commit each = %.2fx paid/s\n",
+                        rate["group commit"] / rate["one commit each"]);
+        }
+    }
+    return ok;
+}
+
+/// Agent B paying on 16 connections, alone and while agent A (--rate 60) retries on 16 more, in
+/// interleaved rounds on the same proxy; false on failures.
+bool rate_hammer(const proxy_run& p, const std::string& url, pid_t testnet_pid) {
+    auto hammer_auth = add_agent(p.home, "hammer", "--unlimited --rate 60");
+    if (!hammer_auth) return false;
+    purser::bench::load payer;
+    payer.port = p.port;
+    payer.target = url;
+    payer.clients = 16;
+    payer.per_client = 16;
+    payer.proxy_authorization = p.authorization;
+    std::printf("rate hammer: agent B pays on %u connections; agent A (--rate 60) retries on 16 more\n",
+                payer.clients);
+    std::printf("%-14s %9s %9s %9s %16s %16s %14s\n", "B", "paid/s", "p50 ms", "p99 ms", "proxy CPU ms/req",
+                "testnet ms/req", "A answers/s");
+    bool ok = true;
+    std::vector<double> alone, hammered;
+    for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
+        for (bool with_hammer : {false, true}) {
+            std::atomic<bool> stop{false};
+            purser::bench::run_stats a_stats;
+            std::thread a;
+            if (with_hammer) {
+                purser::bench::load hammer = payer;
+                hammer.proxy_authorization = *hammer_auth;
+                hammer.per_client = 1u << 30;
+                hammer.any_status = true;  // 200 for its 60 a minute, 402 declined after
+                hammer.stop = &stop;
+                a = std::thread([hammer, &a_stats] { a_stats = purser::bench::drive(hammer); });
+                std::this_thread::sleep_for(std::chrono::seconds(2));  // past its 60, hammering
+            }
+            const double proxy_before = cpu_ms(p.pid), testnet_before = cpu_ms(testnet_pid);
+            const auto s = purser::bench::drive(payer);
+            const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
+            const double proxy_used = cpu_ms(p.pid) - proxy_before, testnet_used = cpu_ms(testnet_pid) - testnet_before;
+            stop = true;
+            if (a.joinable()) a.join();
+            std::printf("%-14s %9.0f %9.1f %9.1f %16.3f %16.3f %14s%s\n", with_hammer ? "A hammering" : "alone",
+                        s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000, proxy_used / n, testnet_used / n,
+                        with_hammer ? std::to_string(static_cast<long>(a_stats.requests_per_second)).c_str() : "-",
+                        s.failures != 0 || a_stats.failures != 0 ? "  (failures)" : "");
+            if (s.failures != 0 || a_stats.failures != 0) ok = false;
+            (with_hammer ? hammered : alone).push_back(s.requests_per_second);
+        }
+    }
+    std::sort(alone.begin(), alone.end());
+    std::sort(hammered.begin(), hammered.end());
+    if (alone[1] > 0) {
+        std::printf("       median of 3: B with A hammering / B alone = %.2f (target >= 0.80)\n",
+                    hammered[1] / alone[1]);
+    }
+    return ok;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    const std::string only = argc > 1 ? argv[1] : "";
+    if (!only.empty() && only != "commits" && only != "rate") {
+        std::fprintf(stderr, "usage: paid_path_bench [commits|rate]\n");
+        return 2;
+    }
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows as they are measured, even into a file
     char tmpl[] = "/tmp/purser-paid-bench-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) return 1;
     const fs::path root = tmpl;
     ::setenv("PURSER_TESTNET_BASE_PORT", "0", 1);
     const fs::path testnet_home = root / "testnet-home";
-    if (!shell("PURSER_HOME='" + testnet_home.string() + "' " PURSER_BIN " testnet up --detach >/dev/null")) return 1;
+    if (!shell("PURSER_HOME='" + testnet_home.string() + "' " + bin() + "testnet up --detach >/dev/null")) return 1;
     const fs::path testnet_env = testnet_home / "testnet" / "testnet.env";
     auto env = env_file(testnet_env);
     const pid_t testnet_pid = static_cast<pid_t>(std::atol(slurp(testnet_home / "testnet" / "testnet.pid").c_str()));
@@ -137,40 +251,15 @@ int main() {
     if (!grouped || !single) {
         status = 1;
     } else {
-        std::printf("paid path through the real binary: GET %s (exact, testnet facilitator), %u cores\n",
-                    url.c_str(), std::thread::hardware_concurrency());
-        std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "proxy", "paid/s", "p50 ms",
-                    "p99 ms", "proxy CPU ms/req", "testnet ms/req");
-        for (unsigned conns : {1u, 16u, 64u}) {
-            std::map<std::string, double> rate;
-            for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
-                for (proxy_run* p : {&*grouped, &*single}) {
-                    purser::bench::load l;
-                    l.port = p->port;
-                    l.target = url;
-                    l.clients = conns;
-                    l.per_client = std::max(3u, 128u / conns);
-                    l.proxy_authorization = p->authorization;
-                    const double proxy_before = cpu_ms(p->pid), testnet_before = cpu_ms(testnet_pid);
-                    const auto s = purser::bench::drive(l);
-                    const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
-                    std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16.3f %16.3f%s\n", conns, p->name.c_str(),
-                                s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000,
-                                (cpu_ms(p->pid) - proxy_before) / n, (cpu_ms(testnet_pid) - testnet_before) / n,
-                                s.failures != 0 ? "  (failures)" : "");
-                    if (s.failures != 0) status = 1;
-                    rate[p->name] = std::max(rate[p->name], s.requests_per_second);
-                }
-            }
-            if (rate["one commit each"] > 0) {
-                std::printf("       best of 3: group commit / one commit each = %.2fx paid/s\n",
-                            rate["group commit"] / rate["one commit each"]);
-            }
-        }
+        std::printf("paid path through the real binary: GET %s (exact, testnet facilitator), %u cores\n"
+                    "pids (for a profiler): testnet %d, group commit proxy %d, one commit each proxy %d\n",
+                    url.c_str(), std::thread::hardware_concurrency(), testnet_pid, grouped->pid, single->pid);
+        if (only != "rate" && !compare_commits(*grouped, *single, url, testnet_pid)) status = 1;
+        if (only != "commits" && !rate_hammer(*grouped, url, testnet_pid)) status = 1;
     }
     if (grouped) stop(grouped->pid);
     if (single) stop(single->pid);
-    (void)shell("PURSER_HOME='" + testnet_home.string() + "' " PURSER_BIN " testnet down >/dev/null");
+    (void)shell("PURSER_HOME='" + testnet_home.string() + "' " + bin() + "testnet down >/dev/null");
     std::error_code ec;
     fs::remove_all(root, ec);
     return status;

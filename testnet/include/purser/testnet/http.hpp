@@ -53,7 +53,8 @@ struct tls_identity {
     std::string key_pem;
 };
 
-/// Listens on 127.0.0.1:`port` (0 = a free port), one thread per connection, keep-alive.
+/// Listens on 127.0.0.1:`port` (0 = a free port), keep-alive, one thread per open connection
+/// (threads are reused from one connection to the next).
 class http_server {
 public:
     /// Errors: unavailable (bind/listen failed, bad TLS identity).
