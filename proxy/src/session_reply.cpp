@@ -155,7 +155,7 @@ void session::close_client(bool drain) {
 
 void session::do_drain() {
     client_.lowest().async_read_some(
-        net::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        net::buffer(chunk(), io_chunk), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
             if (ec) return self->client_.lowest().close();
             self->do_drain();
         });

@@ -6,9 +6,9 @@
 
 namespace purser::proxy {
 
-tunnel::tunnel(server::impl& srv, tcp::socket client, tcp::socket origin,
+tunnel::tunnel(server::impl& srv, io_worker& worker, tcp_socket client, tcp_socket origin,
                beast::flat_buffer leftover, nlohmann::json log_line)
-    : srv_(srv), cfg_(srv.current_config()), client_(std::move(client)), origin_(std::move(origin)),
+    : srv_(srv), worker_(worker), cfg_(srv.current_config()), client_(std::move(client)), origin_(std::move(origin)),
       leftover_(std::move(leftover)), timer_(client_.get_executor()),
       log_line_(std::move(log_line)), start_(std::chrono::steady_clock::now()) {
     ++srv_.active;
@@ -25,7 +25,7 @@ tunnel::~tunnel() {
 }
 
 void tunnel::start() {
-    srv_.register_session(shared_from_this());
+    worker_.register_session(shared_from_this());
     touch();
     do_idle_check();
     if (leftover_.size() > 0) {
