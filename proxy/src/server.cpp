@@ -29,6 +29,17 @@ void io_worker::give_chunk(std::unique_ptr<char[]> chunk) {
     if (chunk && spare_chunks.size() < max_spare) spare_chunks.push_back(std::move(chunk));
 }
 
+void io_worker::log(const detail::log_line& line) {
+    const bool first = log_lines.text.empty();
+    line.append_to(log_lines.text);
+    log_lines.text += '\n';
+    if (log_lines.text.size() >= 64 * 1024) return log_lines.flush();
+    if (!first) return;  // a flush is already queued
+    // A loop that has stopped runs nothing more (a tunnel ending as the server is destroyed).
+    if (ioc.stopped()) return log_lines.flush();
+    net::post(ioc, [this] { log_lines.flush(); });
+}
+
 void io_worker::register_session(const std::shared_ptr<session_base>& s) {
     if (sessions.size() > 64 && sessions.size() % 64 == 0)
         std::erase_if(sessions, [](const auto& w) { return w.expired(); });
@@ -64,7 +75,10 @@ void server::impl::make_workers() {
     unsigned n = cfg->threads != 0 ? cfg->threads : std::thread::hardware_concurrency();
     if (n == 0) n = 1;
     io_workers.reserve(n);
-    for (unsigned i = 0; i < n; ++i) io_workers.push_back(std::make_unique<io_worker>());
+    for (unsigned i = 0; i < n; ++i) {
+        io_workers.push_back(std::make_unique<io_worker>());
+        io_workers.back()->log_lines.out = &log;
+    }
 }
 
 void server::impl::do_accept() {
@@ -224,7 +238,10 @@ void server::run() {
     if (s.io_workers.empty()) s.make_workers();
     for (auto& w : s.io_workers) w->thread = std::thread([&w = *w] { w.ioc.run(); });
     s.ioc.run();
-    for (auto& w : s.io_workers) w->thread.join();
+    for (auto& w : s.io_workers) {
+        w->thread.join();
+        w->log_lines.flush();  // what the stopped loop had not written yet
+    }
 }
 
 result<void> server::reload(std::shared_ptr<const config> next) {

@@ -25,6 +25,7 @@
 
 #include "access_log.hpp"
 #include "asio.hpp"
+#include "log_line.hpp"
 #include "purser/proxy/server.hpp"
 #include "upstream.hpp"
 
@@ -61,8 +62,28 @@ struct io_worker {
 
     void register_session(const std::shared_ptr<session_base>& s);
 
+    /// Adds `line` to this worker's batch of access-log lines. The batch is written when the
+    /// loop has run what was ready (a burst of requests costs one write, a quiet moment no
+    /// delay), when it passes 64 KiB, and when the worker ends.
+    void log(const detail::log_line& line);
+
+    /// Lines not yet written, and where they go.
+    struct log_batch {
+        detail::access_log* out = nullptr;
+        std::string text;
+        log_batch() = default;
+        log_batch(const log_batch&) = delete;
+        log_batch& operator=(const log_batch&) = delete;
+        ~log_batch() { flush(); }
+        void flush() {
+            if (!text.empty() && out != nullptr) out->write_text(text);
+            text.clear();
+        }
+    };
+
     // Declared first, destroyed last: connections destroyed with the io_context give their
-    // buffers back here.
+    // buffers back and log their last lines here.
+    log_batch log_lines;
     std::vector<std::unique_ptr<char[]>> spare_chunks;
     std::vector<std::weak_ptr<session_base>> sessions;  // told by stop()
     std::map<std::string, std::shared_ptr<ssl::context>> leaf_contexts;

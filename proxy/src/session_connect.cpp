@@ -139,15 +139,17 @@ void session::start_tunnel_tls() {
 
 void session::become_tunnel() {
     closed_ = true;  // the sockets move to the tunnel
-    nlohmann::json line;
-    line["time"] = detail::access_log::now_iso8601();
-    line["agent"] = ex_.agent;
-    line["client"] = client_endpoint_;
-    line["method"] = "CONNECT";
-    line["host"] = ex_.dest.host;
-    line["url"] = ex_.dest.authority();
-    line["status"] = 200;
-    line["tunnel"] = true;
+    detail::log_line line;
+    if (srv_.log.enabled()) {
+        line.add("time", detail::access_log::now_iso8601())
+            .add("agent", ex_.agent)
+            .add("client", client_endpoint_)
+            .add("method", "CONNECT")
+            .add("host", ex_.dest.host)
+            .add("url", ex_.dest.authority())
+            .add("status", 200)
+            .add("tunnel", true);
+    }
     client_.lowest().expires_never();
     tunnel_up_->expires_never();
     std::make_shared<tunnel>(srv_, worker_, client_.lowest().release_socket(),

@@ -7,9 +7,8 @@
 #include <cstdint>
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
 #include "asio.hpp"
+#include "log_line.hpp"
 #include "server_state.hpp"
 
 namespace purser::proxy {
@@ -19,7 +18,7 @@ public:
     /// `leftover`: bytes the client sent after the CONNECT head (often its TLS ClientHello),
     /// already read into the HTTP buffer; they go to the origin first.
     tunnel(server::impl& srv, io_worker& worker, tcp_socket client, tcp_socket origin,
-           beast::flat_buffer leftover, nlohmann::json log_line);
+           beast::flat_buffer leftover, detail::log_line log_line);
     ~tunnel() override;
     tunnel(const tunnel&) = delete;
     tunnel& operator=(const tunnel&) = delete;
@@ -43,7 +42,7 @@ private:
     tcp_socket origin_;
     beast::flat_buffer leftover_;
     steady_timer timer_;
-    nlohmann::json log_line_;
+    detail::log_line log_line_;  // empty when the log is off
     std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point last_;
     std::array<char, 16384> up_buf_{};
