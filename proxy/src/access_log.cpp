@@ -9,13 +9,21 @@
 
 namespace purser::proxy::detail {
 
+namespace {
+
+bool is_off(const std::string& target) { return target == "off" || target == "/dev/null"; }
+
+}  // namespace
+
 access_log::~access_log() {
     if (owned_ && out_ != nullptr) std::fclose(out_);
 }
 
 result<void> access_log::open(const std::string& target) {
+    if (is_off(target)) return {};
     if (target == "-") {
         out_ = stderr;
+        enabled_ = true;
         return {};
     }
     out_ = std::fopen(target.c_str(), "ae");
@@ -23,12 +31,13 @@ result<void> access_log::open(const std::string& target) {
         return fail(errc::config_file, "log file " + target + ": " + std::strerror(errno));
     owned_ = true;
     target_ = target;
+    enabled_ = true;
     return {};
 }
 
 result<void> access_log::reopen(const std::string& target) {
-    std::FILE* fresh = stderr;
-    const bool owned = target != "-";
+    std::FILE* fresh = is_off(target) ? nullptr : stderr;
+    const bool owned = target != "-" && fresh != nullptr;
     if (owned) {
         fresh = std::fopen(target.c_str(), "ae");
         if (fresh == nullptr)
@@ -39,16 +48,20 @@ result<void> access_log::reopen(const std::string& target) {
     out_ = fresh;
     owned_ = owned;
     target_ = owned ? target : "";
+    enabled_ = out_ != nullptr;
     return {};
 }
 
 void access_log::write(const nlohmann::json& line) {
+    if (!enabled()) return;
     // Replace invalid UTF-8 instead of throwing: paths and agent names come from the network.
-    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    write_text(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n');
+}
+
+void access_log::write_text(std::string_view lines) {
     const std::lock_guard lock(mutex_);
     if (out_ == nullptr) return;
-    std::fwrite(text.data(), 1, text.size(), out_);
-    std::fputc('\n', out_);
+    std::fwrite(lines.data(), 1, lines.size(), out_);
     std::fflush(out_);
 }
 

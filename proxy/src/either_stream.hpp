@@ -13,17 +13,17 @@ namespace purser::proxy {
 class either_stream {
 public:
     /// A plain stream around an accepted or to-be-connected socket.
-    explicit either_stream(beast::tcp_stream plain)
-        : plain_(std::make_unique<beast::tcp_stream>(std::move(plain))) {}
+    explicit either_stream(tcp_stream plain)
+        : plain_(std::make_unique<tcp_stream>(std::move(plain))) {}
     /// A TLS client stream, not yet connected.
-    either_stream(const net::any_io_executor& executor, ssl::context& tls)
+    either_stream(const io_executor& executor, ssl::context& tls)
         : secure_(std::make_unique<tls_stream>(executor, tls)) {}
 
     [[nodiscard]] bool is_tls() const { return secure_ != nullptr; }
-    [[nodiscard]] beast::tcp_stream& lowest() {
+    [[nodiscard]] tcp_stream& lowest() {
         return secure_ ? beast::get_lowest_layer(*secure_) : *plain_;
     }
-    [[nodiscard]] net::any_io_executor get_executor() { return lowest().get_executor(); }
+    [[nodiscard]] io_executor get_executor() { return lowest().get_executor(); }
     /// Precondition: is_tls().
     [[nodiscard]] tls_stream& tls() { return *secure_; }
 
@@ -41,7 +41,7 @@ public:
     }
 
 private:
-    std::unique_ptr<beast::tcp_stream> plain_;
+    std::unique_ptr<tcp_stream> plain_;
     std::unique_ptr<tls_stream> secure_;
 };
 

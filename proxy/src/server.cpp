@@ -7,7 +7,6 @@
 #include <utility>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -16,18 +15,41 @@
 
 namespace purser::proxy {
 
-void server::impl::register_session(const std::shared_ptr<session_base>& s) {
-    const std::lock_guard lock(sessions_mutex);
+std::unique_ptr<char[]> io_worker::take_chunk() {
+    if (spare_chunks.empty()) return std::make_unique_for_overwrite<char[]>(io_chunk);
+    auto chunk = std::move(spare_chunks.back());
+    spare_chunks.pop_back();
+    return chunk;
+}
+
+void io_worker::give_chunk(std::unique_ptr<char[]> chunk) {
+    // Enough for the bodies a worker relays at once in a busy moment; beyond that, memory goes
+    // back to the allocator.
+    constexpr std::size_t max_spare = 64;
+    if (chunk && spare_chunks.size() < max_spare) spare_chunks.push_back(std::move(chunk));
+}
+
+void io_worker::log(const detail::log_line& line) {
+    const bool first = log_lines.text.empty();
+    line.append_to(log_lines.text);
+    log_lines.text += '\n';
+    if (log_lines.text.size() >= 64 * 1024) return log_lines.flush();
+    if (!first) return;  // a flush is already queued
+    // A loop that has stopped runs nothing more (a tunnel ending as the server is destroyed).
+    if (ioc.stopped()) return log_lines.flush();
+    net::post(ioc, [this] { log_lines.flush(); });
+}
+
+void io_worker::register_session(const std::shared_ptr<session_base>& s) {
     if (sessions.size() > 64 && sessions.size() % 64 == 0)
         std::erase_if(sessions, [](const auto& w) { return w.expired(); });
     sessions.push_back(s);
 }
 
-std::shared_ptr<ssl::context> server::impl::leaf_context(const std::string& host,
-                                                         std::string& why) {
-    const std::lock_guard lock(leaf_mutex);
+std::shared_ptr<ssl::context> io_worker::leaf_context(const cert_authority& ca,
+                                                      const std::string& host, std::string& why) {
     if (auto it = leaf_contexts.find(host); it != leaf_contexts.end()) return it->second;
-    auto leaf = ca->mint(host);
+    auto leaf = ca.mint(host);
     if (!leaf) {
         why = leaf.error().message();
         return nullptr;
@@ -35,6 +57,8 @@ std::shared_ptr<ssl::context> server::impl::leaf_context(const std::string& host
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // An idle intercepted connection then holds no OpenSSL record buffers.
+    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate(ctx->native_handle(), leaf->cert.get()) != 1 ||
         SSL_CTX_use_PrivateKey(ctx->native_handle(), leaf->key.get()) != 1) {
         ERR_clear_error();
@@ -47,14 +71,27 @@ std::shared_ptr<ssl::context> server::impl::leaf_context(const std::string& host
     return ctx;
 }
 
+void server::impl::make_workers() {
+    unsigned n = cfg->threads != 0 ? cfg->threads : std::thread::hardware_concurrency();
+    if (n == 0) n = 1;
+    io_workers.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+        io_workers.push_back(std::make_unique<io_worker>());
+        io_workers.back()->log_lines.out = &log;
+    }
+}
+
 void server::impl::do_accept() {
-    acceptor.async_accept(net::make_strand(ioc),
-                          [this](boost::system::error_code ec, tcp::socket socket) {
-                              on_accept(ec, std::move(socket));
+    auto& worker = *io_workers[next_worker];
+    next_worker = (next_worker + 1) % io_workers.size();
+    // The socket is born on its worker's io_context; this handler runs on the acceptor's.
+    acceptor.async_accept(worker.ioc,
+                          [this, &worker](boost::system::error_code ec, tcp_socket socket) {
+                              on_accept(ec, std::move(socket), worker);
                           });
 }
 
-void server::impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
+void server::impl::on_accept(boost::system::error_code ec, tcp_socket socket, io_worker& worker) {
     if (ec == net::error::operation_aborted || !acceptor.is_open() || stopping) return;
     if (ec) return on_accept_error(ec);
     if (accept_failures != 0) {
@@ -68,7 +105,9 @@ void server::impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<session>(*this, beast::tcp_stream(std::move(socket)))->start();
+    // Made here, so `active` counts it before the cap is checked; it starts on its worker.
+    auto s = std::make_shared<session>(*this, worker, tcp_stream(std::move(socket)));
+    net::post(worker.ioc, [s = std::move(s)] { s->start(); });
     if (active.load() >= static_cast<long>(max_connections.load())) return pause_accepting();
     do_accept();
 }
@@ -128,9 +167,14 @@ void server::impl::on_connection_closed() {
     if (accept_paused.exchange(false)) net::post(ioc, [this] { do_accept(); });
 }
 
+void server::impl::stop_loops() {
+    for (auto& w : io_workers) w->ioc.stop();
+    ioc.stop();
+}
+
 void server::impl::check_drain() {
     if (active.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
-        ioc.stop();
+        stop_loops();
         return;
     }
     drain_timer.expires_after(ms(20));
@@ -170,6 +214,8 @@ result<std::uint16_t> server::listen() {
     s.upstream_tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                                ssl::context::no_tlsv1_1);
+    SSL_CTX_set_mode(s.upstream_tls.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+    if (s.io_workers.empty()) s.make_workers();
 
     const auto address = net::ip::make_address(s.cfg->listen_host, ec);
     if (ec) return fail(errc::listen_failed, "listen address " + s.cfg->listen_host + ": " + ec.message());
@@ -189,13 +235,13 @@ result<std::uint16_t> server::listen() {
 
 void server::run() {
     auto& s = *impl_;
-    unsigned n = s.cfg->threads != 0 ? s.cfg->threads : std::thread::hardware_concurrency();
-    if (n == 0) n = 1;
-    std::vector<std::thread> threads;
-    threads.reserve(n - 1);
-    for (unsigned i = 1; i < n; ++i) threads.emplace_back([&s] { s.ioc.run(); });
+    if (s.io_workers.empty()) s.make_workers();
+    for (auto& w : s.io_workers) w->thread = std::thread([&w = *w] { w.ioc.run(); });
     s.ioc.run();
-    for (auto& t : threads) t.join();
+    for (auto& w : s.io_workers) {
+        w->thread.join();
+        w->log_lines.flush();  // what the stopped loop had not written yet
+    }
 }
 
 result<void> server::reload(std::shared_ptr<const config> next) {
@@ -236,17 +282,14 @@ void server::stop() {
         // A pending accept back-off needs no cancel (which could race the accept chain on
         // another thread): its handler sees `stopping`, and the drain ends run() regardless.
         s->acceptor.close(ignored);
-        std::vector<std::shared_ptr<session_base>> live;
-        {
-            const std::lock_guard lock(s->sessions_mutex);
-            for (auto& w : s->sessions)
-                if (auto p = w.lock()) live.push_back(std::move(p));
-            s->sessions.clear();
-        }
-        for (auto& p : live) {
-            // Each connection hears about it on its own strand.
-            auto ex = p->executor();
-            net::post(ex, [p] { p->on_stop(); });
+        // Each connection hears about it on its own worker.
+        for (auto& w : s->io_workers) {
+            net::post(w->ioc, [&w = *w] {
+                auto live = std::move(w.sessions);
+                w.sessions.clear();
+                for (auto& weak : live)
+                    if (auto p = weak.lock()) p->on_stop();
+            });
         }
         s->drain_deadline = std::chrono::steady_clock::now() + ms(s->current_config()->shutdown_grace_ms);
         s->check_drain();

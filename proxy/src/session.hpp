@@ -3,9 +3,9 @@
 // origin-form and go to the tunnel's host.
 //
 // Completion-handler style (STYLE §4): the session lives in a shared_ptr kept alive by its
-// pending operations and runs on its own strand; every operation on its origin connection is
-// bound to that strand (see upstream.hpp), so nothing inside needs a lock. The payment hook runs
-// on the server's worker pool and posts back.
+// pending operations and runs on one worker's io_context, whose single thread also runs its
+// origin connections (taken from that worker's pool), so nothing inside needs a lock or a
+// strand. The payment hook runs on the server's payment pool and posts back to the worker.
 //
 // The member functions are spread over files by stage: session_request.cpp (the agent's
 // request), session_upstream.cpp (the origin connection and the request sent on it),
@@ -13,7 +13,6 @@
 // (CONNECT), session_reply.cpp (errors, logging, endings).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -22,8 +21,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/bind_executor.hpp>
 
 #include "asio.hpp"
 #include "either_stream.hpp"
@@ -34,21 +31,22 @@
 
 namespace purser::proxy {
 
-/// How much of a body moves per read and write. Read buffers reserve this much too: Beast reads
-/// at most a flat_buffer's free capacity (at least 512 bytes), and a body parser keeps that
-/// buffer empty, so an unreserved buffer would relay a large body 512 bytes per system call.
-inline constexpr std::size_t io_chunk = 64 * 1024;
+/// What the agent's read buffer holds while the connection waits for a request: enough for a
+/// typical request head in one read; a larger head grows it. A body read reserves io_chunk
+/// (Beast reads at most a flat_buffer's free capacity, at least 512 bytes, and a body parser
+/// keeps that buffer empty, so an unreserved buffer would relay a large body 512 bytes per
+/// system call), and the connection gives that back when it goes idle again.
+inline constexpr std::size_t idle_read_size = 2048;
 
 class session : public session_base, public std::enable_shared_from_this<session> {
 public:
-    session(server::impl& srv, beast::tcp_stream stream);
+    session(server::impl& srv, io_worker& worker, tcp_stream stream);
     ~session() override;
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
     void start();
 
-    net::any_io_executor executor() override { return client_.get_executor(); }
     void on_stop() override;
 
 private:
@@ -85,12 +83,14 @@ private:
     };
 
     [[nodiscard]] bool intercepted() const { return tunnel_.has_value(); }
-    /// `handler` bound to this connection's strand: every operation on an origin connection
-    /// uses it, because a pooled connection may have been opened on another strand.
-    template <class Handler>
-    [[nodiscard]] auto on_strand(Handler&& handler) {
-        return net::bind_executor(client_.get_executor(), std::forward<Handler>(handler));
+    /// The relay buffer (io_chunk bytes), taken from the worker on first use in an exchange.
+    [[nodiscard]] char* chunk() {
+        if (!chunk_) chunk_ = worker_.take_chunk();
+        return chunk_.get();
     }
+    /// Between requests: the relay buffer goes back to the worker, the read buffer shrinks to
+    /// what it holds, and the last exchange's parsers and serializers are freed.
+    void release_idle_memory();
 
     // session_request.cpp: the agent's request
     void do_read_request();
@@ -174,6 +174,7 @@ private:
     void do_drain();
 
     server::impl& srv_;
+    io_worker& worker_;
     /// The configuration when this connection was accepted: a SIGHUP reload applies to
     /// connections accepted after it, never halfway through an exchange.
     std::shared_ptr<const config> cfg_;
@@ -182,15 +183,15 @@ private:
     // (keep-alive, a CONNECT tunnel) is otherwise invisible in the access log.
     std::string client_endpoint_;
     beast::flat_buffer buffer_;
-    tcp::resolver resolver_;
+    tcp_resolver resolver_;
     std::optional<http::request_parser<http::buffer_body>> req_parser_;
     std::optional<http::request_serializer<http::buffer_body>> req_sr_;
     std::optional<http::response_parser<http::buffer_body>> res_parser_;
     std::optional<http::response_serializer<http::buffer_body>> res_sr_;
     std::unique_ptr<upstream> up_;
-    std::unique_ptr<beast::tcp_stream> tunnel_up_;  // a non-intercepted CONNECT's origin
+    std::unique_ptr<tcp_stream> tunnel_up_;  // a non-intercepted CONNECT's origin
     std::shared_ptr<ssl::context> leaf_ctx_;        // the intercepted host's certificate
-    std::array<char, io_chunk> chunk_{};  // one piece of a body being relayed
+    std::unique_ptr<char[]> chunk_;  // one piece of a body being relayed; see chunk()
     exchange ex_;
     std::string tunnel_agent_;             // the agent that opened the intercepted tunnel
     std::optional<detail::origin> tunnel_; // set once the connection is an intercepted tunnel

@@ -23,7 +23,7 @@ void session::start_connect() {
         // served: answer, and refuse TLS only once the agent shows it speaks TLS.
         if (!srv_.ca) return send_connect_ok(true);
         std::string why;
-        auto ctx = srv_.leaf_context(hp->first, why);
+        auto ctx = worker_.leaf_context(*srv_.ca, hp->first, why);
         if (!ctx)
             return send_error(http::status::bad_gateway,
                               "cannot intercept " + hp->first + ": " + why, true);
@@ -42,7 +42,7 @@ void session::connect_tunnel_origin() {
                 return self->send_error(
                     http::status::bad_gateway,
                     "cannot resolve " + self->ex_.dest.host + ": " + ec.message(), true);
-            self->tunnel_up_ = std::make_unique<beast::tcp_stream>(self->client_.get_executor());
+            self->tunnel_up_ = std::make_unique<tcp_stream>(self->client_.get_executor());
             self->tunnel_up_->expires_after(ms(self->cfg_->upstream_timeout_ms));
             self->tunnel_up_->async_connect(results, [self](boost::system::error_code cec,
                                                             const tcp::endpoint&) {
@@ -99,7 +99,7 @@ void session::do_sniff_tunnel() {
     }
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.lowest().async_read_some(
-        buffer_.prepare(io_chunk),
+        buffer_.prepare(idle_read_size),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->buffer_.commit(n);
             if (ec) return self->close_client();
@@ -139,18 +139,20 @@ void session::start_tunnel_tls() {
 
 void session::become_tunnel() {
     closed_ = true;  // the sockets move to the tunnel
-    nlohmann::json line;
-    line["time"] = detail::access_log::now_iso8601();
-    line["agent"] = ex_.agent;
-    line["client"] = client_endpoint_;
-    line["method"] = "CONNECT";
-    line["host"] = ex_.dest.host;
-    line["url"] = ex_.dest.authority();
-    line["status"] = 200;
-    line["tunnel"] = true;
+    detail::log_line line;
+    if (srv_.log.enabled()) {
+        line.add("time", detail::access_log::now_iso8601())
+            .add("agent", ex_.agent)
+            .add("client", client_endpoint_)
+            .add("method", "CONNECT")
+            .add("host", ex_.dest.host)
+            .add("url", ex_.dest.authority())
+            .add("status", 200)
+            .add("tunnel", true);
+    }
     client_.lowest().expires_never();
     tunnel_up_->expires_never();
-    std::make_shared<tunnel>(srv_, client_.lowest().release_socket(),
+    std::make_shared<tunnel>(srv_, worker_, client_.lowest().release_socket(),
                              tunnel_up_->release_socket(), std::move(buffer_), std::move(line))
         ->start();
 }

@@ -102,21 +102,24 @@ void session::send_complete(std::shared_ptr<http::response<http::string_body>> r
 void session::log_exchange() {
     if (ex_.logged) return;
     ex_.logged = true;
-    nlohmann::json line;
-    line["time"] = detail::access_log::now_iso8601();
-    line["agent"] = ex_.agent;
-    line["client"] = client_endpoint_;
-    line["method"] = ex_.method;
-    line["host"] = ex_.dest.host;
-    line["url"] = detail::redact_url(ex_.url);
-    line["status"] = ex_.status;
-    line["bytes"] = ex_.bytes;
-    line["latency_ms"] =
-        std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - ex_.start).count();
-    if (intercepted()) line["intercepted"] = true;
+    if (!srv_.log.enabled()) return;
+    detail::log_line line;
+    line.add("time", detail::access_log::now_iso8601())
+        .add("agent", ex_.agent)
+        .add("client", client_endpoint_)
+        .add("method", ex_.method)
+        .add("host", ex_.dest.host)
+        .add("url", detail::redact_url(ex_.url))
+        .add("status", ex_.status)
+        .add("bytes", ex_.bytes)
+        .add("latency_ms", static_cast<std::int64_t>(
+                               std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() -
+                                                              ex_.start)
+                                   .count()));
+    if (intercepted()) line.add("intercepted", true);
     for (const auto& [k, v] : ex_.log_fields)
-        if (!line.contains(k)) line[k] = v;
-    srv_.log.write(line);
+        if (!line.has(k)) line.add(k, v);
+    worker_.log(line);
 }
 
 void session::finish_exchange(bool keep_alive) {
@@ -155,7 +158,7 @@ void session::close_client(bool drain) {
 
 void session::do_drain() {
     client_.lowest().async_read_some(
-        net::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        net::buffer(chunk(), io_chunk), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
             if (ec) return self->client_.lowest().close();
             self->do_drain();
         });

@@ -18,10 +18,9 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
 
-session::session(server::impl& srv, beast::tcp_stream stream)
-    : srv_(srv), cfg_(srv.current_config()), client_(std::move(stream)),
+session::session(server::impl& srv, io_worker& worker, tcp_stream stream)
+    : srv_(srv), worker_(worker), cfg_(srv.current_config()), client_(std::move(stream)),
       resolver_(client_.get_executor()) {
-    buffer_.reserve(io_chunk);
     boost::system::error_code ec;  // an agent already gone has no endpoint: logged as ""
     const auto peer = client_.lowest().socket().remote_endpoint(ec);
     if (!ec) client_endpoint_ = peer.address().to_string() + ":" + std::to_string(peer.port());
@@ -29,12 +28,13 @@ session::session(server::impl& srv, beast::tcp_stream stream)
 }
 
 session::~session() {
+    worker_.give_chunk(std::move(chunk_));
     --srv_.active;
     srv_.on_connection_closed();
 }
 
 void session::start() {
-    srv_.register_session(shared_from_this());
+    worker_.register_session(shared_from_this());
     do_read_request();
 }
 
@@ -46,6 +46,7 @@ void session::on_stop() {
 void session::do_read_request() {
     if (stopping_ || srv_.stopping) return close_client();
     ex_ = exchange{};
+    release_idle_memory();
     req_parser_.emplace();
     req_parser_->header_limit(static_cast<std::uint32_t>(cfg_->max_header_bytes));
     // Bodies past the replay limit stream through. Not boost::none: Boost 1.74 compares a
@@ -61,7 +62,7 @@ void session::do_read_request_line() {
     if (!detail::rewrite_later_minor_version(static_cast<char*>(in.data()), in.size()) &&
         buffer_.size() < cfg_->max_header_bytes) {
         client_.visit([&](auto& s) {
-            s.async_read_some(buffer_.prepare(io_chunk), [self = shared_from_this()](
+            s.async_read_some(buffer_.prepare(idle_read_size), [self = shared_from_this()](
                                                              boost::system::error_code ec,
                                                              std::size_t n) {
                 self->buffer_.commit(n);
@@ -314,10 +315,19 @@ void session::start_body() {
     do_read_body();
 }
 
+void session::release_idle_memory() {
+    worker_.give_chunk(std::move(chunk_));
+    if (buffer_.capacity() > idle_read_size) buffer_.shrink_to_fit();
+    req_sr_.reset();
+    res_sr_.reset();
+    res_parser_.reset();
+}
+
 void session::do_read_body() {
+    buffer_.reserve(io_chunk);  // see idle_read_size
     auto& body = req_parser_->get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    body.data = chunk();
+    body.size = io_chunk;
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
         http::async_read_some(s, buffer_, *req_parser_,
@@ -338,7 +348,7 @@ void session::on_read_body(boost::system::error_code ec) {
                           true);
     }
     auto& body = req_parser_->get().body();
-    ex_.body.append(chunk_.data(), chunk_.size() - body.size);
+    ex_.body.append(chunk(), io_chunk - body.size);
     if (ex_.body.size() > cfg_->max_replay_body) {
         // Too big to keep: what we have goes first, the rest streams from the agent.
         ex_.replayable = false;

@@ -17,10 +17,10 @@ void session::read_response_header() {
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_read_header(s, up_->buffer, *res_parser_,
-                                on_strand([self = shared_from_this()](
-                                              boost::system::error_code ec, std::size_t) {
+                                [self = shared_from_this()](boost::system::error_code ec,
+                                                            std::size_t) {
                                     self->on_response_header(ec);
-                                }));
+                                });
     });
 }
 
@@ -70,13 +70,13 @@ void session::report_paid_response() {
 
 void session::read_402_body() {
     auto& body = res_parser_->get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    body.data = chunk();
+    body.size = io_chunk;
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
-        http::async_read_some(s, up_->buffer, *res_parser_, on_strand([self = shared_from_this()](
-                                                                boost::system::error_code ec,
-                                                                std::size_t) {
+        http::async_read_some(s, up_->buffer, *res_parser_, [self = shared_from_this()](
+                                                                 boost::system::error_code ec,
+                                                                 std::size_t) {
             if (ec == http::error::need_buffer) ec = {};
             if (ec == beast::error::timeout)
                 return self->upstream_failed(
@@ -86,7 +86,7 @@ void session::read_402_body() {
                 return self->upstream_failed(http::status::bad_gateway,
                                              "reading 402 body: " + ec.message());
             auto& b = self->res_parser_->get().body();
-            self->ex_.body402.append(self->chunk_.data(), self->chunk_.size() - b.size);
+            self->ex_.body402.append(self->chunk(), io_chunk - b.size);
             if (self->ex_.body402.size() > self->cfg_->max_402_body) {
                 // Not an x402 answer we could parse anyway: stream it on unchanged.
                 self->ex_.log_fields["note"] = "402 body over max_402_body, not inspected";
@@ -97,7 +97,7 @@ void session::read_402_body() {
             }
             if (self->res_parser_->is_done()) return self->ask_hook();
             self->read_402_body();
-        }));
+        });
     });
 }
 
@@ -208,29 +208,29 @@ void session::relay_next() {
         return relay_write();
     }
     auto& body = p.get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    body.data = chunk();
+    body.size = io_chunk;
     up_->stream.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_read_some(
             s, up_->buffer, p,
-            on_strand([self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                 if (ec == http::error::need_buffer) ec = {};
                 if (ec) {
                     self->ex_.log_fields["error"] = "upstream body: " + ec.message();
                     return self->abort_both();
                 }
                 auto& b = self->res_parser_->get().body();
-                const std::size_t got = self->chunk_.size() - b.size;
+                const std::size_t got = io_chunk - b.size;
                 // No bytes means no buffer: Beast's chunked serializer would turn a non-null
                 // empty buffer into a `0\r\n\r\n` chunk before the real last-chunk.
-                b.data = got == 0 ? nullptr : self->chunk_.data();
+                b.data = got == 0 ? nullptr : self->chunk();
                 b.size = got;
                 b.more = !self->res_parser_->is_done();
                 self->ex_.bytes += got;
                 if (got == 0 && b.more) return self->relay_next();
                 self->relay_write();
-            }));
+            });
     });
 }
 

@@ -27,7 +27,7 @@ std::string session::pool_key() const {
 void session::start_upstream() {
     const auto key = pool_key();
     if (!ex_.is_retry) {
-        if (auto idle = srv_.pool.take(key, ms(cfg_->idle_timeout_ms))) {
+        if (auto idle = worker_.pool.take(key, ms(cfg_->idle_timeout_ms))) {
             up_ = std::move(idle);
             up_->reused = true;
             return send_request();
@@ -36,7 +36,7 @@ void session::start_upstream() {
     up_ = std::make_unique<upstream>(upstream{
         key,
         ex_.dest.tls ? either_stream(client_.get_executor(), srv_.upstream_tls)
-                     : either_stream(beast::tcp_stream(client_.get_executor())),
+                     : either_stream(tcp_stream(client_.get_executor())),
         {},
         false});
     up_->buffer.reserve(io_chunk);
@@ -50,10 +50,10 @@ void session::start_upstream() {
                     "cannot resolve " + self->ex_.dest.host + ": " + ec.message());
             auto& lowest = self->up_->stream.lowest();
             lowest.expires_after(ms(self->cfg_->upstream_timeout_ms));
-            lowest.async_connect(results, self->on_strand([self](boost::system::error_code cec,
-                                                                 const tcp::endpoint&) {
+            lowest.async_connect(results, [self](boost::system::error_code cec,
+                                                 const tcp::endpoint&) {
                 self->on_upstream_connect(cec);
-            }));
+            });
         });
 }
 
@@ -84,8 +84,8 @@ void session::start_upstream_tls() {
     }
     tls.set_verify_mode(ssl::verify_peer);
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
-    tls.async_handshake(ssl::stream_base::client, on_strand([self = shared_from_this()](
-                                                      boost::system::error_code hec) {
+    tls.async_handshake(ssl::stream_base::client, [self = shared_from_this()](
+                                                       boost::system::error_code hec) {
         if (hec == beast::error::timeout)
             return self->upstream_failed(
                 http::status::gateway_timeout,
@@ -104,7 +104,7 @@ void session::start_upstream_tls() {
                 "TLS to " + self->ex_.dest.authority() + " failed: " + why);
         }
         self->send_request();
-    }));
+    });
 }
 
 void session::send_request() {
@@ -115,11 +115,11 @@ void session::send_request() {
     if (ex_.replayable) {
         up_->stream.visit([&](auto& s) {
             http::async_write(s, ex_.req,
-                              on_strand([self = shared_from_this()](boost::system::error_code ec,
-                                                                    std::size_t) {
+                              [self = shared_from_this()](boost::system::error_code ec,
+                                                          std::size_t) {
                                   if (ec) return self->on_send_failed(ec);
                                   self->read_response_header();
-                              }));
+                              });
         });
         return;
     }
@@ -127,12 +127,12 @@ void session::send_request() {
     req_sr_.emplace(req_parser_->get());
     up_->stream.visit([&](auto& s) {
         http::async_write_header(s, *req_sr_,
-                                 on_strand([self = shared_from_this()](
-                                               boost::system::error_code ec, std::size_t) {
+                                 [self = shared_from_this()](boost::system::error_code ec,
+                                                             std::size_t) {
                                      if (ec) return self->on_send_failed(ec);
                                      self->ex_.prefix_size = self->ex_.prefix.size();
                                      self->stream_request_next();
-                                 }));
+                                 });
     });
 }
 
@@ -150,7 +150,7 @@ void session::on_send_failed(boost::system::error_code ec) {
 }
 
 void session::start_upstream_fresh() {
-    srv_.pool.drop(pool_key());  // its siblings are probably stale too
+    worker_.pool.drop(pool_key());  // its siblings are probably stale too
     start_upstream();
 }
 
@@ -158,9 +158,10 @@ void session::stream_request_next() {
     auto& p = *req_parser_;
     if (detail::next_buffered_piece(p.get().body(), ex_.prefix, ex_.prefix_sent, p.is_done()))
         return stream_request_write();
+    buffer_.reserve(io_chunk);  // see idle_read_size
     auto& body = p.get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    body.data = chunk();
+    body.size = io_chunk;
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
         http::async_read_some(
@@ -168,10 +169,10 @@ void session::stream_request_next() {
                 if (ec == http::error::need_buffer) ec = {};
                 if (ec) return self->abort_both();
                 auto& b = self->req_parser_->get().body();
-                const std::size_t got = self->chunk_.size() - b.size;
+                const std::size_t got = io_chunk - b.size;
                 self->ex_.prefix_size += got;
                 // As in relay_next: an empty non-null buffer would become an extra last-chunk.
-                b.data = got == 0 ? nullptr : self->chunk_.data();
+                b.data = got == 0 ? nullptr : self->chunk();
                 b.size = got;
                 b.more = !self->req_parser_->is_done();
                 if (got == 0 && b.more) return self->stream_request_next();
@@ -184,8 +185,8 @@ void session::stream_request_write() {
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_write(s, *req_sr_,
-                          on_strand([self = shared_from_this()](boost::system::error_code ec,
-                                                                std::size_t) {
+                          [self = shared_from_this()](boost::system::error_code ec,
+                                                      std::size_t) {
                               if (ec == http::error::need_buffer) ec = {};
                               if (ec) return self->abort_both();
                               if (self->req_sr_->is_done()) {
@@ -194,7 +195,7 @@ void session::stream_request_write() {
                                   return self->read_response_header();
                               }
                               self->stream_request_next();
-                          }));
+                          });
     });
 }
 
@@ -208,7 +209,7 @@ void session::release_upstream() {
     upstream_pool::limits keep;
     keep.per_origin = cfg_->pool_idle_per_origin;
     keep.max_age = ms(cfg_->idle_timeout_ms);
-    srv_.pool.give(std::move(up_), keep);
+    worker_.pool.give(std::move(up_), keep);
 }
 
 /// An upstream failure before anything reached the agent: 502/504 with a one-line reason. On a

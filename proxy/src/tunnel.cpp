@@ -6,26 +6,31 @@
 
 namespace purser::proxy {
 
-tunnel::tunnel(server::impl& srv, tcp::socket client, tcp::socket origin,
-               beast::flat_buffer leftover, nlohmann::json log_line)
-    : srv_(srv), cfg_(srv.current_config()), client_(std::move(client)), origin_(std::move(origin)),
+tunnel::tunnel(server::impl& srv, io_worker& worker, tcp_socket client, tcp_socket origin,
+               beast::flat_buffer leftover, detail::log_line log_line)
+    : srv_(srv), worker_(worker), cfg_(srv.current_config()), client_(std::move(client)), origin_(std::move(origin)),
       leftover_(std::move(leftover)), timer_(client_.get_executor()),
       log_line_(std::move(log_line)), start_(std::chrono::steady_clock::now()) {
     ++srv_.active;
 }
 
 tunnel::~tunnel() {
-    log_line_["bytes_up"] = bytes_up_;
-    log_line_["bytes_down"] = bytes_down_;
-    log_line_["latency_ms"] =
-        std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - start_).count();
-    srv_.log.write(log_line_);
+    // Empty when the log was off as the tunnel opened.
+    if (srv_.log.enabled() && log_line_.has("time")) {
+        log_line_.add("bytes_up", bytes_up_)
+            .add("bytes_down", bytes_down_)
+            .add("latency_ms", static_cast<std::int64_t>(
+                                   std::chrono::duration_cast<ms>(
+                                       std::chrono::steady_clock::now() - start_)
+                                       .count()));
+        worker_.log(log_line_);
+    }
     --srv_.active;
     srv_.on_connection_closed();
 }
 
 void tunnel::start() {
-    srv_.register_session(shared_from_this());
+    worker_.register_session(shared_from_this());
     touch();
     do_idle_check();
     if (leftover_.size() > 0) {

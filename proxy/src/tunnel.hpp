@@ -7,10 +7,8 @@
 #include <cstdint>
 #include <memory>
 
-#include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
-
 #include "asio.hpp"
+#include "log_line.hpp"
 #include "server_state.hpp"
 
 namespace purser::proxy {
@@ -19,15 +17,14 @@ class tunnel : public session_base, public std::enable_shared_from_this<tunnel> 
 public:
     /// `leftover`: bytes the client sent after the CONNECT head (often its TLS ClientHello),
     /// already read into the HTTP buffer; they go to the origin first.
-    tunnel(server::impl& srv, tcp::socket client, tcp::socket origin, beast::flat_buffer leftover,
-           nlohmann::json log_line);
+    tunnel(server::impl& srv, io_worker& worker, tcp_socket client, tcp_socket origin,
+           beast::flat_buffer leftover, detail::log_line log_line);
     ~tunnel() override;
     tunnel(const tunnel&) = delete;
     tunnel& operator=(const tunnel&) = delete;
 
     void start();
 
-    net::any_io_executor executor() override { return client_.get_executor(); }
     /// A tunnel may carry a request we cannot see: the shutdown grace ends it, not stop().
     void on_stop() override {}
 
@@ -39,12 +36,13 @@ private:
     void close();
 
     server::impl& srv_;
+    io_worker& worker_;
     std::shared_ptr<const config> cfg_;  ///< As when the tunnel opened (see session::cfg_).
-    tcp::socket client_;
-    tcp::socket origin_;
+    tcp_socket client_;
+    tcp_socket origin_;
     beast::flat_buffer leftover_;
-    net::steady_timer timer_;
-    nlohmann::json log_line_;
+    steady_timer timer_;
+    detail::log_line log_line_;  // empty when the log is off
     std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point last_;
     std::array<char, 16384> up_buf_{};

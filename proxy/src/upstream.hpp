@@ -1,16 +1,15 @@
-// Connections to origins, and the pool of idle ones that every agent connection shares.
+// Connections to origins, and the pool of idle ones that the agent connections of one worker
+// share.
 //
-// A pooled connection moves between agent connections, each running on its own strand. That is
-// safe because exactly one owner uses it at a time (take and give hand it over under a mutex),
-// and every operation an owner starts on it is bound to the owner's strand, so its completions,
-// and Beast's timeout handling inside them, run there and not on the strand that opened it.
+// Each worker (see server_state.hpp) has its own pool, used only on that worker's thread, so the
+// pool needs no lock and a pooled connection never changes threads: it was opened on the same
+// io_context as every agent connection that may take it.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,7 +49,6 @@ private:
         std::unique_ptr<upstream> up;
         std::chrono::steady_clock::time_point since;  // when it became idle
     };
-    std::mutex mutex_;
     std::map<std::string, std::vector<entry>> idle_;  // per key, oldest first
     std::size_t total_ = 0;
 };

@@ -8,8 +8,7 @@ namespace purser::proxy {
 
 std::unique_ptr<upstream> upstream_pool::take(const std::string& key,
                                               std::chrono::milliseconds max_age) {
-    std::vector<entry> stale;  // closed outside the lock
-    const std::lock_guard lock(mutex_);
+    std::vector<entry> stale;  // closed on return
     const auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
     auto& idle = it->second;
@@ -27,8 +26,7 @@ std::unique_ptr<upstream> upstream_pool::take(const std::string& key,
 void upstream_pool::give(std::unique_ptr<upstream> up, const limits& keep) {
     if (!up || up->buffer.size() != 0) return;
     up->stream.lowest().expires_never();
-    std::vector<entry> closed;  // destroyed outside the lock
-    const std::lock_guard lock(mutex_);
+    std::vector<entry> closed;  // destroyed on return
     const auto now = std::chrono::steady_clock::now();
     // Forget what has idled too long everywhere, so origins used once do not hold sockets.
     for (auto it = idle_.begin(); it != idle_.end();) {
@@ -51,8 +49,7 @@ void upstream_pool::give(std::unique_ptr<upstream> up, const limits& keep) {
 }
 
 void upstream_pool::drop(const std::string& key) {
-    std::vector<entry> stale;  // closed outside the lock
-    const std::lock_guard lock(mutex_);
+    std::vector<entry> stale;  // closed on return
     if (const auto it = idle_.find(key); it != idle_.end()) {
         stale = std::move(it->second);
         total_ -= stale.size();

@@ -185,6 +185,11 @@ public:
         boost::system::error_code ignored;
         socket_.close(ignored);
     }
+    /// Sends FIN: the agent has no more to say but still reads.
+    void shutdown_send() {
+        boost::system::error_code ignored;
+        socket_.shutdown(purser::test::tcp::socket::shutdown_send, ignored);
+    }
 
 private:
     purser::test::net::io_context io_;

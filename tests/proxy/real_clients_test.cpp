@@ -1,6 +1,7 @@
 // Issue 16, "real clients": what an agent (or an origin) receives byte for byte when real client
 // libraries talk through the proxy. Raw sockets on both sides, since curl and a parsing origin
 // would hide exactly the bytes these tests are about.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <mutex>
@@ -383,4 +384,40 @@ TEST_CASE("an HTTP/1.2 request is answered as HTTP/1.1", "[proxy]") {
         ask(proxy.port, request_with(origin.port(), "GET /v HTTP/1.2\r\nHost: h\r\n\r\n"));
     CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(origin.received().rfind("GET /v HTTP/1.1\r\n", 0) == 0);
+}
+
+TEST_CASE("a tunnel passes the agent's half-close on and still relays the origin's answer",
+          "[proxy]") {
+    // The origin answers only once it has seen the end of the agent's bytes, as a server reading
+    // a request "until EOF" does: that EOF must cross the tunnel while the way back stays open.
+    std::atomic<bool> origin_saw_eof{false};
+    raw_origin origin([&](tcp::socket& s, raw_origin& o) {
+        std::string pending;
+        if (!o.read_until(s, pending, "ping")) return;
+        // read_until returns false only when the peer's side has ended.
+        if (o.read_until(s, pending, "never sent")) return;
+        origin_saw_eof = true;
+        write_all(s, "pong");
+        boost::system::error_code ec;
+        s.shutdown(tcp::socket::shutdown_both, ec);
+    });
+    proxy_fixture proxy([](config& c) {
+        use_default_agent(c);
+        c.intercept = {"*"};
+        c.no_intercept = {"127.0.0.1"};
+    });
+    raw_client agent(proxy.port);
+    const std::string authority = "127.0.0.1:" + std::to_string(origin.port());
+    agent.send("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    CHECK(agent.read_until("\r\n\r\n").rfind("HTTP/1.1 200 Connection established", 0) == 0);
+    agent.send("ping");
+    agent.shutdown_send();
+    const auto out = agent.read_until("pong");
+    CHECK(origin_saw_eof);
+    CHECK(out.size() >= 4);
+    CHECK(out.substr(out.size() - 4) == "pong");
+    // Both directions ended, so the tunnel has closed and logged its line with the bytes.
+    const auto log = proxy.log_with("\"tunnel\":true");
+    CHECK(log.find("\"bytes_up\":4") != std::string::npos);
+    CHECK(log.find("\"bytes_down\":4") != std::string::npos);
 }

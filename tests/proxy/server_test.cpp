@@ -134,17 +134,21 @@ TEST_CASE("keep-alive: one client connection reuses one upstream connection", "[
     CHECK(r.out.find("Re-using existing connection") == std::string::npos);  // -s hides it anyway
 }
 
-TEST_CASE("the upstream pool is per origin: separate client connections share one", "[proxy]") {
+TEST_CASE("the upstream pool is per worker: client connections on one worker share one",
+          "[proxy]") {
     origin_server origin([](origin_context&) { return text_response(200, "ok"); });
+    // Two workers (the fixture's threads), and accepted connections are handed to them in turn:
+    // the first and third client connection land on one, the second and fourth on the other.
     proxy_fixture proxy;
-    for (const char* path : {"/a", "/b", "/c"}) {
+    for (const char* path : {"/a", "/b", "/c", "/d"}) {
         // A new curl process each time: a new client connection to the proxy.
         auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), path));
         CHECK(r.exit_code == 0);
         CHECK(r.out.find("ok") != std::string::npos);
     }
-    CHECK(origin.requests().size() == 3);
-    CHECK(origin.connections() == 1);
+    CHECK(origin.requests().size() == 4);
+    // One origin connection per worker, each reused by the worker's second client.
+    CHECK(origin.connections() == 2);
 }
 
 TEST_CASE("a streamed (SSE) response reaches the client event by event", "[proxy]") {
