@@ -9,7 +9,8 @@
 // The rate hammer (issue 18): agent A, limited to 60 payments a minute, retries on 16
 // connections while agent B pays on 16 others through the same proxy; B's paid requests per
 // second with A hammering against B alone, in interleaved rounds of the same run (target: within
-// 20 %). `paid_path_bench commits` or `paid_path_bench rate` runs one scenario.
+// 20 %); and vouchers from a prepaid IOU channel against `exact` on the route that offers both
+// (issue 11). `paid_path_bench commits`, `rate` or `iou` runs one scenario.
 #include <signal.h>
 #include <unistd.h>
 
@@ -135,15 +136,16 @@ void stop(pid_t pid) {
     for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
-/// Group commit against one commit per step at 1, 16 and 64 connections; false on failures.
-bool compare_commits(proxy_run& grouped, proxy_run& single, const std::string& url, pid_t testnet_pid) {
+/// Two proxies on the same URL at 1, 16 and 64 connections, in interleaved rounds (group commit
+/// against one commit per step; vouchers against exact); false on failures.
+bool compare_pair(proxy_run& first, proxy_run& second, const std::string& url, pid_t testnet_pid) {
     bool ok = true;
     std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "proxy", "paid/s", "p50 ms", "p99 ms",
                 "proxy CPU ms/req", "testnet ms/req");
     for (unsigned conns : {1u, 16u, 64u}) {
         std::map<std::string, double> rate;
         for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
-            for (proxy_run* p : {&grouped, &single}) {
+            for (proxy_run* p : {&first, &second}) {
                 purser::bench::load l;
                 l.port = p->port;
                 l.target = url;
@@ -161,9 +163,9 @@ bool compare_commits(proxy_run& grouped, proxy_run& single, const std::string& u
                 rate[p->name] = std::max(rate[p->name], s.requests_per_second);
             }
         }
-        if (rate["one commit each"] > 0) {
-            std::printf("       best of 3: group commit / one commit each = %.2fx paid/s\n",
-                        rate["group commit"] / rate["one commit each"]);
+        if (rate[second.name] > 0) {
+            std::printf("       best of 3: %s / %s = %.2fx paid/s\n", first.name.c_str(),
+                        second.name.c_str(), rate[first.name] / rate[second.name]);
         }
     }
     return ok;
@@ -227,8 +229,8 @@ bool rate_hammer(const proxy_run& p, const std::string& url, pid_t testnet_pid) 
 
 int main(int argc, char** argv) {
     const std::string only = argc > 1 ? argv[1] : "";
-    if (!only.empty() && only != "commits" && only != "rate") {
-        std::fprintf(stderr, "usage: paid_path_bench [commits|rate]\n");
+    if (!only.empty() && only != "commits" && only != "rate" && only != "iou") {
+        std::fprintf(stderr, "usage: paid_path_bench [commits|rate|iou]\n");
         return 2;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows as they are measured, even into a file
@@ -254,11 +256,34 @@ int main(int argc, char** argv) {
         std::printf("paid path through the real binary: GET %s (exact, testnet facilitator), %u cores\n"
                     "pids (for a profiler): testnet %d, group commit proxy %d, one commit each proxy %d\n",
                     url.c_str(), std::thread::hardware_concurrency(), testnet_pid, grouped->pid, single->pid);
-        if (only != "rate" && !compare_commits(*grouped, *single, url, testnet_pid)) status = 1;
-        if (only != "commits" && !rate_hammer(*grouped, url, testnet_pid)) status = 1;
+        if ((only.empty() || only == "commits") && !compare_pair(*grouped, *single, url, testnet_pid)) status = 1;
+        if ((only.empty() || only == "rate") && !rate_hammer(*grouped, url, testnet_pid)) status = 1;
+    }
+    // Vouchers (batch-settlement from a prepaid channel) against exact on the route that offers
+    // both: the first proxy funds a channel once, then pays each call with one signature and no
+    // chain transaction; the second, configured to prefer exact, settles every call on chain.
+    std::optional<proxy_run> vouchers, exact;
+    if (status == 0 && (only.empty() || only == "iou")) {
+        const fs::path iou_json = root / "iou.json", exact_json = root / "exact.json";
+        std::ofstream(iou_json) << R"({"payment": {"iou": {"deposit": "100"}}})";
+        std::ofstream(exact_json) << R"({"payment": {"prefer": "exact"}})";
+        vouchers = start_proxy("vouchers", root / "vouchers", testnet_env,
+                               keystore + " --config '" + iou_json.string() + "'");
+        exact = start_proxy("exact", root / "exact", testnet_env,
+                            keystore + " --config '" + exact_json.string() + "'");
+        const std::string metered = env["PURSER_TESTNET_MERCHANT_HTTP"] + "/metered";
+        if (!vouchers || !exact) {
+            status = 1;
+        } else {
+            std::printf("\nvouchers against exact: GET %s (offers both), pids vouchers %d, exact %d\n",
+                        metered.c_str(), vouchers->pid, exact->pid);
+            if (!compare_pair(*vouchers, *exact, metered, testnet_pid)) status = 1;
+        }
     }
     if (grouped) stop(grouped->pid);
     if (single) stop(single->pid);
+    if (vouchers) stop(vouchers->pid);
+    if (exact) stop(exact->pid);
     (void)shell("PURSER_HOME='" + testnet_home.string() + "' " + bin() + "testnet down >/dev/null");
     std::error_code ec;
     fs::remove_all(root, ec);

@@ -68,8 +68,9 @@ result<proxy::iou_policy> iou_options(const nlohmann::json& j) {
         if (!value.is_string()) {
             return fail(errc::wrong_type, where + ": expected an amount as a string, e.g. \"1.00\"");
         }
-        // Checked with the most decimals a token may have; the token's own apply when used.
-        if (auto v = protocol::parse_units(value.get<std::string>(), 77); !v) {
+        // Checked at 18 decimals (as many as any token here has; 77 would overflow a uint256 past
+        // 1.15 units); the token's own decimals apply when a channel is funded.
+        if (auto v = protocol::parse_units(value.get<std::string>(), 18); !v) {
             return fail(errc::invalid_value, where + ": " + v.error().message());
         }
         (key == "deposit" ? out.deposit : key == "max_channel" ? out.max_channel : out.max_total) =

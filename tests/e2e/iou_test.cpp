@@ -113,7 +113,9 @@ TEST_CASE("voucher payments keep the caps under 100 concurrent calls, and surviv
     world w;
     // 0.0005 a call: the daily cap allows exactly 20 calls.
     auto token = w.add_agent("burst", {"--per-request", "0.01", "--daily", "0.01"});
-    const auto config = iou_config(w, "0.05", "1");
+    // max_channel above 1.15 tokens: amounts of many units are accepted (they once overflowed
+    // the check at 77 decimals).
+    const auto config = iou_config(w, "0.05", "500");
     w.start_proxy({"--config", config.string()});
     const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
     const uint256 payer_start = w.balance(w.payer());
