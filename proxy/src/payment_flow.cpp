@@ -253,29 +253,9 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
     auto verdict = ledger_->reserve(facts);
     if (!verdict) {
         // The store could not decide (disk full, LMDB failure): never pay without a record.
-        payment_plan plan;
-        plan.what = payment_plan::action::decline;
-        plan.add_response_headers.emplace_back("Purser-Decision",
-                                               "declined; reason=store_unavailable");
-        plan.log_fields.emplace_back("decision", "declined");
-        plan.log_fields.emplace_back("reason", "store_unavailable");
-        plan.log_fields.emplace_back("store_error", verdict.error().message());
-        return plan;
+        return store_error_plan(verdict.error());
     }
-    if (!verdict->approved) {
-        payment_plan plan;
-        plan.what = payment_plan::action::decline;
-        std::string code(store::to_string(*verdict->why));
-        plan.add_response_headers.emplace_back(
-            "Purser-Decision",
-            "declined; reason=" + code + "; ledger=" + std::to_string(verdict->ledger_id));
-        plan.add_response_headers.emplace_back("Purser-Remaining",
-                                               remaining_text(verdict->allowance_remaining));
-        plan.log_fields.emplace_back("decision", "declined");
-        plan.log_fields.emplace_back("reason", code);
-        plan.log_fields.emplace_back("ledger_id", std::to_string(verdict->ledger_id));
-        return plan;
-    }
+    if (!verdict->approved) return refusal_plan(*verdict);
 
     // Reserved and durable: only now may a signature exist (invariant 1).
     auto signed_payment = wallet::sign_exact(*signer_, *required, offer, sign_options);
@@ -284,15 +264,7 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
         after_signing(ledger_->release(verdict->reservation_id,
                                        "signing failed: " + signed_payment.error().message()),
                       verdict->reservation_id, "released");
-        payment_plan plan;
-        plan.what = payment_plan::action::decline;
-        plan.add_response_headers.emplace_back(
-            "Purser-Decision", "declined; reason=wallet_locked; ledger=" +
-                                   std::to_string(verdict->reservation_id));
-        plan.log_fields.emplace_back("decision", "declined");
-        plan.log_fields.emplace_back("reason", "wallet_locked");
-        plan.log_fields.emplace_back("sign_error", signed_payment.error().message());
-        return plan;
+        return signing_failed_plan(verdict->reservation_id, signed_payment.error().message());
     }
 
     auto p = std::make_unique<pending>();

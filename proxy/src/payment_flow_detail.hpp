@@ -141,6 +141,46 @@ inline std::string receipt_disagreements(const protocol::settle_response& receip
 }
 
 
+/// The store could not decide (disk full, LMDB failure): declined, never paid without a record.
+inline payment_plan store_error_plan(const error& e) {
+    payment_plan plan;
+    plan.what = payment_plan::action::decline;
+    plan.add_response_headers.emplace_back("Purser-Decision", "declined; reason=store_unavailable");
+    plan.log_fields.emplace_back("decision", "declined");
+    plan.log_fields.emplace_back("reason", "store_unavailable");
+    plan.log_fields.emplace_back("store_error", e.message());
+    return plan;
+}
+
+/// The store's policy said no (its row is written): the agent learns the reason, the row and what
+/// it has left. `more` is appended to Purser-Decision (e.g. "; channel=0x...").
+inline payment_plan refusal_plan(const store::decision& verdict, const std::string& more = {}) {
+    payment_plan plan;
+    plan.what = payment_plan::action::decline;
+    const std::string code(store::to_string(*verdict.why));
+    plan.add_response_headers.emplace_back(
+        "Purser-Decision",
+        "declined; reason=" + code + "; ledger=" + std::to_string(verdict.ledger_id) + more);
+    plan.add_response_headers.emplace_back("Purser-Remaining",
+                                           remaining_text(verdict.allowance_remaining));
+    plan.log_fields.emplace_back("decision", "declined");
+    plan.log_fields.emplace_back("reason", code);
+    plan.log_fields.emplace_back("ledger_id", std::to_string(verdict.ledger_id));
+    return plan;
+}
+
+/// Signing failed after the reservation (which the caller released): declined wallet_locked.
+inline payment_plan signing_failed_plan(std::uint64_t reservation_id, const std::string& why) {
+    payment_plan plan;
+    plan.what = payment_plan::action::decline;
+    plan.add_response_headers.emplace_back(
+        "Purser-Decision", "declined; reason=wallet_locked; ledger=" + std::to_string(reservation_id));
+    plan.log_fields.emplace_back("decision", "declined");
+    plan.log_fields.emplace_back("reason", "wallet_locked");
+    plan.log_fields.emplace_back("sign_error", why);
+    return plan;
+}
+
 }  // namespace detail::flow
 
 /// One signed payment waiting for the retry's answer.

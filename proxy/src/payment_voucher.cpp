@@ -179,45 +179,17 @@ payment_plan payment_flow::pay_by_voucher(const request_info& request, store::re
     facts.voucher = v;
 
     auto verdict = ledger_->reserve(facts);
-    if (!verdict) {
-        payment_plan plan;
-        plan.what = payment_plan::action::decline;
-        plan.add_response_headers.emplace_back("Purser-Decision", "declined; reason=store_unavailable");
-        plan.log_fields.emplace_back("decision", "declined");
-        plan.log_fields.emplace_back("reason", "store_unavailable");
-        plan.log_fields.emplace_back("store_error", verdict.error().message());
-        return plan;
-    }
+    if (!verdict) return store_error_plan(verdict.error());
     if (!verdict->approved) {
-        payment_plan plan;
-        plan.what = payment_plan::action::decline;
-        std::string code(store::to_string(*verdict->why));
-        std::string decision = "declined; reason=" + code + "; ledger=" + std::to_string(verdict->ledger_id);
-        if (*verdict->why == reason::iou_quarantined && *stored) {
-            decision += "; channel=" + channel_id;
-        }
-        plan.add_response_headers.emplace_back("Purser-Decision", decision);
-        plan.add_response_headers.emplace_back("Purser-Remaining",
-                                               remaining_text(verdict->allowance_remaining));
-        plan.log_fields.emplace_back("decision", "declined");
-        plan.log_fields.emplace_back("reason", code);
-        plan.log_fields.emplace_back("ledger_id", std::to_string(verdict->ledger_id));
-        return plan;
+        const bool quarantined = *verdict->why == reason::iou_quarantined && *stored;
+        return refusal_plan(*verdict, quarantined ? "; channel=" + channel_id : "");
     }
 
     // Reserved and durable: only now may the voucher (and the deposit) be signed.
     auto give_back = [&](const std::string& why) {
         after_signing(ledger_->release_voucher(verdict->reservation_id, verdict->deposit_id, why),
                       verdict->reservation_id, "released");
-        payment_plan plan;
-        plan.what = payment_plan::action::decline;
-        plan.add_response_headers.emplace_back(
-            "Purser-Decision", "declined; reason=wallet_locked; ledger=" +
-                                   std::to_string(verdict->reservation_id));
-        plan.log_fields.emplace_back("decision", "declined");
-        plan.log_fields.emplace_back("reason", "wallet_locked");
-        plan.log_fields.emplace_back("sign_error", why);
-        return plan;
+        return signing_failed_plan(verdict->reservation_id, why);
     };
     auto voucher = wallet::sign_voucher(*signer_, channel.chain_id, channel.id, *max);
     if (!voucher) return give_back("signing the voucher failed: " + voucher.error().message());
