@@ -227,7 +227,7 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
             }
             gates_[channel_id].busy = true;
         }
-        auto plan = pay_by_voucher(request, std::move(facts), *required, best, channel_id);
+        auto plan = pay_by_voucher(std::move(facts), *required, best, channel_id);
         // Anything but a voucher on its way frees the channel for the next request.
         if (plan.what != payment_plan::action::pay) release_gate(channel_id);
         return plan;

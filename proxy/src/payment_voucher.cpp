@@ -101,7 +101,7 @@ voucher_report check_report(const protocol::settle_response& receipt,
 
 }  // namespace
 
-payment_plan payment_flow::pay_by_voucher(const request_info& request, store::reserve_request facts,
+payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
                                           const protocol::payment_required& required,
                                           const protocol::candidate& best,
                                           const std::string& channel_id) {
@@ -223,7 +223,6 @@ payment_plan payment_flow::pay_by_voucher(const request_info& request, store::re
     p->signature = voucher->sig.to_hex();
     p->channel_id = channel_id;
     p->signer_address = signer_->address();
-    (void)request;
 
     payment_plan plan;
     plan.what = payment_plan::action::pay;

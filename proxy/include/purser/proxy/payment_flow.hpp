@@ -176,7 +176,7 @@ private:
     /// Frees the gate of `channel_id`, or hands it to the next queued request.
     void release_gate(const std::string& channel_id);
     /// The batch-settlement path, with the gate held (payment_voucher.cpp).
-    payment_plan pay_by_voucher(const request_info& request, store::reserve_request facts,
+    payment_plan pay_by_voucher(store::reserve_request facts,
                                 const protocol::payment_required& required,
                                 const protocol::candidate& offer, const std::string& channel_id);
     paid_outcome voucher_response(std::unique_ptr<pending> p, unsigned status,
