@@ -131,7 +131,7 @@ void payment_flow::release_gate(const std::string& channel_id) {
 }
 
 const protocol::candidate& payment_flow::choose_offer(const protocol::selection& chosen,
-                                                      std::string& channel_id) {
+                                                      std::optional<wallet::batch_channel>& channel) {
     const protocol::candidate* voucher = nullptr;
     const protocol::candidate* other = nullptr;
     for (const auto& c : chosen.candidates) {
@@ -142,17 +142,17 @@ const protocol::candidate& payment_flow::choose_offer(const protocol::selection&
         }
     }
     if (voucher == nullptr) return chosen.candidates.front();
-    std::optional<std::string> id;
+    std::optional<wallet::batch_channel> made;
     if (signer_) {
         if (auto ch = wallet::make_batch_channel(signer_->address(), *voucher->offer, *registry_)) {
-            id = protocol::to_hex(ch->id);
+            made = std::move(*ch);
         }
     }
-    if (!id) return other != nullptr ? *other : *voucher;
+    if (!made) return other != nullptr ? *other : *voucher;
     if (other != nullptr) {
         if (!options_.iou.prefer) return *other;
         // A voucher when its channel can take it or a deposit may open one; `exact` otherwise.
-        auto stored = ledger_->get_channel(*id);
+        auto stored = ledger_->get_channel(protocol::to_hex(made->id));
         const bool deposits = options_.iou.deposit != "0" && !options_.iou.deposit.empty();
         bool covered = false;
         if (stored && *stored && (*stored)->state == store::channel_state::open) {
@@ -163,7 +163,7 @@ const protocol::candidate& payment_flow::choose_offer(const protocol::selection&
         const bool usable = !(stored && *stored) || (*stored)->state == store::channel_state::open;
         if (!covered && !(deposits && usable)) return *other;
     }
-    channel_id = *id;
+    channel = std::move(made);
     return *voucher;
 }
 
@@ -193,8 +193,9 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
         return decline(facts, reason::no_supported_offer, join(chosen.rejected));
     }
     // The policy decides on exactly the offer that gets signed: the cheapest, or the voucher.
-    std::string channel_id;
-    const protocol::candidate& best = choose_offer(chosen, channel_id);
+    std::optional<wallet::batch_channel> channel;
+    const protocol::candidate& best = choose_offer(chosen, channel);
+    const std::string channel_id = channel ? protocol::to_hex(channel->id) : std::string();
     const protocol::payment_requirements& offer = *best.offer;
     facts.scheme = offer.scheme;
     facts.network = offer.network;
@@ -227,7 +228,7 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
             }
             gates_[channel_id].busy = true;
         }
-        auto plan = pay_by_voucher(std::move(facts), *required, best, channel_id);
+        auto plan = pay_by_voucher(std::move(facts), *required, best, *channel, channel_id);
         // Anything but a voucher on its way frees the channel for the next request.
         if (plan.what != payment_plan::action::pay) release_gate(channel_id);
         return plan;

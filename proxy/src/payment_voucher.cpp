@@ -104,11 +104,21 @@ voucher_report check_report(const protocol::settle_response& receipt,
 payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
                                           const protocol::payment_required& required,
                                           const protocol::candidate& best,
+                                          const wallet::batch_channel& channel,
                                           const std::string& channel_id) {
     const protocol::payment_requirements& offer = *best.offer;
-    auto made = wallet::make_batch_channel(signer_->address(), offer, *registry_);
-    if (!made) return decline(facts, reason::no_supported_offer, made.error().message());
-    const wallet::batch_channel& channel = *made;
+    // The channel as the store records it, with nothing in it yet.
+    store::channel fresh;
+    fresh.id = channel_id;
+    fresh.network = best.network->caip2;
+    fresh.token = channel.config.token.to_checksum();
+    fresh.decimals = facts.asset_decimals;
+    fresh.payer = channel.config.payer.to_checksum();
+    fresh.receiver = channel.config.receiver.to_checksum();
+    fresh.receiver_authorizer = channel.config.receiver_authorizer.to_checksum();
+    fresh.withdraw_delay = channel.config.withdraw_delay;
+    fresh.salt = protocol::to_hex(channel.config.salt);
+    fresh.merchant = facts.host;
 
     auto stored = ledger_->get_channel(channel_id);
     if (!stored) return decline(facts, reason::store_unavailable, stored.error().message());
@@ -117,17 +127,7 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
         // escrow holds and what the merchant claimed, never from zero with a second deposit.
         auto held_on_chain = options_.oracle->escrow_channel(best.network->caip2, channel.id);
         if (held_on_chain && !held_on_chain->first.is_zero()) {
-            store::channel found;
-            found.id = channel_id;
-            found.network = best.network->caip2;
-            found.token = channel.config.token.to_checksum();
-            found.decimals = facts.asset_decimals;
-            found.payer = channel.config.payer.to_checksum();
-            found.receiver = channel.config.receiver.to_checksum();
-            found.receiver_authorizer = channel.config.receiver_authorizer.to_checksum();
-            found.withdraw_delay = channel.config.withdraw_delay;
-            found.salt = protocol::to_hex(channel.config.salt);
-            found.merchant = facts.host;
+            store::channel found = fresh;
             found.deposited = held_on_chain->first;
             found.claimed = held_on_chain->second;
             auto adopted = ledger_->adopt_channel(found);
@@ -142,16 +142,7 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
     if (!max) return decline(facts, reason::iou_insufficient, "voucher amount overflows");
 
     store::voucher_request v;
-    v.fresh.id = channel_id;
-    v.fresh.network = best.network->caip2;
-    v.fresh.token = channel.config.token.to_checksum();
-    v.fresh.decimals = facts.asset_decimals;
-    v.fresh.payer = channel.config.payer.to_checksum();
-    v.fresh.receiver = channel.config.receiver.to_checksum();
-    v.fresh.receiver_authorizer = channel.config.receiver_authorizer.to_checksum();
-    v.fresh.withdraw_delay = channel.config.withdraw_delay;
-    v.fresh.salt = protocol::to_hex(channel.config.salt);
-    v.fresh.merchant = facts.host;
+    v.fresh = std::move(fresh);
     v.max_claimable = *max;
 
     auto deposit_each = configured_units(options_.iou.deposit, facts.asset_decimals, "deposit");

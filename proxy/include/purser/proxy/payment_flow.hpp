@@ -37,6 +37,7 @@ class thread_pool;
 }
 namespace purser::wallet {
 class signer;
+struct batch_channel;
 }
 
 namespace purser::proxy {
@@ -178,15 +179,16 @@ private:
     /// The batch-settlement path, with the gate held (payment_voucher.cpp).
     payment_plan pay_by_voucher(store::reserve_request facts,
                                 const protocol::payment_required& required,
-                                const protocol::candidate& offer, const std::string& channel_id);
+                                const protocol::candidate& offer,
+                                const wallet::batch_channel& channel, const std::string& channel_id);
     paid_outcome voucher_response(std::unique_ptr<pending> p, unsigned status,
                                   const header_list& headers);
     paid_outcome voucher_failure(std::unique_ptr<pending> p, proxy::delivery delivered,
                                  std::string_view why);
     /// Which offer to pay: a batch-settlement one when an open channel covers it or a deposit
-    /// may open one (and iou.prefer), else the cheapest. Sets `channel_id` for a voucher.
+    /// may open one (and iou.prefer), else the cheapest. Sets `channel` for a voucher.
     const protocol::candidate& choose_offer(const protocol::selection& chosen,
-                                            std::string& channel_id);
+                                            std::optional<wallet::batch_channel>& channel);
     /// Records a decline (one ledger row) and builds the plan that tells the agent why.
     payment_plan decline(const store::reserve_request& facts, store::reason why,
                          std::string_view detail);
