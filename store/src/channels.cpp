@@ -138,6 +138,21 @@ result<ledger_row> move_row(const store::impl& im, detail::write_txn& t, const s
     return after.row;
 }
 
+/// Loads channel `id`, lets `change` edit it (or refuse), stamps and saves it, in one write.
+template <class Change>
+result<channel> change_channel(store::impl& im, std::string_view id, Change&& change) {
+    const std::uint64_t now = im.now();
+    return im.write<channel>([&](detail::write_txn& t) -> result<channel> {
+        PURSER_TRY(found, im.load_channel(t, id));
+        if (!found) return purser::fail(errc::reservation_not_found, "channel " + std::string(id));
+        channel c = std::move(*found);
+        PURSER_STORE_CHECK(change(c));
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(im.save_channel(t, c));
+        return c;
+    });
+}
+
 }  // namespace
 
 result<ledger_row> store::commit_voucher(std::uint64_t reservation_id, std::uint64_t deposit_id,
@@ -264,11 +279,7 @@ result<channel> store::resync_channel(std::string_view id, const uint256& charge
                                       std::optional<uint256> claimed, std::string_view note,
                                       std::optional<uint256> proven_max,
                                       std::string_view proven_signature) {
-    const std::uint64_t now = impl_->now();
-    return impl_->write<channel>([&](detail::write_txn& t) -> result<channel> {
-        PURSER_TRY(found, impl_->load_channel(t, id));
-        if (!found) return purser::fail(errc::reservation_not_found, "channel " + std::string(id));
-        channel c = std::move(*found);
+    return change_channel(*impl_, id, [&](channel& c) -> result<void> {
         if (proven_max && *proven_max > c.signed_max) {
             c.signed_max = *proven_max;
             c.signature = std::string(proven_signature);
@@ -282,28 +293,20 @@ result<channel> store::resync_channel(std::string_view id, const uint256& charge
         c.charged = charged;
         if (claimed) c.claimed = *claimed;
         if (!note.empty()) c.note = clip(note);
-        c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
-        return c;
+        return {};
     });
 }
 
 result<channel> store::set_channel_state(std::string_view id, channel_state to,
                                          std::string_view note) {
-    const std::uint64_t now = impl_->now();
-    return impl_->write<channel>([&](detail::write_txn& t) -> result<channel> {
-        PURSER_TRY(found, impl_->load_channel(t, id));
-        if (!found) return purser::fail(errc::reservation_not_found, "channel " + std::string(id));
-        channel c = std::move(*found);
+    return change_channel(*impl_, id, [&](channel& c) -> result<void> {
         // A quarantine is for people to lift; nothing the code does undoes it.
         if (c.state == channel_state::quarantined && to != channel_state::quarantined) {
             return purser::fail(errc::invalid_transition, "channel " + c.id + " is quarantined");
         }
         c.state = to;
         if (!note.empty()) c.note = clip(note);
-        c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
-        return c;
+        return {};
     });
 }
 
