@@ -251,6 +251,29 @@ std::vector<command_spec> build_table() {
                   keystore_opt,
                   config_opt}});
 
+    t.push_back({"iou deposit", "", "deposit into the channel with a merchant (your own transaction)",
+                 "Reads the merchant's 402 terms at --merchant to find the channel, reserves the\n"
+                 "deposit in the ledger (a deposit row, within payment.iou.max_channel and\n"
+                 "max_total), then sends the escrow's deposit transaction from the wallet with an\n"
+                 "ERC-3009 authorization valid for 10 minutes. Vouchers draw on it from then on.\n",
+                 {{"merchant", "URL", "a paid URL of the merchant (required)", "", ""},
+                  {"amount", "X", "token units to deposit (required)", "", ""},
+                  rpc_opt,
+                  {"cacert", "FILE", "trust this CA for an https:// merchant", "", ""},
+                  keystore_opt,
+                  config_opt}});
+    t.push_back({"iou withdraw", "", "timed exit: start a withdrawal, then finalize it after the delay",
+                 "Without a withdrawal pending, starts one of what the merchant has not claimed (or\n"
+                 "--amount) and stops paying vouchers on the channel. The merchant may still claim\n"
+                 "the vouchers it holds during the channel's withdrawDelay. Run it again once the\n"
+                 "delay has passed on chain to finalize: the rest comes back to the wallet.\n",
+                 {{"merchant", "URL", "a paid URL of the merchant (required)", "", ""},
+                  {"amount", "X", "withdraw only this much (token units)", "all unclaimed", ""},
+                  rpc_opt,
+                  {"cacert", "FILE", "trust this CA for an https:// merchant", "", ""},
+                  keystore_opt,
+                  config_opt}});
+
     const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",
                  "", {ca_dir}});

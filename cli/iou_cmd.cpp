@@ -12,7 +12,13 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "proxy_settings.hpp"
+#include "proxy_payment.hpp"
+#include "purser/chain/reads.hpp"
+#include "purser/chain/send.hpp"
 #include "purser/protocol/amount.hpp"
+#include "purser/protocol/escrow_calls.hpp"
+#include "purser/protocol/errc.hpp"
+#include "purser/proxy/payment_flow.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/protocol/url.hpp"
@@ -20,7 +26,9 @@
 #include "purser/store/text.hpp"
 #include "purser/testnet/http.hpp"
 #include "purser/wallet/batch.hpp"
+#include "purser/wallet/keys.hpp"
 #include "purser/wallet/signer.hpp"
+#include "rpc_options.hpp"
 #include "wallet_unlock.hpp"
 
 namespace purser::cli {
@@ -95,43 +103,78 @@ std::optional<std::string> header_of(const testnet::http_reply& r, const std::st
     return it->second;
 }
 
-/// Asks the merchant at `url` to refund what it has not charged on this wallet's channel with it.
-int refund(const options& o) {
-    const auto url_text = o.get("merchant");
-    if (!url_text) return report("usage: purser iou refund --merchant URL [--amount X]", 2);
-    auto url = protocol::parse_url(*url_text);
-    if (!url) return report("--merchant " + *url_text + ": " + url.error().message(), 2);
-    testnet::http_call_options call;
-    if (auto ca = o.get("cacert")) call.ca_file = std::filesystem::path(*ca);
+/// The channel this wallet has (or would have) with the merchant at --merchant, read from the
+/// terms of its 402 (payTo, receiverAuthorizer, token, withdrawDelay), and the unlocked signer.
+struct merchant_channel {
+    std::string url_text;
+    protocol::url url;
+    protocol::payment_required terms;
+    protocol::payment_requirements offer;
+    std::unique_ptr<wallet::local_signer> signer;
+    wallet::batch_channel channel;
+    std::string id;
+    std::string network;  ///< CAIP-2
+    unsigned decimals = 6;
+};
 
-    // The merchant's terms name the channel: payTo, receiverAuthorizer, token, withdrawDelay.
+result<merchant_channel> read_merchant_channel(const options& o, const std::string& usage,
+                                               testnet::http_call_options& call) {
+    const auto url_text = o.get("merchant");
+    if (!url_text) return fail(protocol::errc::missing_field, usage);
+    auto url = protocol::parse_url(*url_text);
+    if (!url) return fail(url.error().code, "--merchant " + *url_text + ": " + url.error().message());
+    if (auto ca = o.get("cacert")) call.ca_file = std::filesystem::path(*ca);
+    merchant_channel out;
+    out.url_text = *url_text;
+    out.url = *url;
     auto unpaid = testnet::http_call("GET", *url_text, call);
-    if (!unpaid) return report(unpaid.error());
+    if (!unpaid) return tl::unexpected(unpaid.error());
     if (unpaid->status != 402) {
-        return report(*url_text + " answered " + std::to_string(unpaid->status) +
-                      ", not 402: give the URL of a route the merchant charges for");
+        return fail(protocol::errc::invalid_value, *url_text + " answered " + std::to_string(unpaid->status) +
+                                                       ", not 402: give the URL of a route the merchant charges for");
     }
     auto terms = protocol::read_payment_required(header_of(*unpaid, "payment-required"), unpaid->body);
-    if (!terms) return report("the merchant's 402: " + terms.error().message());
+    if (!terms) return fail(terms.error().code, "the merchant's 402: " + terms.error().message());
+    out.terms = std::move(*terms);
     const protocol::payment_requirements* offer = nullptr;
-    for (const auto& a : terms->accepts) {
+    for (const auto& a : out.terms.accepts) {
         if (a.scheme == "batch-settlement") offer = &a;
     }
-    if (offer == nullptr) return report(*url_text + " offers no batch-settlement channel");
-
-    auto key = unlock_key(o);
-    if (!key) return report(key.error());
-    wallet::local_signer signer(std::move(*key));
+    if (offer == nullptr) return fail(protocol::errc::unsupported_scheme, *url_text + " offers no batch-settlement channel");
+    out.offer = *offer;
+    PURSER_TRY(key, unlock_key(o));
+    out.signer = std::make_unique<wallet::local_signer>(std::move(key));
     const auto registry = protocol::network_registry::builtin();
-    auto channel = wallet::make_batch_channel(signer.address(), *offer, registry);
-    if (!channel) return report(channel.error());
-    const std::string id = protocol::to_hex(channel->id);
+    PURSER_TRY(channel, wallet::make_batch_channel(out.signer->address(), out.offer, registry));
+    out.channel = channel;
+    out.id = protocol::to_hex(channel.id);
+    const auto* net = registry.find(out.offer.network);
+    if (net == nullptr) return fail(protocol::errc::unknown_network, out.offer.network);
+    out.network = net->caip2;
+    if (auto token = protocol::address::parse(out.offer.asset)) {
+        if (const auto* asset = registry.find_asset(*net, *token)) out.decimals = asset->decimals;
+    }
+    return out;
+}
+
+/// Asks the merchant at `url` to refund what it has not charged on this wallet's channel with it.
+int refund(const options& o) {
+    testnet::http_call_options call;
+    auto mc = read_merchant_channel(o, "usage: purser iou refund --merchant URL [--amount X]", call);
+    if (!mc) return report(mc.error(), mc.error().code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
+    const std::string& id = mc->id;
+    const auto& url = mc->url;
+    const auto& url_text = mc->url_text;
+    wallet::local_signer& signer = *mc->signer;
+    const auto* channel = &mc->channel;
+    const auto& terms = mc->terms;
+    const auto* offer = &mc->offer;
 
     auto s = open_proxy_store(o);
     if (!s) return report(s.error());
     auto stored = (*s)->get_channel(id);
     if (!stored) return report(stored.error());
-    if (!*stored) return report("no IOU channel " + id + " with " + url->host + " in the store");
+    if (!*stored) return report("no IOU channel " + id + " with " + url.host + " in the store");
     const st::channel& c = **stored;
 
     // A refund voucher charges nothing: it repeats the running total the merchant reported,
@@ -145,10 +188,10 @@ int refund(const options& o) {
         if (!atomic) return report("--amount " + *amount + ": " + atomic.error().message(), 2);
         scheme_payload["amount"] = atomic->to_decimal();
     }
-    const auto payload = protocol::make_payment_payload(*terms, *offer, std::move(scheme_payload));
+    const auto payload = protocol::make_payment_payload(terms, *offer, std::move(scheme_payload));
     call.headers.emplace_back(std::string(protocol::payment_header_name(payload.x402_version)),
                               protocol::encode_payment_header(payload));
-    auto answered = testnet::http_call("GET", *url_text, call);
+    auto answered = testnet::http_call("GET", url_text, call);
     if (!answered) return report(answered.error());
     auto receipt_header = header_of(*answered, "payment-response");
     if (answered->status != 200 || !receipt_header) {
@@ -166,12 +209,210 @@ int refund(const options& o) {
     }
     const std::string refunded = receipt->amount ? units(*receipt->amount, c.decimals) : "?";
     const bool whole = !o.get("amount");
-    auto noted = (*s)->set_channel_state(id, whole ? st::channel_state::closed : c.state,
-                                         "refunded " + refunded + " (tx " +
-                                             st::bounded_text(receipt->transaction, 80) + ")");
+    // The merchant's receipt says how much came back; the store counts it only up to what the
+    // channel holds, so a lying receipt cannot make escrow look emptier than it can be.
+    const protocol::uint256 returned = receipt->amount ? *receipt->amount : protocol::uint256{};
+    auto noted = (*s)->record_channel_exit(id, returned, whole ? st::channel_state::closed : c.state,
+                                           "refunded " + refunded + " (tx " +
+                                               st::bounded_text(receipt->transaction, 80) + ")");
     if (!noted) return report(noted.error());
-    std::cout << "refunded " << refunded << " from channel " << id << " with " << url->host
+    std::cout << "refunded " << refunded << " from channel " << id << " with " << url.host
               << " (tx " << st::printable(receipt->transaction).substr(0, 80) << ")\n";
+    return 0;
+}
+
+/// The chain behind --rpc, checked to be the channel's own: a transaction signed for one chain
+/// must never be sent to another's node.
+result<std::unique_ptr<chain::json_rpc_client>> channel_rpc(const options& o, const merchant_channel& mc) {
+    PURSER_TRY(rpc, rpc_from_options(o));
+    PURSER_TRY(chain_id, chain::rpc_chain_id(*rpc));
+    if (chain_id != mc.channel.chain_id) {
+        return fail(protocol::errc::invalid_value, "--rpc is chain " + std::to_string(chain_id) + ", the channel is on " +
+                                                       mc.network);
+    }
+    return rpc;
+}
+
+/// Seconds for a deposit authorization to stay valid: long enough for a slow block, short
+/// enough that an unsent one is provably dead soon (`purser ledger reconcile`).
+constexpr std::uint64_t deposit_window_s = 600;
+
+/// Deposits --amount into this wallet's channel with the merchant, by the wallet's own
+/// transaction: reserved as a deposit row before the authorization is signed.
+int deposit(const options& o) {
+    testnet::http_call_options call;
+    auto mc = read_merchant_channel(o, "usage: purser iou deposit --merchant URL --amount X", call);
+    if (!mc) return report(mc.error(), mc.error().code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
+    const auto amount_text = o.get("amount");
+    if (!amount_text) return report("usage: purser iou deposit --merchant URL --amount X", 2);
+    auto amount = protocol::parse_units(*amount_text, mc->decimals);
+    if (!amount || amount->is_zero() || !amount->fits_bits(128)) {
+        return report("--amount " + *amount_text + ": a positive amount of token units, at most " +
+                          std::to_string(mc->decimals) + " decimals",
+                      2);
+    }
+    auto cfg = proxy_settings(o, {"store_dir"});
+    if (!cfg) return report(cfg.error());
+    auto policy = configured_iou_policy(**cfg);
+    if (!policy) return report(policy.error());
+    auto cap = [&](const std::string& text) -> result<std::optional<protocol::uint256>> {
+        if (text.empty()) return std::optional<protocol::uint256>{};
+        PURSER_TRY(v, protocol::parse_units(text, mc->decimals));
+        return std::optional<protocol::uint256>{v};
+    };
+    auto channel_cap = cap(policy->max_channel);
+    auto total_cap = cap(policy->max_total);
+    if (!channel_cap || !total_cap) return report("payment.iou caps do not fit this token's decimals");
+    auto rpc = channel_rpc(o, *mc);
+    if (!rpc) return report(rpc.error());
+    auto s = open_proxy_store(o);
+    if (!s) return report(s.error());
+
+    protocol::bytes32 salt{};
+    if (auto r = wallet::random_bytes(salt.data(), salt.size()); !r) return report(r.error());
+    const protocol::uint256 salt_value = *protocol::uint256::from_be_bytes(salt);
+    auto chain_now = chain::latest_block_time(**rpc);
+    if (!chain_now) return report(chain_now.error());
+    const std::uint64_t valid_before = *chain_now + deposit_window_s;
+
+    st::ledger_row request;
+    request.agent = "";
+    request.method = "DEPOSIT";
+    request.url = st::bounded_text(mc->url_text, st::max_row_url_bytes);
+    request.host = mc->url.host;
+    request.x402_version = mc->terms.x402_version;
+    request.scheme = "batch-settlement";
+    request.network = mc->network;
+    request.asset = mc->offer.asset;
+    request.asset_decimals = mc->decimals;
+    request.amount_atomic = *amount;
+    request.pay_to = protocol::erc3009_deposit_collector().to_checksum();
+    request.nonce = protocol::to_hex(protocol::deposit_nonce(mc->channel.id, salt_value));
+    request.expires_at = valid_before;
+    request.payer = mc->signer->address().to_checksum();
+    const auto fresh = proxy::channel_record(mc->channel, mc->network, mc->decimals, st::ledger_host(mc->url.host));
+    auto row = (*s)->reserve_deposit(fresh, request, *channel_cap, *total_cap);
+    if (!row) return report(row.error());
+
+    // Reserved and durable: only now is the authorization signed.
+    wallet::deposit_options dopt;
+    dopt.salt = salt;
+    dopt.valid_before = valid_before;
+    auto signed_deposit = wallet::sign_deposit(*mc->signer, mc->channel, *amount, dopt);
+    if (!signed_deposit) {
+        (void)(*s)->settle_deposit(*row, st::status::released, "", "signing failed");
+        return report(signed_deposit.error());
+    }
+    const protocol::bytes sig(signed_deposit->sig.bytes().begin(), signed_deposit->sig.bytes().end());
+    const auto collector_data = protocol::escrow::encode_collector_data(
+        {protocol::uint256{}, protocol::uint256{valid_before}, salt_value, sig});
+    const auto data = protocol::escrow::encode_deposit(mc->channel.config, *amount,
+                                                       protocol::erc3009_deposit_collector(), collector_data);
+    bool sent = false;
+    auto outcome = chain::send_transaction(**rpc, *mc->signer, protocol::batch_settlement_contract(), data,
+                                           [&](const protocol::bytes32&) -> result<void> {
+                                               sent = true;
+                                               return {};
+                                           });
+    const std::string units_text = units(*amount, mc->decimals);
+    if (!outcome || !outcome->mined || !outcome->succeeded) {
+        // Before the bytes left, nothing can move. After, the signed authorization may still be
+        // used until it expires: the row stays counted (in_doubt) until the chain proves
+        // otherwise (`purser ledger reconcile` after validBefore).
+        std::string why = !outcome ? outcome.error().message()
+                          : !outcome->mined ? "no receipt yet for " + protocol::to_hex(outcome->hash)
+                                            : "the deposit reverted: " + outcome->revert_reason;
+        const std::string tx = outcome ? protocol::to_hex(outcome->hash) : "";
+        (void)(*s)->settle_deposit(*row, sent ? st::status::in_doubt : st::status::released, tx, why);
+        return report("deposit of " + units_text + " not confirmed: " + why +
+                      (sent ? " (kept in doubt until `purser ledger reconcile` proves it)" : ""));
+    }
+    auto settled = (*s)->settle_deposit(*row, st::status::paid, protocol::to_hex(outcome->hash), "");
+    if (!settled) return report(settled.error());
+    std::cout << "deposited " << units_text << " into channel " << mc->id << " with " << mc->url.host
+              << " (tx " << protocol::to_hex(outcome->hash) << ")\n";
+    return 0;
+}
+
+/// The timed exit: starts a withdrawal of what the merchant has not claimed (or --amount), and,
+/// run again once the channel's withdrawDelay has passed on chain, finalizes it.
+int withdraw(const options& o) {
+    testnet::http_call_options call;
+    auto mc = read_merchant_channel(o, "usage: purser iou withdraw --merchant URL [--amount X]", call);
+    if (!mc) return report(mc.error(), mc.error().code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
+    auto rpc = channel_rpc(o, *mc);
+    if (!rpc) return report(rpc.error());
+    auto s = open_proxy_store(o);
+    if (!s) return report(s.error());
+    auto stored = (*s)->get_channel(mc->id);
+    if (!stored) return report(stored.error());
+    if (!*stored) return report("no IOU channel " + mc->id + " with " + mc->url.host + " in the store");
+    const st::channel& c = **stored;
+    const auto& escrow_address = protocol::batch_settlement_contract();
+    auto held = chain::read_escrow_channel(**rpc, escrow_address, mc->channel.id);
+    if (!held) return report(held.error());
+    auto pending = chain::read_pending_withdrawal(**rpc, escrow_address, mc->channel.id);
+    if (!pending) return report(pending.error());
+
+    if (!pending->amount.is_zero()) {
+        const std::uint64_t ready_at = pending->requested_at + mc->channel.config.withdraw_delay;
+        auto chain_now = chain::latest_block_time(**rpc);
+        if (!chain_now) return report(chain_now.error());
+        if (*chain_now < ready_at) {
+            std::cout << "withdrawal of " << units(pending->amount, mc->decimals) << " pending; it can be finalized in "
+                      << (ready_at - *chain_now) << " s (run this again then)\n";
+            return 0;
+        }
+        auto outcome = chain::send_transaction(**rpc, *mc->signer, escrow_address,
+                                               protocol::escrow::encode_finalize_withdraw(mc->channel.config), {});
+        if (!outcome) return report(outcome.error());
+        if (!outcome->mined || !outcome->succeeded) {
+            return report("finalizeWithdraw " + protocol::to_hex(outcome->hash) +
+                          (outcome->mined ? " reverted: " + outcome->revert_reason : " has no receipt yet"));
+        }
+        // What came back is what the escrow no longer holds, read from the chain.
+        auto after = chain::read_escrow_channel(**rpc, escrow_address, mc->channel.id);
+        if (!after) return report(after.error());
+        const protocol::uint256 returned = held->balance > after->balance ? *held->balance.sub(after->balance)
+                                                                          : protocol::uint256{};
+        const bool empty = after->balance <= after->total_claimed;
+        auto noted = (*s)->record_channel_exit(mc->id, returned, empty ? st::channel_state::closed : st::channel_state::open,
+                                               "withdrew " + units(returned, mc->decimals) + " (tx " +
+                                                   protocol::to_hex(outcome->hash) + ")");
+        if (!noted) return report(noted.error());
+        std::cout << "withdrew " << units(returned, mc->decimals) << " from channel " << mc->id << " (tx "
+                  << protocol::to_hex(outcome->hash) << ")\n";
+        return 0;
+    }
+
+    const protocol::uint256 unclaimed = held->balance > held->total_claimed ? *held->balance.sub(held->total_claimed)
+                                                                            : protocol::uint256{};
+    protocol::uint256 amount = unclaimed;
+    if (auto text = o.get("amount")) {
+        auto parsed = protocol::parse_units(*text, mc->decimals);
+        if (!parsed || parsed->is_zero()) return report("--amount " + *text + ": a positive amount of token units", 2);
+        amount = *parsed;
+    }
+    if (amount.is_zero()) return report("nothing to withdraw: the merchant has claimed all of channel " + mc->id);
+    if (amount > unclaimed) {
+        return report("--amount is above the " + units(unclaimed, mc->decimals) + " the merchant has not claimed");
+    }
+    // No further vouchers from the moment the exit is decided: recorded before the transaction.
+    const st::channel_state before = c.state;
+    auto marked = (*s)->set_channel_state(mc->id, st::channel_state::withdrawing, "withdrawal started");
+    if (!marked) return report(marked.error());
+    auto outcome = chain::send_transaction(**rpc, *mc->signer, escrow_address,
+                                           protocol::escrow::encode_initiate_withdraw(mc->channel.config, amount), {});
+    if (!outcome || (outcome->mined && !outcome->succeeded)) {
+        // Refused or reverted: nothing was started on chain, so vouchers may go on.
+        (void)(*s)->set_channel_state(mc->id, before, "withdrawal not started");
+        return report("initiateWithdraw failed: " +
+                      (!outcome ? outcome.error().message() : outcome->revert_reason));
+    }
+    if (!outcome->mined) return report("initiateWithdraw " + protocol::to_hex(outcome->hash) + " has no receipt yet");
+    std::cout << "withdrawal of " << units(amount, mc->decimals) << " started (tx " << protocol::to_hex(outcome->hash)
+              << "); the merchant may still claim the vouchers it holds for "
+              << mc->channel.config.withdraw_delay << " s; then run this again to finalize\n";
     return 0;
 }
 
@@ -179,7 +420,7 @@ int refund(const options& o) {
 
 int iou_command(const words& args) {
     const std::string sub = args.empty() ? "" : args[0];
-    if (sub != "balance" && sub != "refund") {
+    if (sub != "balance" && sub != "refund" && sub != "deposit" && sub != "withdraw") {
         const bool help = wants_help(args);
         (help ? std::cout : std::cerr) << group_help("iou");
         return help ? 0 : 2;
@@ -189,7 +430,10 @@ int iou_command(const words& args) {
     auto o = parse_command("iou " + sub, wants_help(rest) ? words{"--help"} : rest, rc);
     if (!o) return rc;
     if (!o->positional().empty()) return report(help_text(*find_command("iou " + sub)), 2);
-    return sub == "balance" ? balance(*o) : refund(*o);
+    if (sub == "balance") return balance(*o);
+    if (sub == "deposit") return deposit(*o);
+    if (sub == "withdraw") return withdraw(*o);
+    return refund(*o);
 }
 
 }  // namespace purser::cli

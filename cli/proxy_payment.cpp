@@ -140,6 +140,11 @@ result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
 
 }  // namespace
 
+result<proxy::iou_policy> configured_iou_policy(const proxy::config& cfg) {
+    if (!cfg.payment.is_object() || !cfg.payment.contains("iou")) return proxy::iou_policy{};
+    return iou_options(cfg.payment["iou"]);
+}
+
 result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config& cfg) {
     if (cfg.wallet_password_file) {
         PURSER_TRY(pw, read_password_file(*cfg.wallet_password_file, "wallet_password_file"));

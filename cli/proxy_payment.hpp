@@ -8,6 +8,7 @@
 #include "purser/protocol/result.hpp"
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/config.hpp"
+#include "purser/proxy/payment_flow.hpp"
 #include "purser/proxy/payment_hook.hpp"
 #include "purser/store/fill_watch.hpp"
 #include "wallet_unlock.hpp"
@@ -36,5 +37,9 @@ struct payment_setup {
 /// The wallet password for the proxy: cfg.wallet_password_file (warned about when others can
 /// read it), else what every wallet command accepts (read_wallet_password).
 [[nodiscard]] result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config& cfg);
+
+/// The `payment.iou` section of `cfg` (deposit policy and escrow caps), validated.
+/// Errors: invalid_value or wrong_type naming the key.
+[[nodiscard]] result<proxy::iou_policy> configured_iou_policy(const proxy::config& cfg);
 
 }  // namespace purser::cli

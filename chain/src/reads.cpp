@@ -59,25 +59,53 @@ result<bool> authorization_used(const json_rpc_client& rpc, const protocol::addr
     return !state.is_zero();
 }
 
-result<escrow_channel> read_escrow_channel(const json_rpc_client& rpc,
-                                          const protocol::address& escrow,
-                                          const protocol::bytes32& channel_id) {
-    // channels(bytes32): the selector is the first 4 bytes of keccak256 of the signature.
-    const auto selector = protocol::keccak256(std::string_view("channels(bytes32)"));
+namespace {
+
+/// An escrow view taking one bytes32 (`function` is its signature) whose answer is two words.
+result<std::pair<uint256, uint256>> two_word_view(const json_rpc_client& rpc, const protocol::address& escrow,
+                                                  std::string_view function, const protocol::bytes32& channel_id) {
+    // The selector is the first 4 bytes of keccak256 of the signature.
+    const auto selector = protocol::keccak256(function);
     const std::string data = protocol::to_hex(protocol::byte_view(selector.data(), 4)) +
                              protocol::to_hex(channel_id, false);
     PURSER_TRY(res, rpc.call("eth_call", json::array({json{{"to", escrow.to_checksum()}, {"data", data}},
                                                       "latest"})));
-    if (!res.is_string()) return fail(protocol::errc::wrong_type, "channels: not a hex string");
+    const std::string name(function.substr(0, function.find('(')));
+    if (!res.is_string()) return fail(protocol::errc::wrong_type, name + ": not a hex string");
     auto raw = protocol::from_hex(res.get<std::string>());
     if (!raw || raw->size() < 64) {
-        return fail(protocol::errc::invalid_value, "channels: expected two words, got " +
+        return fail(protocol::errc::invalid_value, name + ": expected two words, got " +
                                                        res.get<std::string>().substr(0, 80));
     }
-    escrow_channel out;
-    out.balance = *uint256::from_be_bytes(protocol::byte_view(raw->data(), 32));
-    out.total_claimed = *uint256::from_be_bytes(protocol::byte_view(raw->data() + 32, 32));
-    return out;
+    return std::pair{*uint256::from_be_bytes(protocol::byte_view(raw->data(), 32)),
+                     *uint256::from_be_bytes(protocol::byte_view(raw->data() + 32, 32))};
+}
+
+}  // namespace
+
+result<escrow_channel> read_escrow_channel(const json_rpc_client& rpc,
+                                          const protocol::address& escrow,
+                                          const protocol::bytes32& channel_id) {
+    PURSER_TRY(words, two_word_view(rpc, escrow, "channels(bytes32)", channel_id));
+    return escrow_channel{words.first, words.second};
+}
+
+result<pending_withdrawal> read_pending_withdrawal(const json_rpc_client& rpc,
+                                                   const protocol::address& escrow,
+                                                   const protocol::bytes32& channel_id) {
+    PURSER_TRY(words, two_word_view(rpc, escrow, "pendingWithdrawals(bytes32)", channel_id));
+    if (!words.second.fits_bits(64)) return fail(protocol::errc::overflow, "pendingWithdrawals: time above 64 bits");
+    return pending_withdrawal{words.first, words.second.low64()};
+}
+
+result<std::uint64_t> latest_block_time(const json_rpc_client& rpc) {
+    PURSER_TRY(block, rpc.call("eth_getBlockByNumber", json::array({"latest", false})));
+    if (!block.is_object() || !block.contains("timestamp")) {
+        return fail(protocol::errc::missing_field, "eth_getBlockByNumber: no timestamp");
+    }
+    PURSER_TRY(t, hex_quantity(block["timestamp"], "timestamp"));
+    if (!t.fits_bits(64)) return fail(protocol::errc::overflow, "timestamp above 64 bits");
+    return t.low64();
 }
 
 }  // namespace purser::chain

@@ -101,24 +101,29 @@ voucher_report check_report(const protocol::settle_response& receipt,
 
 }  // namespace
 
+store::channel channel_record(const wallet::batch_channel& channel, const std::string& network,
+                              unsigned decimals, const std::string& merchant) {
+    store::channel c;
+    c.id = protocol::to_hex(channel.id);
+    c.network = network;
+    c.token = channel.config.token.to_checksum();
+    c.decimals = decimals;
+    c.payer = channel.config.payer.to_checksum();
+    c.receiver = channel.config.receiver.to_checksum();
+    c.receiver_authorizer = channel.config.receiver_authorizer.to_checksum();
+    c.withdraw_delay = channel.config.withdraw_delay;
+    c.salt = protocol::to_hex(channel.config.salt);
+    c.merchant = merchant;
+    return c;
+}
+
 payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
                                           const protocol::payment_required& required,
                                           const protocol::candidate& best,
                                           const wallet::batch_channel& channel,
                                           const std::string& channel_id) {
     const protocol::payment_requirements& offer = *best.offer;
-    // The channel as the store records it, with nothing in it yet.
-    store::channel fresh;
-    fresh.id = channel_id;
-    fresh.network = best.network->caip2;
-    fresh.token = channel.config.token.to_checksum();
-    fresh.decimals = facts.asset_decimals;
-    fresh.payer = channel.config.payer.to_checksum();
-    fresh.receiver = channel.config.receiver.to_checksum();
-    fresh.receiver_authorizer = channel.config.receiver_authorizer.to_checksum();
-    fresh.withdraw_delay = channel.config.withdraw_delay;
-    fresh.salt = protocol::to_hex(channel.config.salt);
-    fresh.merchant = facts.host;
+    store::channel fresh = channel_record(channel, best.network->caip2, facts.asset_decimals, facts.host);
 
     auto stored = ledger_->get_channel(channel_id);
     if (!stored) return decline(facts, reason::store_unavailable, stored.error().message());

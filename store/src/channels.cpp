@@ -90,6 +90,8 @@ namespace {
 
 std::string clip(std::string_view text) { return bounded_text(text, max_row_field_bytes); }
 
+constexpr std::string_view deposit_marker = "deposit into channel ";
+
 /// Loads a voucher's row (and its deposit's) and its channel for one lifecycle step.
 struct voucher_rows {
     stored_row before;
@@ -305,6 +307,118 @@ result<channel> store::set_channel_state(std::string_view id, channel_state to,
             return purser::fail(errc::invalid_transition, "channel " + c.id + " is quarantined");
         }
         c.state = to;
+        if (!note.empty()) c.note = clip(note);
+        return {};
+    });
+}
+
+result<std::uint64_t> store::reserve_deposit(const channel& fresh, const ledger_row& request,
+                                             std::optional<uint256> channel_cap,
+                                             std::optional<uint256> total_cap) {
+    const std::uint64_t now = impl_->now();
+    const uint256 amount = request.amount_atomic;
+    if (amount.is_zero()) return purser::fail(errc::invalid_argument, "a deposit of zero");
+    return impl_->write<std::uint64_t>([&](detail::write_txn& t) -> result<std::uint64_t> {
+        PURSER_TRY(found, impl_->load_channel(t, fresh.id));
+        channel c = fresh;
+        if (found) {
+            c = std::move(*found);
+        } else {
+            c.deposited = c.deposit_pending = c.claimed = c.charged = c.signed_max = uint256{};
+            c.signature.clear();
+            c.state = channel_state::open;
+            c.in_flight = 0;
+        }
+        if (c.state != channel_state::open) {
+            return purser::fail(errc::invalid_argument, "channel " + c.id + " is " +
+                                                            std::string(to_string(c.state)));
+        }
+        PURSER_TRY(held, c.deposited.add(c.deposit_pending));
+        PURSER_TRY(after, held.add(amount));
+        if (channel_cap && after > *channel_cap) {
+            return purser::fail(errc::invalid_argument, "the channel would hold " + after.to_decimal() +
+                                                            ", above payment.iou.max_channel " +
+                                                            channel_cap->to_decimal());
+        }
+        if (total_cap) {
+            PURSER_TRY(total, impl_->escrow_total(t));
+            PURSER_TRY(with_this, total.add(amount));
+            if (with_this > *total_cap) {
+                return purser::fail(errc::invalid_argument, "all channels would hold " + with_this.to_decimal() +
+                                                                ", above payment.iou.max_total " +
+                                                                total_cap->to_decimal());
+            }
+        }
+        PURSER_TRY(id, impl_->next_ledger_id(t));
+        stored_row row;
+        row.session = impl_->session.id();
+        row.row = request;
+        row.row.id = id;
+        row.row.at_ms = row.row.updated_ms = now;
+        row.row.kind = row_kind::deposit;
+        row.row.state = status::reserved;
+        row.row.amount_usd = 0;
+        row.row.host = ledger_host(request.host);
+        row.row.nonce = clip(request.nonce);
+        row.row.detail = std::string(deposit_marker) + c.id;
+        PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+        c.deposit_pending = after > c.deposited ? *after.sub(c.deposited) : uint256{};
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return id;
+    });
+}
+
+result<ledger_row> store::settle_deposit(std::uint64_t deposit_id, status to, std::string_view tx_hash,
+                                         std::string_view why) {
+    if (to != status::paid && to != status::released && to != status::in_doubt) {
+        return purser::fail(errc::invalid_argument, "a deposit settles paid, released or in_doubt");
+    }
+    const std::uint64_t now = impl_->now();
+    return impl_->write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
+        PURSER_TRY(row, impl_->load_row(t, deposit_id));
+        if (!row || row->row.kind != row_kind::deposit) {
+            return purser::fail(errc::reservation_not_found, "deposit " + std::to_string(deposit_id));
+        }
+        if (!is_open(row->row.state)) {
+            return purser::fail(errc::invalid_transition, "deposit " + std::to_string(deposit_id) + " is " +
+                                                              std::string(to_string(row->row.state)));
+        }
+        // The channel is named in the row's detail ("deposit into channel 0x<64 hex>"), which
+        // every step keeps.
+        const std::string& d = row->row.detail;
+        const auto at = d.find(deposit_marker);
+        if (at == std::string::npos) return purser::fail(errc::corrupt_record, "deposit row without its channel");
+        const std::string channel_text = d.substr(at + deposit_marker.size(), 66);
+        PURSER_TRY(found, impl_->load_channel(t, channel_text));
+        if (!found) return purser::fail(errc::corrupt_record, "deposit into a missing channel");
+        channel c = std::move(*found);
+        stored_row before = *row;
+        if (!tx_hash.empty()) before.row.tx_hash = clip(tx_hash);
+        const std::string kept = std::string(deposit_marker) + channel_text;
+        PURSER_TRY(moved, move_row(*impl_, t, before, to, why.empty() ? kept : std::string(why) + "; " + kept, now));
+        const uint256 amount = row->row.amount_atomic;
+        if (to != status::in_doubt) {
+            c.deposit_pending = c.deposit_pending > amount ? *c.deposit_pending.sub(amount) : uint256{};
+        }
+        if (to == status::paid) {
+            PURSER_TRY(deposited, c.deposited.add(amount));
+            c.deposited = deposited;
+        }
+        c.updated_ms = now;
+        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        return moved;
+    });
+}
+
+result<channel> store::record_channel_exit(std::string_view id, const uint256& returned,
+                                           channel_state to, std::string_view note) {
+    return change_channel(*impl_, id, [&](channel& c) -> result<void> {
+        const uint256 floor = c.claimed;
+        const uint256 left = c.deposited > returned ? *c.deposited.sub(returned) : uint256{};
+        c.deposited = left > floor ? left : floor;
+        // Money coming back is recorded even from a quarantined channel, which stays quarantined.
+        if (c.state != channel_state::quarantined) c.state = to;
         if (!note.empty()) c.note = clip(note);
         return {};
     });

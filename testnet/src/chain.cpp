@@ -2,6 +2,7 @@
 // only when every rule passed, so a rejection moves nothing.
 #include "purser/testnet/chain.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 
@@ -155,7 +156,10 @@ std::uint64_t system_seconds() {
 
 struct chain::impl {
     detail::lmdb_env env;
-    clock_fn clock;
+    clock_fn base_clock;
+    // Seconds added by testnet_increaseTime, kept in the chain so a restart keeps the time it had.
+    std::atomic<std::uint64_t> time_offset{0};
+    std::uint64_t clock() const { return base_clock() + time_offset.load(); }
     std::mutex write_mutex;  // One writer at a time: a transaction reads then writes.
     address token;
     protocol::eip712_domain domain;
@@ -230,12 +234,14 @@ result<std::unique_ptr<chain>> chain::open(const std::filesystem::path& dir, clo
     PURSER_TRY(env, detail::lmdb_env::open(dir));
     auto p = std::make_unique<impl>();
     p->env = std::move(env);
-    p->clock = std::move(clock);
+    p->base_clock = std::move(clock);
     PURSER_TRY(tok, address::parse(protocol::testnet_usdc));
     p->token = tok;
     p->domain = {"USDC", "2", protocol::testnet_chain_id, tok};
     {
         detail::lmdb_txn txn(p->env, true);
+        PURSER_TRY(offset, txn.get("meta:time_offset"));
+        if (offset) p->time_offset = std::stoull(*offset);
         PURSER_TRY(g, txn.get("meta:genesis"));
         if (g) {
             p->genesis = std::stoull(*g);
@@ -536,6 +542,62 @@ result<bytes32> chain::finalize_withdraw(const address& caller, const channel_co
                         {"amount", moved.to_decimal()}});
         return {};
     });
+}
+
+result<std::uint64_t> chain::increase_time(std::uint64_t seconds) {
+    std::lock_guard lock(impl_->write_mutex);
+    detail::lmdb_txn txn(impl_->env, true);
+    if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
+    const std::uint64_t offset = impl_->time_offset.load() + seconds;
+    TESTNET_CHECK(txn.put("meta:time_offset", std::to_string(offset)));
+    TESTNET_CHECK(txn.commit());
+    impl_->time_offset = offset;
+    return impl_->clock();
+}
+
+result<std::uint64_t> chain::transaction_count(const address& sender) const {
+    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(v, txn.get(raw_key('n', sender)));
+    return v ? std::stoull(*v) : std::uint64_t{0};
+}
+
+result<receipt> chain::run_transaction(const bytes32& tx_hash, const address& sender,
+                                       std::uint64_t nonce, const std::function<result<bytes32>()>& call) {
+    {
+        std::lock_guard lock(impl_->write_mutex);
+        detail::lmdb_txn txn(impl_->env, true);
+        if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
+        PURSER_TRY(seen, txn.get(raw_key('t', tx_hash)));
+        if (seen) return fail(errc::invalid_request, "transaction already known");
+        PURSER_TRY(v, txn.get(raw_key('n', sender)));
+        const std::uint64_t next = v ? std::stoull(*v) : 0;
+        if (nonce != next) {
+            return fail(errc::invalid_request, "nonce " + std::to_string(nonce) + " is not the sender's next (" +
+                                                   std::to_string(next) + ")");
+        }
+        TESTNET_CHECK(txn.put(raw_key('n', sender), std::to_string(next + 1)));
+        TESTNET_CHECK(txn.commit());
+    }
+    // The nonce is used whether the call succeeds or reverts, as on Ethereum.
+    receipt rc;
+    auto inner = call();
+    if (inner) {
+        PURSER_TRY(found, get_receipt(*inner));
+        if (found) rc = std::move(*found);
+        rc.status = true;
+    } else {
+        rc.status = false;
+        rc.kind = "reverted";
+        rc.block_number = impl_->block_at(impl_->clock());
+        rc.logs = json::array({json{{"event", "Reverted"}, {"reason", inner.error().detail}}});
+    }
+    rc.hash = tx_hash;
+    std::lock_guard lock(impl_->write_mutex);
+    detail::lmdb_txn txn(impl_->env, true);
+    if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
+    TESTNET_CHECK(txn.put(raw_key('t', tx_hash), receipt_to_json(rc).dump()));
+    TESTNET_CHECK(txn.commit());
+    return rc;
 }
 
 }  // namespace purser::testnet

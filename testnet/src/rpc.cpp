@@ -1,5 +1,7 @@
 #include "purser/testnet/rpc.hpp"
 
+#include "raw_transactions.hpp"
+
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/keccak.hpp"
 #include "purser/protocol/x402_types.hpp"
@@ -142,6 +144,42 @@ call_result mint(chain& c, const json& params) {
     return json(protocol::to_hex(*h));
 }
 
+// The calls a wallet makes to send its own transaction: fees, gas, its nonce, the raw bytes.
+// This chain charges no gas, so fees are zero and the estimate is a fixed, generous limit.
+constexpr std::uint64_t gas_estimate = 300000;
+
+call_result send_raw_transaction(chain& c, const json& params) {
+    if (!params.is_array() || params.size() != 1 || !params[0].is_string()) return bad_params("expected [rawTransactionHex]");
+    auto raw = protocol::from_hex(params[0].get<std::string>());
+    if (!raw) return bad_params("raw transaction is not hex");
+    auto rc = detail::apply_raw_transaction(c, *raw);
+    if (!rc) return exec_failed(rc.error());
+    return json(protocol::to_hex(rc->hash));
+}
+
+call_result transaction_count(chain& c, const json& params) {
+    if (!params.is_array() || params.empty() || !params[0].is_string()) return bad_params("expected [address, block]");
+    auto who = address::parse(params[0].get<std::string>());
+    if (!who) return bad_params("bad address");
+    auto n = c.transaction_count(*who);
+    if (!n) return exec_failed(n.error());
+    return json(quantity(*n));
+}
+
+call_result latest_block(chain& c) {
+    return json{{"number", quantity(c.block_number())}, {"timestamp", quantity(c.now())},
+                {"baseFeePerGas", "0x0"}};
+}
+
+// Anvil's evm_increaseTime under the testnet's own prefix: moves the clock so a test can pass a
+// withdrawal delay.
+call_result increase_time(chain& c, const json& params) {
+    if (!params.is_array() || params.size() != 1 || !params[0].is_number_unsigned()) return bad_params("expected [seconds]");
+    auto now = c.increase_time(params[0].get<std::uint64_t>());
+    if (!now) return exec_failed(now.error());
+    return json(quantity(*now));
+}
+
 json handle_one(chain& c, const json& req) {
     if (!req.is_object()) return rpc_error(nullptr, -32600, "request must be an object");
     json id = req.contains("id") ? req["id"] : json(nullptr);
@@ -155,6 +193,12 @@ json handle_one(chain& c, const json& req) {
     else if (method == "eth_call") r = eth_call(c, params);
     else if (method == "eth_getTransactionReceipt") r = get_receipt(c, params);
     else if (method == "testnet_mint") r = mint(c, params);
+    else if (method == "eth_sendRawTransaction") r = send_raw_transaction(c, params);
+    else if (method == "eth_getTransactionCount") r = transaction_count(c, params);
+    else if (method == "eth_estimateGas") r = json(quantity(gas_estimate));
+    else if (method == "eth_maxPriorityFeePerGas" || method == "eth_gasPrice") r = json("0x0");
+    else if (method == "eth_getBlockByNumber") r = latest_block(c);
+    else if (method == "testnet_increaseTime") r = increase_time(c, params);
     if (!r) return rpc_error(id, r.error().code, r.error().message);
     return rpc_result(id, std::move(*r));
 }

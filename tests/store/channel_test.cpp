@@ -166,3 +166,60 @@ TEST_CASE("deposit caps bound one channel and all escrow together", "[store][iou
     q.voucher->total_cap = uint256(6000);
     CHECK(s->reserve(q).value().approved);
 }
+
+TEST_CASE("an explicit deposit is reserved within the escrow caps, settles into the channel, and an exit shrinks it", "[store][iou]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = purser::test::open_store(dir.path(), clock);
+    channel fresh;
+    fresh.id = channel_id;
+    fresh.network = "eip155:31337";
+    fresh.merchant = "merchant.test";
+    ledger_row request;
+    request.host = "merchant.test";
+    request.scheme = "batch-settlement";
+    request.amount_atomic = uint256(5000);
+    request.nonce = "0x" + std::string(64, 'e');
+
+    // Past the channel's cap, or all channels' cap: refused, and nothing written.
+    auto over_channel = s->reserve_deposit(fresh, request, uint256(4999), std::nullopt);
+    REQUIRE_FALSE(over_channel);
+    CHECK(over_channel.error().detail.find("max_channel") != std::string::npos);
+    CHECK_FALSE(s->reserve_deposit(fresh, request, std::nullopt, uint256(4999)));
+    CHECK_FALSE(*s->get_channel(channel_id));
+
+    auto id = s->reserve_deposit(fresh, request, uint256(10'000), uint256(10'000));
+    REQUIRE(id);
+    auto pending = *s->get_channel(channel_id);
+    REQUIRE(pending);
+    CHECK(pending->deposit_pending == uint256(5000));
+    CHECK(pending->deposited == uint256(0));
+    auto row = s->get_row(*id);
+    REQUIRE(row);
+    CHECK(row->kind == row_kind::deposit);
+    CHECK(row->state == status::reserved);
+    // Pending deposits count against the caps too: a second 5001 would pass 10,000.
+    request.amount_atomic = uint256(5001);
+    CHECK_FALSE(s->reserve_deposit(fresh, request, uint256(10'000), std::nullopt));
+
+    // In doubt keeps it pending (and its channel named); paid moves it into deposited.
+    REQUIRE(s->settle_deposit(*id, status::in_doubt, "0xtx", "no receipt yet"));
+    CHECK((*s->get_channel(channel_id))->deposit_pending == uint256(5000));
+    auto paid = s->settle_deposit(*id, status::paid, "0xtx", "");
+    REQUIRE(paid);
+    CHECK(paid->state == status::paid);
+    auto funded = **s->get_channel(channel_id);
+    CHECK(funded.deposited == uint256(5000));
+    CHECK(funded.deposit_pending == uint256(0));
+    CHECK_FALSE(s->settle_deposit(*id, status::released, "", ""));  // settled once only
+
+    // The merchant claimed 1000; an exit asking 4999 back never shrinks the record below that.
+    REQUIRE(s->resync_channel(channel_id, uint256(0), uint256(1000)));
+    auto exited = s->record_channel_exit(channel_id, uint256(4999), channel_state::closed, "withdrew");
+    REQUIRE(exited);
+    CHECK(exited->deposited == uint256(1000));
+    CHECK(exited->state == channel_state::closed);
+    // A closed channel takes no further explicit deposit.
+    request.amount_atomic = uint256(1);
+    CHECK_FALSE(s->reserve_deposit(fresh, request, std::nullopt, std::nullopt));
+}

@@ -53,4 +53,19 @@ struct escrow_channel {
                                                          const protocol::address& escrow,
                                                          const protocol::bytes32& channel_id);
 
+/// A timed withdrawal the payer started (x402BatchSettlement.pendingWithdrawals).
+struct pending_withdrawal {
+    protocol::uint256 amount;           ///< 0: none pending.
+    std::uint64_t requested_at = 0;     ///< Block time it was started, unix seconds.
+};
+
+/// pendingWithdrawals(channelId) on the escrow at `escrow`. Errors: as read_escrow_channel.
+[[nodiscard]] result<pending_withdrawal> read_pending_withdrawal(const json_rpc_client& rpc,
+                                                                 const protocol::address& escrow,
+                                                                 const protocol::bytes32& channel_id);
+
+/// The latest block's timestamp: the clock a withdrawal delay is measured by.
+/// Errors: as call(), missing_field when the block has no timestamp.
+[[nodiscard]] result<std::uint64_t> latest_block_time(const json_rpc_client& rpc);
+
 }  // namespace purser::chain

@@ -26,6 +26,7 @@
 #include "purser/protocol/select.hpp"
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/payment_hook.hpp"
+#include "purser/store/channel.hpp"
 #include "purser/store/ledger.hpp"
 #include "purser/store/reason.hpp"
 
@@ -82,6 +83,12 @@ struct iou_policy {
     std::string max_channel;
     std::string max_total;
 };
+
+/// The store's record of `channel` with nothing in it yet: on `network` (CAIP-2), its token
+/// having `decimals`, first paid at `merchant` (a host). The payment flow and `purser iou
+/// deposit` both start a channel from this.
+[[nodiscard]] store::channel channel_record(const wallet::batch_channel& channel, const std::string& network,
+                                            unsigned decimals, const std::string& merchant);
 
 struct payment_flow_options {
     /// Never sign an authorization that stays valid longer than this (merchants choose

@@ -225,6 +225,29 @@ public:
     [[nodiscard]] result<channel> set_channel_state(std::string_view id, channel_state to,
                                                     std::string_view note = {});
 
+    /// An explicit deposit (`purser iou deposit`), reserved before its authorization is signed:
+    /// a deposit row (counted against no agent; `request` gives its host, network, asset, payer;
+    /// its amount, nonce and expiry) and the channel's pending deposit, the channel created from
+    /// `fresh` when the store has none, checked against the escrow caps, in one transaction.
+    /// Returns the row's id. Errors: invalid_argument (the channel is not open, or a cap would be
+    /// passed: the detail says which), lmdb_failed, map_full.
+    [[nodiscard]] result<std::uint64_t> reserve_deposit(const channel& fresh, const ledger_row& request,
+                                                        std::optional<protocol::uint256> channel_cap,
+                                                        std::optional<protocol::uint256> total_cap);
+    /// The outcome of an explicit deposit: paid (it landed: the channel's deposited grows),
+    /// released (the chain proves it cannot land: its transaction reverted or was never
+    /// accepted) or in_doubt (unknown; it stays pending). Errors: reservation_not_found,
+    /// invalid_transition, lmdb_failed.
+    [[nodiscard]] result<ledger_row> settle_deposit(std::uint64_t deposit_id, status to,
+                                                    std::string_view tx_hash, std::string_view why);
+    /// Money that left the escrow back to the wallet (a finalized withdrawal or a refund):
+    /// deposited shrinks by `returned` (never below what was claimed), and the channel takes
+    /// state `to` with `note` (a quarantined channel stays quarantined). Errors: as
+    /// set_channel_state.
+    [[nodiscard]] result<channel> record_channel_exit(std::string_view id,
+                                                      const protocol::uint256& returned,
+                                                      channel_state to, std::string_view note);
+
     // ---- ledger --------------------------------------------------------------------------------
     /// Errors: reservation_not_found (no such row), lmdb_failed, corrupt_record.
     [[nodiscard]] result<ledger_row> get_row(std::uint64_t id) const;

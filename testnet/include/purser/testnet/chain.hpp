@@ -33,7 +33,7 @@ inline constexpr std::uint64_t block_seconds = 2;
 struct receipt {
     bytes32 hash{};
     std::uint64_t block_number = 0;
-    bool status = true;      ///< Only successful transactions are recorded.
+    bool status = true;      ///< False only for an account's own transaction that reverted.
     std::string kind;        ///< "mint", "transferWithAuthorization", "deposit", "claim", ...
     nlohmann::json logs;     ///< [{event, ...fields}] summary of the events the call emitted.
 };
@@ -125,6 +125,19 @@ public:
                                                     const uint256& amount);
     [[nodiscard]] result<bytes32> finalize_withdraw(const address& caller,
                                                     const protocol::channel_config& config);
+
+    // Accounts' own transactions (eth_sendRawTransaction) and time.
+    /// Moves the chain's clock forward by `seconds` (kept across restarts); returns the new time.
+    [[nodiscard]] result<std::uint64_t> increase_time(std::uint64_t seconds);
+    /// The sender's next nonce (eth_getTransactionCount).
+    [[nodiscard]] result<std::uint64_t> transaction_count(const address& sender) const;
+    /// Runs `call` as the sender's transaction `tx_hash`: `nonce` must be the sender's next and
+    /// is used whether the call succeeds or reverts (as on Ethereum); the receipt (the call's
+    /// logs, or status 0 with the revert reason) is stored under `tx_hash`.
+    /// Errors: invalid_request (wrong nonce, a known hash), storage.
+    [[nodiscard]] result<receipt> run_transaction(const bytes32& tx_hash, const address& sender,
+                                                  std::uint64_t nonce,
+                                                  const std::function<result<bytes32>()>& call);
 
 private:
     struct impl;
