@@ -274,6 +274,28 @@ std::vector<command_spec> build_table() {
                   keystore_opt,
                   config_opt}});
 
+    // The fleet database (issue 14): PostgreSQL, shared by every proxy of an organisation.
+    const option_spec db_opt{"db", "URL", "fleet database (postgresql://user@host:port/db)", "",
+                             "PURSER_FLEET_DB"};
+    const option_spec db_password_opt{"db-password-file", "FILE", "file holding the database password",
+                                      "", "PURSER_FLEET_PASSWORD_FILE"};
+    t.push_back({"fleet migrate", "", "create or update the fleet database's tables",
+                 "Applies every schema version the database lacks, each once, under a lock (proxies\n"
+                 "starting together do not collide). A database newer than this Purser is refused.\n",
+                 {db_opt, db_password_opt}});
+    t.push_back({"budget add", "NAME", "a budget many proxies share: a cap a day, a month or ever", "",
+                 {{"period", "day|month|lifetime", "how often the cap renews (UTC)", "day", ""},
+                  {"cap", "USD", "the cap (required)", "", ""},
+                  db_opt, db_password_opt}});
+    t.push_back({"budget set", "NAME", "change a budget's cap",
+                 "A lower cap grants nothing more until leases come back; it never takes back a\n"
+                 "lease already granted (its proxy may have signed against it).\n",
+                 {{"cap", "USD", "the new cap (required)", "", ""}, db_opt, db_password_opt}});
+    t.push_back({"budget show", "NAME", "a budget's cap and where it went this window", "",
+                 {{"format", "table|json", "output format", "table", ""}, db_opt, db_password_opt}});
+    t.push_back({"budget list", "", "every budget", "",
+                 {{"format", "table|json", "output format", "table", ""}, db_opt, db_password_opt}});
+
     const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",
                  "", {ca_dir}});

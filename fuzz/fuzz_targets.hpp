@@ -11,8 +11,10 @@
 #include <string_view>
 
 #include "purser/protocol/bytes.hpp"
+#include "purser/protocol/escrow_calls.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/networks.hpp"
+#include "purser/protocol/rlp.hpp"
 #include "purser/protocol/select.hpp"
 #include "purser/protocol/url.hpp"
 
@@ -142,6 +144,53 @@ inline bool url_target(const std::uint8_t* data, std::size_t size) {
         }
     }
     return true;
+}
+
+/// An RLP item written back from its decoded form.
+inline protocol::bytes reencode(const protocol::rlp::item& it) {
+    if (!it.is_list) return protocol::rlp::encode_string(it.data);
+    std::vector<protocol::bytes> items;
+    for (const auto& child : it.items) items.push_back(reencode(child));
+    return protocol::rlp::encode_list(items);
+}
+
+/// Input: one selector byte, then bytes the testnet chain reads from a raw transaction:
+/// 0 = RLP, 1 = escrow call data, 2 = the ERC-3009 collector's data. The decoders accept only
+/// canonical forms, so whatever they accept must encode back to exactly the input: two
+/// encodings of one transaction would be two hashes for one signature.
+inline bool chain_bytes_target(const std::uint8_t* data, std::size_t size) {
+    using namespace purser::protocol;
+    if (size == 0) return true;
+    const byte_view input(data + 1, size - 1);
+    const bytes original(input.begin(), input.end());
+    switch (data[0] % 3) {
+        case 0: {
+            auto it = rlp::decode(input);
+            if (!it) return true;
+            if (reencode(*it) != original) return false;
+            if (!it->is_list) {
+                if (auto v = rlp::to_uint(*it); v && rlp::encode_uint(*v) != original) return false;
+            }
+            return true;
+        }
+        case 1: {
+            auto c = escrow::decode_call(input);
+            if (!c) return true;
+            switch (c->kind) {
+                case escrow::call_kind::deposit:
+                    return escrow::encode_deposit(c->config, c->amount, c->collector, c->collector_data) == original;
+                case escrow::call_kind::initiate_withdraw:
+                    return escrow::encode_initiate_withdraw(c->config, c->amount) == original;
+                case escrow::call_kind::finalize_withdraw:
+                    return escrow::encode_finalize_withdraw(c->config) == original;
+            }
+            return false;
+        }
+        default: {
+            auto d = escrow::decode_collector_data(input);
+            return !d || escrow::encode_collector_data(*d) == original;
+        }
+    }
 }
 
 }  // namespace purser::fuzz

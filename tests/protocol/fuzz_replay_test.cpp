@@ -44,3 +44,7 @@ TEST_CASE("fuzz targets accept the seeds as valid messages", "[protocol][fuzz]")
 TEST_CASE("fuzz replay: url seeds and crashers", "[protocol][fuzz]") {
     CHECK(replay("url", purser::fuzz::url_target) >= 5);
 }
+
+TEST_CASE("fuzz replay: chain_bytes seeds and crashers", "[protocol][fuzz]") {
+    CHECK(replay("chain_bytes", purser::fuzz::chain_bytes_target) >= 8);
+}

@@ -1,0 +1,156 @@
+// purser fleet migrate: brings the fleet database (PostgreSQL) to this Purser's schema.
+// purser budget add|set|show|list: the fleet budgets that many proxies share (issue 14).
+#include <ctime>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "command_table.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "purser/fleet/budgets.hpp"
+#include "purser/fleet/leases.hpp"
+#include "purser/protocol/errc.hpp"
+#include "purser/store/text.hpp"
+
+namespace purser::cli {
+namespace {
+
+/// The fleet database: --db (or PURSER_FLEET_DB), its password from --db-password-file (or
+/// PURSER_FLEET_PASSWORD_FILE), never from a flag or the connection string shown in errors.
+result<std::unique_ptr<fleet::connection>> open_fleet(const options& o) {
+    std::optional<std::string> db = o.get("db");
+    if (!db) {
+        if (const char* e = std::getenv("PURSER_FLEET_DB"); e != nullptr && *e != '\0') db = e;
+    }
+    if (!db) return fail(protocol::errc::missing_field, "no fleet database: give --db URL or set PURSER_FLEET_DB");
+    fleet::connect_options co;
+    co.conninfo = *db;
+    std::optional<std::string> file = o.get("db-password-file");
+    if (!file) {
+        if (const char* e = std::getenv("PURSER_FLEET_PASSWORD_FILE"); e != nullptr && *e != '\0') file = e;
+    }
+    if (file) {
+        PURSER_TRY(pw, read_password_file(*file, "the fleet database password file"));
+        co.password = std::move(pw);
+    }
+    return fleet::connection::open(co);
+}
+
+std::uint64_t now_s() { return static_cast<std::uint64_t>(std::time(nullptr)); }
+
+int migrate(const options& o) {
+    auto c = open_fleet(o);
+    if (!c) return report(c.error());
+    auto before = fleet::current_schema(**c);
+    if (!before) return report(before.error());
+    auto v = fleet::migrate(**c);
+    if (!v) return report(v.error());
+    if (*before == *v) std::cout << "fleet database already at schema " << *v << "\n";
+    else std::cout << "fleet database migrated from schema " << *before << " to " << *v << "\n";
+    return 0;
+}
+
+nlohmann::ordered_json budget_json(const fleet::budget& b) {
+    nlohmann::ordered_json j;
+    j["name"] = b.name;
+    j["period"] = std::string(fleet::to_string(b.per));
+    j["window"] = b.window;
+    j["cap"] = store::format_usd(b.cap_micros);
+    j["committed"] = store::format_usd(b.committed_micros);
+    j["leased"] = store::format_usd(b.leased_micros);
+    j["spent"] = store::format_usd(b.spent_micros);
+    j["left"] = store::format_usd(b.cap_micros > b.committed_micros ? b.cap_micros - b.committed_micros : 0);
+    j["active_leases"] = b.active_leases;
+    return j;
+}
+
+void print_table(const std::vector<fleet::budget>& list) {
+    std::printf("%-24s %-9s %-11s %14s %14s %14s %14s %7s\n", "BUDGET", "PERIOD", "WINDOW", "CAP", "COMMITTED",
+                "LEASED", "LEFT", "LEASES");
+    for (const auto& b : list) {
+        const auto j = budget_json(b);
+        std::printf("%-24s %-9s %-11s %14s %14s %14s %14s %7llu\n", b.name.c_str(),
+                    j["period"].get<std::string>().c_str(), b.window.c_str(), j["cap"].get<std::string>().c_str(),
+                    j["committed"].get<std::string>().c_str(), j["leased"].get<std::string>().c_str(),
+                    j["left"].get<std::string>().c_str(), static_cast<unsigned long long>(b.active_leases));
+    }
+}
+
+int budget(const std::string& sub, const options& o) {
+    const std::string format = o.get_or("format", "table");
+    if (format != "table" && format != "json") return report("--format " + format + ": use table or json", 2);
+    auto c = open_fleet(o);
+    if (!c) return report(c.error());
+    const auto& pos = o.positional();
+    if (sub == "list") {
+        auto list = fleet::list_budgets(**c, now_s());
+        if (!list) return report(list.error());
+        if (format == "json") {
+            for (const auto& b : *list) std::cout << budget_json(b).dump() << "\n";
+        } else if (list->empty()) {
+            std::cout << "no fleet budgets yet (purser budget add NAME --period day --cap 200)\n";
+        } else {
+            print_table(*list);
+        }
+        return 0;
+    }
+    if (pos.size() != 1) return report(help_text(*find_command("budget " + sub)), 2);
+    const std::string& name = pos[0];
+    if (sub == "show") {
+        auto b = fleet::get_budget(**c, name, now_s());
+        if (!b) return report(b.error());
+        if (!*b) return report("no fleet budget " + store::printable(name).substr(0, 64));
+        if (format == "json") std::cout << budget_json(**b).dump() << "\n";
+        else print_table({**b});
+        return 0;
+    }
+    const auto cap_text = o.get("cap");
+    if (!cap_text) return report("--cap USD is required", 2);
+    auto cap = store::parse_usd(*cap_text);
+    if (!cap) return report("--cap " + *cap_text + ": " + cap.error().message(), 2);
+    if (sub == "add") {
+        auto per = fleet::parse_period(o.get_or("period", "day"));
+        if (!per) return report(per.error(), 2);
+        auto added = fleet::add_budget(**c, name, *per, *cap);
+        if (!added) return report(added.error());
+        std::cout << "budget " << name << ": $" << store::format_usd(*cap) << " a " << fleet::to_string(*per) << "\n";
+        return 0;
+    }
+    auto set = fleet::set_budget_cap(**c, name, *cap);
+    if (!set) return report(set.error());
+    std::cout << "budget " << name << ": cap $" << store::format_usd(*cap) << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int fleet_command(const words& args) {
+    const std::string sub = args.empty() ? "" : args[0];
+    if (sub != "migrate") {
+        const bool help = wants_help(args);
+        (help ? std::cout : std::cerr) << group_help("fleet");
+        return help ? 0 : 2;
+    }
+    const words rest(args.begin() + 1, args.end());
+    int rc = 0;
+    auto o = parse_command("fleet migrate", wants_help(rest) ? words{"--help"} : rest, rc);
+    if (!o) return rc;
+    return migrate(*o);
+}
+
+int budget_command(const words& args) {
+    const std::string sub = args.empty() ? "" : args[0];
+    if (sub != "add" && sub != "set" && sub != "show" && sub != "list") {
+        const bool help = wants_help(args);
+        (help ? std::cout : std::cerr) << group_help("budget");
+        return help ? 0 : 2;
+    }
+    const words rest(args.begin() + 1, args.end());
+    int rc = 0;
+    auto o = parse_command("budget " + sub, wants_help(rest) ? words{"--help"} : rest, rc);
+    if (!o) return rc;
+    return budget(sub, *o);
+}
+
+}  // namespace purser::cli

@@ -1,0 +1,65 @@
+// purser fleet migrate and purser budget ... through the real binary, against a real PostgreSQL.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "postgres_server.hpp"
+#include "process.hpp"
+
+using purser::test::run;
+
+TEST_CASE("purser fleet migrate and purser budget manage the fleet budgets in PostgreSQL", "[fleet][cli]") {
+    purser::test::postgres_server pg;
+    const purser::test::env_map env{{"PURSER_FLEET_DB", pg.conninfo()},
+                                    {"PURSER_FLEET_PASSWORD_FILE", pg.password_file().string()}};
+    auto purser = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), PURSER_BIN);
+        return run(args, env);
+    };
+    auto migrated = purser({"fleet", "migrate"});
+    INFO(migrated.out + migrated.err);
+    REQUIRE(migrated.exit_code == 0);
+    CHECK(migrated.out.find("from schema 0 to 1") != std::string::npos);
+    CHECK(purser({"fleet", "migrate"}).out.find("already at schema 1") != std::string::npos);
+
+    REQUIRE(purser({"budget", "add", "research", "--period", "day", "--cap", "200"}).exit_code == 0);
+    REQUIRE(purser({"budget", "add", "org", "--period", "month", "--cap", "5000"}).exit_code == 0);
+    auto dup = purser({"budget", "add", "org", "--cap", "1"});
+    CHECK(dup.exit_code != 0);
+    CHECK(dup.err.find("exists") != std::string::npos);
+    CHECK(purser({"budget", "add", "bad name", "--cap", "1"}).exit_code != 0);
+    CHECK(purser({"budget", "add", "x", "--cap", "1.0000001"}).exit_code != 0);  // micro-USD at most
+    CHECK(purser({"budget", "add", "x", "--period", "week", "--cap", "1"}).exit_code != 0);
+    REQUIRE(purser({"budget", "set", "research", "--cap", "150.5"}).exit_code == 0);
+
+    auto listed = purser({"budget", "list", "--format", "json"});
+    REQUIRE(listed.exit_code == 0);
+    std::vector<nlohmann::json> rows;
+    std::istringstream lines(listed.out);
+    for (std::string line; std::getline(lines, line);) rows.push_back(nlohmann::json::parse(line));
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[1]["name"] == "research");
+    CHECK(rows[1]["cap"] == "150.5");
+    CHECK(rows[1]["period"] == "day");
+    CHECK(rows[1]["left"] == "150.5");
+    auto table = purser({"budget", "list"});
+    CHECK(table.out.find("research") != std::string::npos);
+    CHECK(purser({"budget", "show", "org"}).out.find("5000") != std::string::npos);
+    CHECK(purser({"budget", "show", "nobody"}).exit_code != 0);
+
+    // No database given, or a wrong password: clear errors, nothing changed.
+    auto none = run({PURSER_BIN, "budget", "list"});
+    CHECK(none.exit_code != 0);
+    CHECK(none.err.find("PURSER_FLEET_DB") != std::string::npos);
+    purser::test::temp_dir tmp;
+    const auto wrong = tmp.path() / "wrong";
+    std::ofstream(wrong) << "not-it\n";
+    std::filesystem::permissions(wrong, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    auto refused = run({PURSER_BIN, "budget", "list", "--db", pg.conninfo(), "--db-password-file", wrong.string()});
+    CHECK(refused.exit_code != 0);
+    CHECK(refused.err.find("password authentication failed") != std::string::npos);
+    CHECK(refused.err.find("not-it") == std::string::npos);
+}
