@@ -157,7 +157,8 @@ std::vector<command_spec> build_table() {
                   {"network", "N", "network name or CAIP-2 id", "the RPC's chain", ""},
                   {"asset", "ADDR", "token address", "the network's USDC", ""},
                   {"amount", "N", "token units, e.g. 100 (required)", "", ""},
-                  {"timeout", "S", "seconds to wait for a deposit", "600", ""}}});
+                  {"timeout", "S", "seconds to wait for a deposit", "600", ""},
+                  {"no-qr", "", "print the EIP-681 link without its QR code", "", ""}}});
     t.push_back({"wallet export", "", "print the private key (for migration)", "",
                  {keystore_opt, {"i-understand", "", "required: the key is printed in the clear",
                                  "", ""}}});

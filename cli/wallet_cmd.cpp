@@ -19,7 +19,9 @@
 #include "purser/protocol/networks.hpp"
 #include "purser/wallet/errc.hpp"
 #include "purser/wallet/keystore.hpp"
+#include "purser/protocol/payment_link.hpp"
 #include "rpc_options.hpp"
+#include "terminal_qr.hpp"
 #include "wallet_unlock.hpp"
 
 namespace purser::cli {
@@ -368,8 +370,14 @@ int cmd_fund(const words& args) {
     std::cout << "send " << human(*amount, *v) << " (" << amount->to_decimal() << " atomic) to\n"
               << "  address: " << v->holder.to_checksum() << "\n"
               << "  network: " << v->network_name << "\n"
-              << "  asset:   " << v->symbol << " " << v->asset.to_checksum() << "\n"
-              << std::flush;
+              << "  asset:   " << v->symbol << " " << v->asset.to_checksum() << "\n";
+    // The same request as an EIP-681 link, and as a QR code a phone wallet can scan.
+    const std::string link = protocol::erc20_transfer_link(v->asset, v->chain_id, v->holder, *amount);
+    std::cout << "  link:    " << link << "\n";
+    if (!opts->has("no-qr")) {
+        if (auto qr = terminal_qr(link)) std::cout << *qr;
+    }
+    std::cout << std::flush;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     uint256 now_bal = *start;
     while (true) {

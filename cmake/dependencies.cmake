@@ -16,3 +16,4 @@ target_compile_definitions(purser_boost INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW BOOST_ASIO_DISABLE_BOOST_COROUTINE)
 target_link_libraries(purser_boost INTERFACE Threads::Threads)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ninja-build
   libboost-dev libssl-dev libsecp256k1-dev nlohmann-json3-dev liblmdb-dev
   nettle-dev libexpected-dev catch2
-  libpq-dev postgresql-15
+  libpq-dev postgresql-15 libqrencode-dev zbar-tools
   curl ca-certificates openssl python3 python3-requests python3-yaml
 )
 if [[ "${PURSER_WITH_FUZZ:-0}" == 1 ]]; then

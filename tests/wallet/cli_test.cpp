@@ -3,6 +3,10 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include "cli_support.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/networks.hpp"
@@ -480,6 +484,74 @@ TEST_CASE("cli: wallet fund elsewhere waits for the deposit, or times out", "[wa
     CHECK(f.err.find("waiting: received 0 USDC of 2 USDC") != std::string::npos);
     CHECK(f.out.find("funded: balance 2.5 USDC (2500000 atomic)") != std::string::npos);
     for (const auto& c : rpc.calls()) CHECK(c.rfind("testnet_mint", 0) == std::string::npos);
+}
+
+namespace {
+
+/// Reads the QR code `purser wallet fund` drew (half blocks: light modules drawn, dark blank)
+/// back into an image and decodes it with zbarimg (Debian's zbar-tools): what a phone would read.
+std::string decode_terminal_qr(const std::string& out, const std::filesystem::path& dir) {
+    std::vector<std::vector<bool>> dark;  // rows of modules
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("\u2588") == std::string::npos) continue;  // only lines of the code
+        std::vector<bool> top, bottom;
+        for (std::size_t i = 0; i < line.size();) {
+            if (line.compare(i, 3, "\u2588") == 0) { top.push_back(false); bottom.push_back(false); i += 3; }
+            else if (line.compare(i, 3, "\u2580") == 0) { top.push_back(false); bottom.push_back(true); i += 3; }
+            else if (line.compare(i, 3, "\u2584") == 0) { top.push_back(true); bottom.push_back(false); i += 3; }
+            else if (line[i] == ' ') { top.push_back(true); bottom.push_back(true); i += 1; }
+            else { i += 1; }
+        }
+        dark.push_back(top);
+        dark.push_back(bottom);
+    }
+    if (dark.empty()) return "";
+    // A plain PBM, 8 pixels a module, with a white border.
+    const int scale = 8;
+    const std::size_t w = dark[0].size();
+    const auto pbm = dir / "qr.pbm";
+    std::ofstream f(pbm);
+    f << "P1\n" << w * scale << " " << dark.size() * scale << "\n";
+    for (const auto& row : dark) {
+        for (int k = 0; k < scale; ++k) {
+            for (std::size_t x = 0; x < w; ++x) {
+                const bool d = x < row.size() && row[x];
+                for (int j = 0; j < scale; ++j) f << (d ? "1 " : "0 ");
+            }
+            f << "\n";
+        }
+    }
+    f.close();
+    std::string text;
+    if (FILE* z = ::popen(("zbarimg --quiet --raw '" + pbm.string() + "' 2>/dev/null").c_str(), "r")) {
+        char buf[512];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, z)) > 0;) text.append(buf, n);
+        ::pclose(z);
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("cli: wallet fund on a real network prints an EIP-681 link and a QR code that decodes to it", "[wallet][cli][rpc]") {
+    test::temp_dir dir;
+    const auto ks = light_keystore(dir.path(), key0);
+    test::rpc_server rpc(84532, base_sepolia_usdc);
+    auto t = run_purser({"wallet", "fund", "--keystore", ks.string(), "--rpc", rpc.url(), "--amount", "2.5",
+                         "--timeout", "0"},
+                        {}, dir.path());
+    const std::string link = std::string("ethereum:") + base_sepolia_usdc + "@84532/transfer?address=" + addr0 +
+                             "&uint256=2500000";
+    CHECK(t.out.find("  link:    " + link + "\n") != std::string::npos);
+    CHECK(decode_terminal_qr(t.out, dir.path()) == link);
+
+    auto plain = run_purser({"wallet", "fund", "--keystore", ks.string(), "--rpc", rpc.url(), "--amount", "2.5",
+                             "--timeout", "0", "--no-qr"},
+                            {}, dir.path());
+    CHECK(plain.out.find(link) != std::string::npos);
+    CHECK(plain.out.find("\u2588") == std::string::npos);
 }
 
 TEST_CASE("cli: wallet refuses an empty password and backs up what --force replaces", "[wallet][cli]") {
