@@ -202,6 +202,10 @@ struct payment_flow::pending {
     std::string signature;              ///< Its signature (0x hex).
     std::string channel_id;
     protocol::address signer_address;
+    /// Signs the next voucher for the same request on the same channel (the gate still held):
+    /// what a recovered corrective 402 is answered with, once.
+    std::function<payment_plan()> replan;
+    bool is_retry = false;  ///< This voucher is already that one retry.
 };
 
 template <class T>

@@ -124,6 +124,14 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
                                           const std::string& channel_id) {
     const protocol::payment_requirements& offer = *best.offer;
     store::channel fresh = channel_record(channel, best.network->caip2, facts.asset_decimals, facts.host);
+    // What signing the next voucher for this request again needs, should the merchant correct
+    // the channel's running total (its terms are copied: the agent's 402 is gone by then).
+    auto replan = [this, again = facts, terms = std::make_shared<const protocol::payment_required>(required),
+                   offer_at = best, channel, channel_id]() mutable {
+        protocol::candidate c = offer_at;
+        c.offer = &terms->accepts.at(c.index);
+        return pay_by_voucher(again, *terms, c, channel, channel_id);
+    };
 
     auto stored = ledger_->get_channel(channel_id);
     if (!stored) return decline(facts, reason::store_unavailable, stored.error().message());
@@ -219,6 +227,7 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
     p->signature = voucher->sig.to_hex();
     p->channel_id = channel_id;
     p->signer_address = signer_->address();
+    p->replan = std::move(replan);
 
     payment_plan plan;
     plan.what = payment_plan::action::pay;
@@ -314,6 +323,7 @@ paid_outcome payment_flow::voucher_response(std::unique_ptr<pending> p, unsigned
         return out;
     }
     if (status == 402) {
+        bool resynced = false;
         std::string why = "merchant refused the voucher";
         if (auto again = find_header(headers, "PAYMENT-REQUIRED")) {
             if (auto terms = protocol::decode_payment_required_header(*again)) {
@@ -342,12 +352,27 @@ paid_outcome payment_flow::voucher_response(std::unique_ptr<pending> p, unsigned
                                                 *signed_max, vs["signature"].get<std::string>())) {
                         why += "; resynced the channel to " + charged->to_decimal();
                         out.log_fields.emplace_back("channel_resync", charged->to_decimal());
+                        resynced = true;
                     }
                     break;
                 }
             }
         }
         unsettled(store::status::failed, why, "failed; reason=merchant_rejected; ledger=" + ledger_id);
+        if (resynced && !p->is_retry && p->replan) {
+            // Once, as the official client does: the next voucher from the adopted total, on the
+            // channel whose gate this request still holds.
+            auto again = p->replan();
+            if (again.what == payment_plan::action::pay) {
+                {
+                    std::lock_guard lock(mutex_);
+                    if (auto it = pending_.find(again.token); it != pending_.end()) it->second->is_retry = true;
+                }
+                out.log_fields.emplace_back("retry", "after corrective 402");
+                out.retry = std::move(again);
+                return out;
+            }
+        }
         release_gate(p->channel_id);
         return out;
     }

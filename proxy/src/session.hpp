@@ -73,6 +73,7 @@ private:
         std::optional<payment_plan> plan;
         bool is_retry = false;
         bool retry_write_started = false;  // a byte of the paid retry may have left
+        bool retried_after_402 = false;    // the one retry after a corrective 402 was sent
         bool hook_reported = false;
         bool head_sent = false;
         bool response_keep_alive = false;
@@ -139,6 +140,7 @@ private:
     void read_response_header();
     void on_response_header(boost::system::error_code ec);
     void report_paid_response();
+    void retry_paid(payment_plan plan);
     void read_402_body();
     void ask_hook();
     void on_plan(payment_plan plan);

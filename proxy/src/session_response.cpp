@@ -60,12 +60,26 @@ void session::report_paid_response() {
             *self->ex_.plan, self->ex_.info, self->ex_.status,
             detail::to_header_list(self->res_parser_->get().base()));
         net::post(self->client_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
+            for (auto& f : outcome.log_fields) self->ex_.log_fields[f.first] = f.second;
+            if (outcome.retry && !self->ex_.retried_after_402) return self->retry_paid(std::move(*outcome.retry));
             for (auto& h : outcome.add_response_headers)
                 self->ex_.extra_headers.push_back(std::move(h));
-            for (auto& f : outcome.log_fields) self->ex_.log_fields[f.first] = f.second;
             self->start_response();
         });
     });
+}
+
+/// The hook recovered from the paid retry's 402 and signed once more: that 402 is dropped with
+/// its connection (its body was never read), and the request goes out again with the new plan.
+void session::retry_paid(payment_plan plan) {
+    ex_.retried_after_402 = true;
+    up_.reset();
+    ex_.plan = std::move(plan);
+    ex_.hook_reported = false;
+    ex_.retry_write_started = false;
+    for (const auto& [name, value] : ex_.plan->add_request_headers) ex_.req.set(name, value);
+    ex_.status = 0;
+    start_upstream();
 }
 
 void session::read_402_body() {

@@ -5,6 +5,8 @@
 // is answered it tells the hook how it went. The hook owns every decision and every ledger write.
 #pragma once
 
+#include <optional>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -75,6 +77,12 @@ struct paid_outcome {
                                        ///< Purser-Remaining.
     header_list log_fields;            ///< Merged into the log line, e.g. {"paid","10000"},
                                        ///< {"tx","0x..."}, {"ledger_status","paid"}.
+    /// Set when the paid retry was answered by a 402 the hook recovered from (an IOU merchant's
+    /// corrective 402 whose signed state it adopted) and it has reserved and signed one more
+    /// payment: the server drops that 402 (and this outcome's response headers) and replays the
+    /// request once more with this `pay` plan, reporting it like the first. The server follows
+    /// at most one such retry per agent request.
+    std::optional<payment_plan> retry;
 };
 
 /// Threading: every call is made on the server's small worker pool (never on an I/O thread), so
