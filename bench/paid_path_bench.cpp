@@ -338,7 +338,7 @@ int main(int argc, char** argv) {
     std::optional<proxy_run> vouchers, exact;
     if (status == 0 && (only.empty() || only == "iou")) {
         const fs::path iou_json = root / "iou.json", exact_json = root / "exact.json";
-        std::ofstream(iou_json) << R"({"payment": {"iou": {"deposit": "10", "channels": 16}}})";
+        std::ofstream(iou_json) << R"({"payment": {"iou": {"deposit": "1", "channels": 64}}})";
         std::ofstream(exact_json) << R"({"payment": {"prefer": "exact"}})";
         vouchers = start_proxy("vouchers", root / "vouchers", testnet_env,
                                keystore + " --config '" + iou_json.string() + "'");
