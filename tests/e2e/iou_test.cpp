@@ -371,3 +371,33 @@ TEST_CASE("payment.iou.channels takes an integer from 1 to 64, and the proxy nam
         CHECK(started.err.find("payment.iou.channels") != std::string::npos);
     }
 }
+
+TEST_CASE("a merchant that lied on one channel gets no voucher on another of its channels", "[e2e][iou][hostile]") {
+    world w;
+    auto token = w.add_agent("victim", {"--per-request", "0.01", "--daily", "1"});
+    const auto config = w.dir() / "iou-two-channels.json";
+    std::ofstream(config) << R"({"payment": {"iou": {"deposit": "0.01", "max_channel": "1", "channels": 2}}})";
+    w.start_proxy({"--config", config.string()});
+    const std::string url = w.env("PURSER_TESTNET_HOSTILE_HTTP") + "/lie/iou-overcharge";
+    const uint256 payer_before = w.balance(w.payer());
+
+    auto first = w.via_proxy("victim", token, {url});
+    INFO(first.raw);
+    REQUIRE(first.status == 200);
+    auto quarantined = first.header("purser-decision");
+    REQUIRE(quarantined);
+    CHECK(quarantined->find("channel=quarantined") != std::string::npos);
+
+    // The second channel is free and could be opened with a deposit: it is not.
+    for (int i = 0; i < 3; ++i) {
+        auto again = w.via_proxy("victim", token, {url});
+        CHECK(again.status == 402);
+        auto refused = again.header("purser-decision");
+        REQUIRE(refused);
+        CHECK(refused->find("reason=iou_quarantined") != std::string::npos);
+    }
+    auto channels = channels_of(w);
+    REQUIRE(channels.size() == 1);
+    CHECK(channels[0]["state"] == "quarantined");
+    CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(10'000));
+}
