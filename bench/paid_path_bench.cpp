@@ -9,8 +9,10 @@
 // The rate hammer (issue 18): agent A, limited to 60 payments a minute, retries on 16
 // connections while agent B pays on 16 others through the same proxy; B's paid requests per
 // second with A hammering against B alone, in interleaved rounds of the same run (target: within
-// 20 %); and vouchers from a prepaid IOU channel against `exact` on the route that offers both
-// (issue 11). `paid_path_bench commits`, `rate` or `iou` runs one scenario.
+// 20 %); and vouchers from prepaid IOU channels against `exact` and against the official
+// @x402/fetch client (node, npm 2.27, paying exact as it does) on the route that offers both
+// (issue 11; target: 10x the official client's paid/s at 16 connections). `paid_path_bench
+// commits`, `rate` or `iou` runs one scenario.
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -29,8 +32,11 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "http_load.hpp"
 #include "purser/protocol/bytes.hpp"
+#include "purser/testnet/accounts.hpp"
 
 namespace {
 
@@ -136,37 +142,63 @@ void stop(pid_t pid) {
     for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
-/// Two proxies on the same URL at 1, 16 and 64 connections, in interleaved rounds (group commit
-/// against one commit per step; vouchers against exact); false on failures.
-bool compare_pair(proxy_run& first, proxy_run& second, const std::string& url, pid_t testnet_pid) {
+/// One measured target: a proxy the load generator drives, or the official client's own loops.
+struct peer {
+    std::string name;
+    proxy_run* proxy = nullptr;  ///< Driven through this proxy; nullptr = `official`.
+    std::function<purser::bench::run_stats(unsigned conns, unsigned per_client)> official;
+};
+
+/// Peers on the same URL at 1, 16 and 64 connections, in interleaved rounds (group commit
+/// against one commit per step; vouchers against exact and the official client). After each
+/// connection count, the best of 3 of the first peer against each other peer (and `ratio_rows`
+/// more pairs by name); false on failures.
+bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
+                   const std::vector<std::pair<std::string, std::string>>& ratio_rows = {},
+                   std::map<unsigned, std::map<std::string, double>>* best = nullptr) {
     bool ok = true;
-    std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "proxy", "paid/s", "p50 ms", "p99 ms",
+    std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "peer", "paid/s", "p50 ms", "p99 ms",
                 "proxy CPU ms/req", "testnet ms/req");
     for (unsigned conns : {1u, 16u, 64u}) {
         std::map<std::string, double> rate;
         for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
-            for (proxy_run* p : {&first, &second}) {
-                purser::bench::load l;
-                l.port = p->port;
-                l.target = url;
-                l.clients = conns;
-                l.per_client = std::max(3u, 128u / conns);
-                l.proxy_authorization = p->authorization;
-                const double proxy_before = cpu_ms(p->pid), testnet_before = cpu_ms(testnet_pid);
-                const auto s = purser::bench::drive(l);
+            for (peer& p : peers) {
+                const unsigned per_client = std::max(3u, 128u / conns);
+                const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
+                const double testnet_before = cpu_ms(testnet_pid);
+                purser::bench::run_stats s;
+                if (p.proxy != nullptr) {
+                    purser::bench::load l;
+                    l.port = p.proxy->port;
+                    l.target = url;
+                    l.clients = conns;
+                    l.per_client = per_client;
+                    l.proxy_authorization = p.proxy->authorization;
+                    s = purser::bench::drive(l);
+                } else {
+                    s = p.official(conns, per_client);
+                }
                 const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
-                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16.3f %16.3f%s\n", conns, p->name.c_str(),
-                            s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000,
-                            (cpu_ms(p->pid) - proxy_before) / n, (cpu_ms(testnet_pid) - testnet_before) / n,
-                            s.failures != 0 ? "  (failures)" : "");
+                char proxy_cpu[32] = "-";  // the official client runs in its own short-lived process
+                if (p.proxy != nullptr) {
+                    std::snprintf(proxy_cpu, sizeof proxy_cpu, "%.3f", (cpu_ms(p.proxy->pid) - proxy_before) / n);
+                }
+                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f%s\n", conns, p.name.c_str(),
+                            s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000, proxy_cpu,
+                            (cpu_ms(testnet_pid) - testnet_before) / n, s.failures != 0 ? "  (failures)" : "");
                 if (s.failures != 0) ok = false;
-                rate[p->name] = std::max(rate[p->name], s.requests_per_second);
+                rate[p.name] = std::max(rate[p.name], s.requests_per_second);
             }
         }
-        if (rate[second.name] > 0) {
-            std::printf("       best of 3: %s / %s = %.2fx paid/s\n", first.name.c_str(),
-                        second.name.c_str(), rate[first.name] / rate[second.name]);
+        auto pairs = ratio_rows;
+        for (std::size_t i = 1; i < peers.size(); ++i) pairs.emplace_back(peers[0].name, peers[i].name);
+        for (const auto& [a, b] : pairs) {
+            if (rate[b] > 0) {
+                std::printf("       best of 3 at %u: %s / %s = %.2fx paid/s\n", conns, a.c_str(), b.c_str(),
+                            rate[a] / rate[b]);
+            }
         }
+        if (best != nullptr) (*best)[conns] = rate;
     }
     return ok;
 }
@@ -225,6 +257,46 @@ bool rate_hammer(const proxy_run& p, const std::string& url, pid_t testnet_pid) 
     return ok;
 }
 
+/// The official @x402/fetch client (npm 2.27, installed as the official-client tests install it)
+/// paying `url` from `conns` concurrent loops in one node process; nullopt when node or the npm
+/// install is not available (the peer is then left out, and the bench says so).
+std::optional<std::string> prepare_official_client() {
+    if (!shell("command -v node >/dev/null && command -v npm >/dev/null")) return std::nullopt;
+    const std::string work = PURSER_OFFICIAL_CLIENT_NPM;
+    if (!shell("'" + std::string(PURSER_OFFICIAL_CLIENT_DIR) + "/npm_install.sh' '" + work + "' >&2")) {
+        return std::nullopt;
+    }
+    // ESM resolves packages from the script's own folder, so the script runs beside node_modules.
+    std::error_code ec;
+    fs::copy_file(fs::path(PURSER_BENCH_DIR) / "official_client" / "paid_load.mjs",
+                  fs::path(work) / "paid_load.mjs", fs::copy_options::overwrite_existing, ec);
+    if (ec) return std::nullopt;
+    return work;
+}
+
+purser::bench::run_stats official_load(const std::string& work, const std::map<std::string, std::string>& env,
+                                       const std::string& url, unsigned conns, unsigned per_client) {
+    purser::bench::run_stats s;
+    auto out = shell("cd '" + work + "' && URL='" + url + "' CLIENTS=" + std::to_string(conns) +
+                     " PER_CLIENT=" + std::to_string(per_client) + " PURSER_TESTNET_ASSET='" +
+                     env.at("PURSER_TESTNET_ASSET") + "' PURSER_TESTNET_NETWORK='" +
+                     env.at("PURSER_TESTNET_NETWORK") + "' PAYER_PRIVATE_KEY=" +
+                     std::string(purser::testnet::payer_account.private_key) +
+                     " node paid_load.mjs");
+    auto j = nlohmann::json::parse(out.value_or(""), nullptr, false);
+    if (!out || j.is_discarded() || !j.is_object()) {
+        s.failures = 1;
+        return s;
+    }
+    s.requests = j.value("requests", std::size_t{0});
+    s.failures = j.value("failures", std::size_t{0});
+    s.requests_per_second = j.value("requests_per_second", 0.0);
+    s.p50_us = j.value("p50_us", 0.0);
+    s.p99_us = j.value("p99_us", 0.0);
+    if (s.failures != 0) std::fprintf(stderr, "official client: %s\n", j.value("first_failure", "").c_str());
+    return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,7 +328,8 @@ int main(int argc, char** argv) {
         std::printf("paid path through the real binary: GET %s (exact, testnet facilitator), %u cores\n"
                     "pids (for a profiler): testnet %d, group commit proxy %d, one commit each proxy %d\n",
                     url.c_str(), std::thread::hardware_concurrency(), testnet_pid, grouped->pid, single->pid);
-        if ((only.empty() || only == "commits") && !compare_pair(*grouped, *single, url, testnet_pid)) status = 1;
+        std::vector<peer> commits{{"group commit", &*grouped, {}}, {"one commit each", &*single, {}}};
+        if ((only.empty() || only == "commits") && !compare_peers(commits, url, testnet_pid)) status = 1;
         if ((only.empty() || only == "rate") && !rate_hammer(*grouped, url, testnet_pid)) status = 1;
     }
     // Vouchers (batch-settlement from a prepaid channel) against exact on the route that offers
@@ -265,7 +338,7 @@ int main(int argc, char** argv) {
     std::optional<proxy_run> vouchers, exact;
     if (status == 0 && (only.empty() || only == "iou")) {
         const fs::path iou_json = root / "iou.json", exact_json = root / "exact.json";
-        std::ofstream(iou_json) << R"({"payment": {"iou": {"deposit": "100"}}})";
+        std::ofstream(iou_json) << R"({"payment": {"iou": {"deposit": "1", "channels": 64}}})";
         std::ofstream(exact_json) << R"({"payment": {"prefer": "exact"}})";
         vouchers = start_proxy("vouchers", root / "vouchers", testnet_env,
                                keystore + " --config '" + iou_json.string() + "'");
@@ -275,9 +348,26 @@ int main(int argc, char** argv) {
         if (!vouchers || !exact) {
             status = 1;
         } else {
-            std::printf("\nvouchers against exact: GET %s (offers both), pids vouchers %d, exact %d\n",
-                        metered.c_str(), vouchers->pid, exact->pid);
-            if (!compare_pair(*vouchers, *exact, metered, testnet_pid)) status = 1;
+            std::vector<peer> peers{{"vouchers", &*vouchers, {}}, {"exact", &*exact, {}}};
+            std::vector<std::pair<std::string, std::string>> more;
+            const auto official = prepare_official_client();
+            if (official) {
+                peers.push_back({"official client", nullptr, [&](unsigned conns, unsigned per_client) {
+                                     return official_load(*official, env, metered, conns, per_client);
+                                 }});
+                more.emplace_back("exact", "official client");
+            }
+            std::printf("\nvouchers against exact and the official @x402/fetch client (exact, %s): GET %s "
+                        "(offers both), pids vouchers %d, exact %d\n",
+                        official ? "node" : "left out: no node or npm install", metered.c_str(), vouchers->pid,
+                        exact->pid);
+            std::map<unsigned, std::map<std::string, double>> best;
+            if (!compare_peers(peers, metered, testnet_pid, more, &best)) status = 1;
+            if (official && best[16]["official client"] > 0) {
+                std::printf("       target (issue 11): vouchers / official client at 16 connections = %.2fx "
+                            "(target >= 10x)\n",
+                            best[16]["vouchers"] / best[16]["official client"]);
+            }
         }
     }
     if (grouped) stop(grouped->pid);

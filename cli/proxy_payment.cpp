@@ -55,13 +55,22 @@ result<std::unique_ptr<chain::json_rpc_client>> rpc_client(const std::string& ur
     return std::make_unique<chain::json_rpc_client>(std::move(*endpoint));
 }
 
-/// payment.iou: {"deposit": "1.00", "max_channel": "5", "max_total": "20"}, token units as
-/// decimal strings (never JSON numbers: money is not floating point).
+/// payment.iou: {"deposit": "1.00", "max_channel": "5", "max_total": "20", "channels": 4},
+/// token units as decimal strings (never JSON numbers: money is not floating point); channels
+/// per merchant as an integer 1..64.
 result<proxy::iou_policy> iou_options(const nlohmann::json& j) {
     if (!j.is_object()) return fail(errc::wrong_type, "payment.iou: expected a JSON object");
     proxy::iou_policy out;
     for (const auto& [key, value] : j.items()) {
         const std::string where = "payment.iou." + key;
+        if (key == "channels") {
+            if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 ||
+                value.get<std::uint64_t>() > 64) {
+                return fail(errc::invalid_value, where + ": expected an integer from 1 to 64");
+            }
+            out.channels = static_cast<unsigned>(value.get<std::uint64_t>());
+            continue;
+        }
         if (key != "deposit" && key != "max_channel" && key != "max_total") {
             return fail(errc::invalid_value, "payment.iou: unknown key '" + key + "'");
         }

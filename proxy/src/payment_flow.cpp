@@ -100,13 +100,13 @@ payment_plan payment_flow::decline(const store::reserve_request& facts, reason w
 
 payment_plan payment_flow::on_payment_required(const request_info& request,
                                                const upstream_response& response) {
-    return *decide(request, response, nullptr, false);
+    return *decide(request, response, nullptr, {});
 }
 
 void payment_flow::on_payment_required_async(const request_info& request,
                                              const upstream_response& response,
                                              plan_callback done) {
-    if (auto plan = decide(request, response, &done, false)) done(std::move(*plan));
+    if (auto plan = decide(request, response, &done, {})) done(std::move(*plan));
 }
 
 void payment_flow::release_gate(const std::string& channel_id) {
@@ -121,17 +121,19 @@ void payment_flow::release_gate(const std::string& channel_id) {
             // Handed over while still busy, so a newcomer cannot overtake the queue.
             next = std::move(it->second.waiters.front());
             it->second.waiters.pop_front();
+            it->second.opening = protocol::uint256{};
         }
     }
     gate_freed_.notify_all();
     if (!next) return;
-    net::post(*resume_, [this, w = std::move(*next)]() mutable {
-        if (auto plan = decide(w.request, w.response, &w.done, true)) w.done(std::move(*plan));
+    net::post(*resume_, [this, channel_id, w = std::move(*next)]() mutable {
+        if (auto plan = decide(w.request, w.response, &w.done, channel_id)) w.done(std::move(*plan));
     });
 }
 
 const protocol::candidate& payment_flow::choose_offer(const protocol::selection& chosen,
-                                                      std::optional<wallet::batch_channel>& channel) {
+                                                      std::optional<wallet::batch_channel>& channel,
+                                                      std::vector<channel_slot>& group) {
     const protocol::candidate* voucher = nullptr;
     const protocol::candidate* other = nullptr;
     for (const auto& c : chosen.candidates) {
@@ -149,19 +151,29 @@ const protocol::candidate& payment_flow::choose_offer(const protocol::selection&
         }
     }
     if (!made) return other != nullptr ? *other : *voucher;
+    group = read_group(*made);
     if (other != nullptr) {
         if (!options_.iou.prefer) return *other;
-        // A voucher when its channel can take it or a deposit may open one; `exact` otherwise.
-        auto stored = ledger_->get_channel(protocol::to_hex(made->id));
+        // A voucher when one of the merchant's channels can take it or a deposit may open
+        // one; `exact` otherwise, and always once the merchant broke a channel's rules.
         const bool deposits = options_.iou.deposit != "0" && !options_.iou.deposit.empty();
         bool covered = false;
-        if (stored && *stored && (*stored)->state == store::channel_state::open) {
-            auto held = (*stored)->deposited.add((*stored)->deposit_pending);
-            auto need = (*stored)->charged.add(voucher->offer->amount);
-            covered = held && need && *need <= *held;
+        bool usable = false;
+        bool quarantined = false;
+        for (const auto& slot : group) {
+            if (!slot.stored) {
+                usable = true;
+                continue;
+            }
+            const store::channel& c = *slot.stored;
+            quarantined = quarantined || c.state == store::channel_state::quarantined;
+            if (c.state != store::channel_state::open) continue;
+            usable = true;
+            auto held = c.deposited.add(c.deposit_pending);
+            auto need = c.charged.add(voucher->offer->amount);
+            covered = covered || (held && need && *need <= *held);
         }
-        const bool usable = !(stored && *stored) || (*stored)->state == store::channel_state::open;
-        if (!covered && !(deposits && usable)) return *other;
+        if (quarantined || (!covered && !(deposits && usable))) return *other;
     }
     channel = std::move(made);
     return *voucher;
@@ -170,7 +182,16 @@ const protocol::candidate& payment_flow::choose_offer(const protocol::selection&
 std::optional<payment_plan> payment_flow::decide(const request_info& request,
                                                  const upstream_response& response,
                                                  const plan_callback* queue_with,
-                                                 bool gate_held) {
+                                                 const std::string& held_channel) {
+    // A resumed request holds the gate it queued on; any way out that does not pay on that
+    // channel (the terms changed, exact was chosen, a decline) frees it for the next one.
+    struct held_gate {
+        payment_flow* flow;
+        std::string id;
+        ~held_gate() {
+            if (!id.empty()) flow->release_gate(id);
+        }
+    } held{this, held_channel};
     if (!looks_like_x402(response)) return payment_plan{};  // not_x402: nothing recorded
 
     store::reserve_request facts = facts_of(request);
@@ -194,8 +215,8 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
     }
     // The policy decides on exactly the offer that gets signed: the cheapest, or the voucher.
     std::optional<wallet::batch_channel> channel;
-    const protocol::candidate& best = choose_offer(chosen, channel);
-    const std::string channel_id = channel ? protocol::to_hex(channel->id) : std::string();
+    std::vector<channel_slot> group;
+    const protocol::candidate& best = choose_offer(chosen, channel, group);
     const protocol::payment_requirements& offer = *best.offer;
     facts.scheme = offer.scheme;
     facts.network = offer.network;
@@ -212,25 +233,42 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
     if (!signer_) return decline(facts, reason::wallet_locked, "no wallet key is loaded");
     const std::string payer = signer_->address().to_checksum();
     facts.payer = payer;
-    if (!channel_id.empty()) {
-        if (!gate_held) {
+    if (channel) {
+        std::size_t slot = group.size();
+        for (std::size_t i = 0; i < group.size() && !held.id.empty(); ++i) {
+            if (group[i].id == held.id) slot = i;
+        }
+        if (slot < group.size()) {
+            held.id.clear();  // paying on the channel it was handed
+        } else {
             std::unique_lock lock(mutex_);
-            auto& gate = gates_[channel_id];
-            if (gate.busy) {
+            const channel_claim claim = claim_channel(group, offer.amount, facts.asset_decimals);
+            slot = claim.slot;
+            const std::string& id = group[slot].id;
+            if (!claim.taken) {
                 if (queue_with != nullptr) {
-                    gate.waiters.push_back({request, response, *queue_with});
+                    gates_[id].waiters.push_back({request, response, *queue_with});
                     return std::nullopt;
                 }
                 gate_freed_.wait(lock, [&] {
-                    auto it = gates_.find(channel_id);
+                    auto it = gates_.find(id);
                     return it == gates_.end() || !it->second.busy;
                 });
+                gates_[id].busy = true;
             }
-            gates_[channel_id].busy = true;
         }
-        auto plan = pay_by_voucher(std::move(facts), *required, best, *channel, channel_id);
+        const std::string channel_id = group[slot].id;
+        const wallet::batch_channel on =
+            slot == 0 ? *channel : wallet::with_salt(*channel, wallet::indexed_salt(group[slot].index));
+        auto plan = pay_by_voucher(std::move(facts), *required, best, on, channel_id);
         // Anything but a voucher on its way frees the channel for the next request.
-        if (plan.what != payment_plan::action::pay) release_gate(channel_id);
+        if (plan.what != payment_plan::action::pay) {
+            release_gate(channel_id);
+        } else {
+            // Its deposit, if any, is now in the store's escrow total: no longer counted twice.
+            std::lock_guard lock(mutex_);
+            if (auto it = gates_.find(channel_id); it != gates_.end()) it->second.opening = {};
+        }
         return plan;
     }
 

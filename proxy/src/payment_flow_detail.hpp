@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "purser/protocol/amount.hpp"
+#include "purser/protocol/errc.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/proxy/payment_flow.hpp"
 #include "purser/store/money.hpp"
@@ -71,6 +72,19 @@ inline store::reserve_request facts_of(const request_info& request) {
     facts.url = without_query(request.url);
     facts.host = lower(request.host);
     return facts;
+}
+
+/// Token units as configured ("1.00"), in atomic units of a token with `decimals`.
+inline result<std::optional<protocol::uint256>> configured_units(const std::string& text,
+                                                                 unsigned decimals,
+                                                                 std::string_view key) {
+    if (text.empty()) return std::optional<protocol::uint256>{};
+    auto v = protocol::parse_units(text, decimals);
+    if (!v) {
+        return fail(protocol::errc::invalid_value,
+                    "payment.iou." + std::string(key) + ": " + v.error().message());
+    }
+    return std::optional<protocol::uint256>{*v};
 }
 
 inline std::string join(const std::vector<std::string>& parts) {

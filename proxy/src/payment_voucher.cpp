@@ -34,16 +34,6 @@ std::optional<uint256> amount_of(const protocol::ojson& j, std::string_view key)
     return *v;
 }
 
-/// Token units as configured ("1.00"), in atomic units of a token with `decimals`.
-result<std::optional<uint256>> configured_units(const std::string& text, unsigned decimals,
-                                                std::string_view key) {
-    if (text.empty()) return std::optional<uint256>{};
-    auto v = protocol::parse_units(text, decimals);
-    if (!v) return fail(protocol::errc::invalid_value, "payment.iou." + std::string(key) + ": " +
-                                                          v.error().message());
-    return std::optional<uint256>{*v};
-}
-
 std::string merchant_quote(const std::string& merchant_text) { return store::bounded_text(merchant_text, 80); }
 
 /// What a paid voucher's receipt says about the channel, checked against what was signed.

@@ -71,6 +71,11 @@ result<std::optional<channel>> store::get_channel(std::string_view id) const {
     return impl_->load_channel(t, id);
 }
 
+result<uint256> store::escrow_held() const {
+    PURSER_TRY(t, impl_->begin_read());
+    return impl_->escrow_total(t);
+}
+
 result<std::vector<channel>> store::list_channels() const {
     PURSER_TRY(t, impl_->begin_read());
     std::vector<channel> out;

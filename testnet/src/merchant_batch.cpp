@@ -44,11 +44,36 @@ ojson channel_state(const json& snapshot, const uint256& charged) {
 
 http_response merchant::batch_payment(const http_request& req, const merchant_route& route,
                                       const ojson& payload, const ojson& offer) {
-    std::lock_guard lock(batch_mutex_);
     const ojson& p = payload["payload"];
     const std::string type = p.value("type", "");
     const ojson voucher = p.value("voucher", ojson::object());
     const std::string id = lower(voucher.value("channelId", ""));
+    // One payment at a time per channel, as the official server's per-channel lock
+    // (server/storage.ts withChannelLock): the channel's record is read, checked and written
+    // under it, while payments on other channels (several channels of one payer included) run
+    // at once. batch_mutex_ guards only the maps, never a facilitator call.
+    std::shared_ptr<std::mutex> channel_lock;
+    {
+        std::lock_guard lock(batch_mutex_);
+        auto& l = channel_locks_[id];
+        if (!l) l = std::make_shared<std::mutex>();
+        channel_lock = l;
+    }
+    std::lock_guard serial(*channel_lock);
+    auto load = [&]() -> std::optional<channel_record> {
+        std::lock_guard lock(batch_mutex_);
+        auto it = channels_.find(id);
+        if (it == channels_.end()) return std::nullopt;
+        return it->second;
+    };
+    auto save = [&](channel_record r) {
+        std::lock_guard lock(batch_mutex_);
+        // settle_batches() may have claimed meanwhile (it takes no channel lock): keep its word.
+        if (auto it = channels_.find(id); it != channels_.end() && it->second.claimed > r.claimed) {
+            r.claimed = it->second.claimed;
+        }
+        channels_[id] = std::move(r);
+    };
     const std::string network = offer["network"];
     const uint256 max = dec(voucher.value("maxClaimableAmount", ojson("0")));
     const uint256 price = dec(json::parse(offer["amount"].dump()));
@@ -74,11 +99,11 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     // As the official server (server/verify.ts handleBeforeVerify): a known channel whose voucher
     // does not continue the charged total gets the corrective 402 before any facilitator call,
     // once the channel config is shown to hash to the channel id.
-    if (auto known = channels_.find(id); known != channels_.end()) {
+    if (auto known = load()) {
         auto cfg = protocol::channel_config_from_json(json::parse(p.value("channelConfig", ojson()).dump()));
         const bool bound = cfg && lower(protocol::to_hex(protocol::channel_id(protocol::testnet_chain_id, *cfg))) == id;
-        auto expected = expected_max(known->second);
-        if (bound && (!expected || max != *expected)) return corrective(known->second);
+        auto expected = expected_max(*known);
+        if (bound && (!expected || max != *expected)) return corrective(*known);
     }
 
     auto verified = detail::call_facilitator(config_, "verify", 2, payload, offer);
@@ -87,16 +112,16 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     const json snapshot = verified->value("extra", json::object());
     const std::string payer = verified->value("payer", "");
 
-    auto it = channels_.find(id);
-    if (it == channels_.end()) {
+    std::optional<channel_record> stored = load();
+    if (!stored) {
         // No local record: the on-chain totalClaimed is the baseline (spec "Server state loss").
-        channel_record fresh;
-        fresh.charged = dec(snapshot.value("totalClaimed", json("0")));
-        fresh.claimed = fresh.charged;
-        it = channels_.emplace(id, fresh).first;
+        stored.emplace();
+        stored->charged = dec(snapshot.value("totalClaimed", json("0")));
+        stored->claimed = stored->charged;
     }
-    channel_record& rec = it->second;
+    channel_record rec = std::move(*stored);
     rec.snapshot = snapshot;
+    save(rec);
 
     if (type == "refund") {
         if (max != rec.charged) return corrective(rec);
@@ -127,7 +152,10 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
         receipt["extra"]["channelState"]["chargedCumulativeAmount"] = rec.charged.to_decimal();
         json state = receipt["extra"]["channelState"];
         if (dec(state.value("balance", json("0"))) == dec(state.value("totalClaimed", json("0")))) {
-            channels_.erase(it);  // fully refunded: the record goes (spec step 5)
+            std::lock_guard lock(batch_mutex_);
+            channels_.erase(id);  // fully refunded: the record goes (spec step 5)
+        } else {
+            save(rec);
         }
         return {200,
                 {{"Content-Type", "application/json"},
@@ -162,6 +190,7 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     rec.signature = voucher.value("signature", "");
     rec.config = json::parse(p["channelConfig"].dump());
     rec.snapshot = state_snapshot;
+    save(rec);
 
     ojson body;
     body["success"] = true;
@@ -189,8 +218,10 @@ result<json> merchant::settle_batches() {
     std::lock_guard lock(batch_mutex_);
     const ojson offer = detail::make_offer(config_, "batch-settlement", uint256{0}, "", "", "");
     ojson claims = ojson::array();
+    std::map<std::string, uint256> claiming;  // what each claim takes the channel's claimed to
     for (const auto& [id, rec] : channels_) {
         if (rec.charged > rec.claimed && !rec.signature.empty()) {
+            claiming[id] = rec.charged;
             claims.push_back({{"voucher", {{"channel", rec.config}, {"maxClaimableAmount", rec.signed_max.to_decimal()}}},
                               {"signature", rec.signature},
                               {"totalClaimed", rec.charged.to_decimal()}});
@@ -202,7 +233,11 @@ result<json> merchant::settle_batches() {
         if (!claimed.value("success", false)) {
             return fail(errc::unavailable, "claim failed: " + claimed.value("errorReason", std::string()));
         }
-        for (auto& [id, rec] : channels_) rec.claimed = rec.charged;
+        // Payments on other channels' locks may have moved `charged` on meanwhile: only what
+        // was claimed counts as claimed.
+        for (const auto& [id, to] : claiming) {
+            if (auto it = channels_.find(id); it != channels_.end()) it->second.claimed = to;
+        }
     }
     ojson settle_payload{{"x402Version", 2},
                          {"accepted", offer},

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <regex>
 #include <future>
 #include <vector>
@@ -263,4 +265,138 @@ TEST_CASE("a proxy that lost its channel state starts again from the chain and t
     CHECK(ch["deposited"] == "50000");
     CHECK(ch["charged"] == "5500");
     CHECK(ch["signed_max"] == "5500");
+}
+
+namespace {
+
+/// `purser iou balance --format json`: one JSON object a line, one line a channel.
+std::vector<nlohmann::json> channels_of(world& w) {
+    auto listed = w.purser({"iou", "balance", "--format", "json"});
+    REQUIRE(listed.exit_code == 0);
+    std::vector<nlohmann::json> out;
+    std::istringstream lines(listed.out);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+    }
+    return out;
+}
+
+uint256 sum_of(const std::vector<nlohmann::json>& channels, const char* field) {
+    uint256 total;
+    for (const auto& c : channels) {
+        total = *total.add(*uint256::from_decimal(c[field].get<std::string>()));
+    }
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("several channels with one merchant spread concurrent vouchers, keep every cap on chain, and each resumes after a restart", "[e2e][iou]") {
+    world w;
+    // 0.0005 a call: the daily cap allows exactly 20 calls.
+    auto token = w.add_agent("spread", {"--per-request", "0.01", "--daily", "0.01"});
+    const auto config = w.dir() / "iou-channels.json";
+    // Up to 4 channels of 0.05 each, and no more than 0.2 in escrow altogether.
+    std::ofstream(config) << R"({"payment": {"iou": {"deposit": "0.05", "max_channel": "0.05",
+                                 "max_total": "0.2", "channels": 4}}})";
+    w.start_proxy({"--config", config.string()});
+    const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
+    const uint256 payer_start = w.balance(w.payer());
+    const uint256 payee_start = w.balance(w.env("PURSER_TESTNET_PAYEE"));
+
+    auto burst = [&](int n) {
+        std::vector<std::future<unsigned>> calls;
+        for (int i = 0; i < n; ++i) {
+            calls.push_back(std::async(std::launch::async, [&] {
+                return w.via_proxy("spread", token, {url}).status;
+            }));
+        }
+        std::map<unsigned, int> statuses;
+        for (auto& c : calls) ++statuses[c.get()];
+        return statuses;
+    };
+    auto first = burst(100);
+    CHECK(first[200] == 20);
+    CHECK(first[402] == 80);
+
+    // The calls went over more than one channel, each funded by its own deposit within the caps,
+    // and what all of them together may claim is the daily cap, not a unit more.
+    auto channels = channels_of(w);
+    CHECK(channels.size() >= 2);
+    CHECK(channels.size() <= 4);
+    for (const auto& c : channels) {
+        INFO(c.dump());
+        CHECK(c["state"] == "open");
+        CHECK(c["deposited"] == "50000");
+        CHECK(c["signed_max"] == c["charged"]);
+    }
+    CHECK(sum_of(channels, "signed_max") == uint256(10'000));
+    CHECK(sum_of(channels, "charged") == uint256(10'000));
+    // On chain: the wallet paid exactly the deposits, and the escrow holds each of them.
+    CHECK(*payer_start.sub(w.balance(w.payer())) == sum_of(channels, "deposited"));
+    for (const auto& c : channels) CHECK(w.escrow(c["channel"].get<std::string>()).first == uint256(50'000));
+
+    // A restart keeps every channel: concurrent calls continue each running total, and the
+    // merchant accepts every voucher at once (a corrective 402 would be a 402 here).
+    CHECK(w.stop_proxy() == 0);
+    w.purser({"agent", "set", "spread", "--daily", "1"});
+    w.start_proxy({"--config", config.string()});
+    auto second = burst(16);
+    CHECK(second[200] == 16);
+    auto after = channels_of(w);
+    CHECK(after.size() >= channels.size());
+    CHECK(sum_of(after, "charged") == uint256(18'000));
+    for (const auto& row : w.ledger("spread")) CHECK(row["status"] != "failed");
+
+    // The merchant claims and settles every channel: its gain is exactly the sum of the charges.
+    auto settled = w.purser({"testnet", "settle", "--dir", (w.dir() / "testnet").string()});
+    INFO(settled.out + settled.err);
+    REQUIRE(settled.exit_code == 0);
+    CHECK(*w.balance(w.env("PURSER_TESTNET_PAYEE")).sub(payee_start) == uint256(18'000));
+    uint256 claimed;
+    for (const auto& c : after) claimed = *claimed.add(w.escrow(c["channel"].get<std::string>()).second);
+    CHECK(claimed == uint256(18'000));
+}
+
+TEST_CASE("payment.iou.channels takes an integer from 1 to 64, and the proxy names the key otherwise", "[e2e][iou]") {
+    world w;
+    for (const std::string bad : {"0", "65", "\"4\"", "2.5"}) {
+        INFO(bad);
+        const auto config = w.dir() / "bad-channels.json";
+        std::ofstream(config) << R"({"payment": {"iou": {"channels": )" << bad << "}}}";
+        auto started = w.purser({"proxy", "--config", config.string(), "--listen", "127.0.0.1:0", "--detach",
+                                 "--log", "/dev/null"});
+        CHECK(started.exit_code != 0);
+        CHECK(started.err.find("payment.iou.channels") != std::string::npos);
+    }
+}
+
+TEST_CASE("a merchant that lied on one channel gets no voucher on another of its channels", "[e2e][iou][hostile]") {
+    world w;
+    auto token = w.add_agent("victim", {"--per-request", "0.01", "--daily", "1"});
+    const auto config = w.dir() / "iou-two-channels.json";
+    std::ofstream(config) << R"({"payment": {"iou": {"deposit": "0.01", "max_channel": "1", "channels": 2}}})";
+    w.start_proxy({"--config", config.string()});
+    const std::string url = w.env("PURSER_TESTNET_HOSTILE_HTTP") + "/lie/iou-overcharge";
+    const uint256 payer_before = w.balance(w.payer());
+
+    auto first = w.via_proxy("victim", token, {url});
+    INFO(first.raw);
+    REQUIRE(first.status == 200);
+    auto quarantined = first.header("purser-decision");
+    REQUIRE(quarantined);
+    CHECK(quarantined->find("channel=quarantined") != std::string::npos);
+
+    // The second channel is free and could be opened with a deposit: it is not.
+    for (int i = 0; i < 3; ++i) {
+        auto again = w.via_proxy("victim", token, {url});
+        CHECK(again.status == 402);
+        auto refused = again.header("purser-decision");
+        REQUIRE(refused);
+        CHECK(refused->find("reason=iou_quarantined") != std::string::npos);
+    }
+    auto channels = channels_of(w);
+    REQUIRE(channels.size() == 1);
+    CHECK(channels[0]["state"] == "quarantined");
+    CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(10'000));
 }

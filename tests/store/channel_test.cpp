@@ -18,11 +18,12 @@ namespace {
 const std::string channel_id = "0x" + std::string(63, '0') + "c";
 
 /// A voucher of cumulative `max` on the test channel, with `deposit` signed along.
-reserve_request voucher(const std::string& agent, std::uint64_t max, std::uint64_t deposit = 0) {
+reserve_request voucher(const std::string& agent, std::uint64_t max, std::uint64_t deposit = 0,
+                        const std::string& id = channel_id) {
     reserve_request q = usdc_request(agent, 0);
     q.scheme = "batch-settlement";
     voucher_request v;
-    v.fresh.id = channel_id;
+    v.fresh.id = id;
     v.fresh.network = q.network;
     v.fresh.token = q.asset;
     v.fresh.receiver = q.pay_to;
@@ -222,4 +223,59 @@ TEST_CASE("an explicit deposit is reserved within the escrow caps, settles into 
     // A closed channel takes no further explicit deposit.
     request.amount_atomic = uint256(1);
     CHECK_FALSE(s->reserve_deposit(fresh, request, std::nullopt, std::nullopt));
+
+TEST_CASE("several channels with one merchant carry vouchers at once, each counting its own high under one total cap", "[store][iou]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = purser::test::open_store(dir.path(), clock);
+    policy p;
+    p.daily = 10'000;
+    REQUIRE(s->add_agent("a", p));
+    const std::string second = "0x" + std::string(63, '0') + "d";
+    auto on = [&](const std::string& id, std::uint64_t max, std::uint64_t deposit, std::uint64_t total) {
+        auto q = voucher("a", max, deposit, id);
+        q.voucher->total_cap = uint256(total);
+        return s->reserve(q).value();
+    };
+
+    auto a = on(channel_id, 1000, 3000, 5000);
+    REQUIRE(a.approved);
+    // The second channel's deposit would take escrow past the total cap: declined, nothing moved.
+    auto refused = on(second, 1000, 3000, 5000);
+    CHECK_FALSE(refused.approved);
+    CHECK(refused.why == reason::iou_insufficient);
+    CHECK(s->escrow_held().value() == uint256(3000));
+    CHECK_FALSE(s->get_channel(second).value());
+
+    // With room for both, both vouchers are in flight at the same time, each on its own channel.
+    auto b = on(second, 1000, 3000, 6000);
+    REQUIRE(b.approved);
+    auto ca = s->get_channel(channel_id).value().value();
+    auto cb = s->get_channel(second).value().value();
+    CHECK(ca.in_flight == a.reservation_id);
+    CHECK(cb.in_flight == b.reservation_id);
+    CHECK(ca.signed_max == uint256(1000));
+    CHECK(cb.signed_max == uint256(1000));
+    CHECK(s->escrow_held().value() == uint256(6000));
+    CHECK(s->usage("a")->spent_today == 2000);
+
+    // One answered, one never sent: each channel moves alone.
+    REQUIRE(s->commit_voucher(a.reservation_id, a.deposit_id, accepted(1000, 1000, true)));
+    REQUIRE(s->release_voucher(b.reservation_id, b.deposit_id, "not sent"));
+    ca = s->get_channel(channel_id).value().value();
+    cb = s->get_channel(second).value().value();
+    CHECK(ca.deposited == uint256(3000));
+    CHECK(ca.charged == uint256(1000));
+    CHECK(ca.in_flight == 0);
+    CHECK(cb.signed_max == uint256(0));
+    CHECK(cb.deposit_pending == uint256(0));
+    CHECK(s->escrow_held().value() == uint256(3000));
+    CHECK(s->usage("a")->spent_today == 1000);
+
+    // A quarantine is the channel's own in the store; the payment flow keeps the whole merchant
+    // away from vouchers (tests/e2e/iou_test.cpp).
+    REQUIRE(s->set_channel_state(channel_id, channel_state::quarantined, "lied"));
+    CHECK(on(channel_id, 2000, 0, 6000).why == reason::iou_quarantined);
+    CHECK(on(second, 1000, 3000, 6000).approved);
+    CHECK(s->check_counters().value().empty());
 }

@@ -53,7 +53,8 @@ result<void> check_uint128(const protocol::uint256& v, const char* what) {
 
 result<batch_channel> make_batch_channel(const protocol::address& payer,
                                          const protocol::payment_requirements& offer,
-                                         const protocol::network_registry& registry) {
+                                         const protocol::network_registry& registry,
+                                         const protocol::bytes32& salt) {
     if (offer.scheme != "batch-settlement") {
         return fail(errc::unsupported_offer, "scheme " + offer.scheme + " is not batch-settlement");
     }
@@ -80,11 +81,25 @@ result<batch_channel> make_batch_channel(const protocol::address& payer,
     ch.config.receiver_authorizer = receiver_authorizer;
     ch.config.token = token;
     ch.config.withdraw_delay = delay;
-    ch.config.salt = {};
+    ch.config.salt = salt;
     ch.id = protocol::channel_id(chain, ch.config);
     // The token domain is only needed for deposits; a voucher-only offer may omit it.
     if (auto d = offer_token_domain(offer, registry)) ch.token_domain = std::move(*d);
     return ch;
+}
+
+protocol::bytes32 indexed_salt(std::uint32_t index) {
+    protocol::bytes32 salt{};
+    for (std::size_t i = 0; i < 4; ++i) {
+        salt[salt.size() - 1 - i] = static_cast<std::uint8_t>(index >> (8 * i));
+    }
+    return salt;
+}
+
+batch_channel with_salt(batch_channel channel, const protocol::bytes32& salt) {
+    channel.config.salt = salt;
+    channel.id = protocol::channel_id(channel.chain_id, channel.config);
+    return channel;
 }
 
 result<signed_voucher> sign_voucher(signer& s, std::uint64_t chain_id,

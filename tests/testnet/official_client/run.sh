@@ -9,7 +9,6 @@ bin="$1"
 work="$2"
 script="$3"
 here="$(cd "$(dirname "$0")" && pwd)"
-mkdir -p "$work"
 tn="$(mktemp -d "${TMPDIR:-/tmp}/purser-oc-XXXXXX")"
 cleanup() {
   "$bin" testnet down --dir "$tn" >/dev/null 2>&1 || true
@@ -18,17 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# npm install once per package.json content; two tests may ask at once, so under a lock.
-stamp="$work/node_modules/.purser-stamp"
-exec 9>"$work/.npm.lock"
-flock 9
-if ! cmp -s "$here/package.json" "$stamp" 2>/dev/null; then
-  cp "$here/package.json" "$work/package.json"
-  (cd "$work" && npm install --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1) || {
-    echo "npm install failed:"; cat "$work/npm.log"; exit 1; }
-  cp "$here/package.json" "$stamp"
-fi
-flock -u 9
+"$here/npm_install.sh" "$work"
 cp "$here/$script" "$work/$script"
 
 "$bin" testnet up --dir "$tn" --base-port 0 >"$tn.log" 2>&1 &

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "purser/protocol/address.hpp"
 #include "purser/protocol/bytes.hpp"
@@ -82,6 +83,12 @@ struct iou_policy {
     /// claims); "" = no cap of its own.
     std::string max_channel;
     std::string max_total;
+    /// How many channels to keep with each merchant (same payer, receiver and token), 1..64.
+    /// The merchant accepts exactly the next running total, so one channel carries one voucher
+    /// at a time; N channels carry N calls at once. Channel i has salt i (channel 0 is the
+    /// official client's default). Another channel is opened, with its own deposit under
+    /// max_channel and max_total, only when every funded one is busy.
+    unsigned channels = 1;
 };
 
 /// The store's record of `channel` with nothing in it yet: on `network` (CAIP-2), its token
@@ -172,15 +179,44 @@ private:
     /// amount, so vouchers signed concurrently would refuse each other.
     struct channel_gate {
         bool busy = false;
+        /// The deposit the holder took this channel to make (opening or refilling it), 0 =
+        /// none: counted against max_total until the gate is freed, so that concurrent
+        /// openings cannot together pass the cap the store would then refuse.
+        protocol::uint256 opening;
         std::deque<channel_waiter> waiters;
     };
+    /// One of the channels kept with a merchant: index (its salt), id, and the store's record.
+    struct channel_slot {
+        std::uint32_t index = 0;
+        std::string id;
+        std::optional<store::channel> stored;
+    };
+    /// Which slot a request got: taken (its gate is now held) or queued behind.
+    struct channel_claim {
+        std::size_t slot = 0;
+        bool taken = false;
+    };
 
-    /// The decision. A batch-settlement payment first takes its channel's gate: when the gate
-    /// is busy the request is queued with `queue_with` and nullopt returned, or (no callback:
-    /// the synchronous call) the caller waits. `gate_held`: the gate was handed over already.
+    /// The decision. A batch-settlement payment first takes a gate of its merchant's channels
+    /// (claim_channel): when none fits now the request is queued with `queue_with` and nullopt
+    /// returned, or (no callback: the synchronous call) the caller waits. `held_channel`: the
+    /// gate of that channel was handed over already ("" = none); a decision that does not pay
+    /// on it frees it.
     std::optional<payment_plan> decide(const request_info& request,
                                        const upstream_response& response,
-                                       const plan_callback* queue_with, bool gate_held);
+                                       const plan_callback* queue_with,
+                                       const std::string& held_channel);
+    /// The channels of `first`'s group (salts 0..iou.channels-1), read from the store
+    /// (payment_channels.cpp; ids are computed once per group).
+    std::vector<channel_slot> read_group(const wallet::batch_channel& first);
+    /// Under mutex_: the channel of `group` for a voucher of `price`, in this order: a
+    /// quarantined one (any lie stops vouchers to that merchant: the reservation declines),
+    /// a free one that covers the price, a free one a deposit may open or refill within the
+    /// caps (counting other openings in flight), a queue behind the busy one that covers (or is
+    /// being funded) with the fewest waiters, a free one whatever it holds (the reservation
+    /// decides), and last the shortest queue. Takes the gate when the result says taken.
+    channel_claim claim_channel(const std::vector<channel_slot>& group,
+                                const protocol::uint256& price, unsigned decimals);
     /// Frees the gate of `channel_id`, or hands it to the next queued request.
     void release_gate(const std::string& channel_id);
     /// The batch-settlement path, with the gate held (payment_voucher.cpp).
@@ -194,8 +230,10 @@ private:
                                  std::string_view why);
     /// Which offer to pay: a batch-settlement one when an open channel covers it or a deposit
     /// may open one (and iou.prefer), else the cheapest. Sets `channel` for a voucher.
+    /// `group` gets the channel's group when a voucher is chosen.
     const protocol::candidate& choose_offer(const protocol::selection& chosen,
-                                            std::optional<wallet::batch_channel>& channel);
+                                            std::optional<wallet::batch_channel>& channel,
+                                            std::vector<channel_slot>& group);
     /// Records a decline (one ledger row) and builds the plan that tells the agent why.
     payment_plan decline(const store::reserve_request& facts, store::reason why,
                          std::string_view detail);
@@ -220,6 +258,7 @@ private:
     std::atomic<std::uint64_t> ledger_errors_after_signing_{0};
 
     std::map<std::string, channel_gate> gates_;  // under mutex_
+    std::map<std::string, std::vector<std::string>> group_ids_;  // channel 0's id -> ids; mutex_
     std::condition_variable gate_freed_;         // for the synchronous call's wait
     std::unique_ptr<boost::asio::thread_pool> resume_;  // runs queued requests' decisions
 

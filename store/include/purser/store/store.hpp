@@ -183,6 +183,10 @@ public:
     [[nodiscard]] result<std::optional<channel>> get_channel(std::string_view id) const;
     /// Every channel, by id.
     [[nodiscard]] result<std::vector<channel>> list_channels() const;
+    /// What all channels not closed hold in escrow (deposits, signed or landed, less what was
+    /// claimed), in atomic units summed across tokens: the figure payment.iou.max_total caps in
+    /// reserve(). The payment flow reads it to decide whether opening another channel can pass.
+    [[nodiscard]] result<protocol::uint256> escrow_held() const;
     /// The merchant accepted the voucher: its row is paid (counting the signed increase, whatever
     /// the merchant says it charged), the deposit's row paid when it landed (in_doubt when the
     /// merchant did not settle it), and the channel takes the reported, already checked, state.

@@ -101,8 +101,10 @@ private:
                                 const protocol::ojson& payload, const protocol::ojson& offer);
 
     merchant_config config_;
-    std::mutex batch_mutex_;             ///< Serializes batch payments (per-channel ordering).
+    std::mutex batch_mutex_;             ///< Guards the two maps below (held briefly).
     std::map<std::string, channel_record> channels_;
+    /// One lock per channel id, held through a payment on that channel (per-channel ordering).
+    std::map<std::string, std::shared_ptr<std::mutex>> channel_locks_;
 };
 
 }  // namespace purser::testnet

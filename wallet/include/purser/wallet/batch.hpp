@@ -27,12 +27,22 @@ struct batch_channel {
 
 /// The channel an offer describes for payer `payer` (payer = payerAuthorizer = the signer),
 /// receiver = payTo, receiverAuthorizer = extra.receiverAuthorizer (non-zero), token = asset,
-/// withdrawDelay = extra.withdrawDelay (900..2592000; number or decimal string), salt 0.
+/// withdrawDelay = extra.withdrawDelay (900..2592000; number or decimal string), salt `salt`
+/// (default 0, the official client's default channel).
 /// Errors: unsupported_offer (scheme not batch-settlement, unknown network, missing or bad
 /// extra fields; the detail names the field).
 [[nodiscard]] result<batch_channel> make_batch_channel(const protocol::address& payer,
                                                        const protocol::payment_requirements& offer,
-                                                       const protocol::network_registry& registry);
+                                                       const protocol::network_registry& registry,
+                                                       const protocol::bytes32& salt = {});
+
+/// The salt of the `index`-th channel a payer keeps with one receiver and token: the index as a
+/// big-endian integer. Channel 0 is the official client's default (salt 0), and every channel
+/// can be found again on chain from the offer alone after local state is lost.
+[[nodiscard]] protocol::bytes32 indexed_salt(std::uint32_t index);
+
+/// `channel` with salt `salt`, its id recomputed.
+[[nodiscard]] batch_channel with_salt(batch_channel channel, const protocol::bytes32& salt);
 
 /// A signed cumulative voucher.
 struct signed_voucher {
