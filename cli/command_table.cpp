@@ -249,6 +249,8 @@ std::vector<command_spec> build_table() {
                  {{"merchant", "URL", "a paid URL of the merchant (required)", "", ""},
                   {"amount", "X", "refund only this much (token units)", "the rest", ""},
                   {"cacert", "FILE", "trust this CA for an https:// merchant", "", ""},
+                  {"channel", "N", "which of the wallet's channels with the merchant (payment.iou.channels)",
+                   "0", ""},
                   keystore_opt,
                   config_opt}});
 
@@ -261,6 +263,8 @@ std::vector<command_spec> build_table() {
                   {"amount", "X", "token units to deposit (required)", "", ""},
                   rpc_opt,
                   {"cacert", "FILE", "trust this CA for an https:// merchant", "", ""},
+                  {"channel", "N", "which of the wallet's channels with the merchant (payment.iou.channels)",
+                   "0", ""},
                   keystore_opt,
                   config_opt}});
     t.push_back({"iou withdraw", "", "timed exit: start a withdrawal, then finalize it after the delay",
@@ -272,6 +276,8 @@ std::vector<command_spec> build_table() {
                   {"amount", "X", "withdraw only this much (token units)", "all unclaimed", ""},
                   rpc_opt,
                   {"cacert", "FILE", "trust this CA for an https:// merchant", "", ""},
+                  {"channel", "N", "which of the wallet's channels with the merchant (payment.iou.channels)",
+                   "0", ""},
                   keystore_opt,
                   config_opt}});
 

@@ -146,7 +146,14 @@ result<merchant_channel> read_merchant_channel(const options& o, const std::stri
     out.signer = std::make_unique<wallet::local_signer>(std::move(key));
     const auto registry = protocol::network_registry::builtin();
     PURSER_TRY(channel, wallet::make_batch_channel(out.signer->address(), out.offer, registry));
-    out.channel = channel;
+    // With payment.iou.channels above 1 the wallet keeps channels 0..N-1 with the merchant
+    // (salt = index); --channel picks one.
+    const std::string index_text = o.get_or("channel", "0");
+    auto index = protocol::uint256::from_decimal(index_text);
+    if (!index || !index->fits_bits(32)) {
+        return fail(protocol::errc::invalid_value, "--channel " + index_text + ": a channel index 0, 1, ...");
+    }
+    out.channel = wallet::with_salt(channel, wallet::indexed_salt(static_cast<std::uint32_t>(index->low64())));
     out.id = protocol::to_hex(channel.id);
     const auto* net = registry.find(out.offer.network);
     if (net == nullptr) return fail(protocol::errc::unknown_network, out.offer.network);

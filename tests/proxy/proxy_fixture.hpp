@@ -37,6 +37,9 @@ public:
     std::function<void()> on_402;
     /// Added to the paid answer (to check what reaches the agent).
     header_list paid_headers = {{"Purser-Paid", "10000 USDC purser-testnet 0xabc"}};
+    /// A paid answer of 402 is answered with a retry plan (token 43, the next 44, ...) this many
+    /// times: the hook that recovered from a corrective 402.
+    int retries_on_402 = 0;
     std::mutex m;
     std::vector<request_info> required;
     std::vector<upstream_response> responses;
@@ -65,7 +68,17 @@ public:
         std::lock_guard lock(m);
         paid_tokens.push_back(plan.token);
         paid_statuses.push_back(status);
-        return {paid_headers, {{"paid", "10000"}}};
+        paid_outcome out{paid_headers, {{"paid", "10000"}}, std::nullopt};
+        if (status == 402 && retries_on_402 > 0) {
+            --retries_on_402;
+            payment_plan again;
+            again.what = payment_plan::action::pay;
+            again.token = plan.token + 1;
+            again.add_request_headers = {{"X-PAYMENT", "c2lnbmVkIGFnYWlu"}};
+            out.add_response_headers = {{"Purser-Decision", "failed; this must not reach the agent"}};
+            out.retry = std::move(again);
+        }
+        return out;
     }
     paid_outcome on_paid_failure(const payment_plan&, const request_info&, delivery delivered,
                                  std::string_view why) override {
@@ -74,7 +87,8 @@ public:
         deliveries.push_back(delivered);
         return {{{"Purser-Decision", delivered == delivery::not_sent ? "released; ledger=7"
                                                                       : "in_doubt; ledger=7"}},
-                {}};
+                {},
+                std::nullopt};
     }
 };
 

@@ -502,6 +502,42 @@ TEST_CASE("hook: a paid retry answered 402 again is reported, not paid again", "
     CHECK(hook->paid_statuses == std::vector<unsigned>{402});
 }
 
+TEST_CASE("hook: a 402 to the paid retry that the hook recovers from is paid once more, once", "[proxy]") {
+    // The merchant refuses the first payment (a corrective 402) and takes the second.
+    origin_server origin([](origin_context& ctx) {
+        const auto paid = ctx.req.find("X-PAYMENT");
+        if (paid == ctx.req.end() || paid->value() == "c2lnbmVk") return text_response(402, "corrective");
+        return text_response(200, "paid content");
+    });
+    auto hook = std::make_shared<recording_hook>();
+    hook->retries_on_402 = 1;
+    proxy_fixture proxy({}, hook);
+    auto r = curl(proxy.proxy_arg() + " --data-binary 'same body' " + url(origin.port(), "/"));
+    CHECK(last_status(r.out) == 200);
+    CHECK(r.out.find("paid content") != std::string::npos);
+    CHECK(r.out.find("must not reach the agent") == std::string::npos);
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 3);
+    CHECK(header_of(reqs[2], "X-PAYMENT") == "c2lnbmVkIGFnYWlu");
+    CHECK(reqs[2].body() == "same body");
+    {
+        std::lock_guard lock(hook->m);
+        CHECK(hook->paid_statuses == std::vector<unsigned>{402, 200});
+        CHECK(hook->paid_tokens == std::vector<std::uint64_t>{42, 43});
+    }
+
+    // A hook that asks again after the second 402 is not followed: one retry per request.
+    origin_server stubborn([](origin_context&) { return text_response(402, "never"); });
+    auto hook2 = std::make_shared<recording_hook>();
+    hook2->retries_on_402 = 5;
+    proxy_fixture proxy2({}, hook2);
+    auto r2 = curl(proxy2.proxy_arg() + " " + url(stubborn.port(), "/"));
+    CHECK(last_status(r2.out) == 402);
+    CHECK(stubborn.requests().size() == 3);
+    std::lock_guard lock(hook2->m);
+    CHECK(hook2->paid_tokens == std::vector<std::uint64_t>{42, 43});
+}
+
 TEST_CASE("hook: decline returns the merchant's 402 plus the decision header", "[proxy]") {
     origin_server origin([](origin_context&) {
         auto res = text_response(402, "terms");

@@ -223,6 +223,7 @@ TEST_CASE("an explicit deposit is reserved within the escrow caps, settles into 
     // A closed channel takes no further explicit deposit.
     request.amount_atomic = uint256(1);
     CHECK_FALSE(s->reserve_deposit(fresh, request, std::nullopt, std::nullopt));
+}
 
 TEST_CASE("several channels with one merchant carry vouchers at once, each counting its own high under one total cap", "[store][iou]") {
     purser::test::temp_dir dir;
