@@ -11,7 +11,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
-#include "proxy_settings.hpp"
+#include "config_resolver.hpp"
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/networks.hpp"

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     if (cmd == "ca") return ca_command(rest);
     if (cmd == "proxy") return proxy_command(rest);
     if (cmd == "testnet") return testnet_command(rest);
+    if (cmd == "config") return config_command(rest);
     std::cerr << "purser: unknown command '" << cmd << "'\n" << top_level_help();
     return 2;
 }
