@@ -145,8 +145,9 @@ std::vector<command_spec> build_table() {
                  show_opts});
 
     t.push_back({"wallet new", "", "create an encrypted key, print its address",
-                 "The password comes from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD or a\n"
-                 "prompt (asked twice). An empty password is refused.\n",
+                 "The password comes from wallet_password_file (PURSER_WALLET_PASSWORD_FILE or the\n"
+                 "config file), PURSER_WALLET_PASSWORD or a prompt (asked twice). An empty password\n"
+                 "is refused.\n",
                  {keystore_opt, config_opt,
                   {"force", "", "replace an existing keystore (the old file is kept as "
                                 "keystore.json.bak-<unix time>, mode 0600); refused when the "

@@ -12,7 +12,8 @@ namespace {
 
 /// A value as a person reads it: strings bare, unset as "(unset)", the rest as compact JSON.
 std::string value_text(const shown_setting& s) {
-    if (s.secret) return "(set, from " + s.source + ")";
+    // A secret key of the table that nothing set still has its default source: say it is unset.
+    if (s.secret) return s.source == "default" ? "(unset)" : "(set, from " + s.source + ")";
     if (s.value.is_null()) return "(unset)";
     if (s.value.is_string()) return s.value.get<std::string>();
     return s.value.dump();
@@ -41,7 +42,10 @@ int print_json(const std::vector<shown_setting>& settings) {
     for (const auto& s : settings) {
         nlohmann::json row = {{"key", s.key}, {"source", s.source}};
         // A secret row says that it is set and where from; it has no value field at all.
-        if (s.secret) row["secret"] = true;
+        if (s.secret) {
+            row["secret"] = true;
+            row["set"] = s.source != "default";
+        }
         else row["value"] = s.value;
         rows.push_back(std::move(row));
     }

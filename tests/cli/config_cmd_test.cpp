@@ -63,6 +63,7 @@ TEST_CASE("config show prints each key, value and source, and no secret", "[cli]
     CHECK(by_key.at("ca_dir").at("source") == "default");
     CHECK(by_key.at("payment").at("value").at("iou").at("max_channel") == "5");
     CHECK(by_key.at("wallet_password").at("secret") == true);
+    CHECK(by_key.at("wallet_password").at("set") == true);
     CHECK_FALSE(by_key.at("wallet_password").contains("value"));
 }
 
