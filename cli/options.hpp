@@ -39,8 +39,8 @@ private:
 /// Errors: when none of these is available, or the file cannot be read.
 [[nodiscard]] result<std::string> read_wallet_password(
     const std::optional<std::filesystem::path>& password_file, bool confirm = false);
-/// The one reader of password files (wallet_password_file, PURSER_IMPORT_PASSWORD_FILE): warns when others can read `file`, reads it, and drops a
-/// trailing newline (`echo pw > file` adds one; it is not part of the password). `what` names the
+/// The one reader of password files (wallet_password_file, PURSER_IMPORT_PASSWORD_FILE): warns
+/// when others can read `file`, reads it, and drops a trailing newline (`echo pw > file` adds one; it is not part of the password). `what` names the
 /// setting in the error and the warning.
 [[nodiscard]] result<std::string> read_password_file(const std::filesystem::path& file,
                                                      const std::string& what);

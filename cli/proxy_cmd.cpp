@@ -85,8 +85,10 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
     auto next = std::make_shared<proxy::config>(*with_ca);
     // A kept value still came from where it came from.
     auto kept_as_is = [&](const std::string& name) {
-        if (auto it = now.origin.find(name); it != now.origin.end()) next->origin[name] = it->second;
-        else next->origin.erase(name);
+        if (auto it = now.origin.find(name); it != now.origin.end())
+            next->origin[name] = it->second;
+        else
+            next->origin.erase(name);
         kept.push_back(name);
     };
     auto keep = [&](const char* name, auto member) {

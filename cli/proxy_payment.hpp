@@ -24,8 +24,9 @@ struct payment_setup {
 };
 
 /// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password
-/// from cfg.wallet_password_file / PURSER_WALLET_PASSWORD / a prompt (wallet_password), and builds the payment flow from cfg.payment ({"max_window_seconds": N,
-/// "networks": [...]}; other keys are errors). With cfg.no_payments the hook passes every 402
+/// from cfg.wallet_password_file / PURSER_WALLET_PASSWORD / a prompt (wallet_password), and
+/// builds the payment flow from cfg.payment (proxy::parse_payment_section; unknown keys are
+/// errors naming them). With cfg.no_payments the hook passes every 402
 /// through, but agents are still authenticated against the store. A missing keystore is not
 /// fatal: the proxy runs and declines every payment `wallet_locked`. A wrong password is.
 /// `password`, when given, was read earlier (before `--detach` took the terminal away).

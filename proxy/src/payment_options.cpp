@@ -24,7 +24,8 @@ result<iou_policy> iou_options(const json& j) {
             return fail(errc::invalid_value,
                         where + ": unknown key (expected deposit, max_channel or max_total)");
         if (!value.is_string())
-            return fail(errc::wrong_type, where + ": expected an amount as a string, e.g. \"1.00\"");
+            return fail(errc::wrong_type,
+                        where + ": expected an amount as a string, e.g. \"1.00\"");
         // Checked at 18 decimals (as many as any token here has; 77 would overflow a uint256 past
         // 1.15 units); the token's own decimals apply when a channel is funded.
         if (auto v = protocol::parse_units(value.get<std::string>(), 18); !v)

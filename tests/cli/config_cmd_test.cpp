@@ -31,8 +31,8 @@ TEST_CASE("config show prints each key, value and source, and no secret", "[cli]
     const auto store = home.path() / "custom-store";
     const auto pw_file = home.path() / "wallet.pw";
     std::ofstream(pw_file) << "file-secret-123\n";
-    std::ofstream(file) << R"({"store_dir": ")" << store.string() << R"(", "wallet_password_file": ")"
-                        << pw_file.string() << R"(", "payment": {"iou": {"max_channel": "5"}}})";
+    std::ofstream(file) << R"({"store_dir": ")" << store.string()
+                        << R"(", "wallet_password_file": ")" << pw_file.string() << R"(", "payment": {"iou": {"max_channel": "5"}}})";
     const std::string env = "PURSER_LISTEN=127.0.0.1:9999 PURSER_WALLET_PASSWORD=env-secret-456";
 
     auto table = show(home, env, "--config '" + file.string() + "' --log /tmp/x.log");

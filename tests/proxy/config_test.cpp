@@ -271,7 +271,8 @@ TEST_CASE("every config key has a variable, a shown value, and is settable from 
         std::string text;
         if (r.value.is_string()) text = r.value.get<std::string>();
         else if (r.value.is_array()) {
-            for (const auto& item : r.value) text += (text.empty() ? "" : ",") + item.get<std::string>();
+            for (const auto& item : r.value)
+                text += (text.empty() ? "" : ",") + item.get<std::string>();
             if (text.empty()) continue;  // an empty list has no spelling in one variable
         } else text = r.value.dump();
         auto again = load_config(sources_with(home.path(), {{r.env, text}}));
