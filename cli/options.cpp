@@ -109,8 +109,13 @@ result<std::string> read_password_file(const std::filesystem::path& file, const 
 }
 
 result<std::string> read_wallet_password(
-    const std::optional<std::filesystem::path>& password_file, bool confirm) {
-    if (password_file) return read_password_file(*password_file, "wallet_password_file");
+    const std::optional<std::filesystem::path>& password_file, bool confirm,
+    const std::string& file_source) {
+    if (password_file) {
+        const std::string what = "wallet_password_file";
+        return read_password_file(*password_file,
+                                  file_source.empty() ? what : what + " (" + file_source + ")");
+    }
     if (const char* p = std::getenv("PURSER_WALLET_PASSWORD"); p != nullptr) return std::string(p);
     if (isatty(STDIN_FILENO) == 0) {
         return fail(errc::missing_field,

@@ -37,8 +37,10 @@ private:
 /// PURSER_WALLET_PASSWORD_FILE sets), PURSER_WALLET_PASSWORD, or a no-echo prompt when stdin is
 /// a terminal (asked twice when `confirm`). Never from a flag.
 /// Errors: when none of these is available, or the file cannot be read.
+/// `file_source` says where `password_file` came from, for the messages ("env:PURSER_...").
 [[nodiscard]] result<std::string> read_wallet_password(
-    const std::optional<std::filesystem::path>& password_file, bool confirm = false);
+    const std::optional<std::filesystem::path>& password_file, bool confirm = false,
+    const std::string& file_source = "");
 /// The one reader of password files (wallet_password_file, PURSER_IMPORT_PASSWORD_FILE): warns
 /// when others can read `file`, reads it, and drops a trailing newline (`echo pw > file` adds one; it is not part of the password). `what` names the
 /// setting in the error and the warning.

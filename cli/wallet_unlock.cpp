@@ -15,7 +15,9 @@ secret_string::~secret_string() {
 }
 
 result<std::unique_ptr<secret_string>> wallet_password(const proxy::config& cfg, bool confirm) {
-    PURSER_TRY(pw, read_wallet_password(cfg.wallet_password_file, confirm));
+    const auto from = cfg.origin.find("wallet_password_file");
+    PURSER_TRY(pw, read_wallet_password(cfg.wallet_password_file, confirm,
+                                        from == cfg.origin.end() ? "" : from->second));
     auto out = std::make_unique<secret_string>(std::move(pw));
     return out;
 }

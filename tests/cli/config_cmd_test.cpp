@@ -32,7 +32,8 @@ TEST_CASE("config show prints each key, value and source, and no secret", "[cli]
     const auto pw_file = home.path() / "wallet.pw";
     std::ofstream(pw_file) << "file-secret-123\n";
     std::ofstream(file) << R"({"store_dir": ")" << store.string()
-                        << R"(", "wallet_password_file": ")" << pw_file.string() << R"(", "payment": {"iou": {"max_channel": "5"}}})";
+                        << R"(", "wallet_password_file": ")" << pw_file.string()
+                        << R"(", "payment": {"iou": {"max_channel": "5"}}})";
     const std::string env = "PURSER_LISTEN=127.0.0.1:9999 PURSER_WALLET_PASSWORD=env-secret-456";
 
     auto table = show(home, env, "--config '" + file.string() + "' --log /tmp/x.log");
@@ -84,4 +85,23 @@ TEST_CASE("config show refuses an unknown key and a bad payment key, naming each
     auto typo = show(home, "", "--config '" + file.string() + "'");
     CHECK(typo.exit_code == 2);
     CHECK(typo.out.find("payment.iou.max_chanel") != std::string::npos);
+}
+
+TEST_CASE("wallet commands use the keystore the config file names", "[cli]") {
+    purser::test::temp_dir home;
+    const auto file = home.path() / "purser.json";
+    const auto keystore = home.path() / "elsewhere" / "key.json";
+    std::ofstream(file) << R"({"keystore": ")" << keystore.string() << R"("})";
+    const std::string prefix =
+        "env -u PURSER_KEYSTORE -u PURSER_WALLET_PASSWORD_FILE PURSER_HOME='" +
+        home.path().string() + "' PURSER_WALLET_PASSWORD=pw-for-test " + PURSER_BIN;
+    auto made = run_shell(prefix + " wallet new --config '" + file.string() + "' 2>/dev/null");
+    REQUIRE(made.exit_code == 0);
+    CHECK(std::filesystem::exists(keystore));
+    CHECK_FALSE(std::filesystem::exists(home.path() / "keystore.json"));
+    auto shown = run_shell(prefix + " wallet address --config '" + file.string() + "' 2>/dev/null");
+    CHECK(shown.exit_code == 0);
+    CHECK(shown.out == made.out);
+    // Without the file the default keystore is the one asked for, and there is none.
+    CHECK(run_shell(prefix + " wallet address 2>/dev/null").exit_code != 0);
 }
