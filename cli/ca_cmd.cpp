@@ -53,8 +53,10 @@ int ca_command(const words& args) {
         std::error_code ec;
         if (!std::filesystem::exists(dir / "ca.crt", ec) ||
             !std::filesystem::exists(dir / "ca.key", ec)) {
+            const auto file = opts->get("config");
             return report("no CA in " + dir.string() + ": create one with `purser ca init" +
                           (opts->has("ca-dir") ? " --ca-dir " + dir.string() : std::string()) +
+                          (file ? " --config " + *file : std::string()) +
                           "` (or start the proxy, which creates it)");
         }
         auto ca = proxy::cert_authority::load(dir);
