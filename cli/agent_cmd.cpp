@@ -8,7 +8,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
-#include "proxy_settings.hpp"
+#include "config_resolver.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/store/store.hpp"
@@ -24,7 +24,7 @@ namespace st = purser::store;
 /// PURSER_LISTEN, else the `listen` key of the config file, else 127.0.0.1:8402. The same loader
 /// as the proxy's, so the printed lines point where the proxy will be.
 result<std::string> proxy_address(const options& o) {
-    PURSER_TRY(cfg, proxy_settings(o, {"listen"}));
+    PURSER_TRY(cfg, resolve_config(o));
     std::string host = cfg->listen_host;
     // An IPv6 literal needs brackets inside a URL.
     if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";

@@ -3,6 +3,7 @@
 
 #include "command_table.hpp"
 #include "commands.hpp"
+#include "config_resolver.hpp"
 #include "options.hpp"
 #include "purser/proxy/ca.hpp"
 
@@ -33,7 +34,9 @@ int ca_command(const words& args) {
     auto opts = parse_command("ca " + sub, words(args.begin() + 1, args.end()), rc);
     if (!opts) return rc;
     if (!opts->positional().empty()) return report(help_text(*find_command("ca " + sub)), 2);
-    const std::filesystem::path dir = opts->get("ca-dir").value_or((purser_home() / "ca").string());
+    auto cfg = resolve_config(*opts);
+    if (!cfg) return report(cfg.error());
+    const std::filesystem::path dir = (*cfg)->ca_dir;
 
     if (sub == "init") {
         auto created = proxy::cert_authority::init(dir);
@@ -50,8 +53,10 @@ int ca_command(const words& args) {
         std::error_code ec;
         if (!std::filesystem::exists(dir / "ca.crt", ec) ||
             !std::filesystem::exists(dir / "ca.key", ec)) {
+            const auto file = opts->get("config");
             return report("no CA in " + dir.string() + ": create one with `purser ca init" +
                           (opts->has("ca-dir") ? " --ca-dir " + dir.string() : std::string()) +
+                          (file ? " --config " + *file : std::string()) +
                           "` (or start the proxy, which creates it)");
         }
         auto ca = proxy::cert_authority::load(dir);

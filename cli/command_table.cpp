@@ -16,6 +16,10 @@ const option_spec address_opt{"address", "ADDR", "use this address instead of th
                               ""};
 const option_spec format_opt{"format", "table|csv|json", "output format", "table", ""};
 const option_spec testnet_dir_opt{"dir", "D", "testnet directory", "PURSER_HOME/testnet", ""};
+/// The one configuration file every command that touches the wallet, store or CA reads, so it
+/// acts on the paths the running proxy uses (cli/config_resolver.hpp).
+const option_spec config_opt{"config", "FILE", "config file (JSON; `purser config show` prints "
+                             "what is in effect)", "", "PURSER_CONFIG"};
 
 /// The limits `agent add` and `agent set` take (USD amounts like 5 or 0.10; "none" removes).
 std::vector<option_spec> limit_options() {
@@ -101,8 +105,7 @@ std::string env_of_flag(const std::string& flag) {
 }
 
 std::vector<option_spec> proxy_options() {
-    std::vector<option_spec> out{{"config", "FILE", "JSON config file (keys: option names with '_')",
-                                  "", "PURSER_CONFIG"}};
+    std::vector<option_spec> out{config_opt};
     const auto& defaults = proxy_defaults();
     const auto& help = proxy_help();
     auto add = [&](const std::string& flag) {
@@ -129,10 +132,23 @@ std::vector<command_spec> build_table() {
                  "SIGHUP re-reads the file. The full reference is proxy/README.md.\n",
                  proxy_options()});
 
+    auto show_opts = proxy_options();  // what `purser proxy` would run with, those flags included
+    show_opts.pop_back();              // --detach
+    show_opts.push_back({"format", "table|json", "output format", "table", ""});
+    t.push_back({"config show", "", "the effective configuration and where each value came from",
+                 "Every key of the config file, its value and its source: default, file:PATH,\n"
+                 "env:PURSER_<KEY> or flag:--<key> (flags > environment > file > defaults), plus\n"
+                 "PURSER_HOME and the config file itself. Secrets are never printed: a password\n"
+                 "set in the environment shows as \"(set, from env:...)\". The payment section\n"
+                 "is validated as the proxy validates it. Takes every `purser proxy` option, so\n"
+                 "`purser config show FLAGS` previews `purser proxy FLAGS`.\n",
+                 show_opts});
+
     t.push_back({"wallet new", "", "create an encrypted key, print its address",
-                 "The password comes from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD or a\n"
-                 "prompt (asked twice). An empty password is refused.\n",
-                 {keystore_opt,
+                 "The password comes from wallet_password_file (PURSER_WALLET_PASSWORD_FILE or the\n"
+                 "config file), PURSER_WALLET_PASSWORD or a prompt (asked twice). An empty password\n"
+                 "is refused.\n",
+                 {keystore_opt, config_opt,
                   {"force", "", "replace an existing keystore (the old file is kept as "
                                 "keystore.json.bak-<unix time>, mode 0600); refused when the "
                                 "replaced wallet holds USDC on the --rpc chain", "", ""},
@@ -140,33 +156,31 @@ std::vector<command_spec> build_table() {
     t.push_back({"wallet import", "", "import a raw key or another keystore",
                  "`--from-keystore` decrypts the source with PURSER_IMPORT_PASSWORD_FILE or\n"
                  "PURSER_IMPORT_PASSWORD when set, else with the wallet password.\n",
-                 {keystore_opt,
+                 {keystore_opt, config_opt,
                   {"private-key-file", "F", "file holding 64 hex digits", "", ""},
                   {"from-keystore", "F", "an Ethereum v3 keystore", "", ""},
                   {"force", "", "replace an existing keystore (the old file is backed up); "
                                 "refused when it holds USDC on the --rpc chain", "", ""},
                   rpc_opt}});
     t.push_back({"wallet address", "", "print the EIP-55 address (no password needed)", "",
-                 {keystore_opt}});
+                 {keystore_opt, config_opt}});
     t.push_back({"wallet balance", "", "token balance of the wallet", "",
-                 {keystore_opt, address_opt, rpc_opt,
+                 {keystore_opt, config_opt, address_opt, rpc_opt,
                   {"network", "N", "network name or CAIP-2 id", "the RPC's chain", ""},
                   {"asset", "ADDR", "token address", "the network's USDC", ""}}});
     t.push_back({"wallet fund", "", "mint (local testnet) or wait for a deposit", "",
-                 {keystore_opt, address_opt, rpc_opt,
+                 {keystore_opt, config_opt, address_opt, rpc_opt,
                   {"network", "N", "network name or CAIP-2 id", "the RPC's chain", ""},
                   {"asset", "ADDR", "token address", "the network's USDC", ""},
                   {"amount", "N", "token units, e.g. 100 (required)", "", ""},
                   {"timeout", "S", "seconds to wait for a deposit", "600", ""},
                   {"no-qr", "", "print the EIP-681 link without its QR code", "", ""}}});
     t.push_back({"wallet export", "", "print the private key (for migration)", "",
-                 {keystore_opt, {"i-understand", "", "required: the key is printed in the clear",
-                                 "", ""}}});
+                 {keystore_opt, config_opt,
+                  {"i-understand", "", "required: the key is printed in the clear", "", ""}}});
 
-    // The proxy's config file: these commands read its `store_dir` (and `listen` for the printed
-    // lines), so they act on the store the running proxy reads.
-    const option_spec config_opt{"config", "FILE", "proxy config file (its store_dir, listen)", "",
-                                 "PURSER_CONFIG"};
+    // With the proxy's config file these commands act on the store the running proxy reads (its
+    // store_dir) and print the address it listens on.
     const std::vector<option_spec> listen_opts{
         {"listen", "ADDR:PORT", "proxy address for the printed lines", "127.0.0.1:8402",
          "PURSER_LISTEN"},
@@ -303,15 +317,15 @@ std::vector<command_spec> build_table() {
     t.push_back({"budget list", "", "every budget", "",
                  {{"format", "table|json", "output format", "table", ""}, db_opt, db_password_opt}});
 
-    const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", ""};
+    const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", "PURSER_CA_DIR"};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",
-                 "", {ca_dir}});
+                 "", {ca_dir, config_opt}});
     t.push_back({"ca export", "", "print the CA certificate (PEM); needs `purser ca init`", "",
-                 {ca_dir}});
+                 {ca_dir, config_opt}});
     t.push_back({"ca env", "", "print the lines that make curl, Python, Node trust the CA",
                  "Writes DIR/bundle.pem (system roots + the CA); use as: eval \"$(purser ca env)\"\n"
                  "Needs an existing CA (`purser ca init`).\n",
-                 {ca_dir}});
+                 {ca_dir, config_opt}});
 
     t.push_back({"testnet up", "", "start a local x402 world (chain, facilitator, merchants)", "",
                  {testnet_dir_opt, {"base-port", "P", "first port (0..65528; 0 = any free ports)", "0",
@@ -335,7 +349,7 @@ std::vector<command_spec> build_table() {
     t.push_back({"x402 sign", "", "sign a payment for a 402's terms",
                  "Prints the payment header value for the first offer in FILE payable with the\n"
                  "exact scheme. Fixed nonce and times make the output reproducible.\n",
-                 {keystore_opt,
+                 {keystore_opt, config_opt,
                   {"requirements", "FILE", "402 body, PaymentRequired JSON or header (required)",
                    "", ""},
                   {"x402-version", "1|2", "check the terms' version", "", ""},
@@ -409,16 +423,26 @@ std::string top_level_help() {
     }
     out += "  --version                       print the version\n"
            "\n`purser <command> --help` lists a command's options.\n"
+           "\nconfiguration:\n"
+           "  One configuration for every command: the JSON config file (--config FILE or\n"
+           "  PURSER_CONFIG), the environment, then flags; flags > environment > file >\n"
+           "  defaults. Each config key k is also the variable PURSER_<K> (k upper-cased:\n"
+           "  store_dir -> PURSER_STORE_DIR) and the flag --<k> ('_' as '-': --store-dir);\n"
+           "  lists are comma-separated, switches take true/false, payment takes JSON.\n"
+           "  `purser config show` prints what is in effect and where each value came from.\n"
            "\nenvironment:\n"
            "  PURSER_HOME                     state directory: keystore, store, ca, testnet\n"
            "                                  (default ~/.purser)\n"
+           "  PURSER_CONFIG                   config file (as --config)\n"
            "  PURSER_KEYSTORE                 keystore file (default PURSER_HOME/keystore.json)\n"
+           "  PURSER_STORE_DIR                store (default PURSER_HOME/store)\n"
+           "  PURSER_CA_DIR                   interception CA (default PURSER_HOME/ca)\n"
            "  PURSER_WALLET_PASSWORD_FILE     file holding the wallet password (mode 0600)\n"
            "  PURSER_WALLET_PASSWORD          the wallet password itself (prefer the file)\n"
            "  PURSER_IMPORT_PASSWORD(_FILE)   password of a keystore given to wallet import\n"
            "  PURSER_TESTNET_RPC              default --rpc\n"
            "  PURSER_LISTEN                   proxy listen address (default 127.0.0.1:8402)\n"
-           "  PURSER_<OPTION>                 any other `purser proxy` option\n";
+           "  PURSER_<KEY>                    any other config key (`purser proxy --help`)\n";
     return out;
 }
 

@@ -11,7 +11,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
-#include "proxy_settings.hpp"
+#include "config_resolver.hpp"
 #include "proxy_payment.hpp"
 #include "purser/chain/reads.hpp"
 #include "purser/chain/send.hpp"
@@ -258,7 +258,7 @@ int deposit(const options& o) {
                           std::to_string(mc->decimals) + " decimals",
                       2);
     }
-    auto cfg = proxy_settings(o, {"store_dir"});
+    auto cfg = resolve_config(o);
     if (!cfg) return report(cfg.error());
     auto policy = configured_iou_policy(**cfg);
     if (!policy) return report(policy.error());

@@ -11,7 +11,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
-#include "proxy_settings.hpp"
+#include "config_resolver.hpp"
 #include "purser/chain/reads.hpp"
 #include "purser/protocol/amount.hpp"
 #include "purser/protocol/networks.hpp"
@@ -90,11 +90,13 @@ int ledger_reconcile_command(const words& args) {
     if (!rpc) return report(rpc.error(), 2);
     auto chain = chain::rpc_chain_id(**rpc);
     if (!chain) return report(chain.error());
+    auto cfg = resolve_config(*o);
+    if (!cfg) return report(cfg.error());
     auto payer = o->get("address") ? protocol::address::parse(*o->get("address"))
-                                   : wallet::keystore_address(keystore_path(*o));
+                                   : wallet::keystore_address((*cfg)->keystore);
     if (!payer) return report(payer.error());
 
-    auto s = open_proxy_store(*o);
+    auto s = store::store::open((*cfg)->store_dir);
     if (!s) return report(s.error());
     const std::uint64_t now = (*s)->now_ms();
     auto since = st::parse_time(o->get_or("since", "7d"), now);

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     if (cmd == "testnet") return testnet_command(rest);
     if (cmd == "fleet") return fleet_command(rest);
     if (cmd == "budget") return budget_command(rest);
+    if (cmd == "config") return config_command(rest);
     std::cerr << "purser: unknown command '" << cmd << "'\n" << top_level_help();
     return 2;
 }

@@ -68,18 +68,6 @@ bool options::has(const std::string& name) const {
     return flags_.count(name) != 0 || values_.count(name) != 0;
 }
 
-std::filesystem::path purser_home() {
-    if (const char* h = std::getenv("PURSER_HOME"); h != nullptr && *h != '\0') return h;
-    const char* home = std::getenv("HOME");
-    return std::filesystem::path(home != nullptr ? home : ".") / ".purser";
-}
-
-std::filesystem::path keystore_path(const options& opts) {
-    if (auto k = opts.get("keystore")) return *k;
-    if (const char* k = std::getenv("PURSER_KEYSTORE"); k != nullptr && *k != '\0') return k;
-    return purser_home() / "keystore.json";
-}
-
 namespace {
 
 std::string prompt_no_echo(const char* prompt) {
@@ -120,9 +108,13 @@ result<std::string> read_password_file(const std::filesystem::path& file, const 
     return pw;
 }
 
-result<std::string> read_wallet_password(bool confirm) {
-    if (const char* f = std::getenv("PURSER_WALLET_PASSWORD_FILE"); f != nullptr && *f != '\0') {
-        return read_password_file(f, "PURSER_WALLET_PASSWORD_FILE");
+result<std::string> read_wallet_password(
+    const std::optional<std::filesystem::path>& password_file, bool confirm,
+    const std::string& file_source) {
+    if (password_file) {
+        const std::string what = "wallet_password_file";
+        return read_password_file(*password_file,
+                                  file_source.empty() ? what : what + " (" + file_source + ")");
     }
     if (const char* p = std::getenv("PURSER_WALLET_PASSWORD"); p != nullptr) return std::string(p);
     if (isatty(STDIN_FILENO) == 0) {

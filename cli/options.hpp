@@ -33,19 +33,16 @@ private:
     std::vector<std::string> positional_;
 };
 
-/// PURSER_HOME, or ~/.purser when unset.
-[[nodiscard]] std::filesystem::path purser_home();
-
-/// The keystore path: --keystore, else PURSER_KEYSTORE, else PURSER_HOME/keystore.json.
-[[nodiscard]] std::filesystem::path keystore_path(const options& opts);
-
-/// The wallet password, from PURSER_WALLET_PASSWORD_FILE, PURSER_WALLET_PASSWORD, or a no-echo
-/// prompt when stdin is a terminal (asked twice when `confirm`). Never from a flag.
+/// The wallet password, from `password_file` (the configuration's wallet_password_file, which
+/// PURSER_WALLET_PASSWORD_FILE sets), PURSER_WALLET_PASSWORD, or a no-echo prompt when stdin is
+/// a terminal (asked twice when `confirm`). Never from a flag.
 /// Errors: when none of these is available, or the file cannot be read.
-[[nodiscard]] result<std::string> read_wallet_password(bool confirm = false);
-/// The one reader of password files (PURSER_WALLET_PASSWORD_FILE, PURSER_IMPORT_PASSWORD_FILE,
-/// the proxy's wallet_password_file): warns when others can read `file`, reads it, and drops a
-/// trailing newline (`echo pw > file` adds one; it is not part of the password). `what` names the
+/// `file_source` says where `password_file` came from, for the messages ("env:PURSER_...").
+[[nodiscard]] result<std::string> read_wallet_password(
+    const std::optional<std::filesystem::path>& password_file, bool confirm = false,
+    const std::string& file_source = "");
+/// The one reader of password files (wallet_password_file, PURSER_IMPORT_PASSWORD_FILE): warns
+/// when others can read `file`, reads it, and drops a trailing newline (`echo pw > file` adds one; it is not part of the password). `what` names the
 /// setting in the error and the warning.
 [[nodiscard]] result<std::string> read_password_file(const std::filesystem::path& file,
                                                      const std::string& what);

@@ -17,7 +17,7 @@
 #include "detach.hpp"
 #include "commands.hpp"
 #include "options.hpp"
-#include "proxy_settings.hpp"
+#include "config_resolver.hpp"
 #include "proxy_payment.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/proxy/ca.hpp"
@@ -83,16 +83,24 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
     PURSER_TRY(loaded, proxy::load_config(sources));
     PURSER_TRY(with_ca, with_testnet_ca(loaded));
     auto next = std::make_shared<proxy::config>(*with_ca);
+    // A kept value still came from where it came from.
+    auto kept_as_is = [&](const std::string& name) {
+        if (auto it = now.origin.find(name); it != now.origin.end())
+            next->origin[name] = it->second;
+        else
+            next->origin.erase(name);
+        kept.push_back(name);
+    };
     auto keep = [&](const char* name, auto member) {
         if (!(next.get()->*member == now.*member)) {
             next.get()->*member = now.*member;
-            kept.emplace_back(name);
+            kept_as_is(name);
         }
     };
     if (next->listen_host != now.listen_host || next->listen_port != now.listen_port) {
         next->listen_host = now.listen_host;
         next->listen_port = now.listen_port;
-        kept.emplace_back("listen");
+        kept_as_is("listen");
     }
     keep("threads", &proxy::config::threads);
     keep("ca_dir", &proxy::config::ca_dir);
@@ -126,18 +134,7 @@ int proxy_command(const words& args) {
                           "')",
                       2);
 
-    proxy::config_sources sources;
-    sources.file = config_file(*opts);
-    sources.env = [](const std::string& name) -> std::optional<std::string> {
-        const char* v = std::getenv(name.c_str());
-        if (v == nullptr) return std::nullopt;
-        return std::string(v);
-    };
-    sources.purser_home = purser_home();
-    for (const auto& f : proxy::config_flag_names())
-        if (opts->has(f)) sources.flags[f] = opts->all(f);
-    for (const auto& f : proxy::config_switch_names())
-        if (opts->has(f)) sources.flags[f] = {""};
+    const proxy::config_sources sources = config_sources_of(*opts);
     auto loaded_cfg = proxy::load_config(sources);
     if (!loaded_cfg) return report(loaded_cfg.error(), 2);
     auto cfg = with_testnet_ca(*loaded_cfg);
@@ -149,7 +146,7 @@ int proxy_command(const words& args) {
     if (opts->has("detach")) {
         std::error_code ec;
         if (!(*cfg)->no_payments && std::filesystem::exists((*cfg)->keystore, ec)) {
-            auto pw = proxy_wallet_password(**cfg);
+            auto pw = wallet_password(**cfg);
             if (!pw) return report(pw.error());
             password = std::move(*pw);
         }

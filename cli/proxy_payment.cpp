@@ -5,11 +5,11 @@
 
 #include "purser/chain/json_rpc.hpp"
 #include "purser/chain/reads.hpp"
-#include "purser/protocol/amount.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/protocol/x402_types.hpp"
 #include "purser/proxy/payment_flow.hpp"
+#include "purser/proxy/payment_options.hpp"
 #include "purser/store/store.hpp"
 #include "purser/testnet/env_file.hpp"
 #include "purser/wallet/signer.hpp"
@@ -55,120 +55,19 @@ result<std::unique_ptr<chain::json_rpc_client>> rpc_client(const std::string& ur
     return std::make_unique<chain::json_rpc_client>(std::move(*endpoint));
 }
 
-/// payment.iou: {"deposit": "1.00", "max_channel": "5", "max_total": "20", "channels": 4},
-/// token units as decimal strings (never JSON numbers: money is not floating point); channels
-/// per merchant as an integer 1..64.
-result<proxy::iou_policy> iou_options(const nlohmann::json& j) {
-    if (!j.is_object()) return fail(errc::wrong_type, "payment.iou: expected a JSON object");
-    proxy::iou_policy out;
-    for (const auto& [key, value] : j.items()) {
-        const std::string where = "payment.iou." + key;
-        if (key == "channels") {
-            if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 ||
-                value.get<std::uint64_t>() > 64) {
-                return fail(errc::invalid_value, where + ": expected an integer from 1 to 64");
-            }
-            out.channels = static_cast<unsigned>(value.get<std::uint64_t>());
-            continue;
-        }
-        if (key != "deposit" && key != "max_channel" && key != "max_total") {
-            return fail(errc::invalid_value, "payment.iou: unknown key '" + key + "'");
-        }
-        if (!value.is_string()) {
-            return fail(errc::wrong_type, where + ": expected an amount as a string, e.g. \"1.00\"");
-        }
-        // Checked at 18 decimals (as many as any token here has; 77 would overflow a uint256 past
-        // 1.15 units); the token's own decimals apply when a channel is funded.
-        if (auto v = protocol::parse_units(value.get<std::string>(), 18); !v) {
-            return fail(errc::invalid_value, where + ": " + v.error().message());
-        }
-        (key == "deposit" ? out.deposit : key == "max_channel" ? out.max_channel : out.max_total) =
-            value.get<std::string>();
-    }
-    return out;
-}
-
-result<proxy::payment_flow_options> flow_options(const nlohmann::json& j,
-                                                 const protocol::network_registry& registry,
-                                                 rpc_oracle& oracle) {
-    proxy::payment_flow_options out;
-    if (!j.is_object()) return fail(errc::wrong_type, "payment: expected a JSON object");
-    auto positive = [](const nlohmann::json& v, const std::string& where) -> result<std::uint64_t> {
-        if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0) {
-            return fail(errc::invalid_value, where + ": expected a positive integer");
-        }
-        return v.get<std::uint64_t>();
-    };
-    for (const auto& [key, value] : j.items()) {
-        if (key == "max_window_seconds") {
-            if (!value.is_number_unsigned() || value.get<std::uint64_t>() == 0) {
-                return fail(errc::invalid_value, "payment.max_window_seconds: expected a positive integer");
-            }
-            out.max_window_seconds = value.get<std::uint64_t>();
-        } else if (key == "networks") {
-            if (!value.is_array()) return fail(errc::wrong_type, "payment.networks: expected a list");
-            for (const auto& n : value) {
-                if (!n.is_string()) return fail(errc::wrong_type, "payment.networks: expected strings");
-                out.networks.insert(n.get<std::string>());
-            }
-        } else if (key == "rpc") {
-            if (!value.is_object()) {
-                return fail(errc::wrong_type, "payment.rpc: expected {\"<network>\": \"<url>\"}");
-            }
-            for (const auto& [network, url] : value.items()) {
-                const std::string where = "payment.rpc." + network;
-                const auto* net = registry.find(network);
-                if (net == nullptr) return fail(errc::invalid_value, where + ": unknown network");
-                if (!url.is_string()) return fail(errc::wrong_type, where + ": expected a URL string");
-                PURSER_TRY(client, rpc_client(url.get<std::string>(), where));
-                oracle.add(net->caip2, std::move(client));
-            }
-        } else if (key == "proof_interval_ms") {
-            PURSER_TRY(n, positive(value, "payment.proof_interval_ms"));
-            out.proof_interval_ms = n;
-        } else if (key == "skew_margin_seconds") {
-            if (!value.is_number_unsigned()) {
-                return fail(errc::invalid_value, "payment.skew_margin_seconds: expected an integer");
-            }
-            out.skew_margin_seconds = value.get<std::uint64_t>();
-        } else if (key == "prefer") {
-            if (value != "iou" && value != "exact") {
-                return fail(errc::invalid_value, "payment.prefer: expected \"iou\" or \"exact\"");
-            }
-            out.iou.prefer = value == "iou";
-        } else if (key == "iou") {
-            PURSER_TRY(iou, iou_options(value));
-            iou.prefer = out.iou.prefer;
-            out.iou = std::move(iou);
-        } else {
-            return fail(errc::invalid_value, "payment: unknown key '" + key + "'");
-        }
-    }
-    return out;
-}
-
 }  // namespace
-
-result<proxy::iou_policy> configured_iou_policy(const proxy::config& cfg) {
-    if (!cfg.payment.is_object() || !cfg.payment.contains("iou")) return proxy::iou_policy{};
-    return iou_options(cfg.payment["iou"]);
-}
-
-result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config& cfg) {
-    if (cfg.wallet_password_file) {
-        PURSER_TRY(pw, read_password_file(*cfg.wallet_password_file, "wallet_password_file"));
-        return std::make_unique<secret_string>(std::move(pw));
-    }
-    PURSER_TRY(pw, read_wallet_password());
-    return std::make_unique<secret_string>(std::move(pw));
-}
 
 result<payment_setup> make_payment_setup(const proxy::config& cfg,
                                          std::unique_ptr<secret_string> password) {
     auto registry =
         std::make_shared<const protocol::network_registry>(protocol::network_registry::builtin());
     auto oracle = std::make_shared<rpc_oracle>();
-    PURSER_TRY(flow, flow_options(cfg.payment, *registry, *oracle));
+    PURSER_TRY(section, proxy::parse_payment_section(cfg.payment, *registry));
+    for (const auto& [network, url] : section.rpc) {
+        PURSER_TRY(client, rpc_client(url, "payment.rpc." + network));
+        oracle->add(network, std::move(client));
+    }
+    proxy::payment_flow_options flow = std::move(section.flow);
     if (cfg.testnet_env) {
         // The local testnet is paid only when the operator names it, and its own RPC proves
         // what settled there.
@@ -220,7 +119,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     std::error_code exists_ec;
     if (std::filesystem::exists(cfg.keystore, exists_ec)) {
         if (!password) {
-            PURSER_TRY(read, proxy_wallet_password(cfg));
+            PURSER_TRY(read, wallet_password(cfg));
             password = std::move(read);
         }
         auto key = decrypt_keystore(cfg.keystore, password->get());
@@ -233,6 +132,11 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     }
     out.hook = std::make_shared<proxy::payment_flow>(ledger, signer, registry, flow);
     return out;
+}
+
+result<proxy::iou_policy> configured_iou_policy(const proxy::config& cfg) {
+    PURSER_TRY(section, proxy::parse_payment_section(cfg.payment, protocol::network_registry::builtin()));
+    return section.flow.iou;
 }
 
 }  // namespace purser::cli

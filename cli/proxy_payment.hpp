@@ -25,18 +25,14 @@ struct payment_setup {
 };
 
 /// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password
-/// from cfg.wallet_password_file / PURSER_WALLET_PASSWORD_FILE / PURSER_WALLET_PASSWORD / a
-/// prompt, and builds the payment flow from cfg.payment ({"max_window_seconds": N,
-/// "networks": [...]}; other keys are errors). With cfg.no_payments the hook passes every 402
+/// from cfg.wallet_password_file / PURSER_WALLET_PASSWORD / a prompt (wallet_password), and
+/// builds the payment flow from cfg.payment (proxy::parse_payment_section; unknown keys are
+/// errors naming them). With cfg.no_payments the hook passes every 402
 /// through, but agents are still authenticated against the store. A missing keystore is not
 /// fatal: the proxy runs and declines every payment `wallet_locked`. A wrong password is.
 /// `password`, when given, was read earlier (before `--detach` took the terminal away).
 [[nodiscard]] result<payment_setup> make_payment_setup(const proxy::config& cfg,
                                                        std::unique_ptr<secret_string> password = nullptr);
-
-/// The wallet password for the proxy: cfg.wallet_password_file (warned about when others can
-/// read it), else what every wallet command accepts (read_wallet_password).
-[[nodiscard]] result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config& cfg);
 
 /// The `payment.iou` section of `cfg` (deposit policy and escrow caps), validated.
 /// Errors: invalid_value or wrong_type naming the key.

@@ -8,7 +8,7 @@
 #include "command_table.hpp"
 #include "commands.hpp"
 #include "options.hpp"
-#include "proxy_settings.hpp"
+#include "config_resolver.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 

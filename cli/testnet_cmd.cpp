@@ -15,6 +15,7 @@
 #include "command_table.hpp"
 #include "detach.hpp"
 #include "commands.hpp"
+#include "config_resolver.hpp"
 #include "purser/testnet/env_file.hpp"
 #include "options.hpp"
 #include "purser/protocol/address.hpp"

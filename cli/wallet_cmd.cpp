@@ -12,6 +12,7 @@
 
 #include "command_table.hpp"
 #include "commands.hpp"
+#include "config_resolver.hpp"
 #include "options.hpp"
 #include "purser/chain/reads.hpp"
 #include "purser/protocol/amount.hpp"
@@ -43,8 +44,8 @@ result<std::unique_ptr<secret_string>> read_secret_file(const std::string& path)
 
 /// The new wallet's password, never empty: an empty one encrypts the key with nothing anyone
 /// would have to guess.
-result<std::unique_ptr<secret_string>> new_wallet_password() {
-    PURSER_TRY(pw, wallet_password(true));
+result<std::unique_ptr<secret_string>> new_wallet_password(const proxy::config& cfg) {
+    PURSER_TRY(pw, wallet_password(cfg, true));
     if (pw->get().empty()) {
         return fail(protocol::errc::invalid_value,
                     "refusing an empty wallet password (set PURSER_WALLET_PASSWORD_FILE, "
@@ -101,7 +102,7 @@ int write_new_keystore(const options& opts, const std::filesystem::path& path,
     return 0;
 }
 
-result<std::unique_ptr<secret_string>> import_password() {
+result<std::unique_ptr<secret_string>> import_password(const proxy::config& cfg) {
     if (const char* f = std::getenv("PURSER_IMPORT_PASSWORD_FILE"); f != nullptr && *f != '\0') {
         PURSER_TRY(pw, read_password_file(f, "PURSER_IMPORT_PASSWORD_FILE"));
         return std::make_unique<secret_string>(std::move(pw));
@@ -109,19 +110,21 @@ result<std::unique_ptr<secret_string>> import_password() {
     if (const char* p = std::getenv("PURSER_IMPORT_PASSWORD"); p != nullptr) {
         return std::make_unique<secret_string>(std::string(p));
     }
-    return wallet_password();
+    return wallet_password(cfg);
 }
 
 int cmd_new(const words& args) {
     int rc = 0;
     auto opts = parse_command("wallet new", args, rc);
     if (!opts) return rc;
-    const auto path = keystore_path(*opts);
+    auto cfg = resolve_config(*opts);
+    if (!cfg) return report(cfg.error());
+    const auto& path = (*cfg)->keystore;
     std::error_code ec;
     if (!opts->has("force") && std::filesystem::exists(path, ec)) {
         return report(path.string() + " already exists (use --force to replace it)");
     }
-    auto pw = new_wallet_password();
+    auto pw = new_wallet_password(**cfg);
     if (!pw) return report(pw.error());
     auto key = wallet::private_key::generate();
     if (!key) return report(key.error());
@@ -137,7 +140,9 @@ int cmd_import(const words& args) {
     if (from_file == from_ks) {
         return report("wallet import needs exactly one of --private-key-file F or --from-keystore F", 2);
     }
-    const auto path = keystore_path(*opts);
+    auto cfg = resolve_config(*opts);
+    if (!cfg) return report(cfg.error());
+    const auto& path = (*cfg)->keystore;
     std::error_code ec;
     if (!opts->has("force") && std::filesystem::exists(path, ec)) {
         return report(path.string() + " already exists (use --force to replace it)");
@@ -149,7 +154,7 @@ int cmd_import(const words& args) {
         key = wallet::private_key::from_hex((*text)->get());
         if (!key) return report("the private key file does not hold 64 hex digits of a valid key");
     } else {
-        auto src_pw = import_password();
+        auto src_pw = import_password(**cfg);
         if (!src_pw) return report(src_pw.error());
         key = decrypt_keystore(*opts->get("from-keystore"), (*src_pw)->get());
         if (!key) {
@@ -158,7 +163,7 @@ int cmd_import(const words& args) {
             return report(e);
         }
     }
-    auto pw = new_wallet_password();
+    auto pw = new_wallet_password(**cfg);
     if (!pw) return report(pw.error());
     return write_new_keystore(*opts, path, *key, (*pw)->get());
 }
@@ -168,7 +173,9 @@ int cmd_address(const words& args) {
     auto opts = parse_command("wallet address", args, rc);
     if (!opts) return rc;
     // The v3 keystore records the address in the clear: showing it needs no password.
-    auto addr = wallet::keystore_address(keystore_path(*opts));
+    auto path = keystore_path(*opts);
+    if (!path) return report(path.error());
+    auto addr = wallet::keystore_address(*path);
     if (!addr) return report(addr.error());
     std::cout << addr->to_checksum() << "\n";
     return 0;
@@ -220,10 +227,11 @@ result<chain_view> open_chain(const options& opts, bool need_holder) {
             v.holder = addr;
         } else {
             // The address field of the keystore: reading a balance needs no password.
-            auto addr = wallet::keystore_address(keystore_path(opts));
+            PURSER_TRY(path, keystore_path(opts));
+            auto addr = wallet::keystore_address(path);
             std::error_code ec;
-            if (!addr && !std::filesystem::exists(keystore_path(opts), ec)) {
-                return fail(protocol::errc::invalid_value, "no wallet at " + keystore_path(opts).string() +
+            if (!addr && !std::filesystem::exists(path, ec)) {
+                return fail(protocol::errc::invalid_value, "no wallet at " + path.string() +
                                                    ": create one with `purser wallet new`, or pass --address");
             }
             if (!addr) return tl::unexpected(addr.error());

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "config_resolver.hpp"
 #include "purser/wallet/harden.hpp"
 #include "purser/wallet/keystore.hpp"
 
@@ -13,8 +14,10 @@ secret_string::~secret_string() {
     OPENSSL_cleanse(value_.data(), value_.size());
 }
 
-result<std::unique_ptr<secret_string>> wallet_password(bool confirm) {
-    PURSER_TRY(pw, read_wallet_password(confirm));
+result<std::unique_ptr<secret_string>> wallet_password(const proxy::config& cfg, bool confirm) {
+    const auto from = cfg.origin.find("wallet_password_file");
+    PURSER_TRY(pw, read_wallet_password(cfg.wallet_password_file, confirm,
+                                        from == cfg.origin.end() ? "" : from->second));
     auto out = std::make_unique<secret_string>(std::move(pw));
     return out;
 }
@@ -26,8 +29,9 @@ result<wallet::private_key> decrypt_keystore(const std::filesystem::path& file,
 }
 
 result<wallet::private_key> unlock_key(const options& opts) {
-    const auto path = keystore_path(opts);
-    PURSER_TRY(pw, wallet_password());
+    PURSER_TRY(cfg, resolve_config(opts));
+    const auto& path = cfg->keystore;
+    PURSER_TRY(pw, wallet_password(*cfg));
     auto key = decrypt_keystore(path, pw->get());
     if (!key) {
         auto e = key.error();

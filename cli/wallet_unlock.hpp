@@ -6,6 +6,7 @@
 #include <string>
 
 #include "options.hpp"
+#include "purser/proxy/config.hpp"
 #include "purser/wallet/keys.hpp"
 #include "purser/wallet/signer.hpp"
 
@@ -24,8 +25,10 @@ private:
     std::string value_;
 };
 
-/// The wallet password (read_wallet_password), wrapped so it is wiped after use.
-[[nodiscard]] result<std::unique_ptr<secret_string>> wallet_password(bool confirm = false);
+/// The wallet password (read_wallet_password with cfg.wallet_password_file), wrapped so it is
+/// wiped after use. The proxy and every wallet command read it this one way.
+[[nodiscard]] result<std::unique_ptr<secret_string>> wallet_password(const proxy::config& cfg,
+                                                                     bool confirm = false);
 
 /// The one way the CLI decrypts a keystore (unlock_key, the proxy, wallet import): first
 /// wallet::harden_process_for_secrets(), so no core dump or unprivileged debugger can read the
@@ -33,7 +36,8 @@ private:
 [[nodiscard]] result<wallet::private_key> decrypt_keystore(const std::filesystem::path& file,
                                                            const std::string& password);
 
-/// Decrypts the keystore named by --keystore / PURSER_KEYSTORE / PURSER_HOME/keystore.json.
+/// Decrypts the keystore of the resolved configuration (--keystore, PURSER_KEYSTORE, the config
+/// file's `keystore`, PURSER_HOME/keystore.json) with its wallet password.
 [[nodiscard]] result<wallet::private_key> unlock_key(const options& opts);
 
 }  // namespace purser::cli

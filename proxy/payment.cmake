@@ -3,7 +3,8 @@
 # money logic and the store and wallet stay free of HTTP.
 add_library(purser_payment ${CMAKE_CURRENT_LIST_DIR}/src/payment_flow.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_voucher.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/src/payment_channels.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/src/payment_channels.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/payment_options.cpp)
 target_include_directories(purser_payment PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(purser_payment
   PUBLIC purser_protocol purser_store purser_wallet

@@ -30,11 +30,31 @@ using json = nlohmann::json;
 /// and flag strings are converted by `from_text` first, so one setter serves all three sources.
 enum class kind { text, number, boolean, list, object };
 
+/// One row per key: adding a key is adding a row (and its field in `config`). `show` gives the
+/// effective value for `purser config show`; a `secret` row's value is never shown.
 struct option {
     const char* name;
     kind type;
     result<void> (*apply)(config&, const json&, const std::string& where);
+    json (*show)(const config&) = nullptr;
+    bool secret = false;
 };
+
+json shown(const std::string& s) { return s; }
+json shown(const std::filesystem::path& p) { return p.string(); }
+json shown(bool b) { return b; }
+json shown(std::uint64_t n) { return n; }
+json shown(unsigned n) { return n; }
+template <class T>
+json shown(const std::optional<T>& v) {
+    return v ? shown(*v) : json(nullptr);
+}
+template <class T>
+json shown(const std::vector<T>& items) {
+    json out = json::array();
+    for (const auto& item : items) out.push_back(shown(item));
+    return out;
+}
 
 [[nodiscard]] tl::unexpected<error> bad(const std::string& where, const std::string& why) {
     return fail(errc::invalid_option, where + ": " + why);
@@ -90,6 +110,29 @@ struct option {
         return {};                                                                     \
     }
 
+/// The payment section as `config show` prints it: JSON-RPC URLs often carry an API key in
+/// their path, query or user part, so only their scheme and host are shown.
+json payment_shown(const json& payment) {
+    json out = payment;
+    auto rpc = out.find("rpc");
+    if (rpc == out.end() || !rpc->is_object()) return out;
+    for (auto& url : *rpc) {
+        if (!url.is_string()) continue;
+        const auto text = url.get<std::string>();
+        const auto scheme_end = text.find("://");
+        const auto host_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+        const auto path_start = std::min(text.find_first_of("/?#", host_start), text.size());
+        std::string authority = text.substr(host_start, path_start - host_start);
+        if (const auto at = authority.rfind('@'); at != std::string::npos)
+            authority = "(redacted)@" + authority.substr(at + 1);
+        url = text.substr(0, host_start) + authority +
+              (path_start < text.size() ? "/(redacted)" : "");
+    }
+    return out;
+}
+
+#define PURSER_SHOW(field) [](const config& c) -> json { return shown(c.field); }
+
 constexpr std::uint64_t max_ms = 24ull * 3600 * 1000;
 
 const std::vector<option>& options() {
@@ -102,37 +145,55 @@ const std::vector<option>& options() {
              c.listen_host = hp->first;
              c.listen_port = hp->second;
              return {};
+         },
+         [](const config& c) -> json {
+             const bool v6 = c.listen_host.find(':') != std::string::npos;
+             return (v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" +
+                    std::to_string(c.listen_port);
          }},
-        {"threads", kind::number, PURSER_SIZE_OPTION(threads, 0, 256)},
+        {"threads", kind::number, PURSER_SIZE_OPTION(threads, 0, 256), PURSER_SHOW(threads)},
         {"default_agent", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(s, as_text(v, w, true));
              if (s.empty()) c.default_agent.reset(); else c.default_agent = s;
              return {};
-         }},
+         },
+         PURSER_SHOW(default_agent)},
         {"allow_unauthenticated", kind::boolean,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_boolean()) return bad(w, "expected true or false");
              c.allow_unauthenticated = v.get<bool>();
              return {};
-         }},
-        {"max_connections", kind::number, PURSER_SIZE_OPTION(max_connections, 1, 1'000'000)},
-        {"max_replay_body", kind::number, PURSER_SIZE_OPTION(max_replay_body, 0, 1ull << 30)},
+         },
+         PURSER_SHOW(allow_unauthenticated)},
+        {"max_connections", kind::number,
+         PURSER_SIZE_OPTION(max_connections, 1, 1'000'000),
+         PURSER_SHOW(max_connections)},
+        {"max_replay_body", kind::number,
+         PURSER_SIZE_OPTION(max_replay_body, 0, 1ull << 30),
+         PURSER_SHOW(max_replay_body)},
         {"max_header_bytes", kind::number,
-         PURSER_SIZE_OPTION(max_header_bytes, 1024, 1u << 20)},
-        {"max_402_body", kind::number, PURSER_SIZE_OPTION(max_402_body, 1024, 16u << 20)},
-        {"idle_timeout_ms", kind::number, PURSER_SIZE_OPTION(idle_timeout_ms, 1, max_ms)},
+         PURSER_SIZE_OPTION(max_header_bytes, 1024, 1u << 20), PURSER_SHOW(max_header_bytes)},
+        {"max_402_body", kind::number,
+         PURSER_SIZE_OPTION(max_402_body, 1024, 16u << 20),
+         PURSER_SHOW(max_402_body)},
+        {"idle_timeout_ms", kind::number,
+         PURSER_SIZE_OPTION(idle_timeout_ms, 1, max_ms),
+         PURSER_SHOW(idle_timeout_ms)},
         {"upstream_timeout_ms", kind::number,
-         PURSER_SIZE_OPTION(upstream_timeout_ms, 1, max_ms)},
-        {"shutdown_grace_ms", kind::number, PURSER_SIZE_OPTION(shutdown_grace_ms, 0, max_ms)},
+         PURSER_SIZE_OPTION(upstream_timeout_ms, 1, max_ms), PURSER_SHOW(upstream_timeout_ms)},
+        {"shutdown_grace_ms", kind::number,
+         PURSER_SIZE_OPTION(shutdown_grace_ms, 0, max_ms),
+         PURSER_SHOW(shutdown_grace_ms)},
         {"pool_idle_per_origin", kind::number,
-         PURSER_SIZE_OPTION(pool_idle_per_origin, 0, 1024)},
+         PURSER_SIZE_OPTION(pool_idle_per_origin, 0, 1024), PURSER_SHOW(pool_idle_per_origin)},
         {"upstream_ca", kind::list,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(l, as_list(v, w));
              c.upstream_ca.assign(l.begin(), l.end());
              return {};
-         }},
+         },
+         PURSER_SHOW(upstream_ca)},
         {"intercept", kind::list,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(l, as_list(v, w));
@@ -141,7 +202,8 @@ const std::vector<option>& options() {
              }
              c.intercept = std::move(l);
              return {};
-         }},
+         },
+         PURSER_SHOW(intercept)},
         {"no_intercept", kind::list,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(l, as_list(v, w));
@@ -150,7 +212,8 @@ const std::vector<option>& options() {
              }
              c.no_intercept = std::move(l);
              return {};
-         }},
+         },
+         PURSER_SHOW(no_intercept)},
         {"underscore_headers", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(s, as_text(v, w));
@@ -159,6 +222,14 @@ const std::vector<option>& options() {
              else if (s == "allow") c.underscore_headers = underscore_policy::allow;
              else return bad(w, "expected drop, reject or allow");
              return {};
+         },
+         [](const config& c) -> json {
+             switch (c.underscore_headers) {
+                 case underscore_policy::drop: return "drop";
+                 case underscore_policy::reject: return "reject";
+                 case underscore_policy::allow: return "allow";
+             }
+             return nullptr;
          }},
         {"allow_get_body_hosts", kind::list,
          [](config& c, const json& v, const std::string& w) -> result<void> {
@@ -168,54 +239,63 @@ const std::vector<option>& options() {
              }
              c.allow_get_body_hosts = std::move(l);
              return {};
-         }},
-        {"ca_dir", kind::text, PURSER_PATH_OPTION(ca_dir)},
+         },
+         PURSER_SHOW(allow_get_body_hosts)},
+        {"ca_dir", kind::text, PURSER_PATH_OPTION(ca_dir), PURSER_SHOW(ca_dir)},
         {"log", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(s, as_text(v, w));
              c.log = s;
              return {};
-         }},
+         },
+         PURSER_SHOW(log)},
         {"no_payments", kind::boolean,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_boolean()) return bad(w, "expected true or false");
              c.no_payments = v.get<bool>();
              return {};
-         }},
-        {"store_dir", kind::text, PURSER_PATH_OPTION(store_dir)},
+         },
+         PURSER_SHOW(no_payments)},
+        {"store_dir", kind::text, PURSER_PATH_OPTION(store_dir), PURSER_SHOW(store_dir)},
         {"no_group_commit", kind::boolean,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_boolean()) return bad(w, "expected true or false");
              c.no_group_commit = v.get<bool>();
              return {};
-         }},
+         },
+         PURSER_SHOW(no_group_commit)},
         {"store_max_size", kind::number,
-         PURSER_SIZE_OPTION(store_max_size, std::uint64_t{16} << 20, std::uint64_t{1} << 40)},
-        {"keystore", kind::text, PURSER_PATH_OPTION(keystore)},
+         PURSER_SIZE_OPTION(store_max_size, std::uint64_t{16} << 20, std::uint64_t{1} << 40),
+         PURSER_SHOW(store_max_size)},
+        {"keystore", kind::text, PURSER_PATH_OPTION(keystore), PURSER_SHOW(keystore)},
         {"wallet_password_file", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(s, as_text(v, w));
              c.wallet_password_file = s;
              return {};
-         }},
+         },
+         PURSER_SHOW(wallet_password_file)},
         {"testnet_env", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              PURSER_TRY(s, as_text(v, w, true));
              if (s.empty()) c.testnet_env.reset(); else c.testnet_env = s;
              return {};
-         }},
+         },
+         PURSER_SHOW(testnet_env)},
         {"payment", kind::object,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_object()) return bad(w, "expected a JSON object");
              c.payment = v;
              return {};
-         }},
+         },
+         [](const config& c) -> json { return payment_shown(c.payment); }},
     };
     return all;
 }
 
 #undef PURSER_SIZE_OPTION
 #undef PURSER_PATH_OPTION
+#undef PURSER_SHOW
 
 const option* find_option(std::string_view name) {
     for (const auto& o : options())
@@ -226,12 +306,6 @@ const option* find_option(std::string_view name) {
 std::string flag_of(std::string_view name) {
     std::string s(name);
     std::replace(s.begin(), s.end(), '_', '-');
-    return s;
-}
-
-std::string env_of(std::string_view name) {
-    std::string s = "PURSER_";
-    for (char ch : name) s += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return s;
 }
 
@@ -303,6 +377,28 @@ result<void> check_combination(const config& c) {
 }
 
 }  // namespace
+
+std::string env_name(std::string_view key) {
+    std::string s = "PURSER_";
+    for (char ch : key) s += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+std::vector<setting> describe_config(const config& c) {
+    std::vector<setting> out;
+    for (const auto& o : options()) {
+        setting s;
+        s.key = o.name;
+        s.env = env_name(o.name);
+        s.secret = o.secret;
+        auto from = c.origin.find(o.name);
+        s.source = from == c.origin.end() ? "default" : from->second;
+        // A row without its `show` still lists the key and its source, never a guess.
+        if (!o.secret) s.value = o.show != nullptr ? o.show(c) : json("(not shown)");
+        out.push_back(std::move(s));
+    }
+    return out;
+}
 
 bool is_loopback_host(const std::string& host) {
     if (is_localhost_name(host)) return true;
@@ -383,17 +479,19 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
                 return fail(errc::unknown_option, sources.file->string() + ": unknown key '" +
                                                       key + "'");
             PURSER_CHECK(o->apply(*c, value, "config key '" + key + "'"));
+            c->origin[key] = "file:" + sources.file->string();
         }
     }
 
     if (sources.env) {
         for (const auto& o : options()) {
-            const std::string var = env_of(o.name);
+            const std::string var = env_name(o.name);
             auto text = sources.env(var);
             if (!text) continue;
             const std::string where = "environment " + var;
             PURSER_TRY(value, from_text(o, {*text}, where));
             PURSER_CHECK(o.apply(*c, value, where));
+            c->origin[o.name] = "env:" + var;
         }
     }
 
@@ -412,6 +510,7 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
             value = std::move(v);
         }
         PURSER_CHECK(o->apply(*c, value, where));
+        c->origin[key] = "flag:--" + flag;
     }
     PURSER_CHECK(check_combination(*c));
     return std::shared_ptr<const config>(std::move(c));

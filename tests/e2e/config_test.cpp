@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "test_support.hpp"
 #include "world.hpp"
 
 using purser::test::world;
@@ -16,7 +17,9 @@ TEST_CASE("agent freeze with the proxy's config reaches the proxy's custom store
     world w;
     const auto config = w.dir() / "purser.json";
     const auto custom = w.dir() / "custom-store";
-    std::ofstream(config) << R"({"store_dir": ")" << custom.string() << R"("})";
+    const auto custom_ca = w.dir() / "custom-ca";
+    std::ofstream(config) << R"({"store_dir": ")" << custom.string() << R"(", "ca_dir": ")"
+                          << custom_ca.string() << R"("})";
     w.start_proxy({"--config", config.string()});
 
     auto added = w.purser({"agent", "add", "bot", "--per-request", "1", "--config", config.string()});
@@ -32,17 +35,21 @@ TEST_CASE("agent freeze with the proxy's config reaches the proxy's custom store
     auto paid = w.via_proxy("bot", token, {url});
     CHECK(paid.status == 200);
 
-    // PURSER_CONFIG works as --config does (the child inherits this process's environment).
-    ::setenv("PURSER_CONFIG", config.string().c_str(), 1);
-    auto frozen = w.purser({"agent", "freeze", "bot"});
-    auto rows = w.purser({"ledger", "--agent", "bot", "--format", "json"});
-    ::unsetenv("PURSER_CONFIG");
+    auto frozen = w.purser({"agent", "freeze", "bot", "--config", config.string()});
     REQUIRE(frozen.exit_code == 0);
     auto declined = w.via_proxy("bot", token, {url});
     CHECK(declined.status == 402);
     CHECK(declined.header("purser-decision").value_or("").find("reason=agent_frozen") !=
           std::string::npos);
-    rows = w.purser({"ledger", "--agent", "bot", "--format", "json", "--config", config.string()});
+    // PURSER_CONFIG works as --config does (the child inherits this process's environment).
+    ::setenv("PURSER_CONFIG", config.string().c_str(), 1);
+    auto rows = w.purser({"ledger", "--agent", "bot", "--format", "json"});
+    // The CA the proxy created in the configured ca_dir is the one `purser ca` reads.
+    auto ca = w.purser({"ca", "export"});
+    ::unsetenv("PURSER_CONFIG");
     CHECK(rows.out.find("agent_frozen") != std::string::npos);
     CHECK(rows.out.find("\"status\":\"paid\"") != std::string::npos);
+    REQUIRE(ca.exit_code == 0);
+    CHECK(ca.out == purser::test::read_file(custom_ca / "ca.crt"));
+    CHECK_FALSE(std::filesystem::exists(w.dir() / "home" / "ca" / "ca.crt"));
 }

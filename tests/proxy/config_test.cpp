@@ -1,6 +1,7 @@
 #include "purser/proxy/config.hpp"
 
 #include <fstream>
+#include <map>
 
 #include <catch2/catch.hpp>
 
@@ -222,4 +223,91 @@ TEST_CASE("underscore_headers and allow_get_body_hosts", "[proxy]") {
     auto e = load_config(env);
     REQUIRE_FALSE(e);
     CHECK(e.error().detail.find("underscore-headers") != std::string::npos);
+}
+
+TEST_CASE("config records where each key came from", "[proxy]") {
+    purser::test::temp_dir home;
+    const auto file = home.path() / "proxy.json";
+    write(file, R"({"listen":"127.0.0.1:9001","threads":3,"log":"/tmp/a.log"})");
+    auto s = sources_with(home.path(), {{"PURSER_THREADS", "5"}, {"PURSER_STORE_DIR", "/srv/st"}});
+    s.file = file;
+    s.flags["log"] = {"/tmp/b.log"};
+    s.flags["no-payments"] = {""};
+    auto c = load_config(s);
+    REQUIRE(c);
+    std::map<std::string, setting> rows;
+    for (auto& r : describe_config(**c)) rows[r.key] = r;
+    CHECK(rows.at("listen").source == "file:" + file.string());
+    CHECK(rows.at("listen").value == "127.0.0.1:9001");
+    CHECK(rows.at("threads").source == "env:PURSER_THREADS");
+    CHECK(rows.at("threads").value == 5);
+    CHECK(rows.at("store_dir").source == "env:PURSER_STORE_DIR");
+    CHECK(rows.at("store_dir").value == "/srv/st");
+    CHECK(rows.at("log").source == "flag:--log");
+    CHECK(rows.at("log").value == "/tmp/b.log");
+    CHECK(rows.at("no_payments").source == "flag:--no-payments");
+    CHECK(rows.at("no_payments").value == true);
+    CHECK(rows.at("ca_dir").source == "default");
+    CHECK(rows.at("ca_dir").value == (home.path() / "ca").string());
+    CHECK(rows.at("default_agent").value.is_null());
+    CHECK(rows.at("intercept").value == nlohmann::json::array({"*"}));
+    CHECK(rows.at("underscore_headers").value == "drop");
+}
+
+TEST_CASE("every config key has a variable, a shown value, and is settable from it", "[proxy]") {
+    purser::test::temp_dir home;
+    auto c = load_config(sources_with(home.path()));
+    REQUIRE(c);
+    const auto rows = describe_config(**c);
+    CHECK(rows.size() == config_flag_names().size() + config_switch_names().size());
+    for (const auto& r : rows) {
+        INFO(r.key);
+        CHECK(r.env == env_name(r.key));
+        CHECK(r.source == "default");
+        if (!r.secret) CHECK(r.value != "(not shown)");
+        // The default, given back through the key's own variable, loads and reads back the same
+        // (what a container configured only by environment relies on).
+        if (r.secret || r.value.is_null()) continue;
+        std::string text;
+        if (r.value.is_string()) text = r.value.get<std::string>();
+        else if (r.value.is_array()) {
+            for (const auto& item : r.value)
+                text += (text.empty() ? "" : ",") + item.get<std::string>();
+            if (text.empty()) continue;  // an empty list has no spelling in one variable
+        } else text = r.value.dump();
+        auto again = load_config(sources_with(home.path(), {{r.env, text}}));
+        REQUIRE(again);
+        for (const auto& r2 : describe_config(**again)) {
+            if (r2.key != r.key) continue;
+            CHECK(r2.source == "env:" + r.env);
+            CHECK(r2.value == r.value);
+        }
+    }
+}
+
+TEST_CASE("env_name upper-cases the key after PURSER_", "[proxy]") {
+    CHECK(env_name("store_dir") == "PURSER_STORE_DIR");
+    CHECK(env_name("max_402_body") == "PURSER_MAX_402_BODY");
+}
+
+TEST_CASE("config show hides what an RPC URL may carry: path, query, user", "[proxy]") {
+    purser::test::temp_dir home;
+    const auto file = home.path() / "proxy.json";
+    write(file, R"({"payment":{"max_window_seconds":60,"rpc":{
+        "base":"https://base.example/v2/SECRETKEY","base-sepolia":"https://u:SECRETPW@rpc.example",
+        "eip155:1":"http://127.0.0.1:8545"}}})");
+    auto s = sources_with(home.path());
+    s.file = file;
+    auto c = load_config(s);
+    REQUIRE(c);
+    for (const auto& r : describe_config(**c)) {
+        if (r.key != "payment") continue;
+        CHECK(r.value.dump().find("SECRET") == std::string::npos);
+        CHECK(r.value["rpc"]["base"] == "https://base.example/(redacted)");
+        CHECK(r.value["rpc"]["base-sepolia"] == "https://(redacted)@rpc.example");
+        CHECK(r.value["rpc"]["eip155:1"] == "http://127.0.0.1:8545");
+        CHECK(r.value["max_window_seconds"] == 60);
+    }
+    // The proxy itself still has the whole URL.
+    CHECK((*c)->payment["rpc"]["base"] == "https://base.example/v2/SECRETKEY");
 }

@@ -66,6 +66,9 @@ struct config {
     /// Options of the payment flow, passed through unvalidated here (must be a JSON object);
     /// the payment flow validates its own keys.
     nlohmann::json payment = nlohmann::json::object();
+    /// Where each key's value came from: "file:PATH", "env:PURSER_X" or "flag:--x" (the last
+    /// source that set it, by precedence). A key that is not here has its default.
+    std::map<std::string, std::string> origin;
 };
 
 /// Where option values come from. `env` looks a variable up (std::getenv in production, a map in
@@ -82,6 +85,22 @@ struct config_sources {
 /// `valued` take a value; `switches` take none.
 [[nodiscard]] const std::vector<std::string>& config_flag_names();
 [[nodiscard]] const std::vector<std::string>& config_switch_names();
+
+/// One effective setting as `purser config show` prints it.
+struct setting {
+    std::string key;        ///< The config file key ("store_dir").
+    std::string env;        ///< Its environment variable ("PURSER_STORE_DIR").
+    nlohmann::json value;   ///< The effective value (null when unset); null for a secret.
+    std::string source;     ///< "default", "file:PATH", "env:PURSER_X" or "flag:--x".
+    bool secret = false;    ///< Never printed: shown as "(set, from SOURCE)".
+};
+
+/// Every key of `c` in table order, with its effective value and where it came from.
+[[nodiscard]] std::vector<setting> describe_config(const config& c);
+
+/// The environment variable of a config key: "PURSER_" and the key upper-cased
+/// ("store_dir" -> "PURSER_STORE_DIR"). Every key has one.
+[[nodiscard]] std::string env_name(std::string_view key);
 
 /// Builds the config. Errors: config_file (unreadable, not JSON, not an object), unknown_option
 /// (a file key or flag Purser does not know; the detail names it), invalid_option (wrong type,
