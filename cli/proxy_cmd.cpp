@@ -32,7 +32,7 @@
 namespace purser::cli {
 namespace {
 
-/// Exit codes of `purser proxy`. Documented in README.md ("Exit codes"); tests/e2e/exit_code_test.cpp
+/// Exit codes of `purser proxy`. Documented in README.md ("Exit codes"); tests/image/image_test.py
 /// holds each. A code names the part an operator has to fix, not the function that failed.
 enum proxy_exit : int {
     stopped = 0,        ///< SIGTERM or SIGINT: the listener closed and in-flight requests drained.
@@ -40,7 +40,7 @@ enum proxy_exit : int {
     configuration = 2,  ///< A flag, PURSER_* variable, config file, payment section, testnet_env
                         ///< or default_agent that is wrong or names something that is not there.
     wallet = 3,         ///< The keystore cannot be unlocked: no password, a wrong one, a bad file.
-    store = 4,          ///< The LMDB store cannot be opened (permissions, a full disk, a newer schema).
+    store = 4,          ///< The LMDB store cannot be opened (permissions, disk, a newer schema).
     listen = 5,         ///< The listen address cannot be bound (in use, not local, not permitted).
     ca = 6,             ///< The interception CA cannot be created or loaded.
 };
@@ -197,8 +197,10 @@ int proxy_command(const words& args) {
         // its SSL_CERT_FILE names ca_dir/bundle.pem (deploy/kubernetes/). Only a warning when it
         // cannot be written (no system roots, a CA directory mounted read-only): the proxy
         // itself does not need it.
-        if (auto bundle = proxy::cert_authority::write_bundle((*cfg)->ca_dir); !bundle)
-            std::cerr << "purser: warning: no CA bundle for agents: " << bundle.error().message() << "\n";
+        if (auto bundle = proxy::cert_authority::write_bundle((*cfg)->ca_dir); !bundle) {
+            std::cerr << "purser: warning: no CA bundle for agents: " << bundle.error().message()
+                      << "\n";
+        }
     }
 
     // Signals are taken by one thread with sigwait, so they are blocked in every thread the
