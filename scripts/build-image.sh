@@ -13,8 +13,9 @@ bin=$(realpath "${1:?usage: build-image.sh PURSER_BINARY OUTPUT.tar}")
 out=$(realpath -m "${2:?usage: build-image.sh PURSER_BINARY OUTPUT.tar}")
 command -v buildah >/dev/null ||
   { echo "build-image.sh: no buildah (PURSER_WITH_IMAGE=1 scripts/install-deps.sh)" >&2; exit 2; }
-# buildah mounts the container's file system; without root that needs a user namespace.
-if [[ $(id -u) -ne 0 && -z "${BUILDAH_ISOLATION:-}" ]]; then
+# The root file system is assembled with its owners (the user's home and CA directory); without
+# root that needs buildah's user namespace, where this script runs again as its root.
+if [[ $(id -u) -ne 0 ]]; then
   exec buildah unshare "$0" "$@"
 fi
 
