@@ -222,6 +222,12 @@ int run(const std::string& sub, const words& rest) {
         auto s = open_proxy_store(*o);
         if (!s) return report(s.error());
         auto created = (*s)->add_agent(*name, p, allowance);
+        // A container's init step runs at every start of its pod: the second time, the agent
+        // (and whatever `agent set` changed since) must stay as it is, and the step succeed.
+        if (!created && o->has("exists-ok") && created.error().code == st::errc::agent_exists) {
+            std::cout << "# agent '" << *name << "' exists; nothing changed\n";
+            return 0;
+        }
         if (!created) return report(created.error());
         std::cout << "# added agent '" << *name << "'\n";
         if (defaults) {

@@ -83,7 +83,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
         {"underscore-headers", {"drop|reject|allow", "request header names with '_'"}},
         {"allow-get-body-hosts", {"PATTERN", "hosts where GET/HEAD may carry a body (repeatable)"}},
         {"ca-dir", {"DIR", "the interception CA (created when missing)"}},
-        {"log", {"FILE|-", "JSON-lines access log"}},
+        {"log", {"FILE|-|stdout", "JSON-lines access log (- is stderr)"}},
         {"no-payments", {"", "never pay: every 402 passes through"}},
         {"store-dir", {"DIR", "the LMDB store of agents and the ledger"}},
         {"store-max-size", {"BYTES", "the most the store may grow to (warning at 80%)"}},
@@ -188,6 +188,8 @@ std::vector<command_spec> build_table() {
     auto add_opts = limit_options();
     add_opts.push_back({"unlimited", "", "no default limits (without any limit option, add sets "
                                          "per-request $0.10 and daily $1)", "", ""});
+    add_opts.push_back({"exists-ok", "", "an agent of that name is no error: nothing changes, exit "
+                                         "0 (a container's init step)", "", ""});
     add_opts.insert(add_opts.end(), listen_opts.begin(), listen_opts.end());
     t.push_back({"agent add", "NAME", "create an agent; prints its proxy credentials once", "",
                  add_opts});

@@ -1,4 +1,6 @@
 // purser proxy: runs the forward proxy until SIGTERM or SIGINT, then drains and exits 0.
+// A proxy that cannot start exits with a code naming what is wrong (proxy_exit below; README
+// "Exit codes"), so a container orchestrator's restart count and a supervisor's log say it.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -23,11 +25,33 @@
 #include "purser/proxy/ca.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/proxy/server.hpp"
+#include "purser/store/errc.hpp"
 #include "purser/testnet/env_file.hpp"
+#include "purser/wallet/errc.hpp"
 
 namespace purser::cli {
 namespace {
 
+/// Exit codes of `purser proxy`. Documented in README.md ("Exit codes"); tests/image/image_test.py
+/// holds each. A code names the part an operator has to fix, not the function that failed.
+enum proxy_exit : int {
+    stopped = 0,        ///< SIGTERM or SIGINT: the listener closed and in-flight requests drained.
+    failure = 1,        ///< Anything not named below.
+    configuration = 2,  ///< A flag, PURSER_* variable, config file, payment section, testnet_env
+                        ///< or default_agent that is wrong or names something that is not there.
+    wallet = 3,         ///< The keystore cannot be unlocked: no password, a wrong one, a bad file.
+    store = 4,          ///< The LMDB store cannot be opened (permissions, disk, a newer schema).
+    listen = 5,         ///< The listen address cannot be bound (in use, not local, not permitted).
+    ca = 6,             ///< The interception CA cannot be created or loaded.
+};
+
+/// Which exit code a failure to set up payments is: the store's and the wallet's errors carry
+/// their own categories; everything else there comes from the configuration.
+int payment_setup_exit(const error& e) {
+    if (e.code.category() == store::store_category()) return proxy_exit::store;
+    if (e.code.category() == wallet::wallet_category()) return proxy_exit::wallet;
+    return proxy_exit::configuration;
+}
 
 /// Raises the soft limit on open files to the hard limit: every client connection takes a
 /// descriptor, often a second one upstream, and the usual soft default (1024) would cap the
@@ -136,20 +160,21 @@ int proxy_command(const words& args) {
 
     const proxy::config_sources sources = config_sources_of(*opts);
     auto loaded_cfg = proxy::load_config(sources);
-    if (!loaded_cfg) return report(loaded_cfg.error(), 2);
+    if (!loaded_cfg) return report(loaded_cfg.error(), proxy_exit::configuration);
     auto cfg = with_testnet_ca(*loaded_cfg);
-    if (!cfg) return report(cfg.error(), 2);
+    if (!cfg) return report(cfg.error(), proxy_exit::configuration);
 
-    // In the background nobody can answer a password prompt: ask now, before the fork.
+    // The password is read here, not inside the payment setup, so that a missing one exits
+    // with the wallet's code; in the background nobody could answer a prompt after the fork.
     std::unique_ptr<secret_string> password;
+    if (std::error_code ec; !(*cfg)->no_payments && std::filesystem::exists((*cfg)->keystore, ec)) {
+        auto pw = wallet_password(**cfg);
+        if (!pw) return report(pw.error(), proxy_exit::wallet);
+        password = std::move(*pw);
+    }
     readiness detached;
     if (opts->has("detach")) {
         std::error_code ec;
-        if (!(*cfg)->no_payments && std::filesystem::exists((*cfg)->keystore, ec)) {
-            auto pw = wallet_password(**cfg);
-            if (!pw) return report(pw.error());
-            password = std::move(*pw);
-        }
         std::filesystem::create_directories(purser_home(), ec);
         if (auto parent_rc = detach(purser_home() / "proxy.log", detached)) return *parent_rc;
     }
@@ -159,11 +184,20 @@ int proxy_command(const words& args) {
     std::shared_ptr<const proxy::cert_authority> ca;
     if (!(*cfg)->intercept.empty()) {
         auto created = proxy::cert_authority::init((*cfg)->ca_dir);
-        if (!created) return report(created.error());
+        if (!created) return report(created.error(), proxy_exit::ca);
         if (*created) std::cerr << "purser: created CA " << ((*cfg)->ca_dir / "ca.crt").string() << "\n";
         auto loaded = proxy::cert_authority::load((*cfg)->ca_dir);
-        if (!loaded) return report(loaded.error());
+        if (!loaded) return report(loaded.error(), proxy_exit::ca);
         ca = *loaded;
+        // The agent's trust file beside the CA, rewritten at every start (the system roots may
+        // have changed): in a pod the CA directory is a volume the agent container mounts, and
+        // its SSL_CERT_FILE names ca_dir/bundle.pem (deploy/kubernetes/). Only a warning when it
+        // cannot be written (no system roots, a CA directory mounted read-only): the proxy
+        // itself does not need it.
+        if (auto bundle = proxy::cert_authority::write_bundle((*cfg)->ca_dir); !bundle) {
+            std::cerr << "purser: warning: no CA bundle for agents: " << bundle.error().message()
+                      << "\n";
+        }
     }
 
     // Signals are taken by one thread with sigwait, so they are blocked in every thread the
@@ -179,10 +213,10 @@ int proxy_command(const words& args) {
     // The store decides and records, the wallet signs; both are opened before the listener so
     // a wrong password or an unusable store stops the proxy before it accepts anyone.
     auto payments = make_payment_setup(**cfg, std::move(password));
-    if (!payments) return report(payments.error());
+    if (!payments) return report(payments.error(), payment_setup_exit(payments.error()));
     proxy::server srv(*cfg, payments->hook, payments->agents, ca);
     auto port = srv.listen();
-    if (!port) return report(port.error());
+    if (!port) return report(port.error(), proxy_exit::listen);
     const std::string host = (*cfg)->listen_host.find(':') == std::string::npos
                                  ? (*cfg)->listen_host
                                  : "[" + (*cfg)->listen_host + "]";
@@ -234,7 +268,7 @@ int proxy_command(const words& args) {
         std::error_code ec;
         std::filesystem::remove(pid_file, ec);
     }
-    return 0;
+    return proxy_exit::stopped;
 }
 
 }  // namespace purser::cli

@@ -18,6 +18,10 @@ if [[ "${PURSER_WITH_NODE:-0}" == 1 ]]; then
   # table names, from Debian; undici and axios come from npm into the build tree.
   packages+=(nodejs npm wget python3-httpx python3-aiohttp golang-go openjdk-17-jdk-headless)
 fi
+if [[ "${PURSER_WITH_IMAGE:-0}" == 1 ]]; then
+  # `./run image` and its test (tests/image/): buildah assembles the OCI image from files.
+  packages+=(buildah)
+fi
 if [[ "${PURSER_WITH_BENCH:-0}" == 1 ]]; then
   # The peers `./run bench` measures Purser against in the same run (bench/peers/run.sh): the
   # load generator, the origin, the other proxies, and socat as the CONNECT relay for wrk. The

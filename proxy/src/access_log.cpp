@@ -13,6 +13,14 @@ namespace {
 
 bool is_off(const std::string& target) { return target == "off" || target == "/dev/null"; }
 
+/// The standard stream a target names, or null for a file: "-" is stderr (next to the proxy's
+/// own diagnostics), "stdout" is what a container's log collector reads as the access log.
+std::FILE* standard_stream(const std::string& target) {
+    if (target == "-") return stderr;
+    if (target == "stdout") return stdout;
+    return nullptr;
+}
+
 }  // namespace
 
 access_log::~access_log() {
@@ -21,8 +29,8 @@ access_log::~access_log() {
 
 result<void> access_log::open(const std::string& target) {
     if (is_off(target)) return {};
-    if (target == "-") {
-        out_ = stderr;
+    if (std::FILE* stream = standard_stream(target)) {
+        out_ = stream;
         enabled_ = true;
         return {};
     }
@@ -36,8 +44,8 @@ result<void> access_log::open(const std::string& target) {
 }
 
 result<void> access_log::reopen(const std::string& target) {
-    std::FILE* fresh = is_off(target) ? nullptr : stderr;
-    const bool owned = target != "-" && fresh != nullptr;
+    std::FILE* fresh = is_off(target) ? nullptr : standard_stream(target);
+    const bool owned = !is_off(target) && fresh == nullptr;
     if (owned) {
         fresh = std::fopen(target.c_str(), "ae");
         if (fresh == nullptr)

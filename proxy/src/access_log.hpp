@@ -23,7 +23,7 @@ public:
     access_log& operator=(const access_log&) = delete;
     ~access_log();
 
-    /// "-" writes to stderr; "off" (or "/dev/null") writes nothing, and no line is even
+    /// "-" writes to stderr, "stdout" to stdout; "off" (or "/dev/null") writes nothing, and no line is even
     /// formatted; anything else is a file opened for appending.
     /// Errors: config_file when the file cannot be opened.
     [[nodiscard]] result<void> open(const std::string& target);
@@ -35,7 +35,7 @@ public:
     /// Whole lines, each ending in '\n', written at once.
     void write_text(std::string_view lines);
 
-    /// Switches to `target` ("-" = stderr), or reopens the same file after logrotate moved it.
+    /// Switches to `target` ("-" = stderr, "stdout"), or reopens the same file after logrotate moved it.
     /// On failure the old file stays in use. Errors: config_file.
     [[nodiscard]] result<void> reopen(const std::string& target);
 

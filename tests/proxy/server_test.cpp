@@ -1032,7 +1032,7 @@ TEST_CASE("purser proxy refuses a default agent the store does not know", "[prox
     const std::string env = "PURSER_HOME=" + home.path().string() + " timeout 30 ";
     auto refused = purser::test::run_command(
         env + PURSER_BIN + " proxy --listen 127.0.0.1:0 --default-agent ghost --no-payments");
-    CHECK(refused.exit_code == 1);
+    CHECK(refused.exit_code == 2);  // a configuration error (README "Exit codes")
     CHECK(refused.out.find("default_agent 'ghost'") != std::string::npos);
     CHECK(refused.out.find("purser agent add ghost") != std::string::npos);
     CHECK(refused.out.find("listening") == std::string::npos);
