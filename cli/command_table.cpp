@@ -54,6 +54,7 @@ const std::map<std::string, std::string>& proxy_defaults() {
         {"store-dir", "PURSER_HOME/store"},
         {"store-max-size", "1073741824"},
         {"keystore", "PURSER_HOME/keystore.json"},
+        {"admin-listen", "127.0.0.1:8403"},
     };
     return d;
 }
@@ -88,6 +89,8 @@ const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
         {"wallet-password-file", {"FILE", "the keystore password"}},
         {"testnet-env", {"FILE", "pay on the local testnet (D/testnet.env) and trust its CA"}},
         {"payment", {"JSON", "payment-flow options: max_window_seconds, networks, rpc, ..."}},
+        {"admin-listen", {"HOST:PORT|off", "admin listener: /healthz, /readyz, /metrics, JSON API"}},
+        {"admin-token-file", {"FILE", "the admin API's bearer token (or PURSER_ADMIN_TOKEN)"}},
     };
     return h;
 }

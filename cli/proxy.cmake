@@ -1,4 +1,4 @@
 # purser proxy / purser ca: the forward proxy and its interception CA.
 target_sources(purser PRIVATE ${CMAKE_CURRENT_LIST_DIR}/proxy_cmd.cpp ${CMAKE_CURRENT_LIST_DIR}/ca_cmd.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/proxy_payment.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/proxy_payment.cpp ${CMAKE_CURRENT_LIST_DIR}/proxy_admin.cpp)
 target_compile_definitions(purser PRIVATE PURSER_HAVE_PROXY_CMD)

@@ -150,11 +150,13 @@ result<std::unique_ptr<secret_string>> proxy_wallet_password(const proxy::config
 }
 
 result<payment_setup> make_payment_setup(const proxy::config& cfg,
-                                         std::unique_ptr<secret_string> password) {
+                                         std::unique_ptr<secret_string> password,
+                                         std::shared_ptr<proxy::metrics> stats) {
     auto registry =
         std::make_shared<const protocol::network_registry>(protocol::network_registry::builtin());
     auto oracle = std::make_shared<rpc_oracle>();
     PURSER_TRY(flow, flow_options(cfg.payment, *registry, *oracle));
+    flow.stats = std::move(stats);
     if (cfg.testnet_env) {
         // The local testnet is paid only when the operator names it, and its own RPC proves
         // what settled there.
@@ -179,6 +181,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));
     payment_setup out;
+    out.ledger = ledger;
     out.fill_watch = std::make_shared<store::fill_watch>(
         ledger, [](const std::string& line) { std::cerr << ("purser: " + line + "\n"); });
     (void)out.fill_watch->check();  // a store already past 80 % says so at start-up
@@ -212,6 +215,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
         auto key = decrypt_keystore(cfg.keystore, password->get());
         if (!key) return tl::unexpected(key.error());
         signer = std::make_shared<wallet::local_signer>(std::move(*key));
+        out.wallet_unlocked = true;
         std::cerr << "purser: wallet " << signer->address().to_checksum() << " unlocked\n";
     } else {
         std::cerr << "purser: no keystore at " << cfg.keystore.string()

@@ -8,6 +8,7 @@
 #include "purser/protocol/result.hpp"
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/config.hpp"
+#include "purser/proxy/metrics.hpp"
 #include "purser/proxy/payment_hook.hpp"
 #include "purser/store/fill_watch.hpp"
 #include "wallet_unlock.hpp"
@@ -21,6 +22,10 @@ struct payment_setup {
     std::function<result<void>(const std::string& name)> check_agent;
     /// Warns on stderr when the store passes 80 % of store_max_size.
     std::shared_ptr<store::fill_watch> fill_watch;
+    /// The open store (the admin API reads and freezes through it).
+    std::shared_ptr<store::store> ledger;
+    /// A wallet key is loaded (readiness).
+    bool wallet_unlocked = false;
 };
 
 /// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password
@@ -30,8 +35,10 @@ struct payment_setup {
 /// through, but agents are still authenticated against the store. A missing keystore is not
 /// fatal: the proxy runs and declines every payment `wallet_locked`. A wrong password is.
 /// `password`, when given, was read earlier (before `--detach` took the terminal away).
+/// `stats`, when given, counts the payment flow's declines and payments.
 [[nodiscard]] result<payment_setup> make_payment_setup(const proxy::config& cfg,
-                                                       std::unique_ptr<secret_string> password = nullptr);
+                                                       std::unique_ptr<secret_string> password = nullptr,
+                                                       std::shared_ptr<proxy::metrics> stats = nullptr);
 
 /// The wallet password for the proxy: cfg.wallet_password_file (warned about when others can
 /// read it), else what every wallet command accepts (read_wallet_password).
