@@ -53,6 +53,8 @@ public:
     const std::string& admin_address() const { return admin_address_; }
     const std::filesystem::path& dir() const { return dir_.path(); }
     env_map base_env() const { return env_; }
+    /// Sets a variable for every process started from now on (the proxy, the CLI).
+    void set_env(const std::string& key, const std::string& value) { env_[key] = value; }
     std::string ca_file() const { return (dir_.path() / "home" / "ca" / "ca.crt").string(); }
     std::string proxy_output() const { return proxy_ ? proxy_->output() : ""; }
     /// The proxy's JSON-lines access log (`--log`).
