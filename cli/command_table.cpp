@@ -369,6 +369,7 @@ std::string top_level_help() {
            "  PURSER_IMPORT_PASSWORD(_FILE)   password of a keystore given to wallet import\n"
            "  PURSER_TESTNET_RPC              default --rpc\n"
            "  PURSER_LISTEN                   proxy listen address (default 127.0.0.1:8402)\n"
+           "  PURSER_ADMIN_TOKEN(_FILE)       bearer token of the proxy's admin API (file preferred)\n"
            "  PURSER_<OPTION>                 any other `purser proxy` option\n";
     return out;
 }

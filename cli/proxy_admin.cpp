@@ -48,7 +48,7 @@ result<std::unique_ptr<admin::server>> start_admin(const proxy::config& cfg,
     ready.wallet_unlocked = [unlocked = payments.wallet_unlocked || cfg.no_payments] { return unlocked; };
     ready.listener_up = [&proxy] { return proxy.accepting(); };
     auto routes = std::make_shared<const admin::api>(payments.ledger, std::move(stats),
-                                                     std::move(ready), std::move(*token));
+                                                     std::move(ready), std::move(token));
     admin::server_options options;
     options.host = where.first;
     options.port = where.second;
