@@ -89,7 +89,7 @@ TEST_CASE("with no token configured every protected route is 401", "[admin][api]
     CHECK(open.handle({"GET", "/readyz", "", ""}).status == 503);  // no checks given: not ready
 }
 
-TEST_CASE("admin agents: list, show, freeze, unfreeze, fund", "[admin][api]") {
+TEST_CASE("admin agents: list and show and freeze and unfreeze and fund", "[admin][api]") {
     fixture f;
     store::policy p;
     p.per_request = 100'000;

@@ -135,7 +135,7 @@ TEST_CASE("admin metrics after paid and declined requests equal the ledger", "[e
     CHECK(std::stoull(*upstream) >= 2 * paid_rows + declined_requests);
 }
 
-TEST_CASE("the admin API freezes an agent for its next request, and a bad token changes nothing", "[e2e][admin]") {
+TEST_CASE("the admin API freezes an agent for its next request and a bad token changes nothing", "[e2e][admin]") {
     world w;
     auto bot = w.add_agent("bot", {"--per-request", "0.10", "--daily", "5"});
     w.set_env("PURSER_ADMIN_TOKEN", admin_token);  // the variable, not a file, this time

@@ -224,7 +224,7 @@ TEST_CASE("underscore_headers and allow_get_body_hosts", "[proxy]") {
     CHECK(e.error().detail.find("underscore-headers") != std::string::npos);
 }
 
-TEST_CASE("config admin_listen: default, off, an address, and nonsense named", "[proxy]") {
+TEST_CASE("config admin_listen takes a default or off or an address and names nonsense", "[proxy]") {
     purser::test::temp_dir home;
     auto c = load_config(sources_with(home.path()));
     REQUIRE(c);
