@@ -126,7 +126,7 @@ std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& ho
     if (!authorization) return std::nullopt;
     r.authorization = *authorization;
     std::smatch m;
-    auto started = shell(env + bin() + "proxy --detach --listen 127.0.0.1:0 --log /dev/null --testnet-env '" +
+    auto started = shell(env + bin() + "proxy --detach --listen 127.0.0.1:0 --admin-listen off --log /dev/null --testnet-env '" +
                          testnet_env.string() + "' " + extra);
     if (!started || !std::regex_search(*started, m, std::regex("127\\.0\\.0\\.1:([0-9]+) \\(pid ([0-9]+)"))) {
         return std::nullopt;

@@ -58,6 +58,7 @@ const std::map<std::string, std::string>& proxy_defaults() {
         {"store-dir", "PURSER_HOME/store"},
         {"store-max-size", "1073741824"},
         {"keystore", "PURSER_HOME/keystore.json"},
+        {"admin-listen", "127.0.0.1:8403"},
     };
     return d;
 }
@@ -92,6 +93,8 @@ const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
         {"wallet-password-file", {"FILE", "the keystore password"}},
         {"testnet-env", {"FILE", "pay on the local testnet (D/testnet.env) and trust its CA"}},
         {"payment", {"JSON", "payment-flow options: max_window_seconds, networks, rpc, ..."}},
+        {"admin-listen", {"HOST:PORT|off", "admin listener: /healthz, /readyz, /metrics, JSON API"}},
+        {"admin-token-file", {"FILE", "the admin API's bearer token (or PURSER_ADMIN_TOKEN)"}},
     };
     return h;
 }
@@ -436,6 +439,7 @@ std::string top_level_help() {
            "  PURSER_IMPORT_PASSWORD(_FILE)   password of a keystore given to wallet import\n"
            "  PURSER_TESTNET_RPC              default --rpc\n"
            "  PURSER_LISTEN                   proxy listen address (default 127.0.0.1:8402)\n"
+           "  PURSER_ADMIN_TOKEN(_FILE)       bearer token of the proxy's admin API (file preferred)\n"
            "  PURSER_<KEY>                    any other config key (`purser proxy --help`)\n";
     return out;
 }

@@ -64,6 +64,7 @@ const std::vector<secret_variable>& secret_variables() {
     static const std::vector<secret_variable> all = {
         {"wallet_password", "PURSER_WALLET_PASSWORD"},
         {"import_password", "PURSER_IMPORT_PASSWORD"},
+        {"admin_token", "PURSER_ADMIN_TOKEN"},
     };
     return all;
 }

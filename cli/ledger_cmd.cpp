@@ -22,6 +22,7 @@
 #include "purser/protocol/errc.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
+#include "purser/store/views.hpp"
 
 namespace purser::cli {
 namespace {
@@ -29,61 +30,9 @@ namespace {
 namespace st = purser::store;
 
 
-/// The ledger's columns, in order, as text (CSV and JSON carry the same names and values).
-std::vector<std::pair<std::string, std::string>> fields(const st::ledger_row& r) {
-    const bool has_amount = r.asset_decimals != 0 || !r.amount_atomic.is_zero();
-    return {
-        {"id", std::to_string(r.id)},
-        {"time", st::iso8601_utc(r.at_ms)},
-        {"agent", r.agent},
-        {"method", r.method},
-        {"url", r.url},
-        {"host", r.host},
-        {"x402_version", r.x402_version != 0 ? std::to_string(r.x402_version) : ""},
-        {"scheme", r.scheme},
-        {"network", r.network},
-        {"asset", r.asset},
-        {"amount", has_amount ? r.amount_atomic.to_decimal() : ""},
-        {"amount_usd", r.amount_usd != 0 ? st::format_usd(r.amount_usd) : (has_amount ? "0" : "")},
-        {"pay_to", r.pay_to},
-        {"nonce", r.nonce},
-        {"expires_at", r.expires_at != 0 ? st::iso8601_utc(r.expires_at * 1000) : ""},
-        {"status", std::string(st::to_string(r.state))},
-        {"reason", r.why ? std::string(st::to_string(*r.why)) : ""},
-        {"detail", r.detail},
-        {"tx_hash", r.tx_hash},
-        {"charged", r.charged_atomic ? r.charged_atomic->to_decimal() : ""},
-        {"charged_usd", r.charged_atomic ? st::format_usd(r.charged_usd) : ""},
-        {"merchant_status", r.merchant_status != 0 ? std::to_string(r.merchant_status) : ""},
-        {"latency_ms", r.state == st::status::paid || r.latency_ms != 0
-                           ? std::to_string(r.latency_ms) : ""},
-        {"updated", st::iso8601_utc(r.updated_ms)},
-        {"payer", r.payer},
-        {"repeats", std::to_string(r.repeats)},
-        {"kind", r.kind == st::row_kind::deposit ? "deposit" : "payment"},
-    };
-}
+using st::row_fields;
 
-/// Fields JSON writes as numbers (null when the text form is empty); every other field,
-/// amounts included, stays a string so no consumer rounds a 256-bit amount through a double.
-bool numeric_field(const std::string& key) {
-    return key == "id" || key == "x402_version" || key == "merchant_status" || key == "latency_ms" ||
-           key == "repeats";
-}
-
-nlohmann::ordered_json to_json(const st::ledger_row& r) {
-    nlohmann::ordered_json line = nlohmann::ordered_json::object();
-    for (auto& [k, v] : fields(r)) {
-        if (!numeric_field(k)) {
-            line[k] = v;
-        } else if (v.empty()) {
-            line[k] = nullptr;
-        } else {
-            line[k] = std::stoull(v);
-        }
-    }
-    return line;
-}
+nlohmann::ordered_json to_json(const st::ledger_row& r) { return st::row_json(r); }
 
 /// The table's REASON: the decline code, or for rows that failed or are in doubt the first
 /// words of the detail (the cause), or the merchant's status when there is no detail.
@@ -151,7 +100,7 @@ int ledger_show_command(const words& args) {
                   << "\n";
         return 0;
     }
-    for (const auto& [k, v] : fields(*r)) {
+    for (const auto& [k, v] : row_fields(*r)) {
         // Merchant text may carry terminal escapes: shown, never interpreted.
         std::printf("%-16s %s\n", (k + ":").c_str(), st::printable(v).c_str());
     }
@@ -254,36 +203,9 @@ int ledger_command(const words& args) {
     if (!s) return report(s.error());
     const std::uint64_t now = (*s)->now_ms();
 
-    st::ledger_query q;
-    auto since = st::parse_time(o->get_or("since", "24h"), now);
-    if (!since) return report(since.error(), 2);
-    q.since_ms = *since;
-    if (auto until = o->get("until")) {
-        auto t = st::parse_time(*until, now);
-        if (!t) return report(t.error(), 2);
-        q.until_ms = *t;
-    }
-    q.agent = o->get("agent");
-    if (auto host = o->get("host")) {
-        std::string h = *host;
-        for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        q.host = h;
-    }
-    if (auto status = o->get("status")) {
-        auto st_value = st::status_from_string(*status);
-        if (!st_value) return report("--status " + *status + ": unknown status", 2);
-        q.state = *st_value;
-    }
-    if (auto limit = o->get("limit")) {
-        try {
-            std::size_t used = 0;
-            q.limit = std::stoul(*limit, &used);
-            if (used != limit->size()) throw std::invalid_argument("trailing");
-        } catch (const std::exception&) {
-            return report("--limit " + *limit + ": a whole number", 2);
-        }
-    }
-    auto rows = (*s)->list_ledger(q);
+    auto q = st::ledger_filters([&](const std::string& name) { return o->get(name); }, now);
+    if (!q) return report("--" + q.error().detail, 2);
+    auto rows = (*s)->list_ledger(*q);
     if (!rows) return report(rows.error());
 
     if (format == "json") {
@@ -295,7 +217,7 @@ int ledger_command(const words& args) {
     }
     if (format == "csv") {
         bool first = true;
-        const auto header = fields(st::ledger_row{});
+        const auto header = row_fields(st::ledger_row{});
         for (const auto& [k, v] : header) {
             std::cout << (first ? "" : ",") << csv_field(k);
             first = false;
@@ -303,7 +225,7 @@ int ledger_command(const words& args) {
         std::cout << "\r\n";
         for (const auto& r : *rows) {
             first = true;
-            for (const auto& [k, v] : fields(r)) {
+            for (const auto& [k, v] : row_fields(r)) {
                 // Merchant text may carry terminal escapes: shown, never interpreted.
                 std::cout << (first ? "" : ",") << csv_field(st::printable(v, true));
                 first = false;
@@ -316,7 +238,7 @@ int ledger_command(const words& args) {
     std::printf("%-8s %-24s %-14s %-9s %-34s %12s %-66s %s\n", "ID", "TIME", "AGENT", "STATUS",
                 "REASON", "USD", "TX", "URL");
     for (const auto& r : *rows) {
-        const auto f = fields(r);
+        const auto f = row_fields(r);
         std::printf("%-8s %-24s %-14s %-9s %-34s %12s %-66s %s\n", f[0].second.c_str(),
                     f[1].second.c_str(), shorten(st::printable(r.agent), 14).c_str(),
                     f[15].second.c_str(), shorten(short_reason(r), 34).c_str(),

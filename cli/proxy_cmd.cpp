@@ -21,6 +21,7 @@
 #include "options.hpp"
 #include "config_resolver.hpp"
 #include "proxy_payment.hpp"
+#include "proxy_admin.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/proxy/ca.hpp"
 #include "purser/proxy/config.hpp"
@@ -136,6 +137,8 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
     keep("testnet_env", &proxy::config::testnet_env);
     keep("payment", &proxy::config::payment);
     keep("no_payments", &proxy::config::no_payments);
+    keep("admin_listen", &proxy::config::admin_listen);
+    keep("admin_token_file", &proxy::config::admin_token_file);
     // Interception needs the CA loaded at start-up.
     if (!have_ca && !next->intercept.empty()) keep("intercept", &proxy::config::intercept);
     if (next->default_agent && next->default_agent != now.default_agent) {
@@ -212,11 +215,14 @@ int proxy_command(const words& args) {
 
     // The store decides and records, the wallet signs; both are opened before the listener so
     // a wrong password or an unusable store stops the proxy before it accepts anyone.
-    auto payments = make_payment_setup(**cfg, std::move(password));
+    auto stats = std::make_shared<proxy::metrics>();
+    auto payments = make_payment_setup(**cfg, std::move(password), stats);
     if (!payments) return report(payments.error(), payment_setup_exit(payments.error()));
-    proxy::server srv(*cfg, payments->hook, payments->agents, ca);
+    proxy::server srv(*cfg, payments->hook, payments->agents, ca, stats);
     auto port = srv.listen();
     if (!port) return report(port.error(), proxy_exit::listen);
+    auto admin = start_admin(**cfg, *payments, stats, srv);
+    if (!admin) return report(admin.error(), proxy_exit::listen);
     const std::string host = (*cfg)->listen_host.find(':') == std::string::npos
                                  ? (*cfg)->listen_host
                                  : "[" + (*cfg)->listen_host + "]";
@@ -262,6 +268,7 @@ int proxy_command(const words& args) {
         }
     });
     srv.run();
+    if (*admin) (*admin)->stop();
     pthread_kill(waiter.native_handle(), SIGUSR1);
     waiter.join();
     if (opts->has("detach")) {

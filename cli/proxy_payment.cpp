@@ -58,7 +58,8 @@ result<std::unique_ptr<chain::json_rpc_client>> rpc_client(const std::string& ur
 }  // namespace
 
 result<payment_setup> make_payment_setup(const proxy::config& cfg,
-                                         std::unique_ptr<secret_string> password) {
+                                         std::unique_ptr<secret_string> password,
+                                         std::shared_ptr<proxy::metrics> stats) {
     auto registry =
         std::make_shared<const protocol::network_registry>(protocol::network_registry::builtin());
     auto oracle = std::make_shared<rpc_oracle>();
@@ -68,6 +69,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
         oracle->add(network, std::move(client));
     }
     proxy::payment_flow_options flow = std::move(section.flow);
+    flow.stats = std::move(stats);
     if (cfg.testnet_env) {
         // The local testnet is paid only when the operator names it, and its own RPC proves
         // what settled there.
@@ -92,6 +94,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));
     payment_setup out;
+    out.ledger = ledger;
     out.fill_watch = std::make_shared<store::fill_watch>(
         ledger, [](const std::string& line) { std::cerr << ("purser: " + line + "\n"); });
     (void)out.fill_watch->check();  // a store already past 80 % says so at start-up
@@ -125,6 +128,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
         auto key = decrypt_keystore(cfg.keystore, password->get());
         if (!key) return tl::unexpected(key.error());
         signer = std::make_shared<wallet::local_signer>(std::move(*key));
+        out.wallet_unlocked = true;
         std::cerr << "purser: wallet " << signer->address().to_checksum() << " unlocked\n";
     } else {
         std::cerr << "purser: no keystore at " << cfg.keystore.string()

@@ -9,6 +9,7 @@
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/config.hpp"
 #include "purser/proxy/payment_flow.hpp"
+#include "purser/proxy/metrics.hpp"
 #include "purser/proxy/payment_hook.hpp"
 #include "purser/store/fill_watch.hpp"
 #include "wallet_unlock.hpp"
@@ -22,6 +23,10 @@ struct payment_setup {
     std::function<result<void>(const std::string& name)> check_agent;
     /// Warns on stderr when the store passes 80 % of store_max_size.
     std::shared_ptr<store::fill_watch> fill_watch;
+    /// The open store (the admin API reads and freezes through it).
+    std::shared_ptr<store::store> ledger;
+    /// A wallet key is loaded (readiness).
+    bool wallet_unlocked = false;
 };
 
 /// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password
@@ -31,8 +36,10 @@ struct payment_setup {
 /// through, but agents are still authenticated against the store. A missing keystore is not
 /// fatal: the proxy runs and declines every payment `wallet_locked`. A wrong password is.
 /// `password`, when given, was read earlier (before `--detach` took the terminal away).
+/// `stats`, when given, counts the payment flow's declines and payments.
 [[nodiscard]] result<payment_setup> make_payment_setup(const proxy::config& cfg,
-                                                       std::unique_ptr<secret_string> password = nullptr);
+                                                       std::unique_ptr<secret_string> password = nullptr,
+                                                       std::shared_ptr<proxy::metrics> stats = nullptr);
 
 /// The `payment.iou` section of `cfg` (deposit policy and escrow caps), validated.
 /// Errors: invalid_value or wrong_type naming the key.

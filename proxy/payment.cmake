@@ -7,5 +7,5 @@ add_library(purser_payment ${CMAKE_CURRENT_LIST_DIR}/src/payment_flow.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_options.cpp)
 target_include_directories(purser_payment PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(purser_payment
-  PUBLIC purser_protocol purser_store purser_wallet
+  PUBLIC purser_protocol purser_store purser_wallet purser_proxy
   PRIVATE purser_warnings)

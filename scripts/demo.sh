@@ -59,13 +59,14 @@ bold "4. Start the proxy (TLS interception with a local CA; upstream trusts the 
 printf '{"payment": {"iou": {"deposit": "0.05", "max_channel": "1"}}}\n' >"$demo_dir/proxy.json"
 step "cat $demo_dir/proxy.json"
 cat "$demo_dir/proxy.json"
-step "purser proxy --config $demo_dir/proxy.json --listen 127.0.0.1:0 --upstream-ca \$PURSER_TESTNET_CA --testnet-env $demo_dir/testnet/testnet.env"
-"$purser" proxy --config "$demo_dir/proxy.json" --listen 127.0.0.1:0 --upstream-ca "$PURSER_TESTNET_CA" \
+step "purser proxy --config $demo_dir/proxy.json --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --upstream-ca \$PURSER_TESTNET_CA --testnet-env $demo_dir/testnet/testnet.env"
+"$purser" proxy --config "$demo_dir/proxy.json" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+  --upstream-ca "$PURSER_TESTNET_CA" \
   --testnet-env "$demo_dir/testnet/testnet.env" \
   --keystore "$PURSER_HOME/keystore.json" --log "$demo_dir/proxy-requests.log" >"$demo_dir/proxy.log" 2>&1 &
 pids+=($!)
-wait_for_line "$demo_dir/proxy.log" "listening on" 60
-proxy_addr=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$demo_dir/proxy.log" | awk '{print $3}')
+wait_for_line "$demo_dir/proxy.log" "proxy listening on" 60
+proxy_addr=$(grep -oE 'proxy listening on [0-9.]+:[0-9]+' "$demo_dir/proxy.log" | awk '{print $4}')
 proxy="http://$proxy_auth@$proxy_addr"
 
 bold "5. The agent calls a paid HTTP API through the proxy (plain curl, no x402 code)"

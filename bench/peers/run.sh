@@ -161,7 +161,7 @@ start_purser() {
     mkdir -p "$home"
     PURSER_HOME="$home" "$PURSER" agent add bench --unlimited >/dev/null
   fi
-  start purser env PURSER_HOME="$home" "$PURSER" proxy --listen 127.0.0.1:0 --log /dev/null \
+  start purser env PURSER_HOME="$home" "$PURSER" proxy --listen 127.0.0.1:0 --admin-listen off --log /dev/null \
     --default-agent bench --no-payments --upstream-ca "$WORK/origin-ca.pem" --idle-timeout-ms 600000 --max-connections 20000
   PURSER_PID=$STARTED_PID
   for ((i = 0; i < 200; i++)); do

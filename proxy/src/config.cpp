@@ -282,6 +282,24 @@ const std::vector<option>& options() {
              return {};
          },
          PURSER_SHOW(testnet_env)},
+        {"admin_listen", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w));
+             if (s != "off") {
+                 auto hp = parse_listen(s);
+                 if (!hp) return bad(w, hp.error().detail + " (or off)");
+             }
+             c.admin_listen = s;
+             return {};
+         },
+         PURSER_SHOW(admin_listen)},
+        {"admin_token_file", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w, true));
+             if (s.empty()) c.admin_token_file.reset(); else c.admin_token_file = s;
+             return {};
+         },
+         PURSER_SHOW(admin_token_file)},
         {"payment", kind::object,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_object()) return bad(w, "expected a JSON object");

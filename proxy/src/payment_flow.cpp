@@ -100,13 +100,34 @@ payment_plan payment_flow::decline(const store::reserve_request& facts, reason w
 
 payment_plan payment_flow::on_payment_required(const request_info& request,
                                                const upstream_response& response) {
-    return *decide(request, response, nullptr, {});
+    return counted(*decide(request, response, nullptr, {}));
+}
+
+payment_plan payment_flow::counted(payment_plan plan) {
+    if (!options_.stats || plan.what != payment_plan::action::decline) return plan;
+    // Every decline builder names its code in the log fields (decline, refusal_plan,
+    // store_error_plan, signing_failed_plan): one place counts them all.
+    for (const auto& [key, value] : plan.log_fields) {
+        if (key == "reason") {
+            options_.stats->count_decline(value);
+            break;
+        }
+    }
+    return plan;
+}
+
+void payment_flow::note(const store::ledger_row& row) {
+    if (!options_.stats) return;
+    options_.stats->count_payment(row.scheme, store::to_string(row.state));
+    if (row.state == store::status::paid && row.charged_atomic) {
+        options_.stats->add_paid(row.agent, row.asset, row.network, *row.charged_atomic);
+    }
 }
 
 void payment_flow::on_payment_required_async(const request_info& request,
                                              const upstream_response& response,
                                              plan_callback done) {
-    if (auto plan = decide(request, response, &done, {})) done(std::move(*plan));
+    if (auto plan = decide(request, response, &done, {})) done(counted(std::move(*plan)));
 }
 
 void payment_flow::release_gate(const std::string& channel_id) {
@@ -127,7 +148,7 @@ void payment_flow::release_gate(const std::string& channel_id) {
     gate_freed_.notify_all();
     if (!next) return;
     net::post(*resume_, [this, channel_id, w = std::move(*next)]() mutable {
-        if (auto plan = decide(w.request, w.response, &w.done, channel_id)) w.done(std::move(*plan));
+        if (auto plan = decide(w.request, w.response, &w.done, channel_id)) w.done(counted(std::move(*plan)));
     });
 }
 
@@ -337,6 +358,7 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
                                             unsigned status, const header_list& headers) {
     std::unique_ptr<pending> p = take_pending(plan);
     if (!p) return {};
+    if (options_.stats) options_.stats->observe_payment(std::chrono::steady_clock::now() - p->sent_at);
     if (p->voucher) return voucher_response(std::move(p), status, headers);
     const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - p->sent_at);
@@ -377,6 +399,7 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
         const std::string lies =
             receipt_disagreements(*receipt, p->signed_amount, p->payer, p->net);
         auto row = ledger_->commit(p->reservation_id, facts, lies);
+        if (row) note(*row);
         if (!row) {
             in_doubt("settled but the ledger commit failed: " + row.error().message());
             after_signing(row, p->reservation_id, "paid");
@@ -473,6 +496,7 @@ std::size_t payment_flow::prove_expired() {
             auto r = ledger_->commit(
                 row.id, store::settlement{},
                 "settled" + where + ": authorizationState(payer, nonce) is true (found by the proxy)");
+            if (r) note(*r);
             if (r) ++changed;
         } else {
             auto r = ledger_->expire_unsettled(
@@ -480,6 +504,7 @@ std::size_t payment_flow::prove_expired() {
                 "released: authorizationState(payer, nonce) false" + where +
                     " after validBefore (found by the proxy)",
                 options_.skew_margin_seconds);
+            if (r) note(*r);
             if (r) ++changed;
         }
     }

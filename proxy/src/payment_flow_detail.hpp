@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "purser/protocol/amount.hpp"
@@ -225,7 +226,10 @@ struct payment_flow::pending {
 template <class T>
 void payment_flow::after_signing(const result<T>& written, std::uint64_t reservation_id,
                                  std::string_view what) {
-    if (written) return;
+    if (written) {
+        if constexpr (std::is_same_v<T, store::ledger_row>) note(*written);
+        return;
+    }
     ledger_errors_after_signing_.fetch_add(1);
     // One write, so concurrent failures do not interleave mid-line.
     std::cerr << ("purser: LEDGER ERROR after signing: reservation " +

@@ -284,6 +284,7 @@ paid_outcome payment_flow::voucher_response(std::unique_ptr<pending> p, unsigned
             facts.charged = p->max_claimable;
         }
         auto row = ledger_->commit_voucher(p->reservation_id, p->deposit_id, facts, report.lie);
+        if (row) note(*row);
         if (!row) {
             after_signing(row, p->reservation_id, "paid");
             unsettled(store::status::in_doubt, "answered but the ledger commit failed: " + row.error().message(),

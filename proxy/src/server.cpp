@@ -184,8 +184,10 @@ void server::impl::check_drain() {
 }
 
 server::server(std::shared_ptr<const config> cfg, std::shared_ptr<payment_hook> hook,
-               std::shared_ptr<authenticator> auth, std::shared_ptr<const cert_authority> ca)
+               std::shared_ptr<authenticator> auth, std::shared_ptr<const cert_authority> ca,
+               std::shared_ptr<metrics> stats)
     : impl_(std::make_unique<impl>()) {
+    impl_->stats = std::move(stats);
     impl_->cfg = std::move(cfg);
     impl_->max_connections = impl_->cfg->max_connections;
     impl_->hook = hook ? std::move(hook) : std::make_shared<pass_through_hook>();
@@ -230,8 +232,11 @@ result<std::uint16_t> server::listen() {
     const auto port = s.acceptor.local_endpoint(ec).port();
     if (ec) return fail(errc::listen_failed, where + ": " + ec.message());
     s.do_accept();
+    s.listening = true;
     return port;
 }
+
+bool server::accepting() const { return impl_->listening && !impl_->stopping; }
 
 void server::run() {
     auto& s = *impl_;

@@ -109,6 +109,8 @@ struct server::impl {
     std::shared_ptr<const cert_authority> ca;
     detail::access_log log;
 
+    std::shared_ptr<metrics> stats;  // may be null: nothing is counted
+    std::atomic<bool> listening{false};  // listen() succeeded
     std::atomic<bool> stopping{false};
     std::atomic<long> active{0};  // connections alive; stop() waits for zero
     std::atomic<std::size_t> max_connections{0};  // cfg's, readable without the mutex

@@ -53,6 +53,7 @@ private:
     /// Everything about the request in progress; reset for each new request.
     struct exchange {
         std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        std::chrono::steady_clock::time_point upstream_start;  // origin connection begun
         std::string agent;
         std::string method;
         std::string url;
@@ -170,6 +171,8 @@ private:
     /// Writes a response held whole in memory, then ends the exchange.
     void send_complete(std::shared_ptr<http::response<http::string_body>> res);
     void log_exchange();
+    /// How the exchange ended, for purser_requests_total.
+    [[nodiscard]] request_outcome outcome() const;
     void finish_exchange(bool keep_alive);
     void abort_both();
     void close_client(bool drain = false);

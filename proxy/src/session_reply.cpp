@@ -99,9 +99,31 @@ void session::send_complete(std::shared_ptr<http::response<http::string_body>> r
     });
 }
 
+request_outcome session::outcome() const {
+    const auto field = [&](const char* key) -> const std::string* {
+        auto it = ex_.log_fields.find(key);
+        return it == ex_.log_fields.end() ? nullptr : &it->second;
+    };
+    const std::string* decision = field("decision");
+    if (decision != nullptr && *decision == "pay") {
+        const std::string* settled = field("ledger_status");
+        return settled != nullptr && *settled == "paid" ? request_outcome::paid
+                                                        : request_outcome::payment_unsettled;
+    }
+    if (field("error") != nullptr) {
+        if (ex_.status == 407) return request_outcome::unauthorized;
+        if (ex_.status == 502 || ex_.status == 504) return request_outcome::upstream_error;
+        return request_outcome::refused;
+    }
+    if (decision != nullptr && *decision == "declined") return request_outcome::declined;
+    if (ex_.status == 0) return request_outcome::aborted;
+    return request_outcome::forwarded;
+}
+
 void session::log_exchange() {
     if (ex_.logged) return;
     ex_.logged = true;
+    if (srv_.stats) srv_.stats->count_request(outcome());
     if (!srv_.log.enabled()) return;
     detail::log_line line;
     line.add("time", detail::access_log::now_iso8601())

@@ -44,6 +44,7 @@ void session::on_response_header(boost::system::error_code ec) {
                                "bad response from " + ex_.dest.authority() + ": " + ec.message());
     }
     ex_.status = res_parser_->get().result_int();
+    if (srv_.stats) srv_.stats->observe_upstream(std::chrono::steady_clock::now() - ex_.upstream_start);
     if (ex_.is_retry) return report_paid_response();
     if (ex_.status == 402 && !ex_.has_payment_header) {
         if (!res_parser_->is_done()) return read_402_body();

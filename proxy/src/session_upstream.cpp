@@ -25,6 +25,7 @@ std::string session::pool_key() const {
 /// Takes an idle pooled connection to the origin, or opens a new one. A paid retry always opens
 /// a new one: a stale pooled connection must never make us send a payment twice.
 void session::start_upstream() {
+    ex_.upstream_start = std::chrono::steady_clock::now();
     const auto key = pool_key();
     if (!ex_.is_retry) {
         if (auto idle = worker_.pool.take(key, ms(cfg_->idle_timeout_ms))) {

@@ -15,6 +15,7 @@ tunnel::tunnel(server::impl& srv, io_worker& worker, tcp_socket client, tcp_sock
 }
 
 tunnel::~tunnel() {
+    if (srv_.stats) srv_.stats->count_request(request_outcome::tunnel);
     // Empty when the log was off as the tunnel opened.
     if (srv_.log.enabled() && log_line_.has("time")) {
         log_line_.add("bytes_up", bytes_up_)

@@ -69,7 +69,7 @@ TEST_CASE("proxy --detach that cannot listen fails in the parent with the reason
     ::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len);
     const std::string listen = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
 
-    auto r = run({PURSER_BIN, "proxy", "--detach", "--no-payments", "--listen", listen}, home.env());
+    auto r = run({PURSER_BIN, "proxy", "--detach", "--no-payments", "--admin-listen", "off", "--listen", listen}, home.env());
     ::close(taken);
     INFO(r.out << r.err);
     CHECK(r.exit_code == 1);
@@ -80,7 +80,7 @@ TEST_CASE("proxy --detach that cannot listen fails in the parent with the reason
 
 TEST_CASE("proxy --detach serves after the parent returned, and SIGTERM removes its pid file", "[e2e]") {
     temp_home home;
-    auto r = run({PURSER_BIN, "proxy", "--detach", "--no-payments", "--listen", "127.0.0.1:0"}, home.env());
+    auto r = run({PURSER_BIN, "proxy", "--detach", "--no-payments", "--admin-listen", "off", "--listen", "127.0.0.1:0"}, home.env());
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("purser proxy listening on 127.0.0.1:") != std::string::npos);

@@ -37,10 +37,15 @@ void world::start_proxy(const std::vector<std::string>& extra) {
                                   "--upstream-ca", testnet_env_.at("PURSER_TESTNET_CA"),
                                   "--keystore", testnet_env_.at("PURSER_TESTNET_KEYSTORE"),
                                   "--testnet-env", (dir_.path() / "testnet" / "testnet.env").string(),
-                                  "--log", access_log().string()};
+                                  "--log", access_log().string(),
+                                  "--admin-listen", "127.0.0.1:0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proxy_ = std::make_unique<process>(argv, env_, dir_.path() / "logs", "proxy");
-    proxy_address_ = proxy_->wait_for(std::regex("listening on ([0-9.]+:[0-9]+)"), std::chrono::seconds(60));
+    proxy_address_ = proxy_->wait_for(std::regex("proxy listening on ([0-9.]+:[0-9]+)"), std::chrono::seconds(60));
+    const std::string out = proxy_->output();
+    std::smatch m;
+    admin_address_.clear();
+    if (std::regex_search(out, m, std::regex("admin listening on ([0-9.]+:[0-9]+)"))) admin_address_ = m[1].str();
 }
 
 int world::stop_proxy() {

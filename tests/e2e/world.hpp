@@ -49,8 +49,12 @@ public:
     const std::string& env(const std::string& key) const { return testnet_env_.at(key); }
     std::string payer() const { return "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"; }
     const std::string& proxy_address() const { return proxy_address_; }
+    /// The admin listener's address ("" when started with --admin-listen off).
+    const std::string& admin_address() const { return admin_address_; }
     const std::filesystem::path& dir() const { return dir_.path(); }
     env_map base_env() const { return env_; }
+    /// Sets a variable for every process started from now on (the proxy, the CLI).
+    void set_env(const std::string& key, const std::string& value) { env_[key] = value; }
     std::string ca_file() const { return (dir_.path() / "home" / "ca" / "ca.crt").string(); }
     std::string proxy_output() const { return proxy_ ? proxy_->output() : ""; }
     /// The proxy's JSON-lines access log (`--log`).
@@ -63,6 +67,7 @@ private:
     std::unique_ptr<process> testnet_;
     std::unique_ptr<process> proxy_;
     std::string proxy_address_;
+    std::string admin_address_;
 };
 
 }  // namespace purser::test

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "purser/protocol/bytes.hpp"
@@ -16,6 +17,7 @@
 #include "purser/wallet/exact.hpp"
 #include "purser/wallet/keys.hpp"
 #include "purser/wallet/signer.hpp"
+#include "admin/prom_text.hpp"
 #include "test_support.hpp"
 
 using namespace purser;
@@ -658,4 +660,57 @@ TEST_CASE("an agent's network list treats a CAIP-2 id and its v1 name as one net
     auto no = f.flow->on_payment_required(request_for("base"), challenge_v1("1000"));
     CHECK(header(no.add_response_headers, "Purser-Decision").value().rfind(
               "declined; reason=network_not_allowed", 0) == 0);
+}
+
+TEST_CASE("the flow's counters say what the ledger says with unsettled outcomes too", "[payment][metrics]") {
+    proxy::payment_flow_options options;
+    options.stats = std::make_shared<proxy::metrics>();
+    fixture f(true, options);
+    f.add_agent("alice");
+    f.add_agent("ice");
+    REQUIRE(f.ledger->set_frozen("ice", true));
+    auto pay = [&] {
+        auto plan = f.flow->on_payment_required(request_for("alice"), challenge_v2(json::array({offer_v2("1000")})));
+        REQUIRE(plan.what == payment_plan::action::pay);
+        return plan;
+    };
+    f.flow->on_paid_response(pay(), request_for("alice"), 200, receipt(true, tx_a));
+    f.flow->on_paid_response(pay(), request_for("alice"), 200, receipt(true, tx_b));
+    f.flow->on_paid_response(pay(), request_for("alice"), 402, {});
+    f.flow->on_paid_response(pay(), request_for("alice"), 200, {});
+    f.flow->on_paid_failure(pay(), request_for("alice"), proxy::delivery::not_sent, "refused");
+    for (int i = 0; i < 3; ++i) {
+        auto plan = f.flow->on_payment_required(request_for("ice"), challenge_v2(json::array({offer_v2("1000")})));
+        CHECK(plan.what == payment_plan::action::decline);
+    }
+
+    auto e = test::prom::parse(options.stats->render({}));
+    std::map<std::map<std::string, std::string>, std::uint64_t> payments;
+    std::map<std::map<std::string, std::string>, std::uint64_t> declines;
+    protocol::uint256 paid;
+    for (const auto& row : f.rows()) {
+        if (row.state == store::status::declined) {
+            declines[{{"reason", std::string(store::to_string(*row.why))}}] += row.repeats;
+            continue;
+        }
+        ++payments[{{"scheme", row.scheme}, {"status", std::string(store::to_string(row.state))}}];
+        if (row.state == store::status::paid) paid = *paid.add(*row.charged_atomic);
+    }
+    CHECK(payments.size() == 4);  // paid, failed, in_doubt, released
+    for (const auto& [labels, n] : payments) {
+        INFO(labels.at("status"));
+        CHECK(test::prom::value_of(e, "purser_payments_total", "purser_payments_total", labels) ==
+              std::to_string(n));
+    }
+    REQUIRE(declines.size() == 1);
+    CHECK(test::prom::value_of(e, "purser_declines_total", "purser_declines_total",
+                               {{"reason", "agent_frozen"}}) == "3");
+    CHECK(declines.begin()->second == 3);  // one folded row standing for three declines
+    CHECK(paid.to_decimal() == "2000");
+    const store::ledger_row first = f.rows().front();
+    CHECK(test::prom::value_of(e, "purser_paid_atomic_total", "purser_paid_atomic_total",
+                               {{"agent", "alice"}, {"asset", first.asset}, {"network", first.network}}) ==
+          "2000");
+    CHECK(test::prom::value_of(e, "purser_payment_duration_seconds",
+                               "purser_payment_duration_seconds_count") == "4");
 }

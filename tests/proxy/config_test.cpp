@@ -311,3 +311,28 @@ TEST_CASE("config show hides what an RPC URL may carry: path, query, user", "[pr
     // The proxy itself still has the whole URL.
     CHECK((*c)->payment["rpc"]["base"] == "https://base.example/v2/SECRETKEY");
 }
+
+TEST_CASE("config admin_listen takes a default or off or an address and names nonsense", "[proxy]") {
+    purser::test::temp_dir home;
+    auto c = load_config(sources_with(home.path()));
+    REQUIRE(c);
+    CHECK((*c)->admin_listen == "127.0.0.1:8403");
+    CHECK_FALSE((*c)->admin_token_file);
+
+    auto s = sources_with(home.path(), {{"PURSER_ADMIN_LISTEN", "off"},
+                                        {"PURSER_ADMIN_TOKEN_FILE", "/run/secrets/admin"}});
+    c = load_config(s);
+    REQUIRE(c);
+    CHECK((*c)->admin_listen == "off");
+    CHECK((*c)->admin_token_file == std::filesystem::path("/run/secrets/admin"));
+
+    s.flags["admin-listen"] = {"[::1]:0"};
+    c = load_config(s);
+    REQUIRE(c);
+    CHECK((*c)->admin_listen == "[::1]:0");
+
+    s.flags["admin-listen"] = {"nowhere"};
+    c = load_config(s);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().detail.find("admin") != std::string::npos);
+}

@@ -704,7 +704,8 @@ child_proxy start_child_proxy(const std::filesystem::path& home,
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
-    std::vector<std::string> argv_strings{PURSER_BIN, "proxy"};
+    // No admin listener: its default port would collide between tests running at once.
+    std::vector<std::string> argv_strings{PURSER_BIN, "proxy", "--admin-listen", "off"};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_strings) argv.push_back(a.data());

@@ -144,7 +144,9 @@ def run_doc(doc, bin_dir, keep):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PURSER_")}
     env.update(HOME=home, PATH=bin_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin"),
-               PURSER_LISTEN=f"127.0.0.1:{port}", PURSER_TESTNET_BASE_PORT="0")
+               PURSER_LISTEN=f"127.0.0.1:{port}", PURSER_TESTNET_BASE_PORT="0",
+               # The admin listener on a free port too, so no test collides on its default.
+               PURSER_ADMIN_LISTEN="127.0.0.1:0")
     for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
         env.pop(k, None)
     work = os.path.join(home, "work")

@@ -66,6 +66,10 @@ struct config {
     /// Options of the payment flow, passed through unvalidated here (must be a JSON object);
     /// the payment flow validates its own keys.
     nlohmann::json payment = nlohmann::json::object();
+    /// The admin listener (health, readiness, metrics, JSON API), "HOST:PORT"; "off" = none.
+    std::string admin_listen = "127.0.0.1:8403";
+    /// File holding the admin API's bearer token (else PURSER_ADMIN_TOKEN, read by the CLI).
+    std::optional<std::filesystem::path> admin_token_file;
     /// Where each key's value came from: "file:PATH", "env:PURSER_X" or "flag:--x" (the last
     /// source that set it, by precedence). A key that is not here has its default.
     std::map<std::string, std::string> origin;

@@ -26,6 +26,7 @@
 #include "purser/protocol/result.hpp"
 #include "purser/protocol/select.hpp"
 #include "purser/proxy/authenticator.hpp"
+#include "purser/proxy/metrics.hpp"
 #include "purser/proxy/payment_hook.hpp"
 #include "purser/store/channel.hpp"
 #include "purser/store/ledger.hpp"
@@ -119,6 +120,9 @@ struct payment_flow_options {
     /// Unix seconds; tests inject a fixed clock.
     std::function<std::uint64_t()> now_seconds;
     iou_policy iou;
+    /// Counts declines, payment outcomes and settled amounts (from the ledger rows the store
+    /// returns, so the counters say what the ledger says); null = nothing counted.
+    std::shared_ptr<metrics> stats;
 };
 
 
@@ -245,6 +249,10 @@ private:
     void after_signing(const result<T>& written, std::uint64_t reservation_id,
                        std::string_view what);
     void prover_loop();
+    /// Counts a plan on its way out: a decline by its reason code.
+    payment_plan counted(payment_plan plan);
+    /// Counts a row the store has just moved (its new status; its charge when paid).
+    void note(const store::ledger_row& row);
 
     std::shared_ptr<store::store> ledger_;
     std::shared_ptr<wallet::signer> signer_;

@@ -9,6 +9,7 @@
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/ca.hpp"
 #include "purser/proxy/config.hpp"
+#include "purser/proxy/metrics.hpp"
 #include "purser/proxy/payment_hook.hpp"
 
 namespace purser::proxy {
@@ -18,8 +19,10 @@ public:
     /// `ca` may be null when nothing is intercepted (config.intercept empty); CONNECTs to hosts
     /// that would be intercepted then fail with 502. `auth` may be null only when
     /// config.default_agent is set (every request is then that agent).
+    /// `stats`, when given, counts every request (purser/proxy/metrics.hpp).
     server(std::shared_ptr<const config> cfg, std::shared_ptr<payment_hook> hook,
-           std::shared_ptr<authenticator> auth, std::shared_ptr<const cert_authority> ca);
+           std::shared_ptr<authenticator> auth, std::shared_ptr<const cert_authority> ca,
+           std::shared_ptr<metrics> stats = nullptr);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -28,6 +31,9 @@ public:
     /// opens the access log. Errors: listen_failed (bad address, in use), config_file (log file
     /// cannot be opened), ca_failure (an upstream_ca file cannot be loaded).
     [[nodiscard]] result<std::uint16_t> listen();
+
+    /// Thread-safe: true once listen() has succeeded and until stop() (readiness probes).
+    [[nodiscard]] bool accepting() const;
 
     /// Serves on config.threads I/O threads (0 = cores) until stop() has drained; returns after
     /// every thread has finished. Call listen() first.
