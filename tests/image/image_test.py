@@ -427,7 +427,7 @@ def main():
               f"the init step at a later start changes nothing: {again.stdout} {again.stderr}")
 
         proxy, out, err = image.start(cfg["Cmd"], run_env, logs, "proxy")
-        port = wait_for(proxy, [out, err], r"listening on 127\.0\.0\.1:(\d+)").group(1)
+        port = wait_for(proxy, [out, err], r"purser proxy listening on 127\.0\.0\.1:(\d+)").group(1)
 
         # The CA, created on first start in its volume, with the agent's bundle beside it.
         ca_crt, ca_key, bundle = (rootfs + ca_dir + "/" + n for n in ("ca.crt", "ca.key", "bundle.pem"))
