@@ -52,6 +52,8 @@ TEST_CASE("the access log names each request's agent connection as `client`", "[
     first.send(get_line(origin.port(), "/c"));
     REQUIRE(first.read_until("/c done").find("/c done") != std::string::npos);
 
+    // Each worker writes its own lines in batches, so wait for every path, not just the last.
+    for (const char* path : {"/a\"", "/b\""}) (void)proxy.log_with(path);
     auto clients = client_by_path(proxy.log_with("/c\""));
     INFO(proxy.log_text());
     REQUIRE(clients.size() == 3);
