@@ -353,11 +353,21 @@ int withdraw(const options& o) {
     if (!s) return report(s.error());
     auto stored = (*s)->get_channel(mc->id);
     if (!stored) return report(stored.error());
-    if (!*stored) return report("no IOU channel " + mc->id + " with " + mc->url.host + " in the store");
-    const st::channel& c = **stored;
     const auto& escrow_address = protocol::batch_settlement_contract();
     auto held = chain::read_escrow_channel(**rpc, escrow_address, mc->channel.id);
     if (!held) return report(held.error());
+    if (!*stored) {
+        // The store lost the channel (or another store paid into it): the escrow on chain is
+        // what there is to leave from, so it is adopted as the proxy would adopt it.
+        if (held->balance.is_zero()) return report("no IOU channel " + mc->id + " with " + mc->url.host + " on chain");
+        st::channel found = proxy::channel_record(mc->channel, mc->network, mc->decimals, st::ledger_host(mc->url.host));
+        found.deposited = held->balance;
+        found.claimed = held->total_claimed;
+        auto adopted = (*s)->adopt_channel(found);
+        if (!adopted) return report(adopted.error());
+        *stored = std::move(*adopted);
+    }
+    const st::channel& c = **stored;
     auto pending = chain::read_pending_withdrawal(**rpc, escrow_address, mc->channel.id);
     if (!pending) return report(pending.error());
 

@@ -118,6 +118,30 @@ TEST_CASE("iou deposit funds a channel that vouchers draw on, and iou withdraw t
     CHECK(after["available"] == "0");
 }
 
+TEST_CASE("iou withdraw leaves a channel the store has lost, from what the escrow holds", "[e2e][iou]") {
+    world w;
+    const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
+    const std::string rpc = w.env("PURSER_TESTNET_RPC");
+    const std::string keystore = w.env("PURSER_TESTNET_KEYSTORE");
+    auto deposited = w.purser({"iou", "deposit", "--merchant", url, "--amount", "0.02", "--rpc", rpc,
+                               "--keystore", keystore});
+    INFO(deposited.out + deposited.err);
+    REQUIRE(deposited.exit_code == 0);
+    // Another, empty store: it knows nothing of the channel.
+    const auto amnesiac = w.dir() / "empty-store.json";
+    std::ofstream(amnesiac) << R"({"store_dir": ")" << (w.dir() / "empty-store").string() << R"("})";
+    auto started = w.purser({"iou", "withdraw", "--merchant", url, "--rpc", rpc, "--keystore", keystore,
+                             "--config", amnesiac.string()});
+    INFO(started.out + started.err);
+    REQUIRE(started.exit_code == 0);
+    CHECK(started.out.find("withdrawal of 0.02 started") != std::string::npos);
+    auto listed = w.purser({"iou", "balance", "--format", "json", "--config", amnesiac.string()});
+    REQUIRE(listed.exit_code == 0);
+    auto ch = nlohmann::json::parse(listed.out);
+    CHECK(ch["state"] == "withdrawing");
+    CHECK(ch["deposited"] == "20000");
+}
+
 TEST_CASE("the testnet chain refuses raw transactions that are not well-formed escrow calls for its chain", "[e2e][iou]") {
     world w;
     auto rpc_call = [&](const std::string& method, const nlohmann::json& params) {
