@@ -262,10 +262,10 @@ std::vector<command_spec> build_table() {
                   config_opt}});
 
     // What every command on one channel with a merchant takes, after its own --amount.
-    const auto merchant_channel_opts = [&](option_spec amount, bool with_rpc) {
+    const auto merchant_channel_opts = [&](option_spec amount) {
         std::vector<option_spec> o{{"merchant", "URL", "a paid URL of the merchant (required)", "", ""},
                                    std::move(amount)};
-        if (with_rpc) o.push_back(rpc_opt);
+        o.push_back(rpc_opt);
         o.push_back({"cacert", "FILE", "trust this CA for an https:// merchant", "", ""});
         o.push_back({"channel", "N", "which of the wallet's channels with the merchant (payment.iou.channels)",
                      "0", ""});
@@ -277,20 +277,19 @@ std::vector<command_spec> build_table() {
                  "Reads the merchant's 402 terms at --merchant (a URL it charges for by\n"
                  "batch-settlement) to find the channel, then sends a zero-charge voucher for the\n"
                  "running total with a refund request. The whole remainder closes the channel.\n",
-                 merchant_channel_opts({"amount", "X", "refund only this much (token units)", "the rest", ""}, false)});
+                 merchant_channel_opts({"amount", "X", "refund only this much (token units)", "the rest", ""})});
     t.push_back({"iou deposit", "", "deposit into the channel with a merchant (your own transaction)",
                  "Reads the merchant's 402 terms at --merchant to find the channel, reserves the\n"
                  "deposit in the ledger (a deposit row, within payment.iou.max_channel and\n"
                  "max_total), then sends the escrow's deposit transaction from the wallet with an\n"
                  "ERC-3009 authorization valid for 10 minutes. Vouchers draw on it from then on.\n",
-                 merchant_channel_opts({"amount", "X", "token units to deposit (required)", "", ""}, true)});
+                 merchant_channel_opts({"amount", "X", "token units to deposit (required)", "", ""})});
     t.push_back({"iou withdraw", "", "timed exit: start a withdrawal, then finalize it after the delay",
                  "Without a withdrawal pending, starts one of what the merchant has not claimed (or\n"
                  "--amount) and stops paying vouchers on the channel. The merchant may still claim\n"
                  "the vouchers it holds during the channel's withdrawDelay. Run it again once the\n"
                  "delay has passed on chain to finalize: the rest comes back to the wallet.\n",
-                 merchant_channel_opts({"amount", "X", "withdraw only this much (token units)", "all unclaimed", ""},
-                                       true)});
+                 merchant_channel_opts({"amount", "X", "withdraw only this much (token units)", "all unclaimed", ""})});
 
     // The fleet database (issue 14): PostgreSQL, shared by every proxy of an organisation.
     const option_spec db_opt{"db", "URL", "fleet database (postgresql://user@host:port/db)", "",

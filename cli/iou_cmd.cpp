@@ -164,6 +164,18 @@ result<merchant_channel> read_merchant_channel(const options& o, const std::stri
     return out;
 }
 
+/// The chain behind --rpc, checked to be the channel's own: a transaction signed for one chain
+/// must never be sent to another's node.
+result<std::unique_ptr<chain::json_rpc_client>> channel_rpc(const options& o, const merchant_channel& mc) {
+    PURSER_TRY(rpc, rpc_from_options(o));
+    PURSER_TRY(chain_id, chain::rpc_chain_id(*rpc));
+    if (chain_id != mc.channel.chain_id) {
+        return fail(protocol::errc::invalid_value, "--rpc is chain " + std::to_string(chain_id) + ", the channel is on " +
+                                                       mc.network);
+    }
+    return rpc;
+}
+
 /// Asks the merchant at `url` to refund what it has not charged on this wallet's channel with it.
 int refund(const options& o) {
     testnet::http_call_options call;
@@ -183,6 +195,19 @@ int refund(const options& o) {
     if (!stored) return report(stored.error());
     if (!*stored) return report("no IOU channel " + id + " with " + url.host + " in the store");
     const st::channel& c = **stored;
+
+    // With the chain at hand (--rpc or PURSER_TESTNET_RPC), what came back is measured on the
+    // escrow, not taken from the merchant's receipt.
+    std::unique_ptr<chain::json_rpc_client> rpc;
+    std::optional<protocol::uint256> balance_before;
+    if (o.get("rpc") || std::getenv("PURSER_TESTNET_RPC") != nullptr) {
+        auto opened = channel_rpc(o, *mc);
+        if (!opened) return report(opened.error());
+        rpc = std::move(*opened);
+        auto held = chain::read_escrow_channel(*rpc, protocol::batch_settlement_contract(), channel->id);
+        if (!held) return report(held.error());
+        balance_before = held->balance;
+    }
 
     // A refund voucher charges nothing: it repeats the running total the merchant reported,
     // which is never above what was signed, so no new exposure is signed here.
@@ -214,30 +239,25 @@ int refund(const options& o) {
     if (!receipt || !receipt->success) {
         return report("the merchant's refund receipt is unreadable or says it failed");
     }
-    const std::string refunded = receipt->amount ? units(*receipt->amount, c.decimals) : "?";
+    // The receipt's amount is the merchant's word; the escrow's balance drop is the chain's.
+    // Without the chain the store counts the receipt, and only up to what the channel holds.
+    protocol::uint256 returned = receipt->amount ? *receipt->amount : protocol::uint256{};
+    std::string source = "the merchant's receipt";
+    if (rpc) {
+        auto after = chain::read_escrow_channel(*rpc, protocol::batch_settlement_contract(), channel->id);
+        if (!after) return report(after.error());
+        returned = *balance_before > after->balance ? *balance_before->sub(after->balance) : protocol::uint256{};
+        source = "the escrow on chain";
+    }
+    const std::string refunded = units(returned, c.decimals);
     const bool whole = !o.get("amount");
-    // The merchant's receipt says how much came back; the store counts it only up to what the
-    // channel holds, so a lying receipt cannot make escrow look emptier than it can be.
-    const protocol::uint256 returned = receipt->amount ? *receipt->amount : protocol::uint256{};
     auto noted = (*s)->record_channel_exit(id, returned, whole ? st::channel_state::closed : c.state,
                                            "refunded " + refunded + " (tx " +
                                                st::bounded_text(receipt->transaction, 80) + ")");
     if (!noted) return report(noted.error());
     std::cout << "refunded " << refunded << " from channel " << id << " with " << url.host
-              << " (tx " << st::printable(receipt->transaction).substr(0, 80) << ")\n";
+              << " (tx " << st::printable(receipt->transaction).substr(0, 80) << "; amount from " << source << ")\n";
     return 0;
-}
-
-/// The chain behind --rpc, checked to be the channel's own: a transaction signed for one chain
-/// must never be sent to another's node.
-result<std::unique_ptr<chain::json_rpc_client>> channel_rpc(const options& o, const merchant_channel& mc) {
-    PURSER_TRY(rpc, rpc_from_options(o));
-    PURSER_TRY(chain_id, chain::rpc_chain_id(*rpc));
-    if (chain_id != mc.channel.chain_id) {
-        return fail(protocol::errc::invalid_value, "--rpc is chain " + std::to_string(chain_id) + ", the channel is on " +
-                                                       mc.network);
-    }
-    return rpc;
 }
 
 /// Seconds for a deposit authorization to stay valid: long enough for a slow block, short

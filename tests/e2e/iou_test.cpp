@@ -159,13 +159,16 @@ TEST_CASE("voucher payments keep the caps under 100 concurrent calls, and surviv
     // The cooperative refund: the merchant returns what it has not charged, and the wallet ends
     // down exactly the 21 calls.
     auto refunded = w.purser({"iou", "refund", "--merchant", url, "--keystore",
-                              w.env("PURSER_TESTNET_KEYSTORE")});
+                              w.env("PURSER_TESTNET_KEYSTORE"), "--rpc", w.env("PURSER_TESTNET_RPC")});
     INFO(refunded.out + refunded.err);
     REQUIRE(refunded.exit_code == 0);
+    // Measured on the escrow, not read from the merchant's receipt.
     CHECK(refunded.out.find("refunded 0.0395") != std::string::npos);
+    CHECK(refunded.out.find("amount from the escrow on chain") != std::string::npos);
     CHECK(*payer_start.sub(w.balance(w.payer())) == uint256(10'500));
     auto closed = nlohmann::json::parse(w.purser({"iou", "balance", "--format", "json"}).out);
     CHECK(closed["state"] == "closed");
+    CHECK(closed["deposited"] == "10500");
 }
 
 TEST_CASE("a merchant that misreports a voucher's charge gets its channel quarantined", "[e2e][iou][hostile]") {
