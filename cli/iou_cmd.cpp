@@ -176,11 +176,16 @@ result<std::unique_ptr<chain::json_rpc_client>> channel_rpc(const options& o, co
     return rpc;
 }
 
+/// A missing --merchant is a usage error (exit 2); anything else read_merchant_channel says, 1.
+int report_usage_or(const error& e) {
+    return report(e, e.code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
+}
+
 /// Asks the merchant at `url` to refund what it has not charged on this wallet's channel with it.
 int refund(const options& o) {
     testnet::http_call_options call;
     auto mc = read_merchant_channel(o, "usage: purser iou refund --merchant URL [--amount X]", call);
-    if (!mc) return report(mc.error(), mc.error().code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
+    if (!mc) return report_usage_or(mc.error());
     const std::string& id = mc->id;
     const auto& url = mc->url;
     const auto& url_text = mc->url_text;
@@ -269,7 +274,7 @@ constexpr std::uint64_t deposit_window_s = 600;
 int deposit(const options& o) {
     testnet::http_call_options call;
     auto mc = read_merchant_channel(o, "usage: purser iou deposit --merchant URL --amount X", call);
-    if (!mc) return report(mc.error(), mc.error().code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
+    if (!mc) return report_usage_or(mc.error());
     const auto amount_text = o.get("amount");
     if (!amount_text) return report("usage: purser iou deposit --merchant URL --amount X", 2);
     auto amount = protocol::parse_units(*amount_text, mc->decimals);
@@ -348,7 +353,7 @@ int deposit(const options& o) {
         // otherwise (`purser ledger reconcile` after validBefore).
         std::string why = !outcome ? outcome.error().message()
                           : !outcome->mined ? "no receipt yet for " + protocol::to_hex(outcome->hash)
-                                            : "the deposit reverted: " + outcome->revert_reason;
+                                            : "the deposit reverted: " + st::printable(outcome->revert_reason);
         const std::string tx = outcome ? protocol::to_hex(outcome->hash) : "";
         (void)(*s)->settle_deposit(*row, sent ? st::status::in_doubt : st::status::released, tx, why);
         return report("deposit of " + units_text + " not confirmed: " + why +
@@ -366,7 +371,7 @@ int deposit(const options& o) {
 int withdraw(const options& o) {
     testnet::http_call_options call;
     auto mc = read_merchant_channel(o, "usage: purser iou withdraw --merchant URL [--amount X]", call);
-    if (!mc) return report(mc.error(), mc.error().code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
+    if (!mc) return report_usage_or(mc.error());
     auto rpc = channel_rpc(o, *mc);
     if (!rpc) return report(rpc.error());
     auto s = open_proxy_store(o);
@@ -405,7 +410,7 @@ int withdraw(const options& o) {
         if (!outcome) return report(outcome.error());
         if (!outcome->mined || !outcome->succeeded) {
             return report("finalizeWithdraw " + protocol::to_hex(outcome->hash) +
-                          (outcome->mined ? " reverted: " + outcome->revert_reason : " has no receipt yet"));
+                          (outcome->mined ? " reverted: " + st::printable(outcome->revert_reason) : " has no receipt yet"));
         }
         // What came back is what the escrow no longer holds, read from the chain.
         auto after = chain::read_escrow_channel(**rpc, escrow_address, mc->channel.id);
@@ -444,7 +449,7 @@ int withdraw(const options& o) {
         // Refused or reverted: nothing was started on chain, so vouchers may go on.
         (void)(*s)->set_channel_state(mc->id, before, "withdrawal not started");
         return report("initiateWithdraw failed: " +
-                      (!outcome ? outcome.error().message() : outcome->revert_reason));
+                      (!outcome ? outcome.error().message() : st::printable(outcome->revert_reason)));
     }
     if (!outcome->mined) return report("initiateWithdraw " + protocol::to_hex(outcome->hash) + " has no receipt yet");
     std::cout << "withdrawal of " << units(amount, mc->decimals) << " started (tx " << protocol::to_hex(outcome->hash)

@@ -12,16 +12,6 @@ namespace {
 using nlohmann::json;
 using protocol::uint256;
 
-// Keeps only printable ASCII of chain text, bounded: it reaches a terminal.
-std::string printable(const std::string& text) {
-    std::string out;
-    for (char ch : text) {
-        if (out.size() >= 200) break;
-        out.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
-    }
-    return out;
-}
-
 result<std::uint64_t> small(const json& j, std::string_view what) {
     PURSER_TRY(v, hex_quantity(j, what));
     if (!v.fits_bits(64)) return fail(protocol::errc::overflow, std::string(what) + " above 64 bits");
@@ -82,7 +72,7 @@ result<sent_transaction> send_transaction(
             if (!out.succeeded && receipt->contains("logs") && (*receipt)["logs"].is_array()) {
                 for (const auto& l : (*receipt)["logs"]) {
                     if (l.is_object() && l.value("event", "") == "Reverted" && l["reason"].is_string()) {
-                        out.revert_reason = printable(l["reason"].get<std::string>());
+                        out.revert_reason = l["reason"].get<std::string>().substr(0, 200);
                     }
                 }
             }

@@ -1,14 +1,11 @@
 #include "purser/fleet/budgets.hpp"
 
 #include <ctime>
-#include <limits>
 
 #include "purser/protocol/errc.hpp"
 
 namespace purser::fleet {
 namespace {
-
-constexpr std::uint64_t max_micros = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 result<void> check_name(const std::string& name) {
     bool ok = !name.empty() && name.size() <= 64;
@@ -27,25 +24,20 @@ result<void> check_cap(std::uint64_t cap) {
     return {};
 }
 
-std::uint64_t as_u64(const std::string& text) { return text.empty() ? 0 : std::stoull(text); }
-
 // The budget's columns with its current window's accounting, for get and list.
 constexpr const char* budget_select = R"sql(
 SELECT b.name, b.period, b.cap_micros,
        COALESCE(w.committed_micros, 0) AS committed,
        COALESCE((SELECT sum(granted_micros) FROM leases l
-                 WHERE l.budget = b.name AND l.window_key = ($1::text[])[CASE b.period WHEN 'day' THEN 1 WHEN 'month' THEN 2 ELSE 3 END]
-                   AND l.state = 'active'), 0) AS leased,
+                 WHERE l.budget = b.name AND l.window_key = k.key AND l.state = 'active'), 0) AS leased,
        COALESCE((SELECT sum(spent_micros) FROM leases l
-                 WHERE l.budget = b.name AND l.window_key = ($1::text[])[CASE b.period WHEN 'day' THEN 1 WHEN 'month' THEN 2 ELSE 3 END]
-                   AND l.state = 'returned'), 0) AS spent,
+                 WHERE l.budget = b.name AND l.window_key = k.key AND l.state = 'returned'), 0) AS spent,
        (SELECT count(*) FROM leases l
-         WHERE l.budget = b.name AND l.window_key = ($1::text[])[CASE b.period WHEN 'day' THEN 1 WHEN 'month' THEN 2 ELSE 3 END]
-           AND l.state = 'active') AS active
+         WHERE l.budget = b.name AND l.window_key = k.key AND l.state = 'active') AS active
 FROM budgets b
-LEFT JOIN budget_windows w
-  ON w.budget = b.name
- AND w.window_key = ($1::text[])[CASE b.period WHEN 'day' THEN 1 WHEN 'month' THEN 2 ELSE 3 END]
+-- The budget's current window: $1 holds the day, month and lifetime keys, in that order.
+CROSS JOIN LATERAL (SELECT ($1::text[])[CASE b.period WHEN 'day' THEN 1 WHEN 'month' THEN 2 ELSE 3 END] AS key) k
+LEFT JOIN budget_windows w ON w.budget = b.name AND w.window_key = k.key
 )sql";
 
 // The three window keys of `now_s` as a PostgreSQL text array literal: {day,month,lifetime}.
@@ -60,12 +52,12 @@ result<std::vector<budget>> read_budgets(const rows& r, std::uint64_t now_s) {
         b.name = r.text(i, "name");
         PURSER_TRY(per, parse_period(r.text(i, "period")));
         b.per = per;
-        b.cap_micros = as_u64(r.text(i, "cap_micros"));
+        b.cap_micros = r.u64(i, "cap_micros");
         b.window = window_key(per, now_s);
-        b.committed_micros = as_u64(r.text(i, "committed"));
-        b.leased_micros = as_u64(r.text(i, "leased"));
-        b.spent_micros = as_u64(r.text(i, "spent"));
-        b.active_leases = as_u64(r.text(i, "active"));
+        b.committed_micros = r.u64(i, "committed");
+        b.leased_micros = r.u64(i, "leased");
+        b.spent_micros = r.u64(i, "spent");
+        b.active_leases = r.u64(i, "active");
         out.push_back(std::move(b));
     }
     return out;

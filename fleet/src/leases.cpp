@@ -1,15 +1,10 @@
 #include "purser/fleet/leases.hpp"
 
-#include <limits>
 
 #include "purser/protocol/errc.hpp"
 
 namespace purser::fleet {
 namespace {
-
-constexpr std::uint64_t max_micros = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-
-std::uint64_t as_u64(const std::string& text) { return text.empty() ? 0 : std::stoull(text); }
 
 }  // namespace
 
@@ -29,14 +24,14 @@ result<std::optional<lease>> acquire_lease(connection& c, const std::string& bud
             return fail(std::make_error_code(std::errc::no_such_file_or_directory), "no budget " + budget_name);
         }
         PURSER_TRY(per, parse_period(b.text(0, "period")));
-        const std::uint64_t cap = as_u64(b.text(0, "cap_micros"));
+        const std::uint64_t cap = b.u64(0, "cap_micros");
         const std::string window = window_key(per, now_s);
         PURSER_TRY(made, c.exec("INSERT INTO budget_windows (budget, window_key) VALUES ($1, $2) "
                                 "ON CONFLICT DO NOTHING", {budget_name, window}));
         (void)made;
         PURSER_TRY(w, c.exec("SELECT committed_micros FROM budget_windows WHERE budget = $1 AND window_key = $2 "
                              "FOR UPDATE", {budget_name, window}));
-        const std::uint64_t committed = as_u64(w.text(0, "committed_micros"));
+        const std::uint64_t committed = w.u64(0, "committed_micros");
         const std::uint64_t headroom = cap > committed ? cap - committed : 0;
         const std::uint64_t grant = want_micros <= headroom ? want_micros : headroom;
         if (grant == 0 || grant < min_micros) return std::optional<lease>{};
@@ -47,7 +42,7 @@ result<std::optional<lease>> acquire_lease(connection& c, const std::string& bud
                                "VALUES ($1, $2, $3, $4, 'active') RETURNING id",
                                {budget_name, window, proxy_id, std::to_string(grant)}));
         lease l;
-        l.id = as_u64(ins.text(0, "id"));
+        l.id = ins.u64(0, "id");
         l.budget = budget_name;
         l.window = window;
         l.proxy_id = proxy_id;
@@ -65,7 +60,7 @@ result<void> return_lease(connection& c, std::uint64_t id, const std::string& pr
                         "no lease " + std::to_string(id) + " of proxy " + proxy_id);
         }
         if (l.text(0, "state") == "returned") return {};
-        const std::uint64_t granted = as_u64(l.text(0, "granted_micros"));
+        const std::uint64_t granted = l.u64(0, "granted_micros");
         if (spent_micros > granted) {
             return fail(protocol::errc::invalid_value, "lease " + std::to_string(id) + " spent " +
                                                            std::to_string(spent_micros) + " of " +

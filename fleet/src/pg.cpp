@@ -24,6 +24,11 @@ std::string rows::text(std::size_t r, std::string_view column) const {
     return "";
 }
 
+std::uint64_t rows::u64(std::size_t r, std::string_view column) const {
+    const std::string t = text(r, column);
+    return t.empty() ? 0 : std::stoull(t);
+}
+
 struct connection::impl {
     PGconn* conn = nullptr;
     ~impl() {

@@ -20,7 +20,8 @@ struct sent_transaction {
     /// false: no receipt within the wait (it may still be mined: never treat as failed).
     bool mined = false;
     bool succeeded = false;  ///< Receipt status 1.
-    std::string revert_reason;  ///< When the chain says why (bounded, printable).
+    std::string revert_reason;  ///< When the chain says why (at most 200 bytes, as the node
+                                ///< sent it: make it printable before showing it).
 };
 
 /// Sends `data` to `to` from `s`. `before_send` runs after signing and before the bytes leave

@@ -23,6 +23,9 @@ inline constexpr int schema_version = 1;
 /// The database's schema version (0 when never migrated).
 [[nodiscard]] result<int> current_schema(connection& c);
 
+/// The largest amount in micro-USD a bigint column holds (2^63-1).
+inline constexpr std::uint64_t max_micros = (std::uint64_t{1} << 63) - 1;
+
 enum class period { day, month, lifetime };
 [[nodiscard]] std::string_view to_string(period p) noexcept;
 /// "day" | "month" | "lifetime". Errors: protocol invalid_value.

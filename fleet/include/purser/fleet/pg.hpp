@@ -2,6 +2,7 @@
 // from values, so a budget or agent name cannot change a statement.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@ struct rows {
     [[nodiscard]] std::size_t size() const { return values.size(); }
     /// Value of `column` in row `r`; "" for NULL. Precondition: the column exists.
     [[nodiscard]] std::string text(std::size_t r, std::string_view column) const;
+    /// The same as an unsigned integer (bigint columns Purser wrote); 0 for NULL.
+    [[nodiscard]] std::uint64_t u64(std::size_t r, std::string_view column) const;
 };
 
 /// Where the database is: a libpq connection string or URI ("postgresql://user@host:port/db"),
