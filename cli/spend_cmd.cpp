@@ -11,6 +11,7 @@
 #include "config_resolver.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
+#include "purser/store/views.hpp"
 
 namespace purser::cli {
 
@@ -52,15 +53,9 @@ int spend_command(const words& args) {
 
     if (format == "json") {
         for (const auto& r : *rows) {
-            nlohmann::ordered_json line;
-            line[*by_text] = r.key;
-            line["approved"] = r.approved;
-            line["paid"] = r.paid;
-            line["declined"] = r.declined;
-            line["spent_usd"] = st::format_usd(r.spent_usd);
-            line["paid_usd"] = st::format_usd(r.paid_usd);
-            line["held_usd"] = st::format_usd(r.spent_usd - r.paid_usd);
-            std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            std::cout << st::spend_json(r, *by_text)
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                      << "\n";
         }
         return 0;
     }

@@ -18,6 +18,11 @@ if [[ "${PURSER_WITH_NODE:-0}" == 1 ]]; then
   # table names, from Debian; undici and axios come from npm into the build tree.
   packages+=(nodejs npm wget python3-httpx python3-aiohttp golang-go openjdk-17-jdk-headless)
 fi
+if [[ "${PURSER_WITH_BROWSER:-0}" == 1 ]]; then
+  # The spend dashboard's test (tests/e2e/dashboard_test.cpp) loads it in a real headless
+  # browser; playwright-core, which drives it, comes from npm into the build tree.
+  packages+=(chromium)
+fi
 if [[ "${PURSER_WITH_IMAGE:-0}" == 1 ]]; then
   # `./run image` and its test (tests/image/): buildah assembles the OCI image from files.
   packages+=(buildah)

@@ -1,7 +1,11 @@
 #include "purser/admin/api.hpp"
 
+#include <algorithm>
 #include <map>
+#include <variant>
 #include <nlohmann/json.hpp>
+
+#include "dashboard_assets.hpp"
 
 #include "purser/store/errc.hpp"
 #include "purser/store/store.hpp"
@@ -96,6 +100,44 @@ result<std::vector<proxy::in_flight_sample>> in_flight(const store::store& s) {
     return out;
 }
 
+/// One of the dashboard's files, with headers that keep a hostile string in the ledger from
+/// ever running as script: only this origin's own files may load, nothing inline, no framing.
+std::optional<response> dashboard_file(const std::string& path) {
+    for (const auto& file : dashboard_assets()) {
+        if (file.path != path) continue;
+        response r;
+        r.content_type = std::string(file.content_type);
+        r.body = std::string(file.body);
+        r.headers = {
+            {"Content-Security-Policy",
+             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+             "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+            {"X-Content-Type-Options", "nosniff"},
+            {"X-Frame-Options", "DENY"},
+            {"Referrer-Policy", "no-referrer"},
+            {"Cache-Control", "no-cache"},
+        };
+        return r;
+    }
+    return std::nullopt;
+}
+
+/// Reads the filters named in `known` from the query into a map; a filter not in `known`, or
+/// one given twice, is a 400 naming it.
+std::variant<std::map<std::string, std::string>, response> known_filters(
+    const std::vector<std::pair<std::string, std::string>>& params,
+    std::initializer_list<std::string_view> known, const std::string& what) {
+    std::map<std::string, std::string> given;
+    for (const auto& [k, v] : params) {
+        bool ok = false;
+        for (auto name : known) ok = ok || k == name;
+        if (!ok) return error_response(400, "bad_query", "unknown " + what + " filter '" + k + "'");
+        if (!given.emplace(k, v).second)
+            return error_response(400, "bad_query", what + " filter '" + k + "' given twice");
+    }
+    return given;
+}
+
 }  // namespace
 
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
@@ -147,6 +189,11 @@ response api::handle(const request& r) const {
                                {{"store", store_ok}, {"wallet", wallet_ok}, {"listener", listener_ok}}}});
     }
 
+    if (auto file = dashboard_file(path)) {
+        if (r.method != "GET") return method_not_allowed("GET");
+        return std::move(*file);
+    }
+
     // Everything else: the token first, before the path is even looked at, so a caller without
     // it learns nothing (not even which routes exist) and changes nothing.
     if (!token_ || !token_->admits(r.authorization)) {
@@ -174,15 +221,10 @@ response api::handle(const request& r) const {
 
     if (path == "/ledger") {
         if (r.method != "GET") return method_not_allowed("GET");
-        std::map<std::string, std::string> given;
-        for (auto& [k, v] : *params) {
-            static const char* const known[] = {"since", "until", "agent", "host", "status", "limit"};
-            bool ok = false;
-            for (const char* name : known) ok = ok || k == name;
-            if (!ok) return error_response(400, "bad_query", "unknown ledger filter '" + k + "'");
-            if (!given.emplace(k, v).second)
-                return error_response(400, "bad_query", "ledger filter '" + k + "' given twice");
-        }
+        auto filters = known_filters(*params, {"since", "until", "agent", "host", "status", "limit"},
+                                     "ledger");
+        if (auto* refused = std::get_if<response>(&filters)) return std::move(*refused);
+        const auto& given = std::get<std::map<std::string, std::string>>(filters);
         auto q = store::ledger_filters(
             [&](const std::string& name) -> std::optional<std::string> {
                 auto it = given.find(name);
@@ -195,6 +237,39 @@ response api::handle(const request& r) const {
         if (!rows) return store_error(rows.error());
         json out = json::array();
         for (const auto& row : *rows) out.push_back(store::row_json(row));
+        return json_response(200, out);
+    }
+
+    if (path == "/spend") {
+        if (r.method != "GET") return method_not_allowed("GET");
+        auto filters = known_filters(*params, {"by", "since", "until"}, "spend");
+        if (auto* refused = std::get_if<response>(&filters)) return std::move(*refused);
+        auto& given = std::get<std::map<std::string, std::string>>(filters);
+        static const std::pair<const char*, store::spend_group> groups[] = {
+            {"agent", store::spend_group::agent},
+            {"host", store::spend_group::host},
+            {"day", store::spend_group::day},
+            {"agent_day", store::spend_group::agent_day},
+        };
+        const std::string by_text = given.count("by") ? given["by"] : "agent";
+        const auto* group = std::find_if(std::begin(groups), std::end(groups),
+                                         [&](const auto& g) { return by_text == g.first; });
+        if (group == std::end(groups))
+            return error_response(400, "bad_query", "by: use agent, host, day or agent_day");
+        const std::uint64_t now = ledger_->now_ms();
+        auto since = store::parse_time(given.count("since") ? given["since"] : "30d", now);
+        if (!since) return error_response(400, "bad_query", "since: " + since.error().detail);
+        std::optional<std::uint64_t> until;
+        if (given.count("until")) {
+            auto t = store::parse_time(given["until"], now);
+            if (!t) return error_response(400, "bad_query", "until: " + t.error().detail);
+            until = *t;
+        }
+        auto rows = ledger_->spend(group->second, *since, until);
+        if (!rows) return store_error(rows.error());
+        const std::string key_name = group->second == store::spend_group::agent_day ? "agent" : by_text;
+        json out = json::array();
+        for (const auto& row : *rows) out.push_back(store::spend_json(row, key_name));
         return json_response(200, out);
     }
 

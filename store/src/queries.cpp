@@ -212,7 +212,7 @@ result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::u
                                             std::optional<std::uint64_t> until_ms) const {
     // One pass over the time index, aggregating as it goes: no row is kept once counted.
     PURSER_TRY(t, impl_->begin_read());
-    std::map<std::string, spend_row> groups;
+    std::map<std::pair<std::string, std::string>, spend_row> groups;
     PURSER_TRY(c, detail::cursor::open(t, impl_->by_time));
     PURSER_TRY(e, c.seek(detail::time_key(since_ms.value_or(0), 0)));
     for (auto cur = e; cur;) {
@@ -221,11 +221,13 @@ result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::u
         PURSER_TRY(loaded, impl_->load_row(t, id));
         if (!loaded) return purser::fail(errc::corrupt_record, "index points at row " + std::to_string(id));
         const ledger_row& r = loaded->row;
-        std::string key = by == spend_group::agent ? r.agent
-                          : by == spend_group::host ? r.host
-                                                    : day_text(r.at_ms);
-        spend_row& g = groups[key];
+        std::string key = by == spend_group::host  ? r.host
+                          : by == spend_group::day ? day_text(r.at_ms)
+                                                   : r.agent;
+        std::string day = by == spend_group::agent_day ? day_text(r.at_ms) : std::string();
+        spend_row& g = groups[{key, day}];
         g.key = std::move(key);
+        g.day = std::move(day);
         PURSER_TRY(n, c.next());
         cur = n;
         if (r.state == status::declined) {

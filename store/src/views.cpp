@@ -102,6 +102,19 @@ nlohmann::ordered_json agent_json(const agent& a, const agent_usage& u) {
     };
 }
 
+nlohmann::ordered_json spend_json(const spend_row& r, const std::string& by) {
+    nlohmann::ordered_json line;
+    line[by] = r.key;
+    if (!r.day.empty()) line["day"] = r.day;
+    line["approved"] = r.approved;
+    line["paid"] = r.paid;
+    line["declined"] = r.declined;
+    line["spent_usd"] = format_usd(r.spent_usd);
+    line["paid_usd"] = format_usd(r.paid_usd);
+    line["held_usd"] = format_usd(r.spent_usd - r.paid_usd);
+    return line;
+}
+
 result<ledger_query> ledger_filters(
     const std::function<std::optional<std::string>(const std::string& name)>& value,
     std::uint64_t now_ms) {

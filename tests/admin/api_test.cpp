@@ -182,6 +182,83 @@ TEST_CASE("admin ledger takes the CLI's filters as query parameters", "[admin][a
                                        {{"asset", q.asset}, {"network", "eip155:8453"}}) == "1000");
 }
 
+TEST_CASE("admin spend groups like the CLI and by agent and day for the dashboard", "[admin][api]") {
+    fixture f;
+    REQUIRE(f.db->add_agent("a", store::policy{}));
+    REQUIRE(f.db->add_agent("b", store::policy{}));
+    store::reserve_request q;
+    q.method = "GET";
+    q.url = "http://api.example/x";
+    q.host = "api.example";
+    q.scheme = "exact";
+    q.network = "eip155:8453";
+    q.asset = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913";
+    q.asset_symbol = "USDC";
+    q.usd_pegged = true;
+    q.asset_decimals = 6;
+    for (auto [agent, atomic] : {std::pair{"a", 250'000}, {"a", 1}, {"b", 40'000}}) {
+        q.agent = agent;
+        q.amount_atomic = purser::protocol::uint256(static_cast<std::uint64_t>(atomic));
+        auto d = f.db->reserve(q);
+        REQUIRE(d);
+        REQUIRE(d->approved);
+    }
+    auto by_agent_day = body_of(f.call("GET", "/spend?by=agent_day&since=7d"));
+    REQUIRE(by_agent_day.size() == 2);
+    CHECK(by_agent_day[0]["agent"] == "a");
+    CHECK(by_agent_day[0]["day"].get<std::string>().size() == 10);
+    CHECK(by_agent_day[0]["spent_usd"] == "0.250001");
+    CHECK(by_agent_day[0]["approved"] == 2);
+    CHECK(by_agent_day[1]["agent"] == "b");
+    CHECK(by_agent_day[1]["spent_usd"] == "0.04");
+    auto by_host = body_of(f.call("GET", "/spend?by=host"));
+    REQUIRE(by_host.size() == 1);
+    CHECK(by_host[0]["host"] == "api.example");
+    CHECK(by_host[0]["spent_usd"] == "0.290001");
+    CHECK(body_of(f.call("GET", "/spend"))[0].contains("agent"));
+    CHECK(body_of(f.call("GET", "/spend?until=2000-01-01")).empty());
+    CHECK(f.call("GET", "/spend?by=colour").status == 400);
+    CHECK(f.call("GET", "/spend?since=soon").status == 400);
+    CHECK(f.call("GET", "/spend?by=agent&by=host").status == 400);
+    CHECK(f.call("GET", "/spend?agent=a").status == 400);
+    CHECK(f.call("GET", "/spend", "Bearer wrong").status == 401);
+    CHECK(f.call("POST", "/spend").status == 405);
+}
+
+TEST_CASE("the dashboard's files are open, compiled in, and locked to their own origin", "[admin][api]") {
+    fixture f;
+    auto page = f.call("GET", "/", "");
+    REQUIRE(page.status == 200);
+    CHECK(page.content_type == "text/html; charset=utf-8");
+    CHECK(page.body.find("<script src=\"/dashboard.js\"") != std::string::npos);
+    // No inline script anywhere in the page: the policy below would refuse it anyway.
+    CHECK(page.body.find("<script>") == std::string::npos);
+    auto header = [](const admin::response& r, const std::string& name) {
+        for (const auto& [k, v] : r.headers)
+            if (k == name) return v;
+        return std::string();
+    };
+    const std::string csp = header(page, "Content-Security-Policy");
+    CHECK(csp.find("default-src 'none'") != std::string::npos);
+    CHECK(csp.find("script-src 'self'") != std::string::npos);
+    CHECK(csp.find("unsafe-inline") == std::string::npos);
+    CHECK(header(page, "X-Content-Type-Options") == "nosniff");
+    CHECK(header(page, "X-Frame-Options") == "DENY");
+
+    auto script = f.call("GET", "/dashboard.js", "");
+    REQUIRE(script.status == 200);
+    CHECK(script.content_type == "text/javascript; charset=utf-8");
+    // The page writes ledger text only as text: no HTML sink in the script.
+    CHECK(script.body.find("innerHTML") == std::string::npos);
+    CHECK(script.body.find("insertAdjacentHTML") == std::string::npos);
+    CHECK(script.body.find("document.write") == std::string::npos);
+    CHECK(f.call("GET", "/dashboard.css", "").content_type == "text/css; charset=utf-8");
+    CHECK(f.call("POST", "/", "").status == 405);
+    // Nothing else is served openly: an unknown path still asks for the token first.
+    CHECK(f.call("GET", "/dashboard.map", "").status == 401);
+    CHECK(f.call("GET", "/index.html", "").status == 401);
+}
+
 TEST_CASE("query strings decode percent escapes and plus", "[admin][api]") {
     auto q = admin::parse_query("a=1&b=x%20y+z&&c=%3A");
     REQUIRE(q);

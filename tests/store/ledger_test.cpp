@@ -96,6 +96,32 @@ TEST_CASE("indexed ledger queries agree with a full scan", "[store][ledger]") {
         CHECK(r.spent_usd == s->usage(r.key)->spent_lifetime);
     }
     CHECK(total(by_agent).approved + total(by_agent).declined == s->list_ledger({})->size());
+
+    // Per agent and day (the dashboard's chart): each agent's days add up to its own line, and
+    // each day's agents to that day's line.
+    auto by_agent_day = s->spend(spend_group::agent_day, std::nullopt, std::nullopt).value();
+    std::map<std::string, spend_row> agent_sums, day_sums;
+    for (const auto& r : by_agent_day) {
+        REQUIRE(r.day.size() == 10);
+        for (auto* sum : {&agent_sums[r.key], &day_sums[r.day]}) {
+            sum->approved += r.approved;
+            sum->declined += r.declined;
+            sum->spent_usd += r.spent_usd;
+            sum->paid_usd += r.paid_usd;
+        }
+    }
+    REQUIRE(agent_sums.size() == by_agent.size());
+    for (const auto& r : by_agent) {
+        CHECK(agent_sums[r.key].spent_usd == r.spent_usd);
+        CHECK(agent_sums[r.key].paid_usd == r.paid_usd);
+        CHECK(agent_sums[r.key].declined == r.declined);
+    }
+    REQUIRE(day_sums.size() == by_day.size());
+    for (const auto& r : by_day) {
+        CHECK(r.day.empty());
+        CHECK(day_sums[r.key].spent_usd == r.spent_usd);
+        CHECK(day_sums[r.key].approved == r.approved);
+    }
 }
 
 TEST_CASE("ledger with a limit reads only the newest rows of 20000", "[store][ledger]") {

@@ -1,11 +1,12 @@
 #!/bin/bash
-# Installs the pinned official x402 packages (package.json beside this script) into WORK_DIR with
-# npm, once per package.json content: the official-client tests and paid_path_bench share it.
+# Installs pinned npm packages into WORK_DIR, once per package.json content: by default the
+# official x402 packages (package.json beside this script, shared by the official-client tests
+# and paid_path_bench); PACKAGE_DIR names another package.json (the dashboard's browser test).
 # Two callers may ask at once, so the install runs under a lock.
-# Usage: npm_install.sh WORK_DIR
+# Usage: npm_install.sh WORK_DIR [PACKAGE_DIR]
 set -euo pipefail
 work="$1"
-here="$(cd "$(dirname "$0")" && pwd)"
+here="${2:-$(cd "$(dirname "$0")" && pwd)}"
 mkdir -p "$work"
 stamp="$work/node_modules/.purser-stamp"
 exec 9>"$work/.npm.lock"

@@ -9,10 +9,14 @@
 //   GET  /agents/{name}
 //   POST /agents/{name}/freeze     | /unfreeze | /fund with {"amount": "1.50"} (USD, a string)
 //   GET  /ledger?since=&until=&agent=&host=&status=&limit=   the filters of `purser ledger`
+//   GET  /spend?by=agent|host|day|agent_day&since=&until=    `purser spend --format json`
+//   GET  /  /dashboard.js  /dashboard.css   open: the spend dashboard, static files compiled into
+//                                  the binary; the page itself calls the routes above with the
+//                                  token the user gives it
 //
-// Everything but /healthz and /readyz needs `Authorization: Bearer <token>`; without it, or with
-// a wrong one, the answer is 401 and nothing is read or changed. With no token configured every
-// such request is 401.
+// Everything but /healthz, /readyz and the dashboard's files needs `Authorization: Bearer
+// <token>`; without it, or with a wrong one, the answer is 401 and nothing is read or changed.
+// With no token configured every such request is 401.
 #pragma once
 
 #include <functional>

@@ -146,11 +146,14 @@ struct ledger_query {
                                             ///< read backwards from the index's end.
 };
 
-enum class spend_group { agent, host, day };
+/// agent_day: one group per agent and UTC day (the dashboard's chart), keyed by agent with
+/// spend_row::day set.
+enum class spend_group { agent, host, day, agent_day };
 
 /// One line of `purser spend`.
 struct spend_row {
     std::string key;                 ///< Agent name, host, or "YYYY-MM-DD".
+    std::string day;                 ///< "YYYY-MM-DD" with spend_group::agent_day, else empty.
     std::uint64_t approved = 0;      ///< Rows not declined.
     std::uint64_t paid = 0;          ///< Rows paid.
     std::uint64_t declined = 0;

@@ -259,7 +259,7 @@ public:
     [[nodiscard]] result<std::vector<ledger_row>> list_ledger(const ledger_query& q) const;
     /// The same rows as list_ledger but read by scanning every row (the benchmark's baseline).
     [[nodiscard]] result<std::vector<ledger_row>> list_ledger_full_scan(const ledger_query& q) const;
-    /// Totals over rows in [since_ms, until_ms), grouped; sorted by key.
+    /// Totals over rows in [since_ms, until_ms), grouped; sorted by key (then day).
     [[nodiscard]] result<std::vector<spend_row>> spend(spend_group by,
                                                        std::optional<std::uint64_t> since_ms,
                                                        std::optional<std::uint64_t> until_ms) const;

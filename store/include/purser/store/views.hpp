@@ -30,6 +30,11 @@ namespace purser::store {
 /// a limit that is not set is null.
 [[nodiscard]] nlohmann::ordered_json agent_json(const agent& a, const agent_usage& u);
 
+/// One line of `purser spend --format json`: the group under its name (`by`: "agent", "host",
+/// "day"; with spend_group::agent_day, "agent" and "day"), counts as numbers, USD amounts as
+/// exact decimal strings.
+[[nodiscard]] nlohmann::ordered_json spend_json(const spend_row& r, const std::string& by);
+
 /// The filters of `purser ledger`, by name: since (default "24h"), until, agent, host, status,
 /// limit. `value(name)` gives the text of one filter when set. Times as store::parse_time reads
 /// them, relative to `now_ms`. Errors: invalid_argument naming the filter and its text.
