@@ -10,7 +10,8 @@
 // The member functions are spread over files by stage: session_request.cpp (the agent's
 // request), session_upstream.cpp (the origin connection and the request sent on it),
 // session_response.cpp (the origin's answer, the 402 hand-off, the relay), session_connect.cpp
-// (CONNECT), session_reply.cpp (errors, logging, endings).
+// (CONNECT), session_reply.cpp (errors, logging, endings). The request in progress is an
+// `exchange` (exchange.hpp) whose phase every stage moves on explicitly.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@
 
 #include "asio.hpp"
 #include "either_stream.hpp"
+#include "exchange.hpp"
 #include "purser/proxy/detail/framing.hpp"
 #include "purser/proxy/detail/http_util.hpp"
 #include "server_state.hpp"
@@ -50,39 +52,6 @@ public:
     void on_stop() override;
 
 private:
-    /// Everything about the request in progress; reset for each new request.
-    struct exchange {
-        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-        std::chrono::steady_clock::time_point upstream_start;  // origin connection begun
-        std::string agent;
-        std::string method;
-        std::string url;
-        detail::origin dest;
-        bool client_keep_alive = false;
-        bool expect_continue = false;
-        bool has_payment_header = false;
-        bool replayable = true;
-        bool no_pool = false;             // GET/HEAD body, codings under chunked: unpooled
-        std::string body;                 // request body while buffering
-        std::string prefix;               // bytes to send before streaming the rest
-        bool prefix_sent = false;
-        std::size_t prefix_size = 0;      // request body bytes streamed (non-replayable)
-        http::request<http::string_body> req;  // the buffered request, replayable byte for byte
-        unsigned status = 0;
-        std::string body402;
-        request_info info;
-        std::optional<payment_plan> plan;
-        bool is_retry = false;
-        bool retry_write_started = false;  // a byte of the paid retry may have left
-        bool retried_after_402 = false;    // the one retry after a corrective 402 was sent
-        bool hook_reported = false;
-        bool head_sent = false;
-        bool response_keep_alive = false;
-        bool logged = false;
-        header_list extra_headers;
-        std::map<std::string, std::string> log_fields;
-        std::uint64_t bytes = 0;
-    };
 
     [[nodiscard]] bool intercepted() const { return tunnel_.has_value(); }
     /// The relay buffer (io_chunk bytes), taken from the worker on first use in an exchange.
@@ -126,6 +95,9 @@ private:
 
     // session_upstream.cpp: the origin connection and the request on it
     [[nodiscard]] std::string pool_key() const;
+    /// The agent's request is read (or streams): it goes to the origin.
+    void forward_request();
+    /// Sends the request (the first pass, or the paid retry) on a pooled or new connection.
     void start_upstream();
     void on_upstream_connect(boost::system::error_code ec);
     void start_upstream_tls();
@@ -197,7 +169,7 @@ private:
     std::unique_ptr<tcp_stream> tunnel_up_;  // a non-intercepted CONNECT's origin
     std::shared_ptr<ssl::context> leaf_ctx_;        // the intercepted host's certificate
     std::unique_ptr<char[]> chunk_;  // one piece of a body being relayed; see chunk()
-    exchange ex_;
+    exchange ex_;  // the request in progress; reset for each new request
     std::string tunnel_agent_;             // the agent that opened the intercepted tunnel
     std::optional<detail::origin> tunnel_; // set once the connection is an intercepted tunnel
                                            // (tls false: plain HTTP inside the tunnel)

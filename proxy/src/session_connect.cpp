@@ -14,10 +14,10 @@ void session::start_connect() {
     if (!hp) return send_error(http::status::bad_request, hp.error().detail, true);
     if (hp->second == 0)
         return send_error(http::status::bad_request, "CONNECT needs host:port", true);
-    ex_.dest.host = hp->first;
-    ex_.dest.port = hp->second;
-    ex_.dest.tls = true;
-    ex_.url = ex_.dest.authority();
+    ex_.request.dest.host = hp->first;
+    ex_.request.dest.port = hp->second;
+    ex_.request.dest.tls = true;
+    ex_.request.url = ex_.request.dest.authority();
     if (detail::should_intercept(cfg_->intercept, cfg_->no_intercept, hp->first)) {
         // Without a CA, plain HTTP in the tunnel (undici's http:// over CONNECT) can still be
         // served: answer, and refuse TLS only once the agent shows it speaks TLS.
@@ -35,18 +35,18 @@ void session::start_connect() {
 
 void session::connect_tunnel_origin() {
     resolver_.async_resolve(
-        ex_.dest.host, std::to_string(ex_.dest.port),
+        ex_.request.dest.host, std::to_string(ex_.request.dest.port),
         [self = shared_from_this()](boost::system::error_code ec,
                                     tcp::resolver::results_type results) {
             if (ec)
                 return self->send_error(
                     http::status::bad_gateway,
-                    "cannot resolve " + self->ex_.dest.host + ": " + ec.message(), true);
+                    "cannot resolve " + self->ex_.request.dest.host + ": " + ec.message(), true);
             self->tunnel_up_ = std::make_unique<tcp_stream>(self->client_.get_executor());
             self->tunnel_up_->expires_after(ms(self->cfg_->upstream_timeout_ms));
             self->tunnel_up_->async_connect(results, [self](boost::system::error_code cec,
                                                             const tcp::endpoint&) {
-                const auto where = self->ex_.dest.authority();
+                const auto where = self->ex_.request.dest.authority();
                 if (cec == beast::error::timeout)
                     return self->send_error(http::status::gateway_timeout,
                                             "connecting to " + where + " timed out", true);
@@ -66,7 +66,9 @@ void session::send_connect_ok(bool intercept) {
                      [self = shared_from_this(), intercept](boost::system::error_code ec,
                                                             std::size_t) {
                          if (ec) return self->close_client();
-                         self->ex_.status = 200;
+                         // Not an answer phase: the exchange goes on with what the tunnel
+                         // carries (a refusal of it is this exchange's answer), or ends in it.
+                         self->ex_.response.status = 200;
                          if (intercept) return self->become_intercepted();
                          self->become_tunnel();
                      });
@@ -76,8 +78,8 @@ void session::send_connect_ok(bool intercept) {
 /// but some (undici's EnvHttpProxyAgent) tunnel http:// URLs too and send a plain request line:
 /// those are served as plain HTTP to the CONNECT authority, through the same paying path.
 void session::become_intercepted() {
-    tunnel_agent_ = ex_.agent;
-    tunnel_ = ex_.dest;
+    tunnel_agent_ = ex_.request.agent;
+    tunnel_ = ex_.request.dest;
     do_sniff_tunnel();
 }
 
@@ -111,7 +113,7 @@ void session::do_sniff_tunnel() {
 /// past its CONNECT answer and waits for a ServerHello, where an HTTP error would read as
 /// garbage: it gets a TLS alert (internal_error), and the access log says why.
 void session::refuse_tunnel_tls() {
-    ex_.status = 502;
+    ex_.response.status = 502;
     ex_.log_fields["error"] = "cannot intercept " + tunnel_->host + ": no CA loaded";
     log_exchange();
     static constexpr unsigned char internal_error_alert[] = {0x15, 0x03, 0x03, 0x00,
@@ -142,11 +144,11 @@ void session::become_tunnel() {
     detail::log_line line;
     if (srv_.log.enabled()) {
         line.add("time", detail::access_log::now_iso8601())
-            .add("agent", ex_.agent)
+            .add("agent", ex_.request.agent)
             .add("client", client_endpoint_)
             .add("method", "CONNECT")
-            .add("host", ex_.dest.host)
-            .add("url", ex_.dest.authority())
+            .add("host", ex_.request.dest.host)
+            .add("url", ex_.request.dest.authority())
             .add("status", 200)
             .add("tunnel", true);
     }

@@ -72,7 +72,7 @@ void session::send_error(http::status status, std::string why, bool force_close)
 
 void session::write_plain(std::shared_ptr<http::response<http::string_body>> res,
                           std::string why, bool force_close) {
-    ex_.status = res->result_int();
+    ex_.response.status = res->result_int();
     ex_.log_fields["error"] = why;
     res->set(http::field::content_type, "text/plain; charset=utf-8");
     res->set(http::field::via, "1.1 purser");
@@ -81,14 +81,15 @@ void session::write_plain(std::shared_ptr<http::response<http::string_body>> res
     res->body() = "purser: " + why + "\n";
     // The connection can carry another request only when this one was read completely.
     const bool can_continue = !force_close && req_parser_ && req_parser_->is_done() &&
-                              ex_.client_keep_alive && !stopping_;
+                              ex_.request.keep_alive && !stopping_;
     res->keep_alive(can_continue);
     res->prepare_payload();
     send_complete(std::move(res));
 }
 
 void session::send_complete(std::shared_ptr<http::response<http::string_body>> res) {
-    ex_.bytes = res->body().size();
+    ex_.enter(exchange_phase::streaming_response);
+    ex_.response.bytes = res->body().size();
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
         http::async_write(s, *res, [self = shared_from_this(), res](boost::system::error_code ec,
@@ -111,12 +112,12 @@ request_outcome session::outcome() const {
                                                         : request_outcome::payment_unsettled;
     }
     if (field("error") != nullptr) {
-        if (ex_.status == 407) return request_outcome::unauthorized;
-        if (ex_.status == 502 || ex_.status == 504) return request_outcome::upstream_error;
+        if (ex_.response.status == 407) return request_outcome::unauthorized;
+        if (ex_.response.status == 502 || ex_.response.status == 504) return request_outcome::upstream_error;
         return request_outcome::refused;
     }
     if (decision != nullptr && *decision == "declined") return request_outcome::declined;
-    if (ex_.status == 0) return request_outcome::aborted;
+    if (ex_.response.status == 0) return request_outcome::aborted;
     return request_outcome::forwarded;
 }
 
@@ -127,13 +128,13 @@ void session::log_exchange() {
     if (!srv_.log.enabled()) return;
     detail::log_line line;
     line.add("time", detail::access_log::now_iso8601())
-        .add("agent", ex_.agent)
+        .add("agent", ex_.request.agent)
         .add("client", client_endpoint_)
-        .add("method", ex_.method)
-        .add("host", ex_.dest.host)
-        .add("url", detail::redact_url(ex_.url))
-        .add("status", ex_.status)
-        .add("bytes", ex_.bytes)
+        .add("method", ex_.request.method)
+        .add("host", ex_.request.dest.host)
+        .add("url", detail::redact_url(ex_.request.url))
+        .add("status", ex_.response.status)
+        .add("bytes", ex_.response.bytes)
         .add("latency_ms", static_cast<std::int64_t>(
                                std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() -
                                                               ex_.start)
@@ -145,13 +146,15 @@ void session::log_exchange() {
 }
 
 void session::finish_exchange(bool keep_alive) {
+    ex_.enter(exchange_phase::done);
     log_exchange();
     if (keep_alive && !stopping_ && !srv_.stopping) return do_read_request();
     close_client(true);
 }
 
 void session::abort_both() {
-    if (ex_.status != 0 || !ex_.method.empty()) log_exchange();
+    if (ex_.phase != exchange_phase::done) ex_.enter(exchange_phase::done);
+    if (ex_.response.status != 0 || !ex_.request.method.empty()) log_exchange();
     up_.reset();
     close_client();
 }

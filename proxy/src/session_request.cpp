@@ -89,9 +89,9 @@ void session::on_read_header(boost::system::error_code ec) {
         return close_client();
     ex_.start = std::chrono::steady_clock::now();
     auto& req = req_parser_->get();
-    ex_.method = std::string(req.method_string());
+    ex_.request.method = std::string(req.method_string());
     // keep_alive() is only defined once the header parsed; a malformed one closes anyway.
-    ex_.client_keep_alive = req_parser_->is_header_done() && req_parser_->keep_alive();
+    ex_.request.keep_alive = req_parser_->is_header_done() && req_parser_->keep_alive();
     if (ec == http::error::header_limit)
         return send_error(http::status::request_header_fields_too_large,
                           "request headers larger than " +
@@ -99,7 +99,7 @@ void session::on_read_header(boost::system::error_code ec) {
                           true);
     if (ec) return send_error(http::status::bad_request, "malformed request: " + ec.message(), true);
 
-    ex_.url = std::string(req.target());
+    ex_.request.url = std::string(req.target());
     if (auto refusal = check_framing(req)) {
         // The rest of the connection's bytes cannot be framed reliably, so it closes.
         return send_error(static_cast<http::status>(refusal->status), std::move(refusal->why),
@@ -123,10 +123,10 @@ void session::route_and_read_body(http::request<http::buffer_body>& req) {
     if (!route_request(req)) return;
     // The body was not read: the connection closes after the refusal.
     if (auto why = check_get_body(req)) return send_error(http::status::bad_request, *why, true);
-    ex_.url = ex_.dest.url();
+    ex_.request.url = ex_.request.dest.url();
     prepare_forwarded_request(req);
 
-    if (ex_.expect_continue && !req_parser_->is_done()) {
+    if (ex_.request.expect_continue && !req_parser_->is_done()) {
         // We buffer the body before talking upstream, so we answer the expectation ourselves.
         client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
         client_.visit([&](auto& s) {
@@ -144,8 +144,8 @@ void session::route_and_read_body(http::request<http::buffer_body>& req) {
 
 bool session::route_request(http::request<http::buffer_body>& req) {
     if (intercepted()) {
-        ex_.agent = tunnel_agent_;  // from the CONNECT that opened the tunnel
-        ex_.dest = *tunnel_;
+        ex_.request.agent = tunnel_agent_;  // from the CONNECT that opened the tunnel
+        ex_.request.dest = *tunnel_;
         std::string target(req.target());
         const std::string scheme = tunnel_->tls ? "https://" : "http://";
         if (target.rfind(scheme, 0) == 0) {  // absolute-form inside the tunnel
@@ -156,7 +156,7 @@ bool session::route_request(http::request<http::buffer_body>& req) {
             send_error(http::status::bad_request, "bad request target", true);
             return false;
         }
-        ex_.dest.target = target;
+        ex_.request.dest.target = target;
         return true;
     }
     auto o = detail::parse_absolute_url(req.target());
@@ -169,7 +169,7 @@ bool session::route_request(http::request<http::buffer_body>& req) {
                    true);
         return false;
     }
-    ex_.dest = std::move(*o);
+    ex_.request.dest = std::move(*o);
     return authenticate(req);
 }
 
@@ -216,7 +216,7 @@ std::optional<std::string> session::reframe_chunked_request() {
     if (!req.chunked()) return "cannot re-frame the chunked body";
     // An origin that knows only a bare `chunked` may frame this body differently: whatever it
     // makes of it, its connection must not carry another agent's request afterwards.
-    if (forwarded != "chunked") ex_.no_pool = true;
+    if (forwarded != "chunked") ex_.request.no_pool = true;
     return std::nullopt;
 }
 
@@ -246,11 +246,11 @@ std::optional<std::string> session::check_get_body(const http::request<http::buf
     if (!req_parser_->chunked() && (!len || *len == 0)) return std::nullopt;
     const auto& hosts = cfg_->allow_get_body_hosts;
     if (std::any_of(hosts.begin(), hosts.end(), [&](const std::string& p) {
-            return protocol::host_pattern_matches(p, ex_.dest.host);
+            return protocol::host_pattern_matches(p, ex_.request.dest.host);
         })) {
         // Origins disagree on whether such a body exists: whatever this one made of it, its
         // connection must not carry another agent's request.
-        ex_.no_pool = true;
+        ex_.request.no_pool = true;
         return std::nullopt;
     }
     return std::string(req.method_string()) +
@@ -262,29 +262,29 @@ std::optional<std::string> session::check_get_body(const http::request<http::buf
 void session::prepare_forwarded_request(http::request<http::buffer_body>& req) {
     detail::strip_hop_by_hop(req.base());
     req.erase(http::field::proxy_authorization);
-    ex_.expect_continue =
+    ex_.request.expect_continue =
         detail::iequals(detail::field_value(req.base(), "expect"), "100-continue");
     req.erase(http::field::expect);
-    ex_.has_payment_header =
+    ex_.request.has_payment_header =
         req.find("x-payment") != req.end() || req.find("payment-signature") != req.end();
-    req.target(ex_.dest.target);
+    req.target(ex_.request.dest.target);
     req.version(11);
     if (!intercepted()) {
-        const std::string host = ex_.dest.host.find(':') != std::string::npos
-                                     ? "[" + ex_.dest.host + "]"
-                                     : ex_.dest.host;
+        const std::string host = ex_.request.dest.host.find(':') != std::string::npos
+                                     ? "[" + ex_.request.dest.host + "]"
+                                     : ex_.request.dest.host;
         req.set(http::field::host,
-                ex_.dest.port == 80 ? host : host + ":" + std::to_string(ex_.dest.port));
+                ex_.request.dest.port == 80 ? host : host + ":" + std::to_string(ex_.request.dest.port));
     }
     req.set(http::field::via, detail::append_via(detail::field_value(req.base(), "via")));
 }
 
-/// Sets ex_.agent from Proxy-Authorization or the default agent; answers 407 otherwise.
+/// Sets ex_.request.agent from Proxy-Authorization or the default agent; answers 407 otherwise.
 bool session::authenticate(const http::request<http::buffer_body>& req) {
     const auto it = req.find(http::field::proxy_authorization);
     if (it == req.end()) {
         if (cfg_->default_agent) {
-            ex_.agent = *cfg_->default_agent;
+            ex_.request.agent = *cfg_->default_agent;
             return true;
         }
         send_407("proxy credentials required");
@@ -301,7 +301,7 @@ bool session::authenticate(const http::request<http::buffer_body>& req) {
         send_407("proxy credentials not accepted");
         return false;
     }
-    ex_.agent = std::move(*who.agent);
+    ex_.request.agent = std::move(*who.agent);
     return true;
 }
 
@@ -309,8 +309,8 @@ void session::start_body() {
     auto& p = *req_parser_;
     if (p.is_done()) return on_body_complete();
     if (const auto len = p.content_length(); len && *len > cfg_->max_replay_body) {
-        ex_.replayable = false;
-        return start_upstream();
+        ex_.request.replayable = false;
+        return forward_request();
     }
     do_read_body();
 }
@@ -348,13 +348,13 @@ void session::on_read_body(boost::system::error_code ec) {
                           true);
     }
     auto& body = req_parser_->get().body();
-    ex_.body.append(chunk(), io_chunk - body.size);
-    if (ex_.body.size() > cfg_->max_replay_body) {
+    ex_.request.body.append(chunk(), io_chunk - body.size);
+    if (ex_.request.body.size() > cfg_->max_replay_body) {
         // Too big to keep: what we have goes first, the rest streams from the agent.
-        ex_.replayable = false;
-        ex_.prefix = std::move(ex_.body);
-        ex_.body.clear();
-        return start_upstream();
+        ex_.request.replayable = false;
+        ex_.request.prefix = std::move(ex_.request.body);
+        ex_.request.body.clear();
+        return forward_request();
     }
     if (req_parser_->is_done()) return on_body_complete();
     do_read_body();
@@ -362,41 +362,41 @@ void session::on_read_body(boost::system::error_code ec) {
 
 void session::on_body_complete() {
     auto& src = req_parser_->get();
-    ex_.req = {};
-    ex_.req.base() = src.base();
-    ex_.req.body() = std::move(ex_.body);
-    ex_.req.chunked(false);
+    ex_.request.replay = {};
+    ex_.request.replay.base() = src.base();
+    ex_.request.replay.body() = std::move(ex_.request.body);
+    ex_.request.replay.chunked(false);
     // Zero bytes carry no coding to undo; and Beast would chunk an empty string body as an empty
     // chunk (itself a last chunk) before the last chunk, a second "request" at the origin.
-    if (ex_.req.body().empty()) ex_.req.erase(http::field::transfer_encoding);
-    if (ex_.req.count(http::field::transfer_encoding) != 0) {
+    if (ex_.request.replay.body().empty()) ex_.request.replay.erase(http::field::transfer_encoding);
+    if (ex_.request.replay.count(http::field::transfer_encoding) != 0) {
         // Codings other than chunked remain (gzip, chunked): the body is still coded and only
         // chunked can frame it, so the proxy chunks it again (one chunk: the same bytes on a
         // paid retry), never with a Content-Length next to the Transfer-Encoding.
-        ex_.req.erase(http::field::content_length);
-        ex_.req.chunked(true);
-        return start_upstream();
+        ex_.request.replay.erase(http::field::content_length);
+        ex_.request.replay.chunked(true);
+        return forward_request();
     }
-    ex_.req.prepare_payload();
-    if (ex_.req.body().empty() &&
+    ex_.request.replay.prepare_payload();
+    if (ex_.request.replay.body().empty() &&
         (src.method() == http::verb::get || src.method() == http::verb::head ||
          src.method() == http::verb::delete_ || src.method() == http::verb::options))
-        ex_.req.erase(http::field::content_length);
-    start_upstream();
+        ex_.request.replay.erase(http::field::content_length);
+    forward_request();
 }
 
 request_info session::make_info() const {
     request_info info;
-    info.agent = ex_.agent;
-    info.method = ex_.method;
-    info.url = ex_.url;
-    info.host = ex_.dest.host;
-    info.port = ex_.dest.port;
-    info.tls = ex_.dest.tls;
-    const auto& fields = ex_.replayable ? ex_.req.base() : req_parser_->get().base();
+    info.agent = ex_.request.agent;
+    info.method = ex_.request.method;
+    info.url = ex_.request.url;
+    info.host = ex_.request.dest.host;
+    info.port = ex_.request.dest.port;
+    info.tls = ex_.request.dest.tls;
+    const auto& fields = ex_.request.replayable ? ex_.request.replay.base() : req_parser_->get().base();
     info.headers = detail::to_header_list(fields);
-    info.body_size = ex_.replayable ? ex_.req.body().size() : ex_.prefix_size;
-    info.body_replayable = ex_.replayable;
+    info.body_size = ex_.request.replayable ? ex_.request.replay.body().size() : ex_.request.streamed_bytes;
+    info.body_replayable = ex_.request.replayable;
     return info;
 }
 

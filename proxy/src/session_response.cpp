@@ -13,7 +13,7 @@ void session::read_response_header() {
     res_parser_.emplace();
     res_parser_->header_limit(static_cast<std::uint32_t>(cfg_->max_header_bytes));
     res_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // see the request parser
-    if (ex_.method == "HEAD") res_parser_->skip(true);
+    if (ex_.request.method == "HEAD") res_parser_->skip(true);
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     up_->stream.visit([&](auto& s) {
         http::async_read_header(s, up_->buffer, *res_parser_,
@@ -28,25 +28,26 @@ void session::on_response_header(boost::system::error_code ec) {
     if (ec) {
         const bool nothing_came = ec == http::error::end_of_stream || ec == net::error::eof ||
                                   ec == net::error::connection_reset;
-        if (nothing_came && up_->reused && ex_.replayable && !ex_.is_retry) {
+        if (nothing_came && up_->reused && ex_.request.replayable && !ex_.paying()) {
             up_.reset();
             return start_upstream_fresh();
         }
         if (ec == beast::error::timeout)
             return upstream_failed(http::status::gateway_timeout,
-                                   ex_.dest.authority() + " did not answer within " +
+                                   ex_.request.dest.authority() + " did not answer within " +
                                        std::to_string(cfg_->upstream_timeout_ms) + " ms");
         if (ec == http::error::header_limit)
             return upstream_failed(http::status::bad_gateway, "response headers from " +
-                                                                  ex_.dest.authority() +
+                                                                  ex_.request.dest.authority() +
                                                                   " are too large");
         return upstream_failed(http::status::bad_gateway,
-                               "bad response from " + ex_.dest.authority() + ": " + ec.message());
+                               "bad response from " + ex_.request.dest.authority() + ": " + ec.message());
     }
-    ex_.status = res_parser_->get().result_int();
+    ex_.response.status = res_parser_->get().result_int();
     if (srv_.stats) srv_.stats->observe_upstream(std::chrono::steady_clock::now() - ex_.upstream_start);
-    if (ex_.is_retry) return report_paid_response();
-    if (ex_.status == 402 && !ex_.has_payment_header) {
+    if (ex_.paying()) return report_paid_response();
+    if (ex_.response.status == 402 && !ex_.request.has_payment_header) {
+        ex_.enter(exchange_phase::awaiting_decision);
         if (!res_parser_->is_done()) return read_402_body();
         return ask_hook();
     }
@@ -55,14 +56,14 @@ void session::on_response_header(boost::system::error_code ec) {
 
 /// The hook learns how the paid retry went before the agent sees anything.
 void session::report_paid_response() {
-    ex_.hook_reported = true;
+    ex_.payment->outcome_reported = true;
     net::post(srv_.workers, [self = shared_from_this()] {
         auto outcome = self->srv_.hook->on_paid_response(
-            *self->ex_.plan, self->ex_.info, self->ex_.status,
+            self->ex_.payment->plan, self->ex_.info, self->ex_.response.status,
             detail::to_header_list(self->res_parser_->get().base()));
         net::post(self->client_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
             for (auto& f : outcome.log_fields) self->ex_.log_fields[f.first] = f.second;
-            if (outcome.retry && !self->ex_.retried_after_402) return self->retry_paid(std::move(*outcome.retry));
+            if (outcome.retry && !self->ex_.payment->corrective_retry_sent) return self->retry_paid(std::move(*outcome.retry));
             for (auto& h : outcome.add_response_headers)
                 self->ex_.extra_headers.push_back(std::move(h));
             self->start_response();
@@ -73,13 +74,11 @@ void session::report_paid_response() {
 /// The hook recovered from the paid retry's 402 and signed once more: that 402 is dropped with
 /// its connection (its body was never read), and the request goes out again with the new plan.
 void session::retry_paid(payment_plan plan) {
-    ex_.retried_after_402 = true;
     up_.reset();
-    ex_.plan = std::move(plan);
-    ex_.hook_reported = false;
-    ex_.retry_write_started = false;
-    for (const auto& [name, value] : ex_.plan->add_request_headers) ex_.req.set(name, value);
-    ex_.status = 0;
+    ex_.enter(exchange_phase::paying);
+    ex_.payment = payment_attempt{std::move(plan), false, false, true};
+    for (const auto& [name, value] : ex_.payment->plan.add_request_headers) ex_.request.replay.set(name, value);
+    ex_.response.status = 0;
     start_upstream();
 }
 
@@ -96,18 +95,18 @@ void session::read_402_body() {
             if (ec == beast::error::timeout)
                 return self->upstream_failed(
                     http::status::gateway_timeout,
-                    "402 body from " + self->ex_.dest.authority() + " timed out");
+                    "402 body from " + self->ex_.request.dest.authority() + " timed out");
             if (ec)
                 return self->upstream_failed(http::status::bad_gateway,
                                              "reading 402 body: " + ec.message());
             auto& b = self->res_parser_->get().body();
-            self->ex_.body402.append(self->chunk(), io_chunk - b.size);
-            if (self->ex_.body402.size() > self->cfg_->max_402_body) {
+            self->ex_.response.body402.append(self->chunk(), io_chunk - b.size);
+            if (self->ex_.response.body402.size() > self->cfg_->max_402_body) {
                 // Not an x402 answer we could parse anyway: stream it on unchanged.
                 self->ex_.log_fields["note"] = "402 body over max_402_body, not inspected";
-                self->ex_.prefix = std::move(self->ex_.body402);
-                self->ex_.prefix_sent = false;
-                self->ex_.body402.clear();
+                self->ex_.response.prefix = std::move(self->ex_.response.body402);
+                self->ex_.response.prefix_sent = false;
+                self->ex_.response.body402.clear();
                 return self->start_response();
             }
             if (self->res_parser_->is_done()) return self->ask_hook();
@@ -120,9 +119,9 @@ void session::ask_hook() {
     ex_.info = make_info();
     net::post(srv_.workers, [self = shared_from_this()] {
         upstream_response r;
-        r.status = self->ex_.status;
+        r.status = self->ex_.response.status;
         r.headers = detail::to_header_list(self->res_parser_->get().base());
-        r.body = self->ex_.body402;
+        r.body = self->ex_.response.body402;
         // The plan may come later, from another thread (an IOU channel busy with a voucher).
         self->srv_.hook->on_payment_required_async(self->ex_.info, r, [self](payment_plan plan) {
             net::post(self->client_.get_executor(), [self, plan = std::move(plan)]() mutable {
@@ -143,12 +142,13 @@ void session::on_plan(payment_plan plan) {
         ex_.extra_headers = std::move(plan.add_response_headers);
         return send_buffered_402();
     }
-    ex_.plan = std::move(plan);
-    if (!ex_.replayable) {
-        ex_.hook_reported = true;
+    ex_.payment = payment_attempt{std::move(plan)};
+    ex_.enter(exchange_phase::paying);
+    if (!ex_.request.replayable) {
+        ex_.payment->outcome_reported = true;
         net::post(srv_.workers, [self = shared_from_this()] {
             auto outcome = self->srv_.hook->on_paid_failure(
-                *self->ex_.plan, self->ex_.info, delivery::not_sent,
+                self->ex_.payment->plan, self->ex_.info, delivery::not_sent,
                 "request body larger than max_replay_body");
             net::post(self->client_.get_executor(),
                       [self, outcome = std::move(outcome)]() mutable {
@@ -162,9 +162,8 @@ void session::on_plan(payment_plan plan) {
     }
     // The 402 was read completely: its connection can serve someone else.
     release_upstream();
-    ex_.is_retry = true;
-    for (const auto& [name, value] : ex_.plan->add_request_headers) ex_.req.set(name, value);
-    ex_.status = 0;
+    for (const auto& [name, value] : ex_.payment->plan.add_request_headers) ex_.request.replay.set(name, value);
+    ex_.response.status = 0;
     start_upstream();
 }
 
@@ -178,11 +177,11 @@ void session::send_buffered_402() {
     res->erase(http::field::content_length);
     detail::set_purser_headers(res->base(), ex_.extra_headers);
     res->set(http::field::via, detail::append_via(detail::field_value(res->base(), "via")));
-    res->body() = std::move(ex_.body402);
+    res->body() = std::move(ex_.response.body402);
     res->version(11);
     res->prepare_payload();
     const bool upstream_reusable = res_parser_->keep_alive();
-    res->keep_alive(ex_.client_keep_alive && !stopping_);
+    res->keep_alive(ex_.request.keep_alive && !stopping_);
     if (upstream_reusable) release_upstream();
     else up_.reset();
     send_complete(std::move(res));
@@ -191,7 +190,7 @@ void session::send_buffered_402() {
 /// Streams the response head and body to the agent as they arrive.
 void session::start_response() {
     auto& res = res_parser_->get();
-    const bool no_body = res_parser_->is_done() && ex_.prefix.empty();
+    const bool no_body = res_parser_->is_done() && ex_.response.prefix.empty();
     const bool close_delimited = !no_body && !res.has_content_length() && !res.chunked();
     detail::strip_hop_by_hop(res.base());
     detail::set_purser_headers(res.base(), ex_.extra_headers);
@@ -200,16 +199,17 @@ void session::start_response() {
     // A body that ends with the origin's connection is re-framed as chunked, so the agent's
     // connection can stay open and still see where it ends.
     if (close_delimited) res.chunked(true);
-    res.keep_alive(ex_.client_keep_alive && !stopping_);
-    ex_.response_keep_alive = res.keep_alive();
+    res.keep_alive(ex_.request.keep_alive && !stopping_);
+    ex_.response.keep_alive = res.keep_alive();
     res_sr_.emplace(res);
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
-    ex_.head_sent = true;
+    ex_.enter(exchange_phase::streaming_response);
+    ex_.response.head_sent = true;
     client_.visit([&](auto& s) {
         http::async_write_header(s, *res_sr_, [self = shared_from_this(), no_body](
                                                   boost::system::error_code ec, std::size_t) {
             if (ec) return self->abort_both();
-            if (no_body && self->ex_.method == "HEAD") return self->on_response_done();
+            if (no_body && self->ex_.request.method == "HEAD") return self->on_response_done();
             self->relay_next();
         });
     });
@@ -217,9 +217,9 @@ void session::start_response() {
 
 void session::relay_next() {
     auto& p = *res_parser_;
-    const bool prefix_pending = !ex_.prefix.empty() && !ex_.prefix_sent;
-    if (detail::next_buffered_piece(p.get().body(), ex_.prefix, ex_.prefix_sent, p.is_done())) {
-        if (prefix_pending) ex_.bytes += ex_.prefix.size();
+    const bool prefix_pending = !ex_.response.prefix.empty() && !ex_.response.prefix_sent;
+    if (detail::next_buffered_piece(p.get().body(), ex_.response.prefix, ex_.response.prefix_sent, p.is_done())) {
+        if (prefix_pending) ex_.response.bytes += ex_.response.prefix.size();
         return relay_write();
     }
     auto& body = p.get().body();
@@ -242,7 +242,7 @@ void session::relay_next() {
                 b.data = got == 0 ? nullptr : self->chunk();
                 b.size = got;
                 b.more = !self->res_parser_->is_done();
-                self->ex_.bytes += got;
+                self->ex_.response.bytes += got;
                 if (got == 0 && b.more) return self->relay_next();
                 self->relay_write();
             });
@@ -265,7 +265,7 @@ void session::relay_write() {
 void session::on_response_done() {
     if (res_parser_->is_done() && res_parser_->keep_alive()) release_upstream();
     else up_.reset();
-    finish_exchange(ex_.response_keep_alive);
+    finish_exchange(ex_.response.keep_alive);
 }
 
 }  // namespace purser::proxy

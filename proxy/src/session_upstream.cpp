@@ -19,7 +19,12 @@ bool is_ip_literal(const std::string& host) {
 }  // namespace
 
 std::string session::pool_key() const {
-    return std::string(ex_.dest.tls ? "https://" : "http://") + ex_.dest.authority();
+    return std::string(ex_.request.dest.tls ? "https://" : "http://") + ex_.request.dest.authority();
+}
+
+void session::forward_request() {
+    ex_.enter(exchange_phase::forwarding);
+    start_upstream();
 }
 
 /// Takes an idle pooled connection to the origin, or opens a new one. A paid retry always opens
@@ -27,7 +32,7 @@ std::string session::pool_key() const {
 void session::start_upstream() {
     ex_.upstream_start = std::chrono::steady_clock::now();
     const auto key = pool_key();
-    if (!ex_.is_retry) {
+    if (!ex_.paying()) {
         if (auto idle = worker_.pool.take(key, ms(cfg_->idle_timeout_ms))) {
             up_ = std::move(idle);
             up_->reused = true;
@@ -36,19 +41,19 @@ void session::start_upstream() {
     }
     up_ = std::make_unique<upstream>(upstream{
         key,
-        ex_.dest.tls ? either_stream(client_.get_executor(), srv_.upstream_tls)
+        ex_.request.dest.tls ? either_stream(client_.get_executor(), srv_.upstream_tls)
                      : either_stream(tcp_stream(client_.get_executor())),
         {},
         false});
     up_->buffer.reserve(io_chunk);
     resolver_.async_resolve(
-        ex_.dest.host, std::to_string(ex_.dest.port),
+        ex_.request.dest.host, std::to_string(ex_.request.dest.port),
         [self = shared_from_this()](boost::system::error_code ec,
                                     tcp::resolver::results_type results) {
             if (ec)
                 return self->upstream_failed(
                     http::status::bad_gateway,
-                    "cannot resolve " + self->ex_.dest.host + ": " + ec.message());
+                    "cannot resolve " + self->ex_.request.dest.host + ": " + ec.message());
             auto& lowest = self->up_->stream.lowest();
             lowest.expires_after(ms(self->cfg_->upstream_timeout_ms));
             lowest.async_connect(results, [self](boost::system::error_code cec,
@@ -61,10 +66,10 @@ void session::start_upstream() {
 void session::on_upstream_connect(boost::system::error_code ec) {
     if (ec == beast::error::timeout)
         return upstream_failed(http::status::gateway_timeout,
-                               "connecting to " + ex_.dest.authority() + " timed out");
+                               "connecting to " + ex_.request.dest.authority() + " timed out");
     if (ec)
         return upstream_failed(http::status::bad_gateway,
-                               "cannot connect to " + ex_.dest.authority() + ": " + ec.message());
+                               "cannot connect to " + ex_.request.dest.authority() + ": " + ec.message());
     if (!up_->stream.is_tls()) return send_request();
     start_upstream_tls();
 }
@@ -73,15 +78,15 @@ void session::start_upstream_tls() {
     auto& tls = up_->stream.tls();
     SSL* ssl_handle = tls.native_handle();
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-    const bool ip = is_ip_literal(ex_.dest.host);
+    const bool ip = is_ip_literal(ex_.request.dest.host);
     // SNI carries names only; the peer check is by IP SAN or host name (RFC 6125).
     // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it expands to.
     if ((!ip && SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                         const_cast<char*>(ex_.dest.host.c_str())) != 1) ||
-        (ip ? X509_VERIFY_PARAM_set1_ip_asc(param, ex_.dest.host.c_str())
-            : X509_VERIFY_PARAM_set1_host(param, ex_.dest.host.c_str(), 0)) != 1) {
+                         const_cast<char*>(ex_.request.dest.host.c_str())) != 1) ||
+        (ip ? X509_VERIFY_PARAM_set1_ip_asc(param, ex_.request.dest.host.c_str())
+            : X509_VERIFY_PARAM_set1_host(param, ex_.request.dest.host.c_str(), 0)) != 1) {
         ERR_clear_error();
-        return upstream_failed(http::status::bad_gateway, "cannot set up TLS for " + ex_.dest.host);
+        return upstream_failed(http::status::bad_gateway, "cannot set up TLS for " + ex_.request.dest.host);
     }
     tls.set_verify_mode(ssl::verify_peer);
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
@@ -90,7 +95,7 @@ void session::start_upstream_tls() {
         if (hec == beast::error::timeout)
             return self->upstream_failed(
                 http::status::gateway_timeout,
-                "TLS handshake with " + self->ex_.dest.authority() + " timed out");
+                "TLS handshake with " + self->ex_.request.dest.authority() + " timed out");
         if (hec) {
             const long v = SSL_get_verify_result(self->up_->stream.tls().native_handle());
             // An untrusted certificate is most often a private CA (the local testnet's among
@@ -102,7 +107,7 @@ void session::start_upstream_tls() {
             ERR_clear_error();
             return self->upstream_failed(
                 http::status::bad_gateway,
-                "TLS to " + self->ex_.dest.authority() + " failed: " + why);
+                "TLS to " + self->ex_.request.dest.authority() + " failed: " + why);
         }
         self->send_request();
     });
@@ -112,10 +117,10 @@ void session::send_request() {
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     // From here on a byte of the paid retry (and so the signature) may reach the origin: any
     // failure is maybe_delivered, never a reason to release the payment.
-    if (ex_.is_retry) ex_.retry_write_started = true;
-    if (ex_.replayable) {
+    if (ex_.paying()) ex_.payment->may_have_left = true;
+    if (ex_.request.replayable) {
         up_->stream.visit([&](auto& s) {
-            http::async_write(s, ex_.req,
+            http::async_write(s, ex_.request.replay,
                               [self = shared_from_this()](boost::system::error_code ec,
                                                           std::size_t) {
                                   if (ec) return self->on_send_failed(ec);
@@ -131,23 +136,23 @@ void session::send_request() {
                                  [self = shared_from_this()](boost::system::error_code ec,
                                                              std::size_t) {
                                      if (ec) return self->on_send_failed(ec);
-                                     self->ex_.prefix_size = self->ex_.prefix.size();
+                                     self->ex_.request.streamed_bytes = self->ex_.request.prefix.size();
                                      self->stream_request_next();
                                  });
     });
 }
 
 void session::on_send_failed(boost::system::error_code ec) {
-    if (up_->reused && ex_.replayable && !ex_.is_retry) {
+    if (up_->reused && ex_.request.replayable && !ex_.paying()) {
         // The origin closed a pooled connection between requests; nothing was processed.
         up_.reset();
         return start_upstream_fresh();
     }
     if (ec == beast::error::timeout)
         return upstream_failed(http::status::gateway_timeout,
-                               "sending to " + ex_.dest.authority() + " timed out");
+                               "sending to " + ex_.request.dest.authority() + " timed out");
     upstream_failed(http::status::bad_gateway,
-                    "sending to " + ex_.dest.authority() + " failed: " + ec.message());
+                    "sending to " + ex_.request.dest.authority() + " failed: " + ec.message());
 }
 
 void session::start_upstream_fresh() {
@@ -157,7 +162,7 @@ void session::start_upstream_fresh() {
 
 void session::stream_request_next() {
     auto& p = *req_parser_;
-    if (detail::next_buffered_piece(p.get().body(), ex_.prefix, ex_.prefix_sent, p.is_done()))
+    if (detail::next_buffered_piece(p.get().body(), ex_.request.prefix, ex_.request.prefix_sent, p.is_done()))
         return stream_request_write();
     buffer_.reserve(io_chunk);  // see idle_read_size
     auto& body = p.get().body();
@@ -171,7 +176,7 @@ void session::stream_request_next() {
                 if (ec) return self->abort_both();
                 auto& b = self->req_parser_->get().body();
                 const std::size_t got = io_chunk - b.size;
-                self->ex_.prefix_size += got;
+                self->ex_.request.streamed_bytes += got;
                 // As in relay_next: an empty non-null buffer would become an extra last-chunk.
                 b.data = got == 0 ? nullptr : self->chunk();
                 b.size = got;
@@ -190,11 +195,7 @@ void session::stream_request_write() {
                                                       std::size_t) {
                               if (ec == http::error::need_buffer) ec = {};
                               if (ec) return self->abort_both();
-                              if (self->req_sr_->is_done()) {
-                                  self->ex_.prefix.clear();  // the response may need it
-                                  self->ex_.prefix_sent = false;
-                                  return self->read_response_header();
-                              }
+                              if (self->req_sr_->is_done()) return self->read_response_header();
                               self->stream_request_next();
                           });
     });
@@ -203,7 +204,7 @@ void session::stream_request_write() {
 /// The exchange is over on this connection: any agent connection may reuse it.
 void session::release_upstream() {
     if (!up_) return;
-    if (ex_.no_pool) {
+    if (ex_.request.no_pool) {
         up_.reset();
         return;
     }
@@ -217,13 +218,13 @@ void session::release_upstream() {
 /// paid retry the hook hears about it first.
 void session::upstream_failed(http::status status, std::string why) {
     up_.reset();
-    if (ex_.is_retry && !ex_.hook_reported) {
-        ex_.hook_reported = true;
+    if (ex_.payment && !ex_.payment->outcome_reported) {
+        ex_.payment->outcome_reported = true;
         const auto delivered =
-            ex_.retry_write_started ? delivery::maybe_delivered : delivery::not_sent;
+            ex_.payment->may_have_left ? delivery::maybe_delivered : delivery::not_sent;
         net::post(srv_.workers, [self = shared_from_this(), status, why, delivered]() {
             auto outcome =
-                self->srv_.hook->on_paid_failure(*self->ex_.plan, self->ex_.info, delivered, why);
+                self->srv_.hook->on_paid_failure(self->ex_.payment->plan, self->ex_.info, delivered, why);
             net::post(self->client_.get_executor(),
                       [self, status, why, outcome = std::move(outcome)]() mutable {
                           self->ex_.extra_headers = std::move(outcome.add_response_headers);
