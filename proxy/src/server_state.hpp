@@ -23,6 +23,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "dns_cache.hpp"
 #include "access_log.hpp"
 #include "asio.hpp"
 #include "log_line.hpp"
@@ -87,6 +88,7 @@ struct io_worker {
     std::vector<std::unique_ptr<char[]>> spare_chunks;
     std::vector<std::weak_ptr<session_base>> sessions;  // told by stop()
     std::map<std::string, std::shared_ptr<ssl::context>> leaf_contexts;
+    detail::dns_cache names;  // origins this worker resolved in the last few seconds
     // One thread runs it: the hint lets Asio skip its own locking.
     net::io_context ioc{1};
     net::executor_work_guard<io_executor> keep_running{ioc.get_executor()};

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,6 +95,10 @@ private:
     [[nodiscard]] request_info make_info() const;
 
     // session_upstream.cpp: the origin connection and the request on it
+    /// The addresses of ex_.request.dest: an IP literal as it is, a name from the worker's
+    /// dns_cache or else looked up (and remembered). `next` runs on this worker's thread.
+    void resolve_origin(std::function<void(boost::system::error_code,
+                                           const std::vector<tcp::endpoint>&)> next);
     [[nodiscard]] std::string pool_key() const;
     /// The agent's request is read (or streams): it goes to the origin.
     void forward_request();

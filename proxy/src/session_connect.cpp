@@ -34,10 +34,9 @@ void session::start_connect() {
 }
 
 void session::connect_tunnel_origin() {
-    resolver_.async_resolve(
-        ex_.request.dest.host, std::to_string(ex_.request.dest.port),
+    resolve_origin(
         [self = shared_from_this()](boost::system::error_code ec,
-                                    tcp::resolver::results_type results) {
+                                    const std::vector<tcp::endpoint>& results) {
             if (ec)
                 return self->send_error(
                     http::status::bad_gateway,

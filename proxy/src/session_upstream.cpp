@@ -46,20 +46,38 @@ void session::start_upstream() {
         {},
         false});
     up_->buffer.reserve(io_chunk);
+    resolve_origin([self = shared_from_this()](boost::system::error_code ec,
+                                               const std::vector<tcp::endpoint>& addresses) {
+        if (ec)
+            return self->upstream_failed(
+                http::status::bad_gateway,
+                "cannot resolve " + self->ex_.request.dest.host + ": " + ec.message());
+        auto& lowest = self->up_->stream.lowest();
+        lowest.expires_after(ms(self->cfg_->upstream_timeout_ms));
+        lowest.async_connect(addresses, [self](boost::system::error_code cec, const tcp::endpoint&) {
+            self->on_upstream_connect(cec);
+        });
+    });
+}
+
+void session::resolve_origin(
+    std::function<void(boost::system::error_code, const std::vector<tcp::endpoint>&)> next) {
+    const auto& dest = ex_.request.dest;
+    if (auto known = worker_.names.find(dest.host, dest.port, std::chrono::steady_clock::now()))
+        return next({}, *known);
     resolver_.async_resolve(
-        ex_.request.dest.host, std::to_string(ex_.request.dest.port),
-        [self = shared_from_this()](boost::system::error_code ec,
-                                    tcp::resolver::results_type results) {
-            if (ec)
-                return self->upstream_failed(
-                    http::status::bad_gateway,
-                    "cannot resolve " + self->ex_.request.dest.host + ": " + ec.message());
-            auto& lowest = self->up_->stream.lowest();
-            lowest.expires_after(ms(self->cfg_->upstream_timeout_ms));
-            lowest.async_connect(results, [self](boost::system::error_code cec,
-                                                 const tcp::endpoint&) {
-                self->on_upstream_connect(cec);
-            });
+        dest.host, std::to_string(dest.port),
+        [self = shared_from_this(), next = std::move(next)](boost::system::error_code ec,
+                                                            tcp::resolver::results_type results) {
+            std::vector<tcp::endpoint> addresses;
+            for (const auto& r : results) addresses.push_back(r.endpoint());
+            if (!ec && addresses.empty()) ec = net::error::host_not_found;
+            if (!ec) {
+                const auto& d = self->ex_.request.dest;
+                self->worker_.names.remember(d.host, d.port, addresses,
+                                             std::chrono::steady_clock::now());
+            }
+            next(ec, addresses);
         });
 }
 

@@ -365,6 +365,26 @@ TEST_CASE("unreachable upstream gives 502, a silent one 504", "[proxy]") {
     release.open();
 }
 
+TEST_CASE("an origin named by a host name is resolved, then reached again from the worker's cache",
+          "[proxy]") {
+    origin_server origin([](origin_context&) { return text_response(200, "by name"); });
+    // One worker, no pooling: each request opens a new connection, so the second one finds
+    // the name in the worker's cache. localhost may list ::1 first while the origin listens on
+    // 127.0.0.1 only: each address is tried in turn.
+    proxy_fixture proxy([](config& c) {
+        c.threads = 1;
+        c.pool_idle_per_origin = 0;
+    });
+    for (int i = 0; i < 2; ++i) {
+        auto r = curl(proxy.proxy_arg() + " http://localhost:" + std::to_string(origin.port()) + "/n");
+        CHECK(last_status(r.out) == 200);
+        CHECK(r.out.find("by name") != std::string::npos);
+    }
+    auto reqs = origin.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(header_of(reqs[1], "Host") == "localhost:" + std::to_string(origin.port()));
+}
+
 TEST_CASE("CONNECT to a host that is not intercepted tunnels bytes", "[proxy]") {
     test_tls tls;
     origin_server origin([](origin_context&) { return text_response(200, "secret stuff"); }, tls.ctx);
