@@ -158,4 +158,15 @@ struct spend_row {
     usd_micros paid_usd = 0;         ///< Sum of charged_usd over paid rows.
 };
 
+/// One ledger row waiting in the outbox to be shipped to the fleet database (store::outbox_batch).
+struct outbox_entry {
+    std::uint64_t row_id = 0;
+    /// The outbox sequence number of the row's latest change: strictly higher for every later
+    /// change of any row of this store, so the fleet database keeps the highest it has seen and
+    /// an old copy arriving late never moves a row back.
+    std::uint64_t version = 0;
+    /// The row as it is now; nullopt when it has been pruned since (nothing is left to ship).
+    std::optional<ledger_row> row;
+};
+
 }  // namespace purser::store
