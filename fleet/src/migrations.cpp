@@ -80,7 +80,7 @@ CREATE TABLE fleet_ledger (
   detail          text NOT NULL,
   tx_hash         text NOT NULL,
   kind            text NOT NULL CHECK (kind IN ('payment', 'deposit')),
-  repeats         integer NOT NULL CHECK (repeats >= 1),
+  repeats         bigint NOT NULL CHECK (repeats >= 1),
   shipped_at      timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (proxy_id, row_id)
 );
