@@ -93,6 +93,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
         {"wallet-password-file", {"FILE", "the keystore password"}},
         {"testnet-env", {"FILE", "pay on the local testnet (D/testnet.env) and trust its CA"}},
         {"payment", {"JSON", "payment-flow options: max_window_seconds, networks, rpc, ..."}},
+        {"fleet", {"JSON", "ship the ledger to PostgreSQL: {database, password_file, proxy_id}"}},
         {"admin-listen", {"HOST:PORT|off", "admin listener: /healthz, /readyz, /metrics, JSON API"}},
         {"admin-token-file", {"FILE", "the admin API's bearer token (or PURSER_ADMIN_TOKEN)"}},
     };
@@ -213,12 +214,19 @@ std::vector<command_spec> build_table() {
     t.push_back({"agent rotate-token", "NAME", "new proxy token (the old one stops working)", "",
                  listen_opts});
 
+    // The fleet database (issue 14): PostgreSQL, shared by every proxy of an organisation.
+    const option_spec db_opt{"db", "URL", "fleet database (postgresql://user@host:port/db)", "",
+                             "PURSER_FLEET_DB"};
+    const option_spec db_password_opt{"db-password-file", "FILE", "file holding the database password",
+                                      "", "PURSER_FLEET_PASSWORD_FILE"};
+    const option_spec fleet_opt{"fleet", "", "read every proxy's rows from the fleet database", "", ""};
     t.push_back({"ledger", "", "list payment decisions",
                  "T: a duration back from now (90s, 15m, 24h, 30d) or a UTC date/time\n"
                  "(2026-11-23T13:00Z). S: reserved | paid | failed | in_doubt | expired | declined |\n"
                  "released. `purser ledger show ID` prints one row in full. JSON writes id,\n"
                  "x402_version, merchant_status and latency_ms as numbers (null when absent) and\n"
-                 "amounts as decimal strings.\n",
+                 "amounts as decimal strings. --fleet reads the rows every proxy shipped to the\n"
+                 "fleet database (PostgreSQL) instead, with a PROXY column (proxy_id in CSV/JSON).\n",
                  {{"since", "T", "oldest row", "24h", ""},
                   {"until", "T", "newest row", "now", ""},
                   {"agent", "A", "only this agent", "", ""},
@@ -226,6 +234,10 @@ std::vector<command_spec> build_table() {
                   {"status", "S", "only this status", "", ""},
                   format_opt,
                   {"limit", "N", "at most N rows", "", ""},
+                  fleet_opt,
+                  {"proxy", "ID", "with --fleet: only this proxy's rows", "", ""},
+                  db_opt,
+                  db_password_opt,
                   config_opt}});
     t.push_back({"ledger show", "ID", "one ledger row, every field", "",
                  {{"format", "table|json", "output format", "table", ""}, config_opt}});
@@ -246,11 +258,16 @@ std::vector<command_spec> build_table() {
                   {"since", "T", "also check expired rows since T", "7d", ""},
                   {"dry-run", "", "report, change nothing", "", ""},
                   config_opt}});
-    t.push_back({"spend", "", "totals by agent, host or day", "",
-                 {{"by", "agent|host|day", "grouping (required)", "", ""},
+    t.push_back({"spend", "", "totals by agent, host or day",
+                 "--fleet totals the rows every proxy shipped to the fleet database (PostgreSQL)\n"
+                 "and may group them by proxy too.\n",
+                 {{"by", "agent|host|day|proxy", "grouping (required; proxy with --fleet)", "", ""},
                   {"since", "T", "oldest row", "30d", ""},
                   {"until", "T", "newest row", "now", ""},
                   format_opt,
+                  fleet_opt,
+                  db_opt,
+                  db_password_opt,
                   config_opt}});
 
     t.push_back({"iou balance", "", "IOU channels: deposited, charged, claimed, left",
@@ -291,11 +308,6 @@ std::vector<command_spec> build_table() {
                  "delay has passed on chain to finalize: the rest comes back to the wallet.\n",
                  merchant_channel_opts({"amount", "X", "withdraw only this much (token units)", "all unclaimed", ""})});
 
-    // The fleet database (issue 14): PostgreSQL, shared by every proxy of an organisation.
-    const option_spec db_opt{"db", "URL", "fleet database (postgresql://user@host:port/db)", "",
-                             "PURSER_FLEET_DB"};
-    const option_spec db_password_opt{"db-password-file", "FILE", "file holding the database password",
-                                      "", "PURSER_FLEET_PASSWORD_FILE"};
     t.push_back({"fleet migrate", "", "create or update the fleet database's tables",
                  "Applies every schema version the database lacks, each once, under a lock (proxies\n"
                  "starting together do not collide). A database newer than this Purser is refused.\n",

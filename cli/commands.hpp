@@ -4,7 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "purser/store/ledger.hpp"
+
 namespace purser::cli {
+
+class options;
 
 using words = std::vector<std::string>;
 
@@ -23,5 +27,13 @@ int testnet_command(const words& args);       // purser testnet ...
 int fleet_command(const words& args);         // purser fleet migrate
 int budget_command(const words& args);        // purser budget ...
 int config_command(const words& args);        // purser config show
+
+// The fleet database's side of `purser ledger` and `purser spend` (fleet_ledger_cmd.cpp).
+/// `purser ledger --fleet`: `o` as `purser ledger` parsed it; format already checked.
+int fleet_ledger_listing(const options& o, const std::string& format);
+/// `purser spend --fleet`: by agent|host|day|proxy (checked); format already checked.
+int fleet_spend_listing(const options& o, const std::string& by_text, const std::string& format);
+/// Prints `purser spend`'s totals in `format` (table, csv or json), the key column named `by`.
+int print_spend(const std::string& by, const std::string& format, const std::vector<store::spend_row>& rows);
 
 }  // namespace purser::cli

@@ -169,6 +169,9 @@ int ledger_prune_command(const words& args) {
     std::cout << "\n";
     if (done->kept_paid != 0)
         std::cout << "kept " << done->kept_paid << " paid rows: paid rows are pruned only with --archive FILE\n";
+    if (done->kept_unshipped != 0)
+        std::cout << "kept " << done->kept_unshipped
+                  << " rows not yet shipped to the fleet database (the proxy ships them)\n";
     if (done->kept_open != 0)
         std::cout << "kept " << done->kept_open
                   << " rows that may still move money (reserved, failed, in doubt): `purser ledger reconcile` settles them\n";
@@ -199,6 +202,8 @@ int ledger_command(const words& args) {
     if (format != "table" && format != "csv" && format != "json") {
         return report("--format " + format + ": use table, csv or json", 2);
     }
+    if (o->has("fleet")) return fleet_ledger_listing(*o, format);
+    if (o->has("proxy")) return report("--proxy needs --fleet (one store has one proxy)", 2);
     auto s = open_proxy_store(*o);
     if (!s) return report(s.error());
     const std::uint64_t now = (*s)->now_ms();

@@ -25,6 +25,7 @@
 #include "purser/protocol/errc.hpp"
 #include "purser/proxy/ca.hpp"
 #include "purser/proxy/config.hpp"
+#include "purser/proxy/fleet_shipper.hpp"
 #include "purser/proxy/server.hpp"
 #include "purser/store/errc.hpp"
 #include "purser/testnet/env_file.hpp"
@@ -139,6 +140,7 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
     keep("no_payments", &proxy::config::no_payments);
     keep("admin_listen", &proxy::config::admin_listen);
     keep("admin_token_file", &proxy::config::admin_token_file);
+    keep("fleet", &proxy::config::fleet);
     // Interception needs the CA loaded at start-up.
     if (!have_ca && !next->intercept.empty()) keep("intercept", &proxy::config::intercept);
     if (next->default_agent && next->default_agent != now.default_agent) {
@@ -148,6 +150,23 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
         }
     }
     return std::shared_ptr<const proxy::config>(std::move(next));
+}
+
+/// The background thread shipping the ledger to the fleet database (fleet.database set). The
+/// password file is read once here: a missing one stops the start-up, a wrong one is retried
+/// like a database that is down.
+result<std::unique_ptr<proxy::fleet_shipper>> make_fleet_shipper(const proxy::fleet_settings& f,
+                                                                 std::shared_ptr<store::store> ledger) {
+    proxy::shipper_options o;
+    o.database.conninfo = f.database;
+    o.database.connect_timeout_s = 2;
+    if (f.password_file) {
+        PURSER_TRY(pw, read_password_file(*f.password_file, "fleet.password_file"));
+        o.database.password = std::move(pw);
+    }
+    o.proxy_id = f.proxy_id;
+    std::cerr << "purser: fleet: shipping the ledger as proxy '" << f.proxy_id << "'\n";
+    return std::make_unique<proxy::fleet_shipper>(std::move(ledger), std::move(o));
 }
 
 }  // namespace
@@ -218,6 +237,13 @@ int proxy_command(const words& args) {
     auto stats = std::make_shared<proxy::metrics>();
     auto payments = make_payment_setup(**cfg, std::move(password), stats);
     if (!payments) return report(payments.error(), payment_setup_exit(payments.error()));
+    std::unique_ptr<proxy::fleet_shipper> shipper;
+    if ((*cfg)->fleet.enabled()) {
+        auto made = make_fleet_shipper((*cfg)->fleet, payments->ledger);
+        if (!made) return report(made.error(), proxy_exit::configuration);
+        shipper = std::move(*made);
+        shipper->start();
+    }
     proxy::server srv(*cfg, payments->hook, payments->agents, ca, stats);
     auto port = srv.listen();
     if (!port) return report(port.error(), proxy_exit::listen);
@@ -269,6 +295,9 @@ int proxy_command(const words& args) {
     });
     srv.run();
     if (*admin) (*admin)->stop();
+    // In-flight payments have drained: their last changes are in the outbox. One last attempt
+    // to ship them; what the database does not take waits in the store for the next start.
+    if (shipper) shipper->stop();
     pthread_kill(waiter.native_handle(), SIGUSR1);
     waiter.join();
     if (opts->has("detach")) {

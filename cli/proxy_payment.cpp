@@ -90,6 +90,9 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     store::open_options store_options;
     store_options.max_size_bytes = cfg.store_max_size;
     store_options.group_commit = !cfg.no_group_commit;
+    // With a fleet database every ledger change also queues for shipping; without one, none
+    // does, so a single-machine store does not grow an outbox nobody drains.
+    store_options.outbox = cfg.fleet.enabled() ? store::outbox_mode::on : store::outbox_mode::off;
     auto opened = store::store::open(cfg.store_dir, store_options);
     if (!opened) return tl::unexpected(opened.error());
     std::shared_ptr<store::store> ledger(std::move(*opened));

@@ -23,6 +23,7 @@ int spend_command(const words& args) {
     if (!o) return rc;
     const auto by_text = o->get("by");
     if (!by_text || !o->positional().empty()) return report(help_text(*find_command("spend")), 2);
+    const bool fleet = o->has("fleet");
     st::spend_group by{};
     if (*by_text == "agent") {
         by = st::spend_group::agent;
@@ -30,13 +31,14 @@ int spend_command(const words& args) {
         by = st::spend_group::host;
     } else if (*by_text == "day") {
         by = st::spend_group::day;
-    } else {
-        return report("--by " + *by_text + ": use agent, host or day", 2);
+    } else if (*by_text != "proxy" || !fleet) {
+        return report("--by " + *by_text + ": use agent, host or day (or proxy with --fleet)", 2);
     }
     const std::string format = o->get_or("format", "table");
     if (format != "table" && format != "csv" && format != "json") {
         return report("--format " + format + ": use table, csv or json", 2);
     }
+    if (fleet) return fleet_spend_listing(*o, *by_text, format);
     auto s = open_proxy_store(*o);
     if (!s) return report(s.error());
     const std::uint64_t now = (*s)->now_ms();
@@ -50,9 +52,13 @@ int spend_command(const words& args) {
     }
     auto rows = (*s)->spend(by, *since, until);
     if (!rows) return report(rows.error());
+    return print_spend(*by_text, format, *rows);
+}
 
+int print_spend(const std::string& by, const std::string& format, const std::vector<st::spend_row>& rows) {
+    const std::string* by_text = &by;
     if (format == "json") {
-        for (const auto& r : *rows) {
+        for (const auto& r : rows) {
             std::cout << st::spend_json(r, *by_text)
                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                       << "\n";
@@ -61,8 +67,8 @@ int spend_command(const words& args) {
     }
     if (format == "csv") {
         std::cout << *by_text << ",approved,paid,declined,spent_usd,paid_usd,held_usd\r\n";
-        for (const auto& r : *rows) {
-            std::string key = r.key;
+        for (const auto& r : rows) {
+            std::string key = st::printable(r.key, true);
             if (key.find_first_of(",\"\r\n") != std::string::npos) {
                 std::string q = "\"";
                 for (char c : key) q += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -79,8 +85,8 @@ int spend_command(const words& args) {
     std::printf("%-32s %9s %9s %9s %14s %14s %14s\n", by_text->c_str(), "APPROVED", "PAID",
                 "DECLINED", "SPENT USD", "PAID USD", "HELD USD");
     st::spend_row total;
-    for (const auto& r : *rows) {
-        std::printf("%-32s %9llu %9llu %9llu %14s %14s %14s\n", r.key.c_str(),
+    for (const auto& r : rows) {
+        std::printf("%-32s %9llu %9llu %9llu %14s %14s %14s\n", st::printable(r.key).c_str(),
                     static_cast<unsigned long long>(r.approved),
                     static_cast<unsigned long long>(r.paid),
                     static_cast<unsigned long long>(r.declined), st::format_usd(r.spent_usd).c_str(),

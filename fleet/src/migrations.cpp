@@ -53,7 +53,42 @@ CREATE TABLE fleet_ledger (
 CREATE INDEX fleet_ledger_at ON fleet_ledger (at);
 )sql";
 
-constexpr std::array<const char*, schema_version> migrations{v1};
+// Version 2: the fleet ledger holds each row's fields as columns, and a version per row so that
+// at-least-once shipping keeps the newest state. Version 1's table had no shipper writing to it
+// (no Purser ever shipped into it), so it is replaced rather than altered.
+constexpr const char* v2 = R"sql(
+DROP TABLE IF EXISTS fleet_ledger;
+CREATE TABLE fleet_ledger (
+  proxy_id        text NOT NULL CHECK (length(proxy_id) BETWEEN 1 AND 128),
+  row_id          bigint NOT NULL CHECK (row_id > 0),
+  version         bigint NOT NULL,
+  at              timestamptz NOT NULL,
+  updated_at      timestamptz NOT NULL,
+  agent           text NOT NULL,
+  host            text NOT NULL,
+  method          text NOT NULL,
+  url             text NOT NULL,
+  scheme          text NOT NULL,
+  network         text NOT NULL,
+  asset           text NOT NULL,
+  amount_atomic   numeric(78, 0),
+  amount_micros   bigint NOT NULL CHECK (amount_micros >= 0),
+  charged_micros  bigint NOT NULL CHECK (charged_micros >= 0),
+  counted_micros  bigint NOT NULL CHECK (counted_micros >= 0),
+  status          text NOT NULL,
+  reason          text NOT NULL,
+  detail          text NOT NULL,
+  tx_hash         text NOT NULL,
+  kind            text NOT NULL CHECK (kind IN ('payment', 'deposit')),
+  repeats         bigint NOT NULL CHECK (repeats >= 1),
+  shipped_at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (proxy_id, row_id)
+);
+CREATE INDEX fleet_ledger_at ON fleet_ledger (at);
+CREATE INDEX fleet_ledger_agent_at ON fleet_ledger (agent, at);
+)sql";
+
+constexpr std::array<const char*, schema_version> migrations{v1, v2};
 
 }  // namespace
 

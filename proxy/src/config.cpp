@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 
+#include "config_fleet.hpp"
 #include "purser/protocol/url.hpp"
 #include "purser/proxy/errc.hpp"
 
@@ -300,6 +301,11 @@ const std::vector<option>& options() {
              return {};
          },
          PURSER_SHOW(admin_token_file)},
+        {"fleet", kind::object,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             return detail::apply_fleet_section(c, v, w);
+         },
+         [](const config& c) -> json { return detail::fleet_shown(c.fleet); }},
         {"payment", kind::object,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_object()) return bad(w, "expected a JSON object");
@@ -513,6 +519,9 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
         }
     }
 
+    // The fleet section's members have variables of their own (PURSER_FLEET_DB, ...).
+    PURSER_CHECK(detail::apply_fleet_environment(*c, sources.env));
+
     for (const auto& [flag, values] : sources.flags) {
         std::string key = flag;
         std::replace(key.begin(), key.end(), '-', '_');
@@ -530,6 +539,7 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
         PURSER_CHECK(o->apply(*c, value, where));
         c->origin[key] = "flag:--" + flag;
     }
+    PURSER_CHECK(detail::finish_fleet(c->fleet));
     PURSER_CHECK(check_combination(*c));
     return std::shared_ptr<const config>(std::move(c));
 }

@@ -54,8 +54,12 @@ result<prune_report> store::prune(
                 PURSER_TRY(row, impl_->load_row(t, detail::id_from_index_key(cur->key)));
                 if (row) {
                     const ledger_row& r = row->row;
+                    PURSER_TRY(unshipped, t.get(impl_->outbox, detail::be64(r.id)));
                     if (is_open(r.state)) {
                         ++report.kept_open;
+                    } else if (unshipped) {
+                        // Its latest state has not reached the fleet database yet.
+                        ++report.kept_unshipped;
                     } else if (r.state == status::paid && !archive) {
                         ++report.kept_paid;
                     } else {
@@ -75,8 +79,9 @@ result<prune_report> store::prune(
             PURSER_TRY(row, impl_->load_row(t, archived.id));
             if (!row) continue;
             const ledger_row& r = row->row;
+            PURSER_TRY(unshipped, t.get(impl_->outbox, detail::be64(r.id)));
             if (is_open(r.state) || (r.state == status::paid && !archive) ||
-                r.state != archived.state) {
+                r.state != archived.state || unshipped) {
                 continue;
             }
             if (const usd_micros counted = r.counted_usd(); counted != 0) {

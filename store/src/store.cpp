@@ -218,6 +218,7 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
     } else if (now_expiring && !was_expiring) {
         PURSER_STORE_CHECK(t.put(by_expiry, detail::expiry_key(r.expires_at, r.id), detail::index_value));
     }
+    PURSER_STORE_CHECK(queue_outbox(t, r.id));
     // A new row has the highest id (next_ledger_id): appended, ledger pages stay full.
     return t.put(ledger, detail::be64(r.id), detail::encode_row(now_row), /*append=*/!before);
 }
@@ -301,6 +302,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(by_decline, open_db(t, "idx_decline"));
         PURSER_TRY(pruned, open_db(t, "pruned"));
         PURSER_TRY(channels, open_db(t, "channels"));
+        PURSER_TRY(outbox, open_db(t, "outbox"));
+        p->outbox = outbox;
+        PURSER_STORE_CHECK(p->set_outbox_mode(t, p->options.outbox));
         p->pruned = pruned;
         p->channels = channels;
         p->by_decline = by_decline;

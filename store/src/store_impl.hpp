@@ -39,6 +39,7 @@ public:
     MDB_dbi by_decline = 0; ///< agent name, host, reason -> id of the row declines fold into
     MDB_dbi pruned = 0;     ///< counter key -> what pruned rows counted (check_counters adds it)
     MDB_dbi channels = 0;   ///< channel id (0x hex) -> channel
+    MDB_dbi outbox = 0;     ///< ledger row id -> outbox version of its latest change (fleet)
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
 
@@ -128,6 +129,12 @@ public:
     /// from `before` (nullopt for a new row).
     [[nodiscard]] result<void> write_row(detail::write_txn& t, const detail::stored_row& now_row,
                                          const std::optional<detail::stored_row>& before) const;
+
+    // The fleet outbox (outbox.cpp).
+    /// Queues row `id` with the next outbox version when the outbox is on; nothing otherwise.
+    [[nodiscard]] result<void> queue_outbox(detail::write_txn& t, std::uint64_t id) const;
+    /// Records `mode` (on/off) in meta; as_stored changes nothing.
+    [[nodiscard]] result<void> set_outbox_mode(detail::write_txn& t, outbox_mode mode) const;
 };
 
 template <class T, class Op>

@@ -22,8 +22,8 @@ TEST_CASE("purser fleet migrate and purser budget manage the fleet budgets in Po
     auto migrated = purser({"fleet", "migrate"});
     INFO(migrated.out + migrated.err);
     REQUIRE(migrated.exit_code == 0);
-    CHECK(migrated.out.find("from schema 0 to 1") != std::string::npos);
-    CHECK(purser({"fleet", "migrate"}).out.find("already at schema 1") != std::string::npos);
+    CHECK(migrated.out.find("from schema 0 to 2") != std::string::npos);
+    CHECK(purser({"fleet", "migrate"}).out.find("already at schema 2") != std::string::npos);
 
     REQUIRE(purser({"budget", "add", "research", "--period", "day", "--cap", "200"}).exit_code == 0);
     REQUIRE(purser({"budget", "add", "org", "--period", "month", "--cap", "5000"}).exit_code == 0);

@@ -336,3 +336,49 @@ TEST_CASE("config admin_listen takes a default or off or an address and names no
     REQUIRE_FALSE(c);
     CHECK(c.error().detail.find("admin") != std::string::npos);
 }
+
+TEST_CASE("config fleet section: file members, their own variables over them, host name as the default id", "[proxy]") {
+    purser::test::temp_dir home;
+    auto none = load_config(sources_with(home.path()));
+    REQUIRE(none);
+    CHECK_FALSE((*none)->fleet.enabled());
+
+    const auto file = home.path() / "proxy.json";
+    write(file, R"({"fleet":{"database":"postgresql://purser:SECRETPW@db.example:5432/fleet",
+                             "password_file":"/run/secrets/fleet"}})");
+    auto s = sources_with(home.path());
+    s.file = file;
+    auto c = load_config(s);
+    REQUIRE(c);
+    CHECK((*c)->fleet.enabled());
+    CHECK((*c)->fleet.database == "postgresql://purser:SECRETPW@db.example:5432/fleet");
+    CHECK((*c)->fleet.password_file == std::filesystem::path("/run/secrets/fleet"));
+    CHECK_FALSE((*c)->fleet.proxy_id.empty());  // the host name
+    for (const auto& r : describe_config(**c)) {
+        if (r.key != "fleet") continue;
+        CHECK(r.value.dump().find("SECRETPW") == std::string::npos);
+        CHECK(r.value["database"] == "postgresql://(redacted)@db.example:5432/fleet");
+        CHECK(r.source == "file:" + file.string());
+    }
+
+    auto env = sources_with(home.path(), {{"PURSER_FLEET_DB", "host=127.0.0.1 port=5433 password=PW2"},
+                                          {"PURSER_FLEET_PROXY_ID", "pod-7"}});
+    env.file = file;
+    auto e = load_config(env);
+    REQUIRE(e);
+    CHECK((*e)->fleet.database == "host=127.0.0.1 port=5433 password=PW2");
+    CHECK((*e)->fleet.proxy_id == "pod-7");
+    CHECK((*e)->fleet.password_file == std::filesystem::path("/run/secrets/fleet"));  // from the file
+    for (const auto& r : describe_config(**e)) {
+        if (r.key == "fleet") CHECK(r.value.dump().find("PW2") == std::string::npos);
+    }
+
+    write(file, R"({"fleet":{"database":"x","proxyid":"typo"}})");
+    auto unknown = load_config(s);
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().detail.find("proxyid") != std::string::npos);
+    auto bad_id = load_config(sources_with(home.path(), {{"PURSER_FLEET_DB", "x"},
+                                                         {"PURSER_FLEET_PROXY_ID", "pod 7; drop"}}));
+    REQUIRE_FALSE(bad_id);
+    CHECK(bad_id.error().detail.find("PURSER_FLEET_PROXY_ID") != std::string::npos);
+}

@@ -14,7 +14,7 @@
 namespace purser::fleet {
 
 /// The newest schema version this Purser writes; `purser fleet migrate` brings a database here.
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 /// Applies every migration the database lacks, each in its own transaction under an advisory
 /// lock (two proxies starting at once migrate once). Returns the version reached.

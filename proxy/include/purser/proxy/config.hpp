@@ -21,6 +21,23 @@ namespace purser::proxy {
 /// backend that maps '_' to '-' would read a different header than the proxy checked.
 enum class underscore_policy { drop, reject, allow };
 
+/// The `fleet` section: where this proxy ships its ledger rows (issue 14). Unset `database` = no
+/// fleet: no outbox is kept and nothing is shipped. Parsed by proxy/src/config_fleet.cpp.
+struct fleet_settings {
+    /// libpq connection string or URI (file key fleet.database, env PURSER_FLEET_DB). Its
+    /// password, if any, belongs in password_file, not here.
+    std::string database;
+    /// File holding the database password (fleet.password_file, PURSER_FLEET_PASSWORD_FILE).
+    std::optional<std::filesystem::path> password_file;
+    /// This proxy's name in the fleet (fleet.proxy_id, PURSER_FLEET_PROXY_ID); default the
+    /// host name. It must stay the same across restarts of the same store (the fleet ledger is
+    /// keyed by proxy id and row id) and differ between stores.
+    std::string proxy_id;
+
+    [[nodiscard]] bool enabled() const { return !database.empty(); }
+    bool operator==(const fleet_settings&) const = default;
+};
+
 /// Every option; proxy/README.md has the table. Names match the JSON keys; the environment
 /// variable is PURSER_<KEY> upper-cased, the flag is --<key> with '_' spelled '-'.
 struct config {
@@ -70,6 +87,8 @@ struct config {
     std::string admin_listen = "127.0.0.1:8403";
     /// File holding the admin API's bearer token (else PURSER_ADMIN_TOKEN, read by the CLI).
     std::optional<std::filesystem::path> admin_token_file;
+    /// Fleet shipping (PostgreSQL); see fleet_settings.
+    fleet_settings fleet;
     /// Where each key's value came from: "file:PATH", "env:PURSER_X" or "flag:--x" (the last
     /// source that set it, by precedence). A key that is not here has its default.
     std::map<std::string, std::string> origin;

@@ -153,12 +153,23 @@ enum class spend_group { agent, host, day, agent_day };
 /// One line of `purser spend`.
 struct spend_row {
     std::string key;                 ///< Agent name, host, or "YYYY-MM-DD".
-    std::string day;                 ///< "YYYY-MM-DD" with spend_group::agent_day, else empty.
     std::uint64_t approved = 0;      ///< Rows not declined.
     std::uint64_t paid = 0;          ///< Rows paid.
     std::uint64_t declined = 0;
     usd_micros spent_usd = 0;        ///< Sum of counted_usd (paid + still in flight).
     usd_micros paid_usd = 0;         ///< Sum of charged_usd over paid rows.
+    std::string day;                 ///< "YYYY-MM-DD" with spend_group::agent_day, else empty.
+};
+
+/// One ledger row waiting in the outbox to be shipped to the fleet database (store::outbox_batch).
+struct outbox_entry {
+    std::uint64_t row_id = 0;
+    /// The outbox sequence number of the row's latest change: strictly higher for every later
+    /// change of any row of this store, so the fleet database keeps the highest it has seen and
+    /// an old copy arriving late never moves a row back.
+    std::uint64_t version = 0;
+    /// The row as it is now; nullopt when it has been pruned since (nothing is left to ship).
+    std::optional<ledger_row> row;
 };
 
 }  // namespace purser::store

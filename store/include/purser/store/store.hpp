@@ -24,6 +24,15 @@ using clock_fn = std::function<std::uint64_t()>;
 /// The system clock (std::chrono::system_clock) in unix ms.
 [[nodiscard]] std::uint64_t system_clock_ms();
 
+/// Whether every change of a ledger row is also queued in the outbox for the fleet database
+/// (outbox_batch / outbox_ack). The choice is kept in the store, so a CLI command (a reconcile
+/// that proves a row paid) queues its changes whenever the proxy ships.
+enum class outbox_mode : std::uint8_t {
+    as_stored,  ///< Do what the store was last told (a store never told keeps no outbox).
+    on,         ///< Queue from now on (the proxy with fleet shipping configured).
+    off,        ///< Stop queuing (entries already queued stay until acknowledged).
+};
+
 struct open_options {
     /// The LMDB map size to start with (a store already bigger keeps its size). The map doubles
     /// by itself, up to max_size_bytes, before a write when it is 80% full.
@@ -48,6 +57,9 @@ struct open_options {
     /// stay exact). Each call still returns only once the transaction holding its change is
     /// durable. false: one write transaction per call (the benchmark's baseline).
     bool group_commit = true;
+    /// The fleet outbox. Off unless a proxy with fleet shipping turned it on, so a single-machine
+    /// store does not grow by an outbox nobody drains.
+    outbox_mode outbox = outbox_mode::as_stored;
 };
 
 /// What store::prune() did.
@@ -56,6 +68,7 @@ struct prune_report {
     std::uint64_t paid = 0;        ///< ... of which paid (only with an archive).
     std::uint64_t kept_paid = 0;   ///< Paid rows in range kept for want of an archive.
     std::uint64_t kept_open = 0;   ///< Rows in range that may still move money, kept.
+    std::uint64_t kept_unshipped = 0;  ///< Rows in range still waiting in the fleet outbox, kept.
 };
 
 /// How full the store is, and how much work it has done (store::stats()).
@@ -279,6 +292,25 @@ public:
     /// Recomputes every agent's counters from the ledger and compares them with the stored
     /// counters in one read transaction. Returns a description of the first mismatch, or "".
     [[nodiscard]] result<std::string> check_counters() const;
+
+    // ---- fleet outbox ---------------------------------------------------------------------------
+    // Every new row, status change and fold-count change of a ledger row queues the row's id in
+    // the outbox in the same write transaction (while the outbox is on, see outbox_mode), so a
+    // crash never loses a change that must reach the fleet database. A row changed many times
+    // waits once, with its latest version. Shipping is at least once: read a batch, ship it,
+    // acknowledge it after the fleet database committed it.
+
+    /// Up to `limit` waiting rows, lowest row id first, each as it is now. Errors: lmdb_failed,
+    /// corrupt_record.
+    [[nodiscard]] result<std::vector<outbox_entry>> outbox_batch(std::size_t limit) const;
+    /// Removes the shipped entries from the outbox, except those whose row changed again after
+    /// the batch was read (their version moved on: they ship again). Returns how many were
+    /// removed. Errors: map_full, lmdb_failed.
+    [[nodiscard]] result<std::size_t> outbox_ack(const std::vector<outbox_entry>& shipped);
+    /// How many rows wait in the outbox. Errors: lmdb_failed.
+    [[nodiscard]] result<std::uint64_t> outbox_pending() const;
+    /// Whether changes are being queued (the mode last set on this store).
+    [[nodiscard]] result<bool> outbox_enabled() const;
 
     // ---- upkeep ----------------------------------------------------------------------------
     /// Frees LMDB reader slots held by processes that have died (a `purser ledger` killed
