@@ -3,6 +3,8 @@
 // the same disk. The disk's fsync is the cost being shared, so the store lives on a real file
 // system: by default beside this executable (the build tree), never on tmpfs unless asked.
 // Target (issue 18): group commit at least 10x at 64 threads.
+// Then the fleet outbox (issue 14): the same grouped reservations with the outbox on (each row
+// also queued for the fleet database in its transaction) against off, same run, same disk.
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -53,10 +55,12 @@ struct outcome {
 
 /// `threads` threads reserve on a fresh store for run_seconds; every reservation is approved
 /// and checked against the agent's caps in its transaction, as on the paid path.
-outcome measure(const std::filesystem::path& dir, int threads, bool group_commit) {
+outcome measure(const std::filesystem::path& dir, int threads, bool group_commit,
+                bool outbox = false) {
     std::filesystem::remove_all(dir);
     st::open_options o;
     o.group_commit = group_commit;
+    o.outbox = outbox ? st::outbox_mode::on : st::outbox_mode::off;
     auto opened = st::store::open(dir, o);
     if (!opened) {
         std::fprintf(stderr, "open: %s\n", opened.error().message().c_str());
@@ -137,7 +141,18 @@ int main(int argc, char** argv) {
         std::printf("%8d %16.0f %16.0f %7.1fx %16.1f\n", threads, off.per_second, on.per_second,
                     on.per_second / off.per_second, on.ops_per_commit);
     }
-    std::filesystem::remove_all(dir);
     std::printf("target: group commit >= 10x per-call at 64 threads\n");
+    std::printf("\nfleet outbox, group commit\n%8s %16s %16s %8s\n", "threads", "no outbox res/s",
+                "outbox res/s", "ratio");
+    for (int threads : thread_counts) {
+        if (!all_ok) break;
+        const outcome off = measure(dir, threads, true, false);
+        const outcome on = measure(dir, threads, true, true);
+        all_ok = all_ok && off.ok && on.ok;
+        if (!off.ok || !on.ok) break;
+        std::printf("%8d %16.0f %16.0f %7.2fx\n", threads, off.per_second, on.per_second,
+                    on.per_second / off.per_second);
+    }
+    std::filesystem::remove_all(dir);
     return all_ok ? 0 : 1;
 }
