@@ -21,6 +21,24 @@ namespace purser::proxy {
 /// backend that maps '_' to '-' would read a different header than the proxy checked.
 enum class underscore_policy { drop, reject, allow };
 
+/// The `fleet` section (issue 14): budgets many proxies share through PostgreSQL. Empty
+/// `database` = no fleet; agents then draw on no fleet budget.
+struct fleet_settings {
+    std::string database;  ///< libpq connection string or URI, without the password.
+    std::optional<std::filesystem::path> password_file;  ///< The database password.
+    std::string proxy_id;  ///< This proxy's name in the fleet (leases, ledger); default hostname.
+    /// Agent name (or "*" for every agent not listed) -> the fleet budgets it draws from. A
+    /// payment needs lease headroom in each of them.
+    std::map<std::string, std::vector<std::string>> budgets;
+    std::uint64_t lease_min_micros = 100'000;     ///< Smallest lease asked for ($0.10).
+    std::uint64_t lease_max_micros = 10'000'000;  ///< Largest lease asked for ($10).
+
+    [[nodiscard]] bool enabled() const { return !database.empty(); }
+    bool operator==(const fleet_settings&) const = default;
+    /// The budgets `agent` draws from: its own entry, else "*", else none.
+    [[nodiscard]] const std::vector<std::string>& budgets_of(const std::string& agent) const;
+};
+
 /// Every option; proxy/README.md has the table. Names match the JSON keys; the environment
 /// variable is PURSER_<KEY> upper-cased, the flag is --<key> with '_' spelled '-'.
 struct config {
@@ -70,6 +88,9 @@ struct config {
     std::string admin_listen = "127.0.0.1:8403";
     /// File holding the admin API's bearer token (else PURSER_ADMIN_TOKEN, read by the CLI).
     std::optional<std::filesystem::path> admin_token_file;
+    /// `fleet.*` keys: a `fleet` object in the file; PURSER_FLEET_DB, PURSER_FLEET_PASSWORD_FILE,
+    /// PURSER_FLEET_PROXY_ID, ... in the environment; --fleet-database, ... as flags.
+    fleet_settings fleet;
     /// Where each key's value came from: "file:PATH", "env:PURSER_X" or "flag:--x" (the last
     /// source that set it, by precedence). A key that is not here has its default.
     std::map<std::string, std::string> origin;
@@ -102,9 +123,14 @@ struct setting {
 /// Every key of `c` in table order, with its effective value and where it came from.
 [[nodiscard]] std::vector<setting> describe_config(const config& c);
 
-/// The environment variable of a config key: "PURSER_" and the key upper-cased
-/// ("store_dir" -> "PURSER_STORE_DIR"). Every key has one.
+/// The environment variable of a config key: "PURSER_" and the key upper-cased, '.' as '_'
+/// ("store_dir" -> "PURSER_STORE_DIR"), except where a key keeps a name users already set
+/// ("fleet.database" -> "PURSER_FLEET_DB", the budget CLI's variable). Every key has one.
 [[nodiscard]] std::string env_name(std::string_view key);
+
+/// The config key of a flag name without dashes ("store-dir" -> "store_dir", "fleet-proxy-id"
+/// -> "fleet.proxy_id"); the flag itself when no key has it.
+[[nodiscard]] std::string config_key(std::string_view flag);
 
 /// Builds the config. Errors: config_file (unreadable, not JSON, not an object), unknown_option
 /// (a file key or flag Purser does not know; the detail names it), invalid_option (wrong type,
