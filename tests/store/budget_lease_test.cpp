@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <lmdb.h>
+
 #include <thread>
 
 #include "purser/store/store.hpp"
@@ -196,4 +198,36 @@ TEST_CASE("concurrent reservations never draw more than the lease", "[store][fle
     for (auto& t : threads) t.join();
     CHECK(approved.load() == 100);  // 160 asked, $1.00 / $0.01
     CHECK(remaining(*s, "org") == 0);
+}
+
+TEST_CASE("pruning a row drops what it drew from fleet leases", "[store][fleet]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    {
+        auto s = open_store(dir.path(), clock);
+        REQUIRE(s->add_agent("a", policy{}));
+        REQUIRE(s->add_budget_lease(grant("org", 1, 1'000'000)));
+        auto d = s->reserve(drawing(100'000, {"org"})).value();
+        REQUIRE(d.approved);
+        REQUIRE(s->commit(d.reservation_id, settlement{}));
+        clock.advance_ms(3 * 86'400'000ULL);
+        auto report = s->prune(clock.now->load() - 86'400'000ULL,
+                               [](const std::vector<ledger_row>&) -> purser::result<void> { return {}; });
+        REQUIRE(report);
+        CHECK(report->rows == 1);
+        CHECK(remaining(*s, "org") == 900'000);  // pruning moves no money
+    }
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_set_maxdbs(env, 32) == 0);
+    REQUIRE(mdb_env_open(env, (dir.path() / "store").c_str(), MDB_RDONLY, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+    MDB_dbi draws = 0;
+    REQUIRE(mdb_dbi_open(txn, "lease_draws", 0, &draws) == 0);
+    MDB_stat st{};
+    REQUIRE(mdb_stat(txn, draws, &st) == 0);
+    CHECK(st.ms_entries == 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
 }
