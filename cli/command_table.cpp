@@ -59,6 +59,9 @@ const std::map<std::string, std::string>& proxy_defaults() {
         {"store-max-size", "1073741824"},
         {"keystore", "PURSER_HOME/keystore.json"},
         {"admin-listen", "127.0.0.1:8403"},
+        {"fleet-proxy-id", "the host name"},
+        {"fleet-lease-min", "0.1"},
+        {"fleet-lease-max", "10"},
     };
     return d;
 }
@@ -96,17 +99,17 @@ const std::map<std::string, std::pair<std::string, std::string>>& proxy_help() {
         {"fleet", {"JSON", "ship the ledger to PostgreSQL: {database, password_file, proxy_id}"}},
         {"admin-listen", {"HOST:PORT|off", "admin listener: /healthz, /readyz, /metrics, JSON API"}},
         {"admin-token-file", {"FILE", "the admin API's bearer token (or PURSER_ADMIN_TOKEN)"}},
+        {"fleet-database", {"URL", "fleet database (PostgreSQL) whose budgets agents draw on"}},
+        {"fleet-password-file", {"FILE", "the fleet database's password"}},
+        {"fleet-proxy-id", {"ID", "this proxy's name in the fleet (its leases and rows)"}},
+        {"fleet-budgets", {"JSON", "agent (or *) -> fleet budgets it draws on"}},
+        {"fleet-lease-min", {"USD", "smallest lease of a fleet budget asked for"}},
+        {"fleet-lease-max", {"USD", "largest lease of a fleet budget asked for"}},
     };
     return h;
 }
 
-std::string env_of_flag(const std::string& flag) {
-    std::string env = "PURSER_";
-    for (char c : flag) {
-        env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    return env;
-}
+std::string env_of_flag(const std::string& flag) { return proxy::env_name(proxy::config_key(flag)); }
 
 std::vector<option_spec> proxy_options() {
     std::vector<option_spec> out{config_opt};

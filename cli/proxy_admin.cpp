@@ -47,6 +47,7 @@ result<std::unique_ptr<admin::server>> start_admin(const proxy::config& cfg,
     ready.store_open = [ledger = payments.ledger] { return ledger != nullptr; };
     ready.wallet_unlocked = [unlocked = payments.wallet_unlocked || cfg.no_payments] { return unlocked; };
     ready.listener_up = [&proxy] { return proxy.accepting(); };
+    if (payments.fleet) ready.fleet_database = [fleet = payments.fleet] { return fleet->database_up(); };
     auto routes = std::make_shared<const admin::api>(payments.ledger, std::move(stats),
                                                      std::move(ready), std::move(token));
     admin::server_options options;

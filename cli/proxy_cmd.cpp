@@ -140,7 +140,12 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
     keep("no_payments", &proxy::config::no_payments);
     keep("admin_listen", &proxy::config::admin_listen);
     keep("admin_token_file", &proxy::config::admin_token_file);
-    keep("fleet", &proxy::config::fleet);
+    if (!(next->fleet == now.fleet)) {
+        next->fleet = now.fleet;
+        for (const char* key : {"fleet.database", "fleet.password_file", "fleet.proxy_id", "fleet.budgets",
+                                "fleet.lease_min", "fleet.lease_max"})
+            kept_as_is(key);
+    }
     // Interception needs the CA loaded at start-up.
     if (!have_ca && !next->intercept.empty()) keep("intercept", &proxy::config::intercept);
     if (next->default_agent && next->default_agent != now.default_agent) {
@@ -262,6 +267,7 @@ int proxy_command(const words& args) {
         std::ofstream(pid_file, std::ios::trunc) << ::getpid() << "\n";
     }
     detached.ready(banner.str());
+    if (payments->fleet) payments->fleet->start();
 
     std::shared_ptr<const proxy::config> current = *cfg;
     std::thread waiter([&] {
@@ -294,6 +300,8 @@ int proxy_command(const words& args) {
         }
     });
     srv.run();
+    // Drained: nothing is in flight, so what each lease spent is final; the rest goes back.
+    if (payments->fleet) payments->fleet->stop();
     if (*admin) (*admin)->stop();
     // In-flight payments have drained: their last changes are in the outbox. One last attempt
     // to ship them; what the database does not take waits in the store for the next start.

@@ -13,6 +13,7 @@
 #include "purser/store/store.hpp"
 #include "purser/testnet/env_file.hpp"
 #include "purser/wallet/signer.hpp"
+#include "options.hpp"
 #include "wallet_unlock.hpp"
 
 namespace purser::cli {
@@ -136,6 +137,18 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     } else {
         std::cerr << "purser: no keystore at " << cfg.keystore.string()
                   << "; every payment will be declined wallet_locked\n";
+    }
+    if (cfg.fleet.enabled()) {
+        proxy::fleet_lease_options fo;
+        fo.settings = cfg.fleet;
+        if (cfg.fleet.password_file) {
+            PURSER_TRY(pw, read_password_file(*cfg.fleet.password_file, "fleet.password_file"));
+            fo.password = std::move(pw);
+        }
+        flow.budgets_of = [fleet = cfg.fleet](const std::string& agent) { return fleet.budgets_of(agent); };
+        out.fleet = std::make_shared<proxy::fleet_leases>(ledger, std::move(fo), flow.stats);
+        // One pass before the listener opens: agents find their leases there from the start.
+        out.fleet->tick();
     }
     out.hook = std::make_shared<proxy::payment_flow>(ledger, signer, registry, flow);
     return out;

@@ -8,6 +8,7 @@
 #include "purser/protocol/result.hpp"
 #include "purser/proxy/authenticator.hpp"
 #include "purser/proxy/config.hpp"
+#include "purser/proxy/fleet_leases.hpp"
 #include "purser/proxy/payment_flow.hpp"
 #include "purser/proxy/metrics.hpp"
 #include "purser/proxy/payment_hook.hpp"
@@ -27,6 +28,9 @@ struct payment_setup {
     std::shared_ptr<store::store> ledger;
     /// A wallet key is loaded (readiness).
     bool wallet_unlocked = false;
+    /// The fleet lease keeper when fleet.database is set (and payments are on); it has made its
+    /// first pass (leases acquired when the database answered) but its thread is not started.
+    std::shared_ptr<proxy::fleet_leases> fleet;
 };
 
 /// Opens the store at cfg.store_dir (agents and ledger), unlocks cfg.keystore with the password

@@ -4,8 +4,9 @@
 add_library(purser_payment ${CMAKE_CURRENT_LIST_DIR}/src/payment_flow.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_voucher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_channels.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/src/payment_options.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/src/payment_options.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/fleet_leases.cpp)
 target_include_directories(purser_payment PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(purser_payment
   PUBLIC purser_protocol purser_store purser_wallet purser_proxy
-  PRIVATE purser_warnings)
+  PRIVATE purser_fleet purser_warnings)

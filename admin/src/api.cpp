@@ -182,11 +182,16 @@ response api::handle(const request& r) const {
         const bool store_ok = check(ready_.store_open);
         const bool wallet_ok = check(ready_.wallet_unlocked);
         const bool listener_ok = check(ready_.listener_up);
-        const bool all = store_ok && wallet_ok && listener_ok;
-        return json_response(all ? 200 : 503,
-                             {{"ready", all},
-                              {"checks",
-                               {{"store", store_ok}, {"wallet", wallet_ok}, {"listener", listener_ok}}}});
+        nlohmann::json checks = {{"store", store_ok}, {"wallet", wallet_ok}, {"listener", listener_ok}};
+        bool all = store_ok && wallet_ok && listener_ok;
+        // Without its fleet database the proxy pays only from the leases it holds, then
+        // declines: not ready for more work, though it keeps serving what it can.
+        if (ready_.fleet_database) {
+            const bool fleet_ok = ready_.fleet_database();
+            checks["fleet_database"] = fleet_ok;
+            all = all && fleet_ok;
+        }
+        return json_response(all ? 200 : 503, {{"ready", all}, {"checks", std::move(checks)}});
     }
 
     if (auto file = dashboard_file(path)) {

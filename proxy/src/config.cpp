@@ -10,9 +10,11 @@
 #include <limits>
 #include <sstream>
 
-#include "config_fleet.hpp"
+#include <unistd.h>
+
 #include "purser/protocol/url.hpp"
 #include "purser/proxy/errc.hpp"
+#include "purser/store/text.hpp"
 
 namespace purser::proxy {
 namespace {
@@ -39,6 +41,7 @@ struct option {
     result<void> (*apply)(config&, const json&, const std::string& where);
     json (*show)(const config&) = nullptr;
     bool secret = false;
+    const char* env = nullptr;  ///< Its variable when not env_name's spelling of the key.
 };
 
 json shown(const std::string& s) { return s; }
@@ -133,6 +136,63 @@ json payment_shown(const json& payment) {
 }
 
 #define PURSER_SHOW(field) [](const config& c) -> json { return shown(c.field); }
+
+/// A fleet budget name as the fleet database accepts it: 1..64 of [a-z0-9_.-], starting with a
+/// letter or digit (fleet/src/budgets.cpp checks the same when a budget is added).
+bool valid_budget_name(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char ch = name[i];
+        const bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (!alnum && !(i > 0 && (ch == '_' || ch == '.' || ch == '-'))) return false;
+    }
+    return true;
+}
+
+/// A lease bound: decimal USD as a string ("0.25"), or a whole number of dollars. Never a JSON
+/// fraction: money is not floating point.
+result<std::uint64_t> as_usd(const json& v, const std::string& where) {
+    std::string text;
+    if (v.is_string()) text = v.get<std::string>();
+    else if (v.is_number_unsigned()) text = std::to_string(v.get<std::uint64_t>());
+    else return bad(where, "expected decimal USD as a string (\"0.25\")");
+    auto micros = store::parse_usd(text);
+    if (!micros) return bad(where, "'" + text + "': " + micros.error().message());
+    constexpr std::uint64_t most = std::uint64_t{1'000'000'000} * 1'000'000;  // $1e9
+    if (*micros == 0 || *micros > most) return bad(where, "must be above 0 and at most 1000000000");
+    return *micros;
+}
+
+/// The connection string as `config show` prints it: a password written into it (against
+/// advice: use fleet.password_file) is replaced, in URI and in key=value form.
+json conninfo_shown(const std::string& conninfo) {
+    if (conninfo.empty()) return nullptr;
+    std::string out = conninfo;
+    if (const auto scheme = out.find("://"); scheme != std::string::npos) {
+        const auto host_start = scheme + 3;
+        const auto at = out.find('@', host_start);
+        const auto path = out.find_first_of("/?", host_start);
+        if (at != std::string::npos && (path == std::string::npos || at < path)) {
+            const auto colon = out.find(':', host_start);
+            if (colon != std::string::npos && colon < at)
+                out = out.substr(0, colon + 1) + "(redacted)" + out.substr(at);
+        }
+    }
+    for (const char* key : {"password=", "password ="}) {
+        for (auto p = out.find(key); p != std::string::npos; p = out.find(key, p + 1)) {
+            const auto value = p + std::string_view(key).size();
+            const auto end = std::min(out.find_first_of(" &", value), out.size());
+            out = out.substr(0, value) + "(redacted)" + out.substr(end);
+        }
+    }
+    return out;
+}
+
+json budgets_shown(const std::map<std::string, std::vector<std::string>>& budgets) {
+    json out = json::object();
+    for (const auto& [agent, names] : budgets) out[agent] = names;
+    return out;
+}
 
 constexpr std::uint64_t max_ms = 24ull * 3600 * 1000;
 
@@ -301,11 +361,70 @@ const std::vector<option>& options() {
              return {};
          },
          PURSER_SHOW(admin_token_file)},
-        {"fleet", kind::object,
+        {"fleet.database", kind::text,
          [](config& c, const json& v, const std::string& w) -> result<void> {
-             return detail::apply_fleet_section(c, v, w);
+             PURSER_TRY(s, as_text(v, w, true));
+             c.fleet.database = s;
+             return {};
          },
-         [](const config& c) -> json { return detail::fleet_shown(c.fleet); }},
+         [](const config& c) -> json { return conninfo_shown(c.fleet.database); }, false,
+         "PURSER_FLEET_DB"},
+        {"fleet.password_file", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w, true));
+             if (s.empty()) c.fleet.password_file.reset(); else c.fleet.password_file = s;
+             return {};
+         },
+         PURSER_SHOW(fleet.password_file)},
+        {"fleet.proxy_id", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(s, as_text(v, w));
+             // It names this proxy's leases and ledger rows in the shared database: printable
+             // ASCII without spaces, as the fleet's lease table takes it (1..128).
+             if (s.size() > 128) return bad(w, "at most 128 characters");
+             for (char ch : s)
+                 if (ch <= ' ' || ch > '~') return bad(w, "printable ASCII without spaces only");
+             c.fleet.proxy_id = s;
+             return {};
+         },
+         PURSER_SHOW(fleet.proxy_id)},
+        {"fleet.budgets", kind::object,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             if (!v.is_object())
+                 return bad(w, "expected an object: agent name or \"*\" -> list of budget names");
+             std::map<std::string, std::vector<std::string>> out;
+             for (const auto& [agent, names] : v.items()) {
+                 const std::string at = w + " agent '" + agent + "'";
+                 if (agent.empty() || agent.size() > 64) return bad(at, "agent names are 1..64 bytes");
+                 PURSER_TRY(list, as_list(names, at));
+                 if (list.size() > 16) return bad(at, "at most 16 budgets per agent");
+                 for (const auto& name : list)
+                     if (!valid_budget_name(name))
+                         return bad(at, "budget name '" + name +
+                                            "' must be 1..64 of a-z 0-9 _ . -, starting with a "
+                                            "letter or digit");
+                 std::sort(list.begin(), list.end());
+                 list.erase(std::unique(list.begin(), list.end()), list.end());
+                 out[agent] = std::move(list);
+             }
+             c.fleet.budgets = std::move(out);
+             return {};
+         },
+         [](const config& c) -> json { return budgets_shown(c.fleet.budgets); }},
+        {"fleet.lease_min", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(n, as_usd(v, w));
+             c.fleet.lease_min_micros = n;
+             return {};
+         },
+         [](const config& c) -> json { return store::format_usd(c.fleet.lease_min_micros); }},
+        {"fleet.lease_max", kind::text,
+         [](config& c, const json& v, const std::string& w) -> result<void> {
+             PURSER_TRY(n, as_usd(v, w));
+             c.fleet.lease_max_micros = n;
+             return {};
+         },
+         [](const config& c) -> json { return store::format_usd(c.fleet.lease_max_micros); }},
         {"payment", kind::object,
          [](config& c, const json& v, const std::string& w) -> result<void> {
              if (!v.is_object()) return bad(w, "expected a JSON object");
@@ -330,7 +449,24 @@ const option* find_option(std::string_view name) {
 std::string flag_of(std::string_view name) {
     std::string s(name);
     std::replace(s.begin(), s.end(), '_', '-');
+    std::replace(s.begin(), s.end(), '.', '-');
     return s;
+}
+
+const option* find_option_by_flag(std::string_view flag) {
+    for (const auto& o : options())
+        if (flag_of(o.name) == flag) return &o;
+    return nullptr;
+}
+
+/// This machine's host name: the default fleet.proxy_id ("purser" when it has none).
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "purser";
+    std::string name(buf);
+    for (char& ch : name)
+        if (ch <= ' ' || ch > '~') ch = '_';
+    return name.substr(0, 128);
 }
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -397,15 +533,37 @@ result<void> check_combination(const config& c) {
                         "set allow_unauthenticated (--allow-unauthenticated, "
                         "PURSER_ALLOW_UNAUTHENTICATED=1) if the network already keeps others "
                         "out");
+    const fleet_settings& f = c.fleet;
+    if (f.lease_min_micros > f.lease_max_micros)
+        return fail(errc::invalid_option, "fleet.lease_min (" + store::format_usd(f.lease_min_micros) +
+                                              ") is above fleet.lease_max (" +
+                                              store::format_usd(f.lease_max_micros) + ")");
+    if (!f.budgets.empty() && !f.enabled())
+        return fail(errc::invalid_option,
+                    "fleet.budgets needs fleet.database (PURSER_FLEET_DB): the budgets live there");
     return {};
 }
 
 }  // namespace
 
 std::string env_name(std::string_view key) {
+    if (const option* o = find_option(key); o != nullptr && o->env != nullptr) return o->env;
     std::string s = "PURSER_";
-    for (char ch : key) s += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (char ch : key)
+        s += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return s;
+}
+
+std::string config_key(std::string_view flag) {
+    const option* o = find_option_by_flag(flag);
+    return o != nullptr ? o->name : std::string(flag);
+}
+
+const std::vector<std::string>& fleet_settings::budgets_of(const std::string& agent) const {
+    static const std::vector<std::string> none;
+    if (auto it = budgets.find(agent); it != budgets.end()) return it->second;
+    if (auto it = budgets.find("*"); it != budgets.end()) return it->second;
+    return none;
 }
 
 std::vector<setting> describe_config(const config& c) {
@@ -486,6 +644,7 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
     c->ca_dir = sources.purser_home / "ca";
     c->store_dir = sources.purser_home / "store";
     c->keystore = sources.purser_home / "keystore.json";
+    c->fleet.proxy_id = host_name();
 
     if (sources.file) {
         std::ifstream in(*sources.file, std::ios::binary);
@@ -497,13 +656,29 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
             return fail(errc::config_file, sources.file->string() + ": not valid JSON");
         if (!doc.is_object())
             return fail(errc::config_file, sources.file->string() + ": not a JSON object");
-        for (const auto& [key, value] : doc.items()) {
+        // Sections ("fleet": {...}) hold keys named "section.key"; the rest are flat.
+        auto apply_key = [&](const std::string& key, const json& value) -> result<void> {
             const option* o = find_option(key);
             if (o == nullptr)
                 return fail(errc::unknown_option, sources.file->string() + ": unknown key '" +
                                                       key + "'");
             PURSER_CHECK(o->apply(*c, value, "config key '" + key + "'"));
             c->origin[key] = "file:" + sources.file->string();
+            return {};
+        };
+        for (const auto& [key, value] : doc.items()) {
+            if (key == "fleet") {
+                if (!value.is_object())
+                    return bad("config key 'fleet'", "expected an object (database, "
+                                                     "password_file, proxy_id, budgets, "
+                                                     "lease_min, lease_max)");
+                for (const auto& [sub, v] : value.items()) PURSER_CHECK(apply_key("fleet." + sub, v));
+                continue;
+            }
+            if (key.find('.') != std::string::npos)
+                return fail(errc::unknown_option, sources.file->string() + ": unknown key '" +
+                                                      key + "'");
+            PURSER_CHECK(apply_key(key, value));
         }
     }
 
@@ -519,14 +694,10 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
         }
     }
 
-    // The fleet section's members have variables of their own (PURSER_FLEET_DB, ...).
-    PURSER_CHECK(detail::apply_fleet_environment(*c, sources.env));
-
     for (const auto& [flag, values] : sources.flags) {
-        std::string key = flag;
-        std::replace(key.begin(), key.end(), '-', '_');
-        const option* o = find_option(key);
+        const option* o = find_option_by_flag(flag);
         if (o == nullptr) return fail(errc::unknown_option, "unknown flag '--" + flag + "'");
+        const std::string key = o->name;
         const std::string where = "flag --" + flag;
         json value;
         if (o->type == kind::boolean && (values.empty() || values.back().empty())) {
@@ -539,7 +710,6 @@ result<std::shared_ptr<const config>> load_config(const config_sources& sources)
         PURSER_CHECK(o->apply(*c, value, where));
         c->origin[key] = "flag:--" + flag;
     }
-    PURSER_CHECK(detail::finish_fleet(c->fleet));
     PURSER_CHECK(check_combination(*c));
     return std::shared_ptr<const config>(std::move(c));
 }

@@ -40,6 +40,13 @@ void metrics::count_request(request_outcome o) noexcept {
     requests_[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed);
 }
 
+void metrics::set_fleet(bool database_up, std::map<std::string, std::uint64_t> remaining_micros) {
+    const std::lock_guard lock(mutex_);
+    fleet_set_ = true;
+    fleet_up_ = database_up;
+    fleet_remaining_ = std::move(remaining_micros);
+}
+
 void metrics::count_decline(std::string_view reason) {
     const std::lock_guard lock(mutex_);
     auto it = declines_.find(reason);
@@ -206,6 +213,15 @@ std::string metrics::render(const std::vector<in_flight_sample>& in_flight) cons
                    {{"agent", std::get<0>(key)}, {"asset", std::get<1>(key)},
                     {"network", std::get<2>(key)}},
                    sum.to_decimal());
+        }
+        if (fleet_set_) {
+            header(out, "purser_fleet_database_up", "gauge",
+                   "1 when the fleet database (PostgreSQL) answered the last lease pass, else 0.");
+            sample(out, "purser_fleet_database_up", {}, fleet_up_ ? "1" : "0");
+            header(out, "purser_fleet_lease_remaining_micros", "gauge",
+                   "Lease of each fleet budget this proxy may still spend, in micro-USD.");
+            for (const auto& [budget, n] : fleet_remaining_)
+                sample(out, "purser_fleet_lease_remaining_micros", {{"budget", budget}}, std::to_string(n));
         }
     }
     header(out, "purser_in_flight_atomic", "gauge",

@@ -216,6 +216,7 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
     if (!looks_like_x402(response)) return payment_plan{};  // not_x402: nothing recorded
 
     store::reserve_request facts = facts_of(request);
+    if (options_.budgets_of) facts.budgets = options_.budgets_of(facts.agent);
     auto header = find_header(response.headers, "PAYMENT-REQUIRED");
     auto required = protocol::read_payment_required(header, response.body);
     if (!required) {

@@ -23,6 +23,16 @@ result<void> check_request(const reserve_request& q) {
     if (q.x402_version < 0 || q.x402_version > 65535) {
         return purser::fail(errc::invalid_argument, "x402 version out of range");
     }
+    if (q.budgets.size() > 16) return purser::fail(errc::invalid_argument, "more than 16 fleet budgets");
+    for (std::size_t i = 0; i < q.budgets.size(); ++i) {
+        if (q.budgets[i].empty() || q.budgets[i].size() > 64) {
+            return purser::fail(errc::invalid_argument, "a fleet budget name of 1..64 bytes");
+        }
+        // Twice the same budget would draw on it twice.
+        for (std::size_t j = 0; j < i; ++j) {
+            if (q.budgets[j] == q.budgets[i]) return purser::fail(errc::invalid_argument, "a fleet budget named twice");
+        }
+    }
     return {};
 }
 
@@ -237,6 +247,11 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         PURSER_TRY(channel_says, check_channel(im, t, *q.voucher, *ch));
         why = channel_says;
     }
+    // Fleet budgets last: the agent's own caps name their own reasons first.
+    if (!why && !q.budgets.empty()) {
+        PURSER_TRY(covered, im.budgets_cover(t, q.budgets, row.row.amount_usd, now));
+        if (!covered) why = reason::budget_unavailable;
+    }
 
     decision d;
     d.ledger_id = id;
@@ -260,6 +275,9 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         d.ledger_id = *folded;
     } else {
         PURSER_STORE_CHECK(im.write_row(t, row, std::nullopt));
+    }
+    if (d.approved && !q.budgets.empty()) {
+        PURSER_STORE_CHECK(im.draw_budgets(t, id, q.budgets, row.row.counted_usd()));
     }
     if (d.approved) d.counted_atomic = row.row.amount_atomic;
     if (d.approved && ch) {

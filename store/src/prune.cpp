@@ -96,6 +96,8 @@ result<prune_report> store::prune(
             PURSER_STORE_CHECK(t.del(impl_->by_agent, detail::name_time_key(r.agent, r.at_ms, r.id)));
             PURSER_STORE_CHECK(t.del(impl_->by_host, detail::name_time_key(r.host, r.at_ms, r.id)));
             PURSER_STORE_CHECK(t.del(impl_->by_status, detail::status_key(r.state, r.id)));
+            // A pruned row never changes again, so what it drew from fleet leases is settled.
+            PURSER_STORE_CHECK(t.del(impl_->lease_draws, detail::be64(r.id)));
             ++report.rows;
             if (r.state == status::paid) ++report.paid;
         }

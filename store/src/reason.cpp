@@ -25,6 +25,7 @@ std::string_view to_string(reason r) noexcept {
         case reason::iou_insufficient: return "iou_insufficient";
         case reason::store_unavailable: return "store_unavailable";
         case reason::iou_quarantined: return "iou_quarantined";
+        case reason::budget_unavailable: return "budget_unavailable";
     }
     return "unknown";
 }

@@ -99,7 +99,7 @@ std::optional<stored_row> decode_row(std::string_view value) {
     }
     r.state = static_cast<status>(st);
     const std::uint8_t why = rd.u8();
-    if (why > static_cast<std::uint8_t>(reason::iou_quarantined)) return std::nullopt;
+    if (why > static_cast<std::uint8_t>(reason::budget_unavailable)) return std::nullopt;
     if (why != 0) r.why = static_cast<reason>(why);
     r.detail = rd.str();
     r.tx_hash = rd.str();

@@ -23,7 +23,9 @@ inline constexpr std::uint8_t row_format_v4 = 4;
 /// 2: v3 rows, the rate index (idx_rate) and the decline index (idx_decline), which a Purser
 /// reading schema 1 would neither read nor maintain: it refuses the store instead.
 /// 3: v4 rows and the IOU channels (`channels`), which an older Purser would not keep in step.
-inline constexpr std::uint32_t schema_version = 3;
+/// 4: rows declined budget_unavailable (an older Purser reads them as corrupt) and the fleet
+/// leases (`budget_accounts`, `lease_draws`), which an older Purser would not give back.
+inline constexpr std::uint32_t schema_version = 4;
 
 /// A ledger row plus what only the store needs: the session that reserved it.
 struct stored_row {

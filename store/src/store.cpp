@@ -191,6 +191,8 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
         }
     }
 
+    if (before && was_counted != now_counted) PURSER_STORE_CHECK(follow_draws(t, r.id, now_counted));
+
     const bool was_rated = before && detail::counts_for_rate(before->row);
     const bool now_rated = detail::counts_for_rate(r);
     if (was_rated != now_rated) PURSER_STORE_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
@@ -242,7 +244,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
     int rc = mdb_env_create(&raw);
     if (rc != MDB_SUCCESS) return tl::unexpected(detail::lmdb_error(rc, "mdb_env_create"));
     detail::env e(raw);
-    if ((rc = mdb_env_set_maxdbs(raw, 16)) != MDB_SUCCESS) {
+    if ((rc = mdb_env_set_maxdbs(raw, 32)) != MDB_SUCCESS) {
         return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_maxdbs"));
     }
     if ((rc = mdb_env_set_mapsize(raw, options.map_size_bytes)) != MDB_SUCCESS) {
@@ -305,6 +307,11 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(outbox, open_db(t, "outbox"));
         p->outbox = outbox;
         PURSER_STORE_CHECK(p->set_outbox_mode(t, p->options.outbox));
+        // Fleet leases (schema 4): a store without them simply has none yet.
+        PURSER_TRY(budget_accounts, open_db(t, "budget_accounts"));
+        PURSER_TRY(lease_draws, open_db(t, "lease_draws"));
+        p->budget_accounts = budget_accounts;
+        p->lease_draws = lease_draws;
         p->pruned = pruned;
         p->channels = channels;
         p->by_decline = by_decline;

@@ -40,6 +40,8 @@ public:
     MDB_dbi pruned = 0;     ///< counter key -> what pruned rows counted (check_counters adds it)
     MDB_dbi channels = 0;   ///< channel id (0x hex) -> channel
     MDB_dbi outbox = 0;     ///< ledger row id -> outbox version of its latest change (fleet)
+    MDB_dbi budget_accounts = 0;  ///< fleet budget name -> budget_account
+    MDB_dbi lease_draws = 0;      ///< ledger id -> what its row drew from which account
 
     [[nodiscard]] std::uint64_t now() const { return options.clock(); }
 
@@ -120,6 +122,20 @@ public:
     /// Deposits less claims over every channel not closed: what all escrow holds for this
     /// wallet, for voucher_request::total_cap.
     [[nodiscard]] result<protocol::uint256> escrow_total(const detail::txn_base& t) const;
+
+    // Fleet budget leases (budget_leases.cpp).
+    /// True when every budget of `budgets` has an account with remaining(now) >= amount.
+    [[nodiscard]] result<bool> budgets_cover(const detail::txn_base& t,
+                                             const std::vector<std::string>& budgets,
+                                             usd_micros amount, std::uint64_t now) const;
+    /// Consumes `amount` of each budget's account for ledger row `id` (after budgets_cover).
+    [[nodiscard]] result<void> draw_budgets(detail::write_txn& t, std::uint64_t id,
+                                            const std::vector<std::string>& budgets,
+                                            usd_micros amount) const;
+    /// Row `id` now counts `counted`: its draws follow, up to what they first drew (a release or
+    /// proven expiry gives back; late evidence of payment takes again).
+    [[nodiscard]] result<void> follow_draws(detail::write_txn& t, std::uint64_t id,
+                                            usd_micros counted) const;
 
     // Ledger rows.
     [[nodiscard]] result<std::optional<detail::stored_row>> load_row(const detail::txn_base& t,

@@ -93,10 +93,7 @@ TEST_CASE("proxy/README.md's option table matches what purser proxy accepts", "[
         pos = key_end;
     }
     std::set<std::string> accepted{"payment"};
-    auto as_key = [](std::string flag) {
-        for (auto& c : flag) c = c == '-' ? '_' : c;
-        return flag;
-    };
+    auto as_key = [](const std::string& flag) { return purser::proxy::config_key(flag); };
     for (const auto& f : purser::proxy::config_flag_names()) accepted.insert(as_key(f));
     for (const auto& f : purser::proxy::config_switch_names()) accepted.insert(as_key(f));
     std::set<std::string> keys;

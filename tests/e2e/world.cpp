@@ -21,9 +21,13 @@ std::string bin() {
 
 }  // namespace
 
-world::world() {
+world::world(const std::function<void(const std::filesystem::path&)>& prepare) {
     env_["PURSER_HOME"] = (dir_.path() / "home").string();
     auto testnet_dir = dir_.path() / "testnet";
+    if (prepare) {
+        std::filesystem::create_directories(testnet_dir);
+        prepare(testnet_dir);
+    }
     testnet_ = std::make_unique<process>(
         std::vector<std::string>{bin(), "testnet", "up", "--dir", testnet_dir.string(), "--base-port", "0"},
         env_, dir_.path() / "logs", "testnet");

@@ -3,6 +3,7 @@
 // add agents, read balances from the chain and read the ledger through the CLI.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +18,9 @@ namespace purser::test {
 
 class world {
 public:
-    world();
+    /// `prepare`, when given, runs on the testnet's directory before the testnet starts (to
+    /// write its merchant configuration, say).
+    explicit world(const std::function<void(const std::filesystem::path&)>& prepare = {});
 
     /// Starts `purser proxy` with the testnet's funded payer keystore and CA; extra flags appended.
     void start_proxy(const std::vector<std::string>& extra = {});

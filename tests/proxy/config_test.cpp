@@ -337,48 +337,76 @@ TEST_CASE("config admin_listen takes a default or off or an address and names no
     CHECK(c.error().detail.find("admin") != std::string::npos);
 }
 
-TEST_CASE("config fleet section: file members, their own variables over them, host name as the default id", "[proxy]") {
+TEST_CASE("the fleet section: file object, its variables and flags, errors naming the key", "[proxy]") {
     purser::test::temp_dir home;
-    auto none = load_config(sources_with(home.path()));
-    REQUIRE(none);
-    CHECK_FALSE((*none)->fleet.enabled());
-
     const auto file = home.path() / "proxy.json";
-    write(file, R"({"fleet":{"database":"postgresql://purser:SECRETPW@db.example:5432/fleet",
-                             "password_file":"/run/secrets/fleet"}})");
+    write(file, R"({"fleet":{"database":"postgresql://purser@127.0.0.1:5432/fleet",
+                             "password_file":"/run/secrets/pg","proxy_id":"pod-7",
+                             "budgets":{"*":["org"],"research-1":["research","org","org"]},
+                             "lease_min":"0.05","lease_max":"2.5"}})");
     auto s = sources_with(home.path());
     s.file = file;
     auto c = load_config(s);
     REQUIRE(c);
-    CHECK((*c)->fleet.enabled());
-    CHECK((*c)->fleet.database == "postgresql://purser:SECRETPW@db.example:5432/fleet");
-    CHECK((*c)->fleet.password_file == std::filesystem::path("/run/secrets/fleet"));
-    CHECK_FALSE((*c)->fleet.proxy_id.empty());  // the host name
-    for (const auto& r : describe_config(**c)) {
-        if (r.key != "fleet") continue;
-        CHECK(r.value.dump().find("SECRETPW") == std::string::npos);
-        CHECK(r.value["database"] == "postgresql://(redacted)@db.example:5432/fleet");
-        CHECK(r.source == "file:" + file.string());
-    }
+    const fleet_settings& f = (*c)->fleet;
+    CHECK(f.enabled());
+    CHECK(f.database == "postgresql://purser@127.0.0.1:5432/fleet");
+    CHECK(f.password_file == std::filesystem::path("/run/secrets/pg"));
+    CHECK(f.proxy_id == "pod-7");
+    CHECK(f.lease_min_micros == 50'000);
+    CHECK(f.lease_max_micros == 2'500'000);
+    CHECK(f.budgets_of("research-1") == std::vector<std::string>{"org", "research"});
+    CHECK(f.budgets_of("anyone") == std::vector<std::string>{"org"});
+    CHECK((*c)->origin.at("fleet.proxy_id") == "file:" + file.string());
 
-    auto env = sources_with(home.path(), {{"PURSER_FLEET_DB", "host=127.0.0.1 port=5433 password=PW2"},
-                                          {"PURSER_FLEET_PROXY_ID", "pod-7"}});
-    env.file = file;
-    auto e = load_config(env);
-    REQUIRE(e);
-    CHECK((*e)->fleet.database == "host=127.0.0.1 port=5433 password=PW2");
-    CHECK((*e)->fleet.proxy_id == "pod-7");
-    CHECK((*e)->fleet.password_file == std::filesystem::path("/run/secrets/fleet"));  // from the file
-    for (const auto& r : describe_config(**e)) {
-        if (r.key == "fleet") CHECK(r.value.dump().find("PW2") == std::string::npos);
-    }
+    // The variables the budget CLI already reads, and flags, win over the file.
+    auto s2 = sources_with(home.path(), {{"PURSER_FLEET_DB", "postgresql://other@db/x"},
+                                         {"PURSER_FLEET_PROXY_ID", "from-env"}});
+    s2.file = file;
+    s2.flags["fleet-lease-max"] = {"3"};
+    auto c2 = load_config(s2);
+    REQUIRE(c2);
+    CHECK((*c2)->fleet.database == "postgresql://other@db/x");
+    CHECK((*c2)->fleet.proxy_id == "from-env");
+    CHECK((*c2)->fleet.lease_max_micros == 3'000'000);
+    CHECK((*c2)->origin.at("fleet.database") == "env:PURSER_FLEET_DB");
+    CHECK((*c2)->origin.at("fleet.lease_max") == "flag:--fleet-lease-max");
+    CHECK(env_name("fleet.database") == "PURSER_FLEET_DB");
+    CHECK(env_name("fleet.lease_min") == "PURSER_FLEET_LEASE_MIN");
+    CHECK(config_key("fleet-proxy-id") == "fleet.proxy_id");
 
-    write(file, R"({"fleet":{"database":"x","proxyid":"typo"}})");
-    auto unknown = load_config(s);
-    REQUIRE_FALSE(unknown);
-    CHECK(unknown.error().detail.find("proxyid") != std::string::npos);
-    auto bad_id = load_config(sources_with(home.path(), {{"PURSER_FLEET_DB", "x"},
-                                                         {"PURSER_FLEET_PROXY_ID", "pod 7; drop"}}));
-    REQUIRE_FALSE(bad_id);
-    CHECK(bad_id.error().detail.find("PURSER_FLEET_PROXY_ID") != std::string::npos);
+    auto fails_with = [&](const std::string& text, const std::string& needle) {
+        write(file, text);
+        auto bad = load_config(s);
+        INFO(text);
+        REQUIRE_FALSE(bad);
+        INFO(bad.error().detail);
+        CHECK(bad.error().detail.find(needle) != std::string::npos);
+    };
+    fails_with(R"({"fleet":{"database":"x","lease_min":"3","lease_max":"2"}})", "fleet.lease_min");
+    fails_with(R"({"fleet":{"database":"x","lease_min":0.5}})", "fleet.lease_min");
+    fails_with(R"({"fleet":{"database":"x","lease_max":"0"}})", "fleet.lease_max");
+    fails_with(R"({"fleet":{"database":"x","budgets":{"a":["Bad Name"]}}})", "fleet.budgets");
+    fails_with(R"({"fleet":{"database":"x","budgets":{"a":"org"}}})", "fleet.budgets");
+    fails_with(R"({"fleet":{"budgets":{"*":["org"]}}})", "fleet.database");
+    fails_with(R"({"fleet":{"proxy_id":"has space"}})", "fleet.proxy_id");
+    fails_with(R"({"fleet":{"databse":"x"}})", "fleet.databse");
+    fails_with(R"({"fleet":"postgresql://x"})", "fleet");
+    fails_with(R"({"fleet.database":"x"})", "fleet.database");
+}
+
+TEST_CASE("config show never prints a password written into fleet.database", "[proxy]") {
+    purser::test::temp_dir home;
+    for (const std::string db : {"postgresql://purser:SECRETPW@db.example:5432/fleet",
+                                 "host=db.example user=purser password=SECRETPW dbname=fleet"}) {
+        auto c = load_config(sources_with(home.path(), {{"PURSER_FLEET_DB", db}}));
+        REQUIRE(c);
+        for (const auto& r : describe_config(**c)) {
+            if (r.key != "fleet.database") continue;
+            CHECK(r.env == "PURSER_FLEET_DB");
+            CHECK(r.source == "env:PURSER_FLEET_DB");
+            CHECK(r.value.dump().find("SECRETPW") == std::string::npos);
+            CHECK(r.value.dump().find("db.example") != std::string::npos);
+        }
+    }
 }

@@ -163,6 +163,12 @@ TEST_CASE("every store reason code is produced by its policy", "[store][policy]"
     expect_approve(*s, usdc_request("rate", 1));
     decline(usdc_request("rate", 1), reason::rate_limited);
 
+    // A fleet budget without lease headroom here.
+    REQUIRE(s->add_agent("fleet", {}));
+    auto fleet_request = usdc_request("fleet", 1000);
+    fleet_request.budgets = {"org"};
+    decline(fleet_request, reason::budget_unavailable);
+
     // The proxy's codes are recorded through record_decline, one row each.
     for (reason r : {reason::no_supported_offer, reason::price_changed,
                      reason::body_too_large_to_replay, reason::wallet_locked,

@@ -20,7 +20,8 @@ static const char* design_codes =
     "`wallet_locked`, `iou_insufficient`, `store_unavailable`.";
 
 // DESIGN.md's list plus store_unavailable (the store could not decide: fail closed) and
-// iou_quarantined (a merchant broke a channel's rules), which the README lists with the others.
+// iou_quarantined (a merchant broke a channel's rules) and budget_unavailable (no fleet lease
+// headroom), which the README lists with the others.
 TEST_CASE("reason codes are exactly the documented ones, and round-trip", "[store][reason]") {
     std::set<std::string> design;
     std::string s = design_codes;
@@ -31,6 +32,7 @@ TEST_CASE("reason codes are exactly the documented ones, and round-trip", "[stor
     }
     REQUIRE(design.size() == 18);
     design.insert("iou_quarantined");
+    design.insert("budget_unavailable");
     std::set<std::string> ours;
     for (reason r : all_reasons) {
         const std::string text(to_string(r));

@@ -38,6 +38,9 @@ struct readiness {
     std::function<bool()> store_open;
     std::function<bool()> wallet_unlocked;
     std::function<bool()> listener_up;
+    /// The fleet database answered the last lease pass; empty = no fleet configured (then it
+    /// is neither checked nor shown).
+    std::function<bool()> fleet_database;
 };
 
 struct request {

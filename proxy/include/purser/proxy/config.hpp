@@ -21,8 +21,9 @@ namespace purser::proxy {
 /// backend that maps '_' to '-' would read a different header than the proxy checked.
 enum class underscore_policy { drop, reject, allow };
 
-/// The `fleet` section: where this proxy ships its ledger rows (issue 14). Unset `database` = no
-/// fleet: no outbox is kept and nothing is shipped. Parsed by proxy/src/config_fleet.cpp.
+/// The `fleet` section (issue 14): many proxies share budgets and ship their ledger rows through
+/// PostgreSQL. Unset `database` = no fleet: no outbox is kept, nothing is shipped, and agents draw
+/// on no fleet budget. The `fleet.*` rows of proxy/src/config.cpp parse it.
 struct fleet_settings {
     /// libpq connection string or URI (file key fleet.database, env PURSER_FLEET_DB). Its
     /// password, if any, belongs in password_file, not here.
@@ -30,12 +31,19 @@ struct fleet_settings {
     /// File holding the database password (fleet.password_file, PURSER_FLEET_PASSWORD_FILE).
     std::optional<std::filesystem::path> password_file;
     /// This proxy's name in the fleet (fleet.proxy_id, PURSER_FLEET_PROXY_ID); default the
-    /// host name. It must stay the same across restarts of the same store (the fleet ledger is
-    /// keyed by proxy id and row id) and differ between stores.
+    /// host name. It must stay the same across restarts of the same store (leases and the fleet
+    /// ledger are keyed by proxy id) and differ between stores.
     std::string proxy_id;
+    /// Agent name (or "*" for every agent not listed) -> the fleet budgets it draws from. A
+    /// payment needs lease headroom in each of them.
+    std::map<std::string, std::vector<std::string>> budgets;
+    std::uint64_t lease_min_micros = 100'000;     ///< Smallest lease asked for ($0.10).
+    std::uint64_t lease_max_micros = 10'000'000;  ///< Largest lease asked for ($10).
 
     [[nodiscard]] bool enabled() const { return !database.empty(); }
     bool operator==(const fleet_settings&) const = default;
+    /// The budgets `agent` draws from: its own entry, else "*", else none.
+    [[nodiscard]] const std::vector<std::string>& budgets_of(const std::string& agent) const;
 };
 
 /// Every option; proxy/README.md has the table. Names match the JSON keys; the environment
@@ -87,7 +95,8 @@ struct config {
     std::string admin_listen = "127.0.0.1:8403";
     /// File holding the admin API's bearer token (else PURSER_ADMIN_TOKEN, read by the CLI).
     std::optional<std::filesystem::path> admin_token_file;
-    /// Fleet shipping (PostgreSQL); see fleet_settings.
+    /// `fleet.*` keys: a `fleet` object in the file; PURSER_FLEET_DB, PURSER_FLEET_PASSWORD_FILE,
+    /// PURSER_FLEET_PROXY_ID, ... in the environment; --fleet-database, ... as flags.
     fleet_settings fleet;
     /// Where each key's value came from: "file:PATH", "env:PURSER_X" or "flag:--x" (the last
     /// source that set it, by precedence). A key that is not here has its default.
@@ -121,9 +130,14 @@ struct setting {
 /// Every key of `c` in table order, with its effective value and where it came from.
 [[nodiscard]] std::vector<setting> describe_config(const config& c);
 
-/// The environment variable of a config key: "PURSER_" and the key upper-cased
-/// ("store_dir" -> "PURSER_STORE_DIR"). Every key has one.
+/// The environment variable of a config key: "PURSER_" and the key upper-cased, '.' as '_'
+/// ("store_dir" -> "PURSER_STORE_DIR"), except where a key keeps a name users already set
+/// ("fleet.database" -> "PURSER_FLEET_DB", the budget CLI's variable). Every key has one.
 [[nodiscard]] std::string env_name(std::string_view key);
+
+/// The config key of a flag name without dashes ("store-dir" -> "store_dir", "fleet-proxy-id"
+/// -> "fleet.proxy_id"); the flag itself when no key has it.
+[[nodiscard]] std::string config_key(std::string_view flag);
 
 /// Builds the config. Errors: config_file (unreadable, not JSON, not an object), unknown_option
 /// (a file key or flag Purser does not know; the detail names it), invalid_option (wrong type,

@@ -92,6 +92,9 @@ public:
     void add_paid(std::string_view agent, std::string_view asset, std::string_view network,
                   const protocol::uint256& amount_atomic);
 
+    /// Fleet budgets (proxy::fleet_leases, after each of its passes): whether the fleet database
+    /// answered, and each budget's lease remaining in this store. Never set: not rendered.
+    void set_fleet(bool database_up, std::map<std::string, std::uint64_t> remaining_micros);
     /// The Prometheus text exposition format (version 0.0.4) of every metric, with `in_flight`
     /// as the purser_in_flight_atomic gauge. Label values are escaped (\\, \", \n) and invalid
     /// UTF-8 in them becomes U+FFFD, so a merchant's bytes cannot break a line or the parser.
@@ -106,6 +109,9 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> declines_;
     std::map<std::pair<std::string, std::string>, std::uint64_t> payments_;
     std::map<std::tuple<std::string, std::string, std::string>, protocol::uint256> paid_;
+    bool fleet_set_ = false;
+    bool fleet_up_ = false;
+    std::map<std::string, std::uint64_t> fleet_remaining_;
 };
 
 namespace detail {

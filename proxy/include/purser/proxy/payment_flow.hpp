@@ -123,6 +123,9 @@ struct payment_flow_options {
     /// Counts declines, payment outcomes and settled amounts (from the ledger rows the store
     /// returns, so the counters say what the ledger says); null = nothing counted.
     std::shared_ptr<metrics> stats;
+    /// The fleet budgets an agent draws on (fleet.budgets); null = none. Each reservation
+    /// needs lease headroom in all of them (store::reserve_request::budgets).
+    std::function<std::vector<std::string>(const std::string& agent)> budgets_of;
 };
 
 

@@ -57,6 +57,9 @@ struct reserve_request {
     /// Other names of `network` (its CAIP-2 id and v1 name): an agent allowed "eip155:84532" may
     /// pay a v1 offer on "base-sepolia", the same chain. Matched against allow-lists only.
     std::vector<std::string> network_aliases;
+    /// Fleet budgets the payment draws on (the proxy's fleet.budgets for the agent): each needs
+    /// local lease headroom for the amount, else the decline is budget_unavailable.
+    std::vector<std::string> budgets;
     /// Set for a batch-settlement voucher: amount_atomic is then ignored, and the row counts the
     /// increase of the channel's highest signed amount (see channel.hpp).
     std::optional<voucher_request> voucher;

@@ -32,6 +32,9 @@ enum class reason {
     iou_quarantined,             ///< (iou) The merchant broke the channel's rules (a charge above
                                  ///< the offer, a state that does not continue what was signed):
                                  ///< no further vouchers go to that channel.
+    budget_unavailable,          ///< A fleet budget the agent draws from has no local lease
+                                 ///< headroom for this payment (spent, not yet refilled, or the
+                                 ///< fleet database is out of reach): fail closed.
 };
 
 /// All codes, in declaration order (for tests and help text).
@@ -45,7 +48,7 @@ inline constexpr reason all_reasons[] = {
     reason::no_supported_offer,     reason::price_changed,
     reason::body_too_large_to_replay, reason::wallet_locked,
     reason::iou_insufficient,       reason::store_unavailable,
-    reason::iou_quarantined,
+    reason::iou_quarantined,        reason::budget_unavailable,
 };
 
 /// The snake_case code as DESIGN.md spells it ("daily_limit_exceeded").

@@ -13,6 +13,7 @@
 
 #include "purser/protocol/result.hpp"
 #include "purser/store/agent.hpp"
+#include "purser/store/budget_lease.hpp"
 #include "purser/store/errc.hpp"
 #include "purser/store/ledger.hpp"
 #include "purser/store/reason.hpp"
@@ -264,6 +265,28 @@ public:
     [[nodiscard]] result<channel> record_channel_exit(std::string_view id,
                                                       const protocol::uint256& returned,
                                                       channel_state to, std::string_view note);
+
+    // ---- fleet budget leases (budget_lease.hpp) ---------------------------------------------
+    // reserve_request::budgets names the budgets a payment draws on; reserve() declines
+    // budget_unavailable unless each has remaining() >= the amount, and consumes it on approval.
+
+    /// Installs a lease: a new account for its budget, or more of the open account's window.
+    /// Returns the account. Errors: invalid_argument (empty or long budget name, lease id 0,
+    /// granted 0, a lease id already installed), invalid_transition (the budget's account is
+    /// closing, or is of another window: close and forget it first), map_full, lmdb_failed.
+    [[nodiscard]] result<budget_account> add_budget_lease(const budget_lease_grant& grant);
+    /// Every budget account, by budget name. Errors: lmdb_failed, corrupt_record.
+    [[nodiscard]] result<std::vector<budget_account>> budget_accounts() const;
+    /// Stops draws on the budget's account and fixes what each of its leases spent (consumed,
+    /// filling the leases in order), to return them to the fleet database. Closing twice
+    /// returns the same figures. Later give-backs no longer reach it (what was in flight at the
+    /// close stays reported spent: never less than was signed). Errors: invalid_argument (no
+    /// account for the budget), map_full, lmdb_failed.
+    [[nodiscard]] result<budget_account> close_budget_account(const std::string& budget);
+    /// Deletes the closed account of `budget` with `serial` once its leases are returned.
+    /// Returns false when there is none (already forgotten). Errors: invalid_transition (the
+    /// account is not closing), map_full, lmdb_failed.
+    [[nodiscard]] result<bool> forget_budget_account(const std::string& budget, std::uint64_t serial);
 
     // ---- ledger --------------------------------------------------------------------------------
     /// Errors: reservation_not_found (no such row), lmdb_failed, corrupt_record.
