@@ -73,6 +73,9 @@ private:
         request_info info;
         std::optional<payment_plan> plan;
         bool is_retry = false;
+        /// The origin address the unpaid request was sent to: the paid retry connects there, to
+        /// the server that quoted the price, with no second name lookup.
+        std::optional<tcp::endpoint> origin_endpoint;
         bool retry_write_started = false;  // a byte of the paid retry may have left
         bool retried_after_402 = false;    // the one retry after a corrective 402 was sent
         bool hook_reported = false;

@@ -41,6 +41,20 @@ void session::start_upstream() {
         {},
         false});
     up_->buffer.reserve(io_chunk);
+    // A known address needs no lookup (and no hop to the resolver's thread): the paid retry goes
+    // where the unpaid request went, and an IP literal is its own address.
+    std::optional<tcp::endpoint> known = ex_.is_retry ? ex_.origin_endpoint : std::nullopt;
+    if (!known && is_ip_literal(ex_.dest.host)) {
+        known = tcp::endpoint(net::ip::make_address(ex_.dest.host), ex_.dest.port);
+    }
+    if (known) {
+        auto& lowest = up_->stream.lowest();
+        lowest.expires_after(ms(cfg_->upstream_timeout_ms));
+        lowest.async_connect(*known, [self = shared_from_this()](boost::system::error_code cec) {
+            self->on_upstream_connect(cec);
+        });
+        return;
+    }
     resolver_.async_resolve(
         ex_.dest.host, std::to_string(ex_.dest.port),
         [self = shared_from_this()](boost::system::error_code ec,
@@ -110,6 +124,11 @@ void session::start_upstream_tls() {
 
 void session::send_request() {
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
+    if (!ex_.is_retry) {
+        boost::system::error_code ec;
+        auto where = up_->stream.lowest().socket().remote_endpoint(ec);
+        if (!ec) ex_.origin_endpoint = where;
+    }
     // From here on a byte of the paid retry (and so the signature) may reach the origin: any
     // failure is maybe_delivered, never a reason to release the payment.
     if (ex_.is_retry) ex_.retry_write_started = true;
