@@ -282,13 +282,14 @@ std::vector<command_spec> build_table() {
                   config_opt}});
 
     // What every command on one channel with a merchant takes, after its own --amount.
-    const auto merchant_channel_opts = [&](option_spec amount) {
+    // `every`: refund and withdraw act on every channel with the merchant without --channel.
+    const auto merchant_channel_opts = [&](option_spec amount, bool every = false) {
         std::vector<option_spec> o{{"merchant", "URL", "a paid URL of the merchant (required)", "", ""},
                                    std::move(amount)};
         o.push_back(rpc_opt);
         o.push_back({"cacert", "FILE", "trust this CA for an https:// merchant", "", ""});
         o.push_back({"channel", "N", "which of the wallet's channels with the merchant (payment.iou.channels)",
-                     "0", ""});
+                     every ? "every one" : "0", ""});
         o.push_back(keystore_opt);
         o.push_back(config_opt);
         return o;
@@ -296,8 +297,9 @@ std::vector<command_spec> build_table() {
     t.push_back({"iou refund", "", "ask the merchant to refund what it has not charged",
                  "Reads the merchant's 402 terms at --merchant (a URL it charges for by\n"
                  "batch-settlement) to find the channel, then sends a zero-charge voucher for the\n"
-                 "running total with a refund request. The whole remainder closes the channel.\n",
-                 merchant_channel_opts({"amount", "X", "refund only this much (token units)", "the rest", ""})});
+                 "running total with a refund request. The whole remainder closes the channel.\n"
+                 "Without --channel, every channel with the merchant the store has open is refunded.\n",
+                 merchant_channel_opts({"amount", "X", "refund only this much (token units)", "the rest", ""}, true)});
     t.push_back({"iou deposit", "", "deposit into the channel with a merchant (your own transaction)",
                  "Reads the merchant's 402 terms at --merchant to find the channel, reserves the\n"
                  "deposit in the ledger (a deposit row, within payment.iou.max_channel and\n"
@@ -308,8 +310,11 @@ std::vector<command_spec> build_table() {
                  "Without a withdrawal pending, starts one of what the merchant has not claimed (or\n"
                  "--amount) and stops paying vouchers on the channel. The merchant may still claim\n"
                  "the vouchers it holds during the channel's withdrawDelay. Run it again once the\n"
-                 "delay has passed on chain to finalize: the rest comes back to the wallet.\n",
-                 merchant_channel_opts({"amount", "X", "withdraw only this much (token units)", "all unclaimed", ""})});
+                 "delay has passed on chain to finalize: the rest comes back to the wallet.\n"
+                 "Without --channel, every channel with the merchant is handled: those the store\n"
+                 "has, and those of payment.iou.channels the escrow holds money for.\n",
+                 merchant_channel_opts({"amount", "X", "withdraw only this much (token units)", "all unclaimed", ""},
+                                       true)});
 
     t.push_back({"fleet migrate", "", "create or update the fleet database's tables",
                  "Applies every schema version the database lacks, each once, under a lock (proxies\n"

@@ -1,9 +1,15 @@
 // purser iou balance [--merchant URL] [--format table|json]: the IOU channels this wallet pays
 // into, as the store keeps them (what was deposited, what the merchant charged and claimed, the
 // highest voucher signed, what is left).
-// purser iou refund --merchant URL [--amount X]: the cooperative refund of what the merchant has
-// not charged, asked of the merchant with a zero-charge voucher (x402.md §5.2).
+// purser iou refund --merchant URL [--amount X] [--channel N]: the cooperative refund of what the
+// merchant has not charged, asked of the merchant with a zero-charge voucher (x402.md §5.2).
+// purser iou withdraw --merchant URL [--amount X] [--channel N]: the timed exit on chain.
+// Without --channel, refund and withdraw handle every channel with the merchant in one run
+// (payment.iou.channels keeps up to 64 of them, salt = index).
+#include <algorithm>
+#include <functional>
 #include <iostream>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -111,11 +117,52 @@ struct merchant_channel {
     protocol::payment_required terms;
     protocol::payment_requirements offer;
     std::unique_ptr<wallet::local_signer> signer;
-    wallet::batch_channel channel;
+    wallet::batch_channel first;    ///< Channel 0 (salt zero), as make_batch_channel builds it.
+    std::optional<std::uint32_t> only;  ///< --channel N: act on that channel alone.
+    wallet::batch_channel channel;  ///< The channel acted on now (select_channel).
     std::string id;
     std::string network;  ///< CAIP-2
     unsigned decimals = 6;
 };
+
+/// With payment.iou.channels above 1 the wallet keeps channels 0..N-1 with the merchant (salt =
+/// index): makes channel `index` the one acted on.
+void select_channel(merchant_channel& mc, std::uint32_t index) {
+    mc.channel = wallet::with_salt(mc.first, wallet::indexed_salt(index));
+    mc.id = protocol::to_hex(mc.channel.id);
+}
+
+/// The most channels the proxy keeps with one merchant (payment.iou.channels is 1 to 64).
+constexpr std::uint32_t max_channels = 64;
+
+/// The channels a refund or withdrawal acts on: --channel N alone; else every channel with the
+/// merchant the store knows, and, when `held_on_chain` is given, those of the configured
+/// payment.iou.channels the escrow holds money for although the store lost them.
+result<std::vector<std::uint32_t>> channel_indexes(const options& o, merchant_channel& mc, const st::store& s,
+                                                   const std::function<result<bool>(const wallet::batch_channel&)>*
+                                                       held_on_chain = nullptr) {
+    if (mc.only) return std::vector<std::uint32_t>{*mc.only};
+    PURSER_TRY(stored, s.list_channels());
+    std::set<std::string> known;
+    for (const auto& c : stored) known.insert(c.id);
+    std::uint32_t configured = 1;
+    if (held_on_chain != nullptr) {
+        PURSER_TRY(cfg, resolve_config(o));
+        PURSER_TRY(policy, configured_iou_policy(*cfg));
+        configured = std::max<std::uint32_t>(1, policy.channels);
+    }
+    std::vector<std::uint32_t> out;
+    for (std::uint32_t i = 0; i < max_channels; ++i) {
+        select_channel(mc, i);
+        bool take = known.count(mc.id) != 0;
+        if (!take && held_on_chain != nullptr && i < configured) {
+            PURSER_TRY(held, (*held_on_chain)(mc.channel));
+            take = held;
+        }
+        if (take) out.push_back(i);
+    }
+    return out;
+}
 
 result<merchant_channel> read_merchant_channel(const options& o, const std::string& usage,
                                                testnet::http_call_options& call) {
@@ -146,15 +193,15 @@ result<merchant_channel> read_merchant_channel(const options& o, const std::stri
     out.signer = std::make_unique<wallet::local_signer>(std::move(key));
     const auto registry = protocol::network_registry::builtin();
     PURSER_TRY(channel, wallet::make_batch_channel(out.signer->address(), out.offer, registry));
-    // With payment.iou.channels above 1 the wallet keeps channels 0..N-1 with the merchant
-    // (salt = index); --channel picks one.
-    const std::string index_text = o.get_or("channel", "0");
-    auto index = protocol::uint256::from_decimal(index_text);
-    if (!index || !index->fits_bits(32)) {
-        return fail(protocol::errc::invalid_value, "--channel " + index_text + ": a channel index 0, 1, ...");
+    out.first = channel;
+    if (auto index_text = o.get("channel")) {
+        auto index = protocol::uint256::from_decimal(*index_text);
+        if (!index || !index->fits_bits(32)) {
+            return fail(protocol::errc::invalid_value, "--channel " + *index_text + ": a channel index 0, 1, ...");
+        }
+        out.only = static_cast<std::uint32_t>(index->low64());
     }
-    out.channel = wallet::with_salt(channel, wallet::indexed_salt(static_cast<std::uint32_t>(index->low64())));
-    out.id = protocol::to_hex(channel.id);
+    select_channel(out, out.only.value_or(0));
     const auto* net = registry.find(out.offer.network);
     if (net == nullptr) return fail(protocol::errc::unknown_network, out.offer.network);
     out.network = net->caip2;
@@ -181,22 +228,18 @@ int report_usage_or(const error& e) {
     return report(e, e.code == make_error_code(protocol::errc::missing_field) ? 2 : 1);
 }
 
-/// Asks the merchant at `url` to refund what it has not charged on this wallet's channel with it.
-int refund(const options& o) {
-    testnet::http_call_options call;
-    auto mc = read_merchant_channel(o, "usage: purser iou refund --merchant URL [--amount X]", call);
-    if (!mc) return report_usage_or(mc.error());
-    const std::string& id = mc->id;
-    const auto& url = mc->url;
-    const auto& url_text = mc->url_text;
-    wallet::local_signer& signer = *mc->signer;
-    const auto* channel = &mc->channel;
-    const auto& terms = mc->terms;
-    const auto* offer = &mc->offer;
+/// Asks the merchant to refund what it has not charged on the selected channel (mc.channel).
+int refund_one(const options& o, const merchant_channel& mc, st::store& store,
+               testnet::http_call_options call) {
+    const std::string& id = mc.id;
+    const auto& url = mc.url;
+    const auto& url_text = mc.url_text;
+    wallet::local_signer& signer = *mc.signer;
+    const auto* channel = &mc.channel;
+    const auto& terms = mc.terms;
+    const auto* offer = &mc.offer;
 
-    auto s = open_proxy_store(o);
-    if (!s) return report(s.error());
-    auto stored = (*s)->get_channel(id);
+    auto stored = store.get_channel(id);
     if (!stored) return report(stored.error());
     if (!*stored) return report("no IOU channel " + id + " with " + url.host + " in the store");
     const st::channel& c = **stored;
@@ -206,7 +249,7 @@ int refund(const options& o) {
     std::unique_ptr<chain::json_rpc_client> rpc;
     std::optional<protocol::uint256> balance_before;
     if (o.get("rpc") || std::getenv("PURSER_TESTNET_RPC") != nullptr) {
-        auto opened = channel_rpc(o, *mc);
+        auto opened = channel_rpc(o, mc);
         if (!opened) return report(opened.error());
         rpc = std::move(*opened);
         auto held = chain::read_escrow_channel(*rpc, protocol::batch_settlement_contract(), channel->id);
@@ -256,13 +299,37 @@ int refund(const options& o) {
     }
     const std::string refunded = units(returned, c.decimals);
     const bool whole = !o.get("amount");
-    auto noted = (*s)->record_channel_exit(id, returned, whole ? st::channel_state::closed : c.state,
+    auto noted = store.record_channel_exit(id, returned, whole ? st::channel_state::closed : c.state,
                                            "refunded " + refunded + " (tx " +
                                                st::bounded_text(receipt->transaction, 80) + ")");
     if (!noted) return report(noted.error());
     std::cout << "refunded " << refunded << " from channel " << id << " with " << url.host
               << " (tx " << st::printable(receipt->transaction).substr(0, 80) << "; amount from " << source << ")\n";
     return 0;
+}
+
+/// Refunds the channel --channel names, or every channel with the merchant the store has not
+/// closed, in one run; the exit status is 1 when any of them failed.
+int refund(const options& o) {
+    testnet::http_call_options call;
+    auto mc = read_merchant_channel(o, "usage: purser iou refund --merchant URL [--amount X] [--channel N]", call);
+    if (!mc) return report_usage_or(mc.error());
+    auto s = open_proxy_store(o);
+    if (!s) return report(s.error());
+    auto indexes = channel_indexes(o, *mc, **s);
+    if (!indexes) return report(indexes.error());
+    if (indexes->empty()) return report("no IOU channel with " + mc->url.host + " in the store");
+    int rc = 0;
+    for (const std::uint32_t i : *indexes) {
+        select_channel(*mc, i);
+        if (!mc->only) {
+            // Closed channels have nothing left to refund; the others are each asked.
+            auto c = (*s)->get_channel(mc->id);
+            if (c && *c && (**c).state == st::channel_state::closed) continue;
+        }
+        rc = std::max(rc, refund_one(o, *mc, **s, call));
+    }
+    return rc;
 }
 
 /// Seconds for a deposit authorization to stay valid: long enough for a slow block, short
@@ -368,61 +435,55 @@ int deposit(const options& o) {
 
 /// The timed exit: starts a withdrawal of what the merchant has not claimed (or --amount), and,
 /// run again once the channel's withdrawDelay has passed on chain, finalizes it.
-int withdraw(const options& o) {
-    testnet::http_call_options call;
-    auto mc = read_merchant_channel(o, "usage: purser iou withdraw --merchant URL [--amount X]", call);
-    if (!mc) return report_usage_or(mc.error());
-    auto rpc = channel_rpc(o, *mc);
-    if (!rpc) return report(rpc.error());
-    auto s = open_proxy_store(o);
-    if (!s) return report(s.error());
-    auto stored = (*s)->get_channel(mc->id);
+int withdraw_one(const options& o, const merchant_channel& mc, st::store& store, chain::json_rpc_client& rpc,
+                 bool quiet_if_empty) {
+    auto stored = store.get_channel(mc.id);
     if (!stored) return report(stored.error());
     const auto& escrow_address = protocol::batch_settlement_contract();
-    auto held = chain::read_escrow_channel(**rpc, escrow_address, mc->channel.id);
+    auto held = chain::read_escrow_channel(rpc, escrow_address, mc.channel.id);
     if (!held) return report(held.error());
     if (!*stored) {
         // The store lost the channel (or another store paid into it): the escrow on chain is
         // what there is to leave from, so it is adopted as the proxy would adopt it.
-        if (held->balance.is_zero()) return report("no IOU channel " + mc->id + " with " + mc->url.host + " on chain");
-        st::channel found = proxy::channel_record(mc->channel, mc->network, mc->decimals, st::ledger_host(mc->url.host));
+        if (held->balance.is_zero()) return report("no IOU channel " + mc.id + " with " + mc.url.host + " on chain");
+        st::channel found = proxy::channel_record(mc.channel, mc.network, mc.decimals, st::ledger_host(mc.url.host));
         found.deposited = held->balance;
         found.claimed = held->total_claimed;
-        auto adopted = (*s)->adopt_channel(found);
+        auto adopted = store.adopt_channel(found);
         if (!adopted) return report(adopted.error());
         *stored = std::move(*adopted);
     }
     const st::channel& c = **stored;
-    auto pending = chain::read_pending_withdrawal(**rpc, escrow_address, mc->channel.id);
+    auto pending = chain::read_pending_withdrawal(rpc, escrow_address, mc.channel.id);
     if (!pending) return report(pending.error());
 
     if (!pending->amount.is_zero()) {
-        const std::uint64_t ready_at = pending->requested_at + mc->channel.config.withdraw_delay;
-        auto chain_now = chain::latest_block_time(**rpc);
+        const std::uint64_t ready_at = pending->requested_at + mc.channel.config.withdraw_delay;
+        auto chain_now = chain::latest_block_time(rpc);
         if (!chain_now) return report(chain_now.error());
         if (*chain_now < ready_at) {
-            std::cout << "withdrawal of " << units(pending->amount, mc->decimals) << " pending; it can be finalized in "
+            std::cout << "withdrawal of " << units(pending->amount, mc.decimals) << " pending; it can be finalized in "
                       << (ready_at - *chain_now) << " s (run this again then)\n";
             return 0;
         }
-        auto outcome = chain::send_transaction(**rpc, *mc->signer, escrow_address,
-                                               protocol::escrow::encode_finalize_withdraw(mc->channel.config), {});
+        auto outcome = chain::send_transaction(rpc, *mc.signer, escrow_address,
+                                               protocol::escrow::encode_finalize_withdraw(mc.channel.config), {});
         if (!outcome) return report(outcome.error());
         if (!outcome->mined || !outcome->succeeded) {
             return report("finalizeWithdraw " + protocol::to_hex(outcome->hash) +
                           (outcome->mined ? " reverted: " + st::printable(outcome->revert_reason) : " has no receipt yet"));
         }
         // What came back is what the escrow no longer holds, read from the chain.
-        auto after = chain::read_escrow_channel(**rpc, escrow_address, mc->channel.id);
+        auto after = chain::read_escrow_channel(rpc, escrow_address, mc.channel.id);
         if (!after) return report(after.error());
         const protocol::uint256 returned = held->balance > after->balance ? *held->balance.sub(after->balance)
                                                                           : protocol::uint256{};
         const bool empty = after->balance <= after->total_claimed;
-        auto noted = (*s)->record_channel_exit(mc->id, returned, empty ? st::channel_state::closed : st::channel_state::open,
-                                               "withdrew " + units(returned, mc->decimals) + " (tx " +
+        auto noted = store.record_channel_exit(mc.id, returned, empty ? st::channel_state::closed : st::channel_state::open,
+                                               "withdrew " + units(returned, mc.decimals) + " (tx " +
                                                    protocol::to_hex(outcome->hash) + ")");
         if (!noted) return report(noted.error());
-        std::cout << "withdrew " << units(returned, mc->decimals) << " from channel " << mc->id << " (tx "
+        std::cout << "withdrew " << units(returned, mc.decimals) << " from channel " << mc.id << " (tx "
                   << protocol::to_hex(outcome->hash) << ")\n";
         return 0;
     }
@@ -431,31 +492,62 @@ int withdraw(const options& o) {
                                                                             : protocol::uint256{};
     protocol::uint256 amount = unclaimed;
     if (auto text = o.get("amount")) {
-        auto parsed = protocol::parse_units(*text, mc->decimals);
+        auto parsed = protocol::parse_units(*text, mc.decimals);
         if (!parsed || parsed->is_zero()) return report("--amount " + *text + ": a positive amount of token units", 2);
         amount = *parsed;
     }
-    if (amount.is_zero()) return report("nothing to withdraw: the merchant has claimed all of channel " + mc->id);
+    if (amount.is_zero()) {
+        if (!quiet_if_empty) return report("nothing to withdraw: the merchant has claimed all of channel " + mc.id);
+        std::cout << "nothing to withdraw from channel " << mc.id << ": the merchant has claimed all of it\n";
+        return 0;
+    }
     if (amount > unclaimed) {
-        return report("--amount is above the " + units(unclaimed, mc->decimals) + " the merchant has not claimed");
+        return report("--amount is above the " + units(unclaimed, mc.decimals) + " the merchant has not claimed");
     }
     // No further vouchers from the moment the exit is decided: recorded before the transaction.
     const st::channel_state before = c.state;
-    auto marked = (*s)->set_channel_state(mc->id, st::channel_state::withdrawing, "withdrawal started");
+    auto marked = store.set_channel_state(mc.id, st::channel_state::withdrawing, "withdrawal started");
     if (!marked) return report(marked.error());
-    auto outcome = chain::send_transaction(**rpc, *mc->signer, escrow_address,
-                                           protocol::escrow::encode_initiate_withdraw(mc->channel.config, amount), {});
+    auto outcome = chain::send_transaction(rpc, *mc.signer, escrow_address,
+                                           protocol::escrow::encode_initiate_withdraw(mc.channel.config, amount), {});
     if (!outcome || (outcome->mined && !outcome->succeeded)) {
         // Refused or reverted: nothing was started on chain, so vouchers may go on.
-        (void)(*s)->set_channel_state(mc->id, before, "withdrawal not started");
+        (void)store.set_channel_state(mc.id, before, "withdrawal not started");
         return report("initiateWithdraw failed: " +
                       (!outcome ? outcome.error().message() : st::printable(outcome->revert_reason)));
     }
     if (!outcome->mined) return report("initiateWithdraw " + protocol::to_hex(outcome->hash) + " has no receipt yet");
-    std::cout << "withdrawal of " << units(amount, mc->decimals) << " started (tx " << protocol::to_hex(outcome->hash)
+    std::cout << "withdrawal of " << units(amount, mc.decimals) << " started (tx " << protocol::to_hex(outcome->hash)
               << "); the merchant may still claim the vouchers it holds for "
-              << mc->channel.config.withdraw_delay << " s; then run this again to finalize\n";
+              << mc.channel.config.withdraw_delay << " s; then run this again to finalize\n";
     return 0;
+}
+
+/// Withdraws from the channel --channel names, or from every channel with the merchant (those
+/// the store has, and those of payment.iou.channels the escrow holds money for), in one run; the
+/// exit status is 1 when any of them failed.
+int withdraw(const options& o) {
+    testnet::http_call_options call;
+    auto mc = read_merchant_channel(o, "usage: purser iou withdraw --merchant URL [--amount X] [--channel N]", call);
+    if (!mc) return report_usage_or(mc.error());
+    auto rpc = channel_rpc(o, *mc);
+    if (!rpc) return report(rpc.error());
+    auto s = open_proxy_store(o);
+    if (!s) return report(s.error());
+    const std::function<result<bool>(const wallet::batch_channel&)> held =
+        [&](const wallet::batch_channel& ch) -> result<bool> {
+        PURSER_TRY(h, chain::read_escrow_channel(**rpc, protocol::batch_settlement_contract(), ch.id));
+        return !h.balance.is_zero();
+    };
+    auto indexes = channel_indexes(o, *mc, **s, &held);
+    if (!indexes) return report(indexes.error());
+    if (indexes->empty()) return report("no IOU channel with " + mc->url.host + " in the store or on chain");
+    int rc = 0;
+    for (const std::uint32_t i : *indexes) {
+        select_channel(*mc, i);
+        rc = std::max(rc, withdraw_one(o, *mc, **s, **rpc, !mc->only && indexes->size() > 1));
+    }
+    return rc;
 }
 
 }  // namespace

@@ -65,6 +65,9 @@ struct request_part {
     bool prefix_sent = false;
     std::size_t streamed_bytes = 0;
     http::request<http::string_body> replay;  ///< The buffered request, sent again byte for byte.
+    /// The origin address the unpaid request was sent to: the paid retry connects there, to the
+    /// server that quoted the price, with no second name lookup.
+    std::optional<tcp::endpoint> origin_address;
 };
 
 /// What goes back to the agent.

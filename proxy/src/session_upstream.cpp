@@ -46,6 +46,15 @@ void session::start_upstream() {
         {},
         false});
     up_->buffer.reserve(io_chunk);
+    if (ex_.paying() && ex_.request.origin_address) {
+        auto& lowest = up_->stream.lowest();
+        lowest.expires_after(ms(cfg_->upstream_timeout_ms));
+        lowest.async_connect(*ex_.request.origin_address,
+                             [self = shared_from_this()](boost::system::error_code ec) {
+                                 self->on_upstream_connect(ec);
+                             });
+        return;
+    }
     resolve_origin([self = shared_from_this()](boost::system::error_code ec,
                                                const std::vector<tcp::endpoint>& addresses) {
         if (ec)
@@ -133,6 +142,11 @@ void session::start_upstream_tls() {
 
 void session::send_request() {
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
+    if (!ex_.paying()) {
+        boost::system::error_code ec;
+        const auto where = up_->stream.lowest().socket().remote_endpoint(ec);
+        if (!ec) ex_.request.origin_address = where;
+    }
     // From here on a byte of the paid retry (and so the signature) may reach the origin: any
     // failure is maybe_delivered, never a reason to release the payment.
     if (ex_.paying()) ex_.payment->may_have_left = true;

@@ -1,6 +1,7 @@
 // `batch-settlement` on EVM: the verification rules of the EVM binding (channel config, token,
 // receiver, authorizer, delay, voucher signature, existence, balance, cumulative bounds) and the
 // settle actions deposit / voucher / claim / settle / refund.
+#include "batch_checks.hpp"
 #include "facilitator_detail.hpp"
 #include "purser/protocol/eip712.hpp"
 #include "purser/protocol/networks.hpp"
@@ -91,24 +92,17 @@ check parse_batch(chain& c, const json& payload, const json& req, batch_input& i
 
 check verify_parsed(chain& c, const batch_input& in, const json& req) {
     const std::string payer = in.config.payer.to_checksum();
-    if (protocol::channel_id(c.chain_id(), in.config) != in.id) return breject("channel_id_mismatch", "", payer);
-    auto asset = address::parse(req.value("asset", ""));
-    if (!asset || in.config.token != *asset) return breject("token_mismatch", "", payer);
-    auto pay_to = address::parse(req.value("payTo", ""));
-    if (!pay_to || in.config.receiver != *pay_to) return breject("receiver_mismatch", "", payer);
     const json extra = req.value("extra", json::object());
-    auto ra = address::parse(extra.value("receiverAuthorizer", ""));
-    if (!ra || in.config.receiver_authorizer != *ra) return breject("receiver_authorizer_mismatch", "", payer);
-    auto delay = to_u256(extra.value("withdrawDelay", json()));
-    if (!delay || *delay != uint256{in.config.withdraw_delay}) return breject("withdraw_delay_mismatch", "", payer);
-    if (in.config.withdraw_delay < 900 || in.config.withdraw_delay > 2592000) {
-        return breject("withdraw_delay_out_of_range", "", payer);
-    }
+    channel_terms terms;
+    if (auto a = address::parse(req.value("asset", ""))) terms.token = *a;
+    if (auto a = address::parse(req.value("payTo", ""))) terms.receiver = *a;
+    if (auto a = address::parse(extra.value("receiverAuthorizer", ""))) terms.receiver_authorizer = *a;
+    terms.withdraw_delay = to_u256(extra.value("withdrawDelay", json()));
+    if (auto why = channel_config_mismatch(c.chain_id(), in.config, in.id, terms)) return breject(*why, "", payer);
     if (!in.max_claimable.fits_bits(128)) return breject(in.type + "_payload", "maxClaimableAmount above uint128", payer);
-    auto digest = protocol::eip712::hash_typed_data(protocol::voucher_typed_data(c.chain_id(), in.id, in.max_claimable));
-    auto signer = digest ? recover_signer(*digest, in.voucher_signature) : tl::unexpected(digest.error());
-    const address& expected = in.config.payer_authorizer.is_zero() ? in.config.payer : in.config.payer_authorizer;
-    if (!signer || *signer != expected) return breject("voucher_signature", "", payer);
+    if (!voucher_signed_by_payer(c.chain_id(), in.config, in.id, in.max_claimable, in.voucher_signature)) {
+        return breject("voucher_signature", "", payer);
+    }
     auto ch = c.channel(in.id);
     if (!ch) return breject("channel_state_read_failed", ch.error().message(), payer);
     uint256 effective = ch->balance;

@@ -1,11 +1,17 @@
 // The merchant's side of batch-settlement: per-channel cumulative accounting, corrective 402s,
 // deposits settled through the facilitator, vouchers kept for later claims, cooperative refunds.
+// As the official server, an EOA-signed voucher on a channel whose on-chain state is fresh is
+// verified here and never sent to the facilitator: a voucher costs the merchant no round trip.
+#include "batch_checks.hpp"
 #include "merchant_detail.hpp"
 #include "purser/protocol/bytes.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/protocol/x402_types.hpp"
 #include "purser/testnet/errc.hpp"
 #include "purser/testnet/merchant.hpp"
+
+#include <algorithm>
+#include <chrono>
 
 namespace purser::testnet {
 
@@ -27,6 +33,11 @@ uint256 dec(const json& j) {
 std::string lower(std::string s) {
     for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     return s;
+}
+
+std::uint64_t onchain_state_ttl_ms(const merchant_config& c) {
+    if (c.onchain_state_ttl_ms) return *c.onchain_state_ttl_ms;
+    return std::clamp<std::uint64_t>(c.withdraw_delay * 1000 / 3, 30'000, 300'000);
 }
 
 ojson channel_state(const json& snapshot, const uint256& charged) {
@@ -96,21 +107,65 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
         return challenge(req, route, "invalid_batch_settlement_evm_cumulative_amount_mismatch", accepts);
     };
 
-    // As the official server (server/verify.ts handleBeforeVerify): a known channel whose voucher
-    // does not continue the charged total gets the corrective 402 before any facilitator call,
-    // once the channel config is shown to hash to the channel id.
-    if (auto known = load()) {
-        auto cfg = protocol::channel_config_from_json(json::parse(p.value("channelConfig", ojson()).dump()));
-        const bool bound = cfg && lower(protocol::to_hex(protocol::channel_id(protocol::testnet_chain_id, *cfg))) == id;
-        auto expected = expected_max(*known);
-        if (bound && (!expected || max != *expected)) return corrective(*known);
+    // As the official server (server/verify.ts handleBeforeVerify), an EOA-signed voucher is
+    // checked here first, with no facilitator call: its config against the offer and its
+    // signature against the payer authorizer.
+    auto cfg = protocol::channel_config_from_json(json::parse(p.value("channelConfig", ojson()).dump()));
+    const auto id_bytes = protocol::bytes32_from_hex(id);
+    const bool bound = cfg && id_bytes && protocol::channel_id(protocol::testnet_chain_id, *cfg) == *id_bytes;
+    const bool eoa_voucher = type == "voucher" && cfg && !cfg->payer_authorizer.is_zero();
+    if (eoa_voucher) {
+        const std::string prefix = "invalid_batch_settlement_evm_";
+        if (!id_bytes) return challenge(req, route, prefix + "voucher_payload");
+        detail::channel_terms terms{config_.asset, config_.pay_to, config_.receiver_authorizer,
+                                    uint256{config_.withdraw_delay}};
+        if (auto why = detail::channel_config_mismatch(protocol::testnet_chain_id, *cfg, *id_bytes, terms)) {
+            return challenge(req, route, prefix + *why);
+        }
+        auto sig = protocol::from_hex(voucher.value("signature", ""));
+        if (!sig || !detail::voucher_signed_by_payer(protocol::testnet_chain_id, *cfg, *id_bytes, max, *sig)) {
+            return challenge(req, route, prefix + "voucher_signature");
+        }
     }
 
-    auto verified = detail::call_facilitator(config_, "verify", 2, payload, offer);
-    if (!verified) return challenge(req, route, verified.error().detail);
-    if (!verified->value("isValid", false)) return challenge(req, route, verified->value("invalidReason", "invalid_payment"));
-    const json snapshot = verified->value("extra", json::object());
-    const std::string payer = verified->value("payer", "");
+    // A known channel whose voucher does not continue the charged total gets the corrective 402
+    // before any facilitator call, once the channel config is shown to hash to the channel id.
+    std::optional<json> local_snapshot;  // the chain's state as last seen, when still fresh
+    if (auto known = load()) {
+        auto expected = expected_max(*known);
+        if (bound && (!expected || max != *expected)) return corrective(*known);
+        // The official server's local verification (evaluateVoucherAgainstCachedState): while the
+        // channel's on-chain state is fresh, an EOA-signed voucher is judged against it here and
+        // the facilitator is not asked. Deposits and refunds always go to the facilitator.
+        const auto ttl = std::chrono::milliseconds(onchain_state_ttl_ms(config_));
+        if (eoa_voucher && bound && known->onchain_synced_at &&
+            std::chrono::steady_clock::now() - *known->onchain_synced_at <= ttl) {
+            const std::string prefix = "invalid_batch_settlement_evm_";
+            if (max > dec(known->snapshot.value("balance", json("0")))) {
+                return challenge(req, route, prefix + "cumulative_exceeds_balance");
+            }
+            if (!(max > dec(known->snapshot.value("totalClaimed", json("0"))))) {
+                return challenge(req, route, prefix + "cumulative_below_claimed");
+            }
+            local_snapshot = known->snapshot;
+        }
+    }
+
+    json snapshot;
+    std::string payer;
+    if (local_snapshot) {
+        snapshot = std::move(*local_snapshot);
+        payer = cfg->payer.to_checksum();
+    } else {
+        auto verified = detail::call_facilitator(config_, "verify", 2, payload, offer);
+        if (!verified) return challenge(req, route, verified.error().detail);
+        if (!verified->value("isValid", false)) {
+            return challenge(req, route, verified->value("invalidReason", "invalid_payment"));
+        }
+        snapshot = verified->value("extra", json::object());
+        payer = verified->value("payer", "");
+    }
+    const bool verified_on_chain = !local_snapshot.has_value();
 
     std::optional<channel_record> stored = load();
     if (!stored) {
@@ -149,7 +204,21 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
         if (!settled->value("success", false)) return detail::settle_failed_v2(*settled);
         rec.claimed = rec.charged;
         json receipt = *settled;
+        // The refund moved the channel's balance: what the facilitator reports after it is the
+        // chain's state from now on.
+        if (receipt.contains("extra") && receipt["extra"].contains("channelState")) {
+            rec.snapshot = receipt["extra"]["channelState"];
+            rec.onchain_synced_at = std::chrono::steady_clock::now();
+        }
         receipt["extra"]["channelState"]["chargedCumulativeAmount"] = rec.charged.to_decimal();
+        // The hostile merchant's refund lies: the receipt's word on what came back, never what the
+        // escrow returned.
+        if (route.lie == merchant_lie::iou_refund_overstated || route.lie == merchant_lie::iou_refund_understated) {
+            const uint256 returned = dec(receipt.value("amount", json("0")));
+            receipt["amount"] = route.lie == merchant_lie::iou_refund_overstated
+                                    ? returned.mul(uint256{2}).value_or(returned).to_decimal()
+                                    : std::string("1");
+        }
         json state = receipt["extra"]["channelState"];
         if (dec(state.value("balance", json("0"))) == dec(state.value("totalClaimed", json("0")))) {
             std::lock_guard lock(batch_mutex_);
@@ -190,6 +259,7 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     rec.signature = voucher.value("signature", "");
     rec.config = json::parse(p["channelConfig"].dump());
     rec.snapshot = state_snapshot;
+    if (verified_on_chain) rec.onchain_synced_at = std::chrono::steady_clock::now();
     save(rec);
 
     ojson body;
@@ -236,7 +306,10 @@ result<json> merchant::settle_batches() {
         // Payments on other channels' locks may have moved `charged` on meanwhile: only what
         // was claimed counts as claimed.
         for (const auto& [id, to] : claiming) {
-            if (auto it = channels_.find(id); it != channels_.end()) it->second.claimed = to;
+            if (auto it = channels_.find(id); it != channels_.end()) {
+                it->second.claimed = to;
+                it->second.snapshot["totalClaimed"] = to.to_decimal();
+            }
         }
     }
     ojson settle_payload{{"x402Version", 2},

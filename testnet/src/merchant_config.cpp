@@ -64,6 +64,12 @@ json default_hostile_merchant_json() {
     add("iou-stale-state", "Takes a voucher, reports a running total that does not move");
     routes.back()["price"] = "1000";
     routes.back()["schemes"] = {"batch-settlement"};
+    add("iou-refund-overstated", "Takes vouchers honestly; a refund's receipt says twice what came back");
+    routes.back()["price"] = "1000";
+    routes.back()["schemes"] = {"batch-settlement"};
+    add("iou-refund-understated", "Takes vouchers honestly; a refund's receipt says 1 atomic unit came back");
+    routes.back()["price"] = "1000";
+    routes.back()["schemes"] = {"batch-settlement"};
     return json{{"x402Version", 2},
                 {"asset", std::string(protocol::testnet_usdc)},
                 {"withdrawDelay", 900},
@@ -94,6 +100,13 @@ result<merchant_config> merchant_config_from_json(const json& j) {
     }
     c.facilitator_url = j["facilitator"];
     c.withdraw_delay = j.value("withdrawDelay", std::uint64_t{900});
+    if (j.contains("onchainStateTtlMs")) {
+        const auto& t = j["onchainStateTtlMs"];
+        if (!t.is_number_integer() || t.get<std::int64_t>() < 0) {
+            return fail(errc::invalid_request, "onchainStateTtlMs must be a non-negative integer");
+        }
+        c.onchain_state_ttl_ms = j["onchainStateTtlMs"].get<std::uint64_t>();
+    }
     c.max_timeout_seconds = j.value("maxTimeoutSeconds", std::uint64_t{300});
     if (c.max_timeout_seconds == 0) return fail(errc::invalid_request, "maxTimeoutSeconds must be > 0");
     c.stream_events = j.value("streamEvents", std::uint64_t{5});
@@ -142,7 +155,9 @@ result<merchant_config> merchant_config_from_json(const json& j) {
             if (!lie) return fail(errc::invalid_request, where + ".lie is unknown");
             // Each lie is written against one v2 flow (the IOU ones against batch-settlement, the
             // others against exact); anywhere else it would silently not happen.
-            const bool iou_lie = *lie == merchant_lie::iou_overcharge || *lie == merchant_lie::iou_stale_state;
+            const bool iou_lie = *lie == merchant_lie::iou_overcharge || *lie == merchant_lie::iou_stale_state ||
+                                 *lie == merchant_lie::iou_refund_overstated ||
+                                 *lie == merchant_lie::iou_refund_understated;
             const std::vector<std::string> flow{iou_lie ? "batch-settlement" : "exact"};
             if (*lie != merchant_lie::none && (c.x402_version != 2 || !route.price || route.schemes != flow)) {
                 return fail(errc::invalid_request,

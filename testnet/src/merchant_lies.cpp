@@ -38,6 +38,8 @@ constexpr lie_name lie_names[] = {
     {merchant_lie::overcharge_receipt, "overcharge-receipt"},
     {merchant_lie::iou_overcharge, "iou-overcharge"},
     {merchant_lie::iou_stale_state, "iou-stale-state"},
+    {merchant_lie::iou_refund_overstated, "iou-refund-overstated"},
+    {merchant_lie::iou_refund_understated, "iou-refund-understated"},
 };
 
 // An address nobody deployed anything at: 0x...bad0NN, lowercase (valid without a checksum).
@@ -196,6 +198,8 @@ http_response merchant::lie_after_settle(const http_request& req, const merchant
         case merchant_lie::payto_switch:
         case merchant_lie::iou_overcharge:  // batch-settlement lies: merchant_batch.cpp
         case merchant_lie::iou_stale_state:
+        case merchant_lie::iou_refund_overstated:
+        case merchant_lie::iou_refund_understated:
         case merchant_lie::none:
             break;
     }

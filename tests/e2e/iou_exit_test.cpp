@@ -142,6 +142,75 @@ TEST_CASE("iou withdraw leaves a channel the store has lost, from what the escro
     CHECK(ch["deposited"] == "20000");
 }
 
+TEST_CASE("iou withdraw without --channel starts and then finalizes the exit of every channel with the merchant", "[e2e][iou]") {
+    world w;
+    const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/metered";
+    const std::string rpc = w.env("PURSER_TESTNET_RPC");
+    const std::string keystore = w.env("PURSER_TESTNET_KEYSTORE");
+    const auto two = w.dir() / "two-channels.json";
+    std::ofstream(two) << R"({"payment": {"iou": {"channels": 2}}})";
+    const uint256 start = w.balance(w.payer());
+    for (const char* index : {"0", "1"}) {
+        auto deposited = w.purser({"iou", "deposit", "--merchant", url, "--amount", "0.02", "--rpc", rpc, "--keystore",
+                                   keystore, "--config", two.string(), "--channel", index});
+        INFO(deposited.out + deposited.err);
+        REQUIRE(deposited.exit_code == 0);
+    }
+    CHECK(*start.sub(w.balance(w.payer())) == uint256(40'000));
+    // A store that lost both channels, with the same payment.iou.channels: each is found on chain.
+    const auto amnesiac = w.dir() / "empty-store-two.json";
+    std::ofstream(amnesiac) << R"({"store_dir": ")" << (w.dir() / "empty-store-two").string()
+                            << R"(", "payment": {"iou": {"channels": 2}}})";
+    auto count = [](const std::string& text, const std::string& what) {
+        std::size_t n = 0;
+        for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+        return n;
+    };
+    auto started = w.purser({"iou", "withdraw", "--merchant", url, "--rpc", rpc, "--keystore", keystore, "--config",
+                             amnesiac.string()});
+    INFO(started.out + started.err);
+    REQUIRE(started.exit_code == 0);
+    CHECK(count(started.out, "withdrawal of 0.02 started") == 2);
+
+    advance_chain(w, 901);
+    auto finalized = w.purser({"iou", "withdraw", "--merchant", url, "--rpc", rpc, "--keystore", keystore, "--config",
+                               amnesiac.string()});
+    INFO(finalized.out + finalized.err);
+    REQUIRE(finalized.exit_code == 0);
+    CHECK(count(finalized.out, "withdrew 0.02") == 2);
+    CHECK(w.balance(w.payer()) == start);
+}
+
+TEST_CASE("iou refund counts what the escrow returned when the merchant's refund receipt lies", "[e2e][iou][hostile]") {
+    const std::string lie = GENERATE(std::string("iou-refund-overstated"), std::string("iou-refund-understated"));
+    world w;
+    auto token = w.add_agent("refunded", {"--per-request", "0.01", "--daily", "1"});
+    const auto config = w.dir() / "refund-config.json";
+    std::ofstream(config) << R"({"payment": {"iou": {"deposit": "0.05"}}})";
+    const std::string url = w.env("PURSER_TESTNET_HOSTILE_HTTP") + "/lie/" + lie;
+    const uint256 start = w.balance(w.payer());
+    w.start_proxy({"--config", config.string()});
+    for (int i = 0; i < 3; ++i) {
+        auto reply = w.via_proxy("refunded", token, {url});
+        INFO(reply.raw);
+        REQUIRE(reply.status == 200);
+    }
+    CHECK(*start.sub(w.balance(w.payer())) == uint256(50'000));
+
+    // The receipt says twice what came back, or 1 unit; the escrow says 0.047.
+    auto refunded = w.purser({"iou", "refund", "--merchant", url, "--rpc", w.env("PURSER_TESTNET_RPC"), "--keystore",
+                              w.env("PURSER_TESTNET_KEYSTORE"), "--config", config.string()});
+    INFO(refunded.out + refunded.err);
+    REQUIRE(refunded.exit_code == 0);
+    CHECK(refunded.out.find("refunded 0.047 ") != std::string::npos);
+    CHECK(refunded.out.find("amount from the escrow on chain") != std::string::npos);
+    CHECK(*start.sub(w.balance(w.payer())) == uint256(3'000));
+    auto ch = channel_of(w, url);
+    CHECK(ch["state"] == "closed");
+    CHECK(ch["deposited"] == "3000");
+    CHECK(ch["available"] == "0");
+}
+
 TEST_CASE("the testnet chain refuses raw transactions that are not well-formed escrow calls for its chain", "[e2e][iou]") {
     world w;
     auto rpc_call = [&](const std::string& method, const nlohmann::json& params) {

@@ -359,6 +359,20 @@ TEST_CASE("several channels with one merchant spread concurrent vouchers, keep e
     uint256 claimed;
     for (const auto& c : after) claimed = *claimed.add(w.escrow(c["channel"].get<std::string>()).second);
     CHECK(claimed == uint256(18'000));
+
+    // One refund run, without --channel, returns what the merchant did not charge on every
+    // channel: the wallet is down exactly the charges, and each channel is closed and empty.
+    auto refunded = w.purser({"iou", "refund", "--merchant", url, "--rpc", w.env("PURSER_TESTNET_RPC"), "--keystore",
+                              w.env("PURSER_TESTNET_KEYSTORE"), "--config", config.string()});
+    INFO(refunded.out + refunded.err);
+    REQUIRE(refunded.exit_code == 0);
+    CHECK(*payer_start.sub(w.balance(w.payer())) == uint256(18'000));
+    for (const auto& c : channels_of(w)) {
+        INFO(c.dump());
+        CHECK(c["state"] == "closed");
+        const auto held = w.escrow(c["channel"].get<std::string>());
+        CHECK(held.first <= held.second);  // nothing left that the merchant did not claim
+    }
 }
 
 TEST_CASE("payment.iou.channels takes an integer from 1 to 64, and the proxy names the key otherwise", "[e2e][iou]") {

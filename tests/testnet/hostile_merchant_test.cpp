@@ -369,7 +369,7 @@ TEST_CASE("hostile merchant config parses its lies and refuses bad ones", "[test
     j["facilitator"] = "http://127.0.0.1:1";
     auto c = testnet::merchant_config_from_json(j);
     REQUIRE(c);
-    REQUIRE(c->routes.size() == 13);
+    REQUIRE(c->routes.size() == 15);
     for (const auto& r : c->routes) {
         INFO(r.path);
         CHECK(r.path == "/lie/" + std::string(testnet::to_string(r.lie)));

@@ -30,7 +30,10 @@ std::vector<bytes> unsigned_items(const eip1559_transaction& tx) {
 }
 
 bytes typed(const bytes& payload) {
-    bytes out{type_eip1559};
+    // Sized first: GCC 12 at -O2 sees a false array-bounds overflow in inserting after `bytes{b}`.
+    bytes out;
+    out.reserve(payload.size() + 1);
+    out.push_back(type_eip1559);
     out.insert(out.end(), payload.begin(), payload.end());
     return out;
 }

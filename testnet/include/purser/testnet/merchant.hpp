@@ -2,6 +2,7 @@
 // through a facilitator over HTTP before answering (x402.md §1).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -40,6 +41,11 @@ struct merchant_config {
     std::string facilitator_url;         ///< Base URL, e.g. http://127.0.0.1:8402
     protocol::address receiver_authorizer;
     std::uint64_t withdraw_delay = 900;
+    /// How long the chain's channel state from the facilitator's last answer is trusted to check
+    /// an EOA-signed voucher here, with no facilitator call (the official server's
+    /// `onchainStateTtlMs`); none = its default, clamp(withdraw_delay / 3, 30 s, 5 min); 0 = ask
+    /// the facilitator every time.
+    std::optional<std::uint64_t> onchain_state_ttl_ms;
     std::uint64_t max_timeout_seconds = 300;
     std::uint64_t stream_events = 5;
     std::uint64_t stream_interval_ms = 400;
@@ -56,7 +62,7 @@ struct merchant_config {
 [[nodiscard]] nlohmann::json default_hostile_merchant_json();
 
 /// Parses {x402Version, payTo, asset, facilitator, receiverAuthorizer, withdrawDelay,
-/// maxTimeoutSeconds, routes:[{method, path, handler, description, price, schemes, lie, maxTimeoutSeconds,
+/// onchainStateTtlMs, maxTimeoutSeconds, routes:[{method, path, handler, description, price, schemes, lie, maxTimeoutSeconds,
 /// stallMs}]}.
 /// Errors: invalid_request naming the field.
 [[nodiscard]] result<merchant_config> merchant_config_from_json(const nlohmann::json& j);
@@ -83,6 +89,8 @@ public:
         std::string signature;           ///< latest voucher signature
         protocol::uint256 claimed;       ///< on-chain totalClaimed after our last claim
         nlohmann::json snapshot;         ///< the facilitator's last channel state (corrective 402s)
+        /// When `snapshot` last came from the chain (a facilitator answer); none = never.
+        std::optional<std::chrono::steady_clock::time_point> onchain_synced_at;
     };
 
 private:

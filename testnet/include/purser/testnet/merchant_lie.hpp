@@ -24,6 +24,9 @@ enum class merchant_lie {
                          ///< price (chargedAmount and a running total to match).
     iou_stale_state,     ///< batch-settlement: accepts the voucher, reports a channel state whose
                          ///< running total does not continue (it stays where it was).
+    iou_refund_overstated,   ///< batch-settlement: vouchers as the honest route; a cooperative
+                             ///< refund's receipt says twice what the escrow returned.
+    iou_refund_understated,  ///< batch-settlement: likewise, the receipt says 1 atomic unit.
 };
 
 /// The config spelling: "under-report", "settle-then-500", ... ("none" for none).
