@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "listing_text.hpp"
 #include "options.hpp"
 #include "fleet_open.hpp"
 #include "purser/fleet/ledger.hpp"
@@ -49,20 +50,6 @@ std::vector<std::pair<std::string, std::string>> fleet_fields(const fleet::fleet
     };
 }
 
-std::string csv_field(const std::string& v) {
-    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
-std::string shorten(const std::string& s, std::size_t n) {
-    return s.size() <= n ? s : s.substr(0, n - 1) + "~";
-}
-
 std::uint64_t wall_ms() { return st::system_clock_ms(); }
 
 }  // namespace
@@ -95,21 +82,8 @@ int fleet_ledger_listing(const options& o, const std::string& format) {
         return 0;
     }
     if (format == "csv") {
-        bool first = true;
-        for (const auto& [k, v] : fleet_fields(fleet::fleet_row{})) {
-            std::cout << (first ? "" : ",") << k;
-            first = false;
-        }
-        std::cout << "\r\n";
-        for (const auto& r : *rows) {
-            first = true;
-            for (const auto& [k, v] : fleet_fields(r)) {
-                // Merchant text may carry terminal escapes: shown, never interpreted.
-                std::cout << (first ? "" : ",") << csv_field(st::printable(v, true));
-                first = false;
-            }
-            std::cout << "\r\n";
-        }
+        print_csv_line(fleet_fields(fleet::fleet_row{}), true);
+        for (const auto& r : *rows) print_csv_line(fleet_fields(r), false);
         return 0;
     }
     std::printf("%-16s %-8s %-24s %-14s %-9s %-28s %12s %-66s %s\n", "PROXY", "ID", "TIME", "AGENT",

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command_table.hpp"
+#include "listing_text.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "config_resolver.hpp"
@@ -55,21 +56,6 @@ std::string short_reason(const st::ledger_row& r) {
         cause.pop_back();
     if (cause.empty() && r.merchant_status != 0) cause = "http_" + std::to_string(r.merchant_status);
     return cause;
-}
-
-/// RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside.
-std::string csv_field(const std::string& v) {
-    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
-std::string shorten(const std::string& s, std::size_t n) {
-    return s.size() <= n ? s : s.substr(0, n - 1) + "~";
 }
 
 /// purser ledger show ID [--format table|json]: one row, every field.
@@ -221,22 +207,8 @@ int ledger_command(const words& args) {
         return 0;
     }
     if (format == "csv") {
-        bool first = true;
-        const auto header = row_fields(st::ledger_row{});
-        for (const auto& [k, v] : header) {
-            std::cout << (first ? "" : ",") << csv_field(k);
-            first = false;
-        }
-        std::cout << "\r\n";
-        for (const auto& r : *rows) {
-            first = true;
-            for (const auto& [k, v] : row_fields(r)) {
-                // Merchant text may carry terminal escapes: shown, never interpreted.
-                std::cout << (first ? "" : ",") << csv_field(st::printable(v, true));
-                first = false;
-            }
-            std::cout << "\r\n";
-        }
+        print_csv_line(row_fields(st::ledger_row{}), true);
+        for (const auto& r : *rows) print_csv_line(row_fields(r), false);
         return 0;
     }
     // TX in full (a hash cut short cannot be looked up); URL last, since it has no fixed width.

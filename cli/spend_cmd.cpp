@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command_table.hpp"
+#include "listing_text.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "config_resolver.hpp"
@@ -68,12 +69,7 @@ int print_spend(const std::string& by, const std::string& format, const std::vec
     if (format == "csv") {
         std::cout << *by_text << ",approved,paid,declined,spent_usd,paid_usd,held_usd\r\n";
         for (const auto& r : rows) {
-            std::string key = st::printable(r.key, true);
-            if (key.find_first_of(",\"\r\n") != std::string::npos) {
-                std::string q = "\"";
-                for (char c : key) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-                key = q + "\"";
-            }
+            const std::string key = csv_field(st::printable(r.key, true));
             std::cout << key << "," << r.approved << "," << r.paid << "," << r.declined << ","
                       << st::format_usd(r.spent_usd) << "," << st::format_usd(r.paid_usd) << ","
                       << st::format_usd(r.spent_usd - r.paid_usd) << "\r\n";

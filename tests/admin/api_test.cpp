@@ -40,6 +40,23 @@ struct fixture {
 
 json body_of(const admin::response& r) { return json::parse(r.body); }
 
+/// A USDC payment of `atomic` units (6 decimals) by `agent` to api.example on Base.
+store::reserve_request usdc_request(const std::string& agent, std::uint64_t atomic) {
+    store::reserve_request q;
+    q.agent = agent;
+    q.method = "GET";
+    q.url = "http://api.example/x";
+    q.host = "api.example";
+    q.scheme = "exact";
+    q.network = "eip155:8453";
+    q.asset = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913";
+    q.asset_symbol = "USDC";
+    q.usd_pegged = true;
+    q.asset_decimals = 6;
+    q.amount_atomic = purser::protocol::uint256(atomic);
+    return q;
+}
+
 }  // namespace
 
 TEST_CASE("admin probes are open and say what is not ready", "[admin][api]") {
@@ -137,17 +154,7 @@ TEST_CASE("admin ledger takes the CLI's filters as query parameters", "[admin][a
     REQUIRE(f.db->add_agent("a", store::policy{}));
     REQUIRE(f.db->add_agent("b", store::policy{}));
     REQUIRE(f.db->set_frozen("b", true));
-    store::reserve_request q;
-    q.agent = "a";
-    q.method = "GET";
-    q.url = "http://api.example/x";
-    q.host = "api.example";
-    q.scheme = "exact";
-    q.network = "eip155:8453";
-    q.asset = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913";
-    q.asset_symbol = "USDC";
-    q.usd_pegged = true;
-    q.amount_atomic = purser::protocol::uint256(1000);
+    auto q = usdc_request("a", 1000);
     auto approved = f.db->reserve(q);
     REQUIRE(approved);
     REQUIRE(approved->approved);
@@ -186,20 +193,8 @@ TEST_CASE("admin spend groups like the CLI and by agent and day for the dashboar
     fixture f;
     REQUIRE(f.db->add_agent("a", store::policy{}));
     REQUIRE(f.db->add_agent("b", store::policy{}));
-    store::reserve_request q;
-    q.method = "GET";
-    q.url = "http://api.example/x";
-    q.host = "api.example";
-    q.scheme = "exact";
-    q.network = "eip155:8453";
-    q.asset = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913";
-    q.asset_symbol = "USDC";
-    q.usd_pegged = true;
-    q.asset_decimals = 6;
     for (auto [agent, atomic] : {std::pair{"a", 250'000}, {"a", 1}, {"b", 40'000}}) {
-        q.agent = agent;
-        q.amount_atomic = purser::protocol::uint256(static_cast<std::uint64_t>(atomic));
-        auto d = f.db->reserve(q);
+        auto d = f.db->reserve(usdc_request(agent, static_cast<std::uint64_t>(atomic)));
         REQUIRE(d);
         REQUIRE(d->approved);
     }

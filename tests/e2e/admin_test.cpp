@@ -5,11 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
-#include <sys/stat.h>
 
 #include "../admin/prom_text.hpp"
 #include "world.hpp"
@@ -22,13 +20,6 @@ namespace prom = purser::test::prom;
 namespace {
 
 const std::string admin_token = "e2e-admin-token-0123456789";
-
-std::string write_token_file(const world& w) {
-    const auto file = w.dir() / "admin.token";
-    std::ofstream(file) << admin_token << "\n";
-    ::chmod(file.c_str(), 0600);
-    return file.string();
-}
 
 http_reply admin_call(const world& w, const std::string& method, const std::string& path,
                       const std::string& auth = "Bearer " + admin_token,
@@ -70,7 +61,7 @@ TEST_CASE("admin metrics after paid and declined requests equal the ledger", "[e
     auto frugal = w.add_agent("frugal", {"--per-request", "0.000001"});
     auto ice = w.add_agent("ice");
     REQUIRE(w.purser({"agent", "freeze", "ice"}).exit_code == 0);
-    w.start_proxy({"--admin-token-file", write_token_file(w)});
+    w.start_proxy({"--admin-token-file", w.write_admin_token(admin_token)});
 
     const std::string http = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/weather";
     const std::string https = w.env("PURSER_TESTNET_MERCHANT_HTTPS") + "/weather";

@@ -7,11 +7,9 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
-#include <sys/stat.h>
 
 #include "purser/store/money.hpp"
 #include "purser/store/store.hpp"
@@ -26,13 +24,6 @@ namespace {
 
 const std::string admin_token = "e2e-dashboard-token-0123456789";
 const std::string hostile_markup = "<img src=x onerror=\"document.body.dataset.pwned='yes'\">";
-
-std::string write_token_file(const world& w) {
-    const auto file = w.dir() / "admin.token";
-    std::ofstream(file) << admin_token << "\n";
-    ::chmod(file.c_str(), 0600);
-    return file.string();
-}
 
 /// `purser spend --by BY --format json` as key -> spent micro-USD.
 std::map<std::string, std::uint64_t> spend_by(const world& w, const std::string& by) {
@@ -78,7 +69,7 @@ TEST_CASE("the spend dashboard in headless Chromium shows the ledger and its Fre
     auto alpha = w.add_agent("alpha", {"--per-request", "0.10", "--daily", "5"});
     auto beta = w.add_agent("beta", {"--per-request", "0.10", "--daily", "1", "--monthly", "20"});
     auto frugal = w.add_agent("frugal", {"--per-request", "0.000001"});
-    w.start_proxy({"--admin-token-file", write_token_file(w)});
+    w.start_proxy({"--admin-token-file", w.write_admin_token(admin_token)});
     const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/weather";
     for (int i = 0; i < 3; ++i) REQUIRE(w.via_proxy("alpha", alpha, {url}).status == 200);
     for (int i = 0; i < 2; ++i) REQUIRE(w.via_proxy("beta", beta, {url}).status == 200);

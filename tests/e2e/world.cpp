@@ -1,8 +1,11 @@
 #include "world.hpp"
 
+#include <sys/stat.h>
+
 #include "purser/protocol/keccak.hpp"
 
 #include <csignal>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -76,6 +79,13 @@ std::string world::add_agent(const std::string& name, const std::vector<std::str
     std::regex token(name + ":([0-9a-fA-F]{32,})@");
     if (!std::regex_search(r.out, m, token)) throw std::runtime_error("no token in: " + r.out);
     return m[1].str();
+}
+
+std::string world::write_admin_token(const std::string& token) const {
+    const auto file = dir_.path() / "admin.token";
+    std::ofstream(file) << token << "\n";
+    ::chmod(file.c_str(), 0600);
+    return file.string();
 }
 
 std::string world::proxy_url(const std::string& agent, const std::string& token) const {

@@ -34,6 +34,10 @@ public:
     /// Runs the purser binary with this world's environment.
     run_result purser(const std::vector<std::string>& args) const;
 
+    /// Writes `token` to a file of mode 0600 in this world's directory, for
+    /// `--admin-token-file`; returns its path.
+    std::string write_admin_token(const std::string& token) const;
+
     /// "http://NAME:TOKEN@127.0.0.1:PORT"
     std::string proxy_url(const std::string& agent, const std::string& token) const;
     /// curl through the proxy as `agent`; `args` end with the URL.
