@@ -13,28 +13,6 @@
 using namespace purser;
 using namespace purser::test;
 
-namespace {
-
-/// Waits until the payer's balance has not moved for `quiet` (merchants finished settling what
-/// they received before the crash), and returns it.
-protocol::uint256 settled_balance(const world& w, std::chrono::milliseconds quiet) {
-    auto last = w.balance(w.payer());
-    auto since = std::chrono::steady_clock::now();
-    for (int i = 0; i < 600; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        auto now = w.balance(w.payer());
-        if (now != last) {
-            last = now;
-            since = std::chrono::steady_clock::now();
-        } else if (std::chrono::steady_clock::now() - since >= quiet) {
-            break;
-        }
-    }
-    return last;
-}
-
-}  // namespace
-
 TEST_CASE("SIGKILL amid 64 concurrent paid requests: after reconcile the ledger is what moved on chain",
           "[e2e][crash]") {
     world w;
@@ -55,7 +33,7 @@ TEST_CASE("SIGKILL amid 64 concurrent paid requests: after reconcile the ledger 
     w.kill_proxy();
     for (auto& t : agents) t.join();
 
-    const auto after = settled_balance(w, std::chrono::seconds(2));
+    const auto after = w.settled_balance(w.payer(), std::chrono::seconds(2));
     const auto moved = *before.sub(after);
     REQUIRE(moved != protocol::uint256(0));
 

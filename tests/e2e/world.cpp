@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "purser/protocol/bytes.hpp"
 #include "purser/protocol/messages.hpp"
@@ -111,6 +112,22 @@ protocol::uint256 world::balance(const std::string& address) const {
     if (j.is_discarded() || !j.contains("result")) throw std::runtime_error("eth_call failed: " + r.out + r.err);
     auto raw = protocol::from_hex(j["result"].get<std::string>());
     return *protocol::uint256::from_be_bytes(*raw);
+}
+
+protocol::uint256 world::settled_balance(const std::string& address, std::chrono::milliseconds quiet) const {
+    auto last = balance(address);
+    auto since = std::chrono::steady_clock::now();
+    for (int i = 0; i < 600; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        auto now = balance(address);
+        if (now != last) {
+            last = now;
+            since = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - since >= quiet) {
+            break;
+        }
+    }
+    return last;
 }
 
 std::pair<protocol::uint256, protocol::uint256> world::escrow(const std::string& channel_id) const {

@@ -3,6 +3,7 @@
 // add agents, read balances from the chain and read the ledger through the CLI.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -46,6 +47,9 @@ public:
 
     /// Token balance of `address` on the testnet chain (eth_call balanceOf over JSON-RPC).
     protocol::uint256 balance(const std::string& address) const;
+    /// The balance once it has not moved for `quiet` (merchants have settled what they received,
+    /// say after a crash); at most a minute.
+    protocol::uint256 settled_balance(const std::string& address, std::chrono::milliseconds quiet) const;
     /// The escrow's record of an IOU channel (eth_call channels(bytes32)): balance, totalClaimed.
     std::pair<protocol::uint256, protocol::uint256> escrow(const std::string& channel_id) const;
     /// The payment the merchant asks for `url` (amount of its first offer), read unpaid.

@@ -1,23 +1,21 @@
 // Fleet budgets through the real binary: several proxies, each with its own store, draw on one
-// budget in a real PostgreSQL while paying the testnet merchant; and a database outage mid-run.
+// budget in a real PostgreSQL while paying the testnet merchant, one of them killed mid-run; and a
+// database outage mid-run.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "postgres_server.hpp"
+#include "fleet_node.hpp"
 #include "purser/protocol/uint256.hpp"
-#include "world.hpp"
 
 using purser::protocol::uint256;
-using purser::test::env_map;
-using purser::test::postgres_server;
-using purser::test::world;
+using namespace purser::test;
 
 namespace {
 
@@ -34,45 +32,16 @@ void cent_weather(const std::filesystem::path& testnet_dir) {
     std::ofstream(testnet_dir / "merchant-v2.json") << cfg.dump(2) << "\n";
 }
 
-env_map with(env_map base, const env_map& more) {
-    for (const auto& [k, v] : more) base[k] = v;
-    return base;
-}
-
 purser::test::run_result purser_cli(const std::vector<std::string>& args, const env_map& env) {
     std::vector<std::string> argv{PURSER_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
     return purser::test::run(argv, env);
 }
 
-std::string add_agent(const std::string& name, const env_map& env) {
-    auto r = purser_cli({"agent", "add", name, "--unlimited"}, env);
-    if (r.exit_code != 0) throw std::runtime_error("agent add failed: " + r.err);
-    std::smatch m;
-    if (!std::regex_search(r.out, m, std::regex(name + ":([0-9a-fA-F]{32,})@")))
-        throw std::runtime_error("no token in: " + r.out);
-    return m[1].str();
-}
-
 nlohmann::json budget(const std::string& name, const env_map& env) {
     auto r = purser_cli({"budget", "show", name, "--format", "json"}, env);
     if (r.exit_code != 0) throw std::runtime_error("budget show failed: " + r.err);
     return nlohmann::json::parse(r.out);
-}
-
-/// Status codes of `n` sequential requests to `url` by one curl process through `proxy_url`.
-std::vector<std::string> pay_sequentially(const std::string& proxy_url, const std::string& url, int n,
-                                          const std::filesystem::path& cfg_file) {
-    {
-        std::ofstream cfg(cfg_file);
-        for (int i = 0; i < n; ++i)
-            cfg << "url = \"" << url << "?i=" << i << "\"\noutput = \"/dev/null\"\nwrite-out = \"%{http_code}\\n\"\n";
-    }
-    auto r = purser::test::run({"curl", "-sS", "--max-time", "60", "-x", proxy_url, "-K", cfg_file.string()});
-    std::vector<std::string> codes;
-    std::istringstream lines(r.out);
-    for (std::string line; std::getline(lines, line);) codes.push_back(line);
-    return codes;
 }
 
 /// micro-USD from the budget CLI's decimal text ("0.37").
@@ -86,42 +55,30 @@ std::uint64_t micros(const nlohmann::json& usd) {
 
 }  // namespace
 
-TEST_CASE("4 proxies with 16 agents each never pay more than their one fleet budget", "[fleet][e2e]") {
+TEST_CASE("4 proxies with 16 agents each never pay more than one fleet budget, and one killed mid-run loses nothing",
+          "[fleet][e2e][crash]") {
     postgres_server pg;
     world w(cent_weather);
-    const env_map fleet_env{{"PURSER_FLEET_DB", pg.conninfo()},
-                            {"PURSER_FLEET_PASSWORD_FILE", pg.password_file().string()}};
-    const env_map env = with(w.base_env(), fleet_env);
-    REQUIRE(purser_cli({"fleet", "migrate"}, env).exit_code == 0);
-    REQUIRE(purser_cli({"budget", "add", "org", "--period", "day", "--cap", "1.00"}, env).exit_code == 0);
+    REQUIRE(migrate_fleet(w, pg).exit_code == 0);
     const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/weather";
     REQUIRE(w.price_of(url) == uint256(10'000));
 
     constexpr int proxies = 4;
     constexpr int agents = 16;
-    constexpr int calls = 4;  // 256 calls for the 100 the budget pays
-    struct one_proxy {
-        env_map env;
-        std::unique_ptr<purser::test::process> proc;
-        std::string address;
-        std::vector<std::string> tokens;
-    };
-    std::vector<one_proxy> fleet(proxies);
+    constexpr int calls = 4;         // 3 x 16 x 4 calls, and the victim's, for the 100 the budget pays
+    constexpr int victim_calls = 12;  // the victim's agents are still calling when it is killed
+    const std::vector<std::string> flags{"--fleet-budgets", R"({"*":["org"]})", "--fleet-lease-min", "0.02",
+                                         "--fleet-lease-max", "0.16"};
+    // Each proxy is its own machine: its own store and proxy id.
+    std::vector<std::unique_ptr<fleet_node>> fleet;
     for (int p = 0; p < proxies; ++p) {
-        auto& f = fleet[static_cast<std::size_t>(p)];
-        // Each proxy is its own machine: its own home, store and proxy id.
-        f.env = with(env, {{"PURSER_HOME", (w.dir() / ("home" + std::to_string(p))).string()},
-                           {"PURSER_FLEET_PROXY_ID", "proxy-" + std::to_string(p)}});
-        for (int a = 0; a < agents; ++a) f.tokens.push_back(add_agent("agent" + std::to_string(a), f.env));
-        f.proc = std::make_unique<purser::test::process>(
-            std::vector<std::string>{PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--admin-listen", "off",
-                                     "--keystore", w.env("PURSER_TESTNET_KEYSTORE"), "--testnet-env",
-                                     (w.dir() / "testnet" / "testnet.env").string(), "--log", "off",
-                                     "--fleet-budgets", R"({"*":["org"]})", "--fleet-lease-min", "0.02",
-                                     "--fleet-lease-max", "0.16"},
-            f.env, w.dir() / "logs", "proxy" + std::to_string(p));
-        f.address = f.proc->wait_for(std::regex("proxy listening on ([0-9.]+:[0-9]+)"));
+        auto node = std::make_unique<fleet_node>(w, pg, "proxy-" + std::to_string(p));
+        for (int a = 0; a < agents; ++a) node->add_agent("agent" + std::to_string(a));
+        fleet.push_back(std::move(node));
     }
+    REQUIRE(fleet[0]->purser({"budget", "add", "org", "--period", "day", "--cap", "1.00"}).exit_code == 0);
+    for (auto& node : fleet) node->start(flags);
+    fleet_node& victim = *fleet[proxies - 1];
     const uint256 payer_before = w.balance(w.payer());
 
     std::vector<std::vector<std::string>> codes(proxies * agents);
@@ -129,38 +86,89 @@ TEST_CASE("4 proxies with 16 agents each never pay more than their one fleet bud
     for (int p = 0; p < proxies; ++p) {
         for (int a = 0; a < agents; ++a) {
             threads.emplace_back([&, p, a] {
-                const auto& f = fleet[static_cast<std::size_t>(p)];
-                const std::string name = "agent" + std::to_string(a);
-                codes[static_cast<std::size_t>(p * agents + a)] = pay_sequentially(
-                    "http://" + name + ":" + f.tokens[static_cast<std::size_t>(a)] + "@" + f.address, url, calls,
-                    w.dir() / ("curl-" + std::to_string(p) + "-" + std::to_string(a) + ".cfg"));
+                auto& node = *fleet[static_cast<std::size_t>(p)];
+                codes[static_cast<std::size_t>(p * agents + a)] = node.pay_sequentially(
+                    "agent" + std::to_string(a), url, &node == &victim ? victim_calls : calls);
             });
         }
     }
+    // kill -9 the victim once it has paid a few times: some of its payments are in flight.
+    auto victim_paid = [&] {
+        const auto rows = victim.local_ledger();
+        return std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.second == "paid"; });
+    };
+    for (int i = 0; i < 600 && victim_paid() < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(victim.stop(SIGKILL) == 128 + SIGKILL);
     for (auto& t : threads) t.join();
-    int ok = 0, declined = 0, other = 0;
-    for (const auto& list : codes)
-        for (const auto& c : list) (c == "200" ? ok : c == "402" ? declined : other)++;
-    INFO("paid " << ok << ", declined " << declined << ", other " << other);
-    CHECK(ok + declined + other == proxies * agents * calls);
-    CHECK(other == 0);
-    CHECK(ok >= 1);
-    CHECK(declined >= proxies * agents * calls - 100);  // the budget covers 100 at most
+    int ok = 0, declined = 0, unanswered = 0;
+    for (int p = 0; p < proxies; ++p) {
+        for (int a = 0; a < agents; ++a) {
+            for (const auto& c : codes[static_cast<std::size_t>(p * agents + a)]) {
+                if (c == "200") ++ok;
+                else if (c == "402") ++declined;
+                else if (&*fleet[static_cast<std::size_t>(p)] == &victim) ++unanswered;  // killed
+                else FAIL("proxy " << p << " answered " << c);
+            }
+        }
+    }
+    INFO("paid " << ok << ", declined " << declined << ", killed mid-request " << unanswered);
+    CHECK(ok >= 5);
+    CHECK(ok <= 100);  // the budget covers 100 at most
 
-    // SIGTERM: each proxy drains and returns what its leases did not spend.
-    for (auto& f : fleet) CHECK(f.proc->signal_and_wait(SIGTERM) == 0);
-    const uint256 paid_on_chain = *payer_before.sub(w.balance(w.payer()));
+    // The others stop (SIGTERM: drain, report what each lease spent, return the rest); the
+    // victim's lease stays counted whole while it is gone.
+    for (auto& node : fleet)
+        if (node.get() != &victim) CHECK(node->stop(SIGTERM) == 0);
+    auto org = budget("org", fleet[0]->env());
+    INFO(org.dump());
+    CHECK(org["active_leases"] >= 1);
+    CHECK(micros(org["leased"]) > 0);
+    CHECK(micros(org["committed"]) == micros(org["spent"]) + micros(org["leased"]));
+    CHECK(micros(org["committed"]) <= 1'000'000);
+
+    // What the killed run signed and never heard back about is settled by proof on chain.
+    const uint256 paid_on_chain = *payer_before.sub(w.settled_balance(w.payer(), std::chrono::seconds(2)));
+    auto reconciled = victim.purser({"ledger", "reconcile", "--rpc", w.env("PURSER_TESTNET_RPC"), "--keystore",
+                                     w.env("PURSER_TESTNET_KEYSTORE")});
+    INFO(reconciled.out << reconciled.err);
+    REQUIRE(reconciled.exit_code == 0);
+
+    // A restart with the same store and proxy id ships what the outbox held, then returns the
+    // lease at SIGTERM.
+    victim.start(flags);
+    auto c = connect(pg);
+    INFO(victim.output());
+    CHECK(wait_for_fleet(*c, victim.id(), victim.local_ledger(), std::chrono::seconds(30)));
+    CHECK(victim.stop(SIGTERM) == 0);
+
+    // On chain: at most the budget, and exactly what the ledgers count as paid (nothing lost).
     CHECK(paid_on_chain <= uint256(1'000'000));
-    CHECK(paid_on_chain == uint256(static_cast<std::uint64_t>(ok) * 10'000));
-    const auto org = budget("org", env);
+    std::uint64_t paid_rows = 0;
+    for (auto& node : fleet) {
+        INFO(node->id());
+        const auto local = node->local_ledger();
+        for (const auto& [id, status] : local) {
+            if (status == "paid") ++paid_rows;
+            CHECK(status != "reserved");  // the killed run's reservations were recovered
+        }
+        // Every row in the fleet ledger once, at its final status.
+        const auto remote = fleet_rows(*c, node->id());
+        CHECK(remote.count == local.size());
+        CHECK(remote.rows == local);
+    }
+    CHECK(paid_on_chain == uint256(paid_rows * 10'000));
+    // The budget: every lease back, and spent covers all that moved (a payment signed in the
+    // killed run that never settled stays counted: signed is spent until proven otherwise).
+    org = budget("org", fleet[0]->env());
     INFO(org.dump());
     CHECK(org["active_leases"] == 0);
-    CHECK(micros(org["spent"]) == static_cast<std::uint64_t>(ok) * 10'000);
     CHECK(micros(org["committed"]) == micros(org["spent"]));
+    CHECK(micros(org["spent"]) >= paid_rows * 10'000);
+    CHECK(micros(org["spent"]) <= 1'000'000);
 
     // Every decline of every proxy says why: the fleet budget, not a local cap.
-    for (const auto& f : fleet) {
-        auto r = purser_cli({"ledger", "--status", "declined", "--format", "json", "--since", "24h"}, f.env);
+    for (const auto& node : fleet) {
+        auto r = node->purser({"ledger", "--status", "declined", "--format", "json", "--since", "24h"});
         REQUIRE(r.exit_code == 0);
         std::istringstream lines(r.out);
         for (std::string line; std::getline(lines, line);) {

@@ -11,124 +11,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "postgres_server.hpp"
-#include "purser/fleet/pg.hpp"
-#include "world.hpp"
+#include "fleet_node.hpp"
 
 using namespace purser;
 using namespace purser::test;
 
 namespace {
 
-/// One proxy of the fleet: its own store (its own agents and ledger) and proxy id, sharing the
-/// world's testnet and wallet.
-class fleet_proxy {
-public:
-    fleet_proxy(world& w, const postgres_server& pg, std::string id) : w_(w), id_(std::move(id)) {
-        env_ = w.base_env();
-        env_["PURSER_STORE_DIR"] = (w.dir() / ("store-" + id_)).string();
-        env_["PURSER_FLEET_DB"] = pg.conninfo();
-        env_["PURSER_FLEET_PASSWORD_FILE"] = pg.password_file().string();
-        env_["PURSER_FLEET_PROXY_ID"] = id_;
-    }
+std::string weather(const world& w) { return w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/weather"; }
 
-    std::string add_agent(const std::string& name) {
-        auto r = purser({"agent", "add", name, "--unlimited"});
-        if (r.exit_code != 0) throw std::runtime_error("agent add: " + r.err);
-        std::smatch m;
-        if (!std::regex_search(r.out, m, std::regex(name + ":([0-9a-fA-F]{32,})@")))
-            throw std::runtime_error("no token in: " + r.out);
-        tokens_[name] = m[1].str();
-        return m[1].str();
-    }
-
-    void start() {
-        const std::string testnet_env = (w_.dir() / "testnet" / "testnet.env").string();
-        proxy_ = std::make_unique<process>(
-            std::vector<std::string>{PURSER_BIN, "proxy", "--listen", "127.0.0.1:0", "--keystore",
-                                     w_.env("PURSER_TESTNET_KEYSTORE"), "--testnet-env", testnet_env,
-                                     "--log", (w_.dir() / "logs" / (id_ + ".jsonl")).string(),
-                                     "--admin-listen", "off"},
-            env_, w_.dir() / "logs", "proxy-" + id_ + "-" + std::to_string(++starts_));
-        address_ = proxy_->wait_for(std::regex("proxy listening on ([0-9.]+:[0-9]+)"), std::chrono::seconds(30));
-    }
-    int stop(int sig) { return proxy_->signal_and_wait(sig); }
-
-    /// One paid GET of the merchant through this proxy as `agent`.
-    http_reply pay(const std::string& agent) const {
-        return curl({"-x", "http://" + agent + ":" + tokens_.at(agent) + "@" + address_,
-                     w_.env("PURSER_TESTNET_MERCHANT_HTTP") + "/weather"});
-    }
-
-    run_result purser(std::vector<std::string> args) const {
-        args.insert(args.begin(), PURSER_BIN);
-        return run(args, env_);
-    }
-
-    /// This proxy's own ledger (its store): row id -> status.
-    std::map<std::uint64_t, std::string> local_ledger() const {
-        auto r = purser({"ledger", "--since", "1d", "--format", "json"});
-        if (r.exit_code != 0) throw std::runtime_error("ledger: " + r.err);
-        std::map<std::uint64_t, std::string> out;
-        std::istringstream lines(r.out);
-        for (std::string line; std::getline(lines, line);) {
-            auto j = nlohmann::json::parse(line);
-            out[j["id"].get<std::uint64_t>()] = j["status"].get<std::string>();
-        }
-        return out;
-    }
-
-    const std::string& id() const { return id_; }
-    std::string output() const { return proxy_ ? proxy_->output() : ""; }
-
-private:
-    world& w_;
-    std::string id_;
-    env_map env_;
-    std::map<std::string, std::string> tokens_;
-    std::unique_ptr<process> proxy_;
-    std::string address_;
-    int starts_ = 0;
-};
-
-std::unique_ptr<fleet::connection> connect(const postgres_server& pg) {
-    auto c = fleet::connection::open({pg.conninfo(), pg.password()});
-    if (!c) throw std::runtime_error(c.error().detail);
-    return std::move(*c);
-}
-
-/// The fleet ledger's rows of one proxy: row id -> status, and how many rows in all (a
-/// duplicate would make the count exceed the map).
-struct shipped {
-    std::map<std::uint64_t, std::string> rows;
-    std::size_t count = 0;
-};
-
-shipped fleet_rows(fleet::connection& c, const std::string& proxy_id) {
-    auto r = c.exec("SELECT row_id, status FROM fleet_ledger WHERE proxy_id = $1", {proxy_id});
-    if (!r) throw std::runtime_error(r.error().detail);
-    shipped out;
-    out.count = r->size();
-    for (std::size_t i = 0; i < r->size(); ++i) out.rows[r->u64(i, "row_id")] = r->text(i, "status");
-    return out;
-}
-
-/// Polls until the fleet ledger holds exactly `want` for `proxy_id` (the shipper works in the
-/// background), at most `limit`.
-bool wait_for_fleet(fleet::connection& c, const std::string& proxy_id,
-                    const std::map<std::uint64_t, std::string>& want, std::chrono::seconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (fleet_rows(c, proxy_id).rows == want) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-}
-
-void migrate(world& w, const postgres_server& pg) {
-    auto r = run({PURSER_BIN, "fleet", "migrate", "--db", pg.conninfo(), "--db-password-file",
-                  pg.password_file().string()},
-                 w.base_env());
+void migrate(const world& w, const postgres_server& pg) {
+    auto r = migrate_fleet(w, pg);
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
 }
@@ -139,9 +32,9 @@ TEST_CASE("two proxies paying ship every ledger row to PostgreSQL exactly once",
     postgres_server pg;
     world w;
     migrate(w, pg);
-    std::vector<std::unique_ptr<fleet_proxy>> proxies;
+    std::vector<std::unique_ptr<fleet_node>> proxies;
     for (const char* id : {"pod-a", "pod-b"}) {
-        auto p = std::make_unique<fleet_proxy>(w, pg, id);
+        auto p = std::make_unique<fleet_node>(w, pg, id);
         for (int a = 0; a < 4; ++a) p->add_agent("agent" + std::to_string(a));
         p->start();
         proxies.push_back(std::move(p));
@@ -153,7 +46,7 @@ TEST_CASE("two proxies paying ship every ledger row to PostgreSQL exactly once",
         for (int a = 0; a < 4; ++a) {
             agents.emplace_back([&, proxy = p.get(), a] {
                 for (int i = 0; i < 5; ++i) {
-                    if (proxy->pay("agent" + std::to_string(a)).status == 200) ++paid;
+                    if (proxy->pay("agent" + std::to_string(a), weather(w)).status == 200) ++paid;
                 }
             });
         }
@@ -208,12 +101,12 @@ TEST_CASE("SIGKILL while PostgreSQL is down: a restart with the same proxy id sh
     postgres_server pg;
     world w;
     migrate(w, pg);
-    fleet_proxy p(w, pg, "pod-k");
+    fleet_node p(w, pg, "pod-k");
     p.add_agent("bot");
     p.add_agent("bot2");
     p.start();
     auto c = connect(pg);
-    REQUIRE(p.pay("bot").status == 200);
+    REQUIRE(p.pay("bot", weather(w)).status == 200);
     REQUIRE(wait_for_fleet(*c, "pod-k", p.local_ledger(), std::chrono::seconds(20)));
 
     // The database goes away; payments go on (shipping is never on the payment path) and
@@ -226,7 +119,7 @@ TEST_CASE("SIGKILL while PostgreSQL is down: a restart with the same proxy id sh
     for (const char* agent : {"bot", "bot2"}) {
         agents.emplace_back([&, agent] {
             while (run_agents) {
-                if (p.pay(agent).status == 200) ++paid;
+                if (p.pay(agent, weather(w)).status == 200) ++paid;
             }
         });
     }
