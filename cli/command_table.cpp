@@ -332,6 +332,19 @@ std::vector<command_spec> build_table() {
                  {{"format", "table|json", "output format", "table", ""}, db_opt, db_password_opt}});
     t.push_back({"budget list", "", "every budget", "",
                  {{"format", "table|json", "output format", "table", ""}, db_opt, db_password_opt}});
+    t.push_back({"budget reconcile", "", "return the leases of a proxy that is gone for good",
+                 "For a proxy whose node and store are lost: its leases would stay counted whole.\n"
+                 "Each active lease of --proxy is returned having spent what that proxy's shipped\n"
+                 "ledger rows of the lease's window (from the first such lease on) count: paid,\n"
+                 "reserved, failed and in-doubt rows stay spent; the rest goes back to the budget.\n"
+                 "Rows the proxy never shipped are not seen, so run it only for a proxy that will\n"
+                 "not return: a proxy still running stops drawing on a reconciled lease within a\n"
+                 "second of reaching the database, but may have paid from it until then.\n",
+                 {{"proxy", "ID", "the proxy id (fleet.proxy_id) whose leases to return (required)", "", ""},
+                  {"dry-run", "", "report, change nothing", "", ""},
+                  {"format", "table|json", "output format", "table", ""},
+                  db_opt,
+                  db_password_opt}});
 
     const option_spec ca_dir{"ca-dir", "DIR", "CA directory", "PURSER_HOME/ca", "PURSER_CA_DIR"};
     t.push_back({"ca init", "", "create ca.key (EC P-256, mode 0600) and ca.crt unless they exist",

@@ -11,6 +11,7 @@
 #include "options.hpp"
 #include "purser/fleet/budgets.hpp"
 #include "purser/fleet/leases.hpp"
+#include "purser/fleet/reconcile.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/store/text.hpp"
 
@@ -57,6 +58,45 @@ void print_table(const std::vector<fleet::budget>& list) {
     }
 }
 
+int reconcile(fleet::connection& c, const options& o, const std::string& format) {
+    const auto proxy = o.get("proxy");
+    if (!proxy || proxy->empty()) return report("--proxy ID is required", 2);
+    if (!o.positional().empty()) return report(help_text(*find_command("budget reconcile")), 2);
+    const bool dry_run = o.has("dry-run");
+    auto done = fleet::reconcile_proxy_leases(c, *proxy, dry_run);
+    if (!done) return report(done.error());
+    const std::string shown_proxy = store::printable(*proxy).substr(0, 128);
+    if (format == "json") {
+        for (const auto& r : *done) {
+            nlohmann::ordered_json j;
+            j["lease"] = r.held.id;
+            j["budget"] = r.held.budget;
+            j["window"] = r.held.window;
+            j["proxy"] = r.held.proxy_id;
+            j["granted"] = store::format_usd(r.held.granted_micros);
+            j["spent"] = store::format_usd(r.spent_micros);
+            j["returned"] = store::format_usd(r.held.granted_micros - r.spent_micros);
+            j["dry_run"] = dry_run;
+            std::cout << j.dump() << "\n";
+        }
+        return 0;
+    }
+    if (done->empty()) {
+        std::cout << "proxy " << shown_proxy << " holds no active lease\n";
+        return 0;
+    }
+    std::printf("%-10s %-24s %-11s %14s %14s %14s\n", "LEASE", "BUDGET", "WINDOW", "GRANTED", "SPENT", "RETURNED");
+    for (const auto& r : *done) {
+        std::printf("%-10llu %-24s %-11s %14s %14s %14s\n", static_cast<unsigned long long>(r.held.id),
+                    r.held.budget.c_str(), r.held.window.c_str(), store::format_usd(r.held.granted_micros).c_str(),
+                    store::format_usd(r.spent_micros).c_str(),
+                    store::format_usd(r.held.granted_micros - r.spent_micros).c_str());
+    }
+    std::cout << (dry_run ? "dry run: nothing changed; " : "") << done->size() << " lease(s) of proxy "
+              << shown_proxy << (dry_run ? " would be returned\n" : " returned\n");
+    return 0;
+}
+
 int budget(const std::string& sub, const options& o) {
     const std::string format = o.get_or("format", "table");
     if (format != "table" && format != "json") return report("--format " + format + ": use table or json", 2);
@@ -75,6 +115,7 @@ int budget(const std::string& sub, const options& o) {
         }
         return 0;
     }
+    if (sub == "reconcile") return reconcile(**c, o, format);
     if (pos.size() != 1) return report(help_text(*find_command("budget " + sub)), 2);
     const std::string& name = pos[0];
     if (sub == "show") {
@@ -121,7 +162,7 @@ int fleet_command(const words& args) {
 
 int budget_command(const words& args) {
     const std::string sub = args.empty() ? "" : args[0];
-    if (sub != "add" && sub != "set" && sub != "show" && sub != "list") {
+    if (sub != "add" && sub != "set" && sub != "show" && sub != "list" && sub != "reconcile") {
         const bool help = wants_help(args);
         (help ? std::cout : std::cerr) << group_help("budget");
         return help ? 0 : 2;

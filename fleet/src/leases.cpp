@@ -1,12 +1,9 @@
 #include "purser/fleet/leases.hpp"
 
-
+#include "lease_return.hpp"
 #include "purser/protocol/errc.hpp"
 
 namespace purser::fleet {
-namespace {
-
-}  // namespace
 
 result<std::optional<lease>> acquire_lease(connection& c, const std::string& budget_name,
                                            const std::string& proxy_id, std::uint64_t want_micros,
@@ -51,30 +48,39 @@ result<std::optional<lease>> acquire_lease(connection& c, const std::string& bud
     });
 }
 
+result<void> settle_lease(connection& c, std::uint64_t id, const std::string& proxy_id, std::uint64_t spent_micros) {
+    PURSER_TRY(l, c.exec("SELECT budget, window_key, granted_micros, state FROM leases "
+                         "WHERE id = $1 AND proxy_id = $2 FOR UPDATE", {std::to_string(id), proxy_id}));
+    if (l.size() == 0) {
+        return fail(std::make_error_code(std::errc::no_such_file_or_directory),
+                    "no lease " + std::to_string(id) + " of proxy " + proxy_id);
+    }
+    if (l.text(0, "state") == "returned") return {};
+    const std::uint64_t granted = l.u64(0, "granted_micros");
+    if (spent_micros > granted) {
+        return fail(protocol::errc::invalid_value, "lease " + std::to_string(id) + " spent " +
+                                                       std::to_string(spent_micros) + " of " +
+                                                       std::to_string(granted) + " granted");
+    }
+    PURSER_TRY(w, c.exec("UPDATE budget_windows SET committed_micros = committed_micros - $3 "
+                         "WHERE budget = $1 AND window_key = $2",
+                         {l.text(0, "budget"), l.text(0, "window_key"), std::to_string(granted - spent_micros)}));
+    (void)w;
+    PURSER_TRY(r, c.exec("UPDATE leases SET state = 'returned', spent_micros = $2, returned_at = now() WHERE id = $1",
+                         {std::to_string(id), std::to_string(spent_micros)}));
+    (void)r;
+    return {};
+}
+
 result<void> return_lease(connection& c, std::uint64_t id, const std::string& proxy_id, std::uint64_t spent_micros) {
-    return in_transaction(c, [&]() -> result<void> {
-        PURSER_TRY(l, c.exec("SELECT budget, window_key, granted_micros, state FROM leases "
-                             "WHERE id = $1 AND proxy_id = $2 FOR UPDATE", {std::to_string(id), proxy_id}));
-        if (l.size() == 0) {
-            return fail(std::make_error_code(std::errc::no_such_file_or_directory),
-                        "no lease " + std::to_string(id) + " of proxy " + proxy_id);
-        }
-        if (l.text(0, "state") == "returned") return {};
-        const std::uint64_t granted = l.u64(0, "granted_micros");
-        if (spent_micros > granted) {
-            return fail(protocol::errc::invalid_value, "lease " + std::to_string(id) + " spent " +
-                                                           std::to_string(spent_micros) + " of " +
-                                                           std::to_string(granted) + " granted");
-        }
-        PURSER_TRY(w, c.exec("UPDATE budget_windows SET committed_micros = committed_micros - $3 "
-                             "WHERE budget = $1 AND window_key = $2",
-                             {l.text(0, "budget"), l.text(0, "window_key"), std::to_string(granted - spent_micros)}));
-        (void)w;
-        PURSER_TRY(r, c.exec("UPDATE leases SET state = 'returned', spent_micros = $2, returned_at = now() WHERE id = $1",
-                             {std::to_string(id), std::to_string(spent_micros)}));
-        (void)r;
-        return {};
-    });
+    return in_transaction(c, [&]() -> result<void> { return settle_lease(c, id, proxy_id, spent_micros); });
+}
+
+result<std::set<std::uint64_t>> active_lease_ids(connection& c, const std::string& proxy_id) {
+    PURSER_TRY(r, c.exec("SELECT id FROM leases WHERE proxy_id = $1 AND state = 'active'", {proxy_id}));
+    std::set<std::uint64_t> ids;
+    for (std::size_t i = 0; i < r.size(); ++i) ids.insert(r.u64(i, "id"));
+    return ids;
 }
 
 }  // namespace purser::fleet

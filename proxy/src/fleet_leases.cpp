@@ -101,6 +101,30 @@ bool fleet_leases::return_account(const store::budget_account& closed) {
     return true;
 }
 
+void fleet_leases::drop_reconciled(const std::vector<store::budget_account>& accounts) {
+    auto active = fleet::active_lease_ids(*conn_, options_.settings.proxy_id);
+    if (!active) {
+        if (!conn_->healthy()) lost("read active leases", active.error().message());
+        return;
+    }
+    for (const auto& a : accounts) {
+        if (a.closing) continue;
+        const bool reconciled = std::any_of(a.leases.begin(), a.leases.end(),
+                                            [&](const auto& part) { return !active->contains(part.lease_id); });
+        if (!reconciled) continue;
+        // An operator returned a lease this store still draws on (purser budget reconcile, meant
+        // for a proxy gone for good): the budget no longer counts it, so stop drawing at once.
+        // The account's other leases go back with what they spent; the next pass leases anew.
+        say("a lease of " + a.budget + " was reconciled by an operator while this proxy held it; its account is closed");
+        auto closed = ledger_->close_budget_account(a.budget);
+        if (!closed) {
+            say("close leases of " + a.budget + ": " + closed.error().message());
+            continue;
+        }
+        if (!return_account(*closed)) return;
+    }
+}
+
 void fleet_leases::refill(const std::string& budget, const store::budget_account* held,
                           std::uint64_t now_ms) {
     const auto& s = options_.settings;
@@ -166,18 +190,21 @@ void fleet_leases::tick() {
     bool up = connected();
     // A database that went away is noticed within retry_ms even when no lease is due, so
     // /readyz and the metrics say so before the leases run out.
+    bool pinged = false;
     if (up && now >= last_ping_ms_ + options_.retry_ms) {
         if (auto ping = conn_->exec("SELECT 1"); !ping) {
             lost("ping", ping.error().message());
             up = false;
         }
         last_ping_ms_ = now;
+        pinged = up;
     }
     auto accounts = ledger_->budget_accounts();
     if (!accounts) {
         say("read leases: " + accounts.error().message());
         return;
     }
+    if (pinged) drop_reconciled(*accounts);
     // First what is due back: accounts left closing (a shutdown without the database) and
     // accounts whose window has ended (rollover: the rest goes back, a new window's lease comes).
     std::set<std::string> blocked;

@@ -9,6 +9,7 @@
 #include "purser/fleet/budgets.hpp"
 #include "purser/fleet/leases.hpp"
 #include "purser/fleet/pg.hpp"
+#include "purser/fleet/reconcile.hpp"
 #include "store_support.hpp"
 
 using purser::proxy::fleet_lease_options;
@@ -204,4 +205,40 @@ TEST_CASE("with the database down a proxy spends its lease, then declines, then 
     const auto b = org(*c, noon_ms);
     CHECK(b.active_leases == 0);
     CHECK(b.spent_micros == 110'000);
+}
+
+TEST_CASE("a lease an operator reconciled is no longer drawn on, and a new one is leased", "[fleet][proxy]") {
+    purser::test::postgres_server pg;
+    auto c = connect(pg);
+    REQUIRE(purser::fleet::migrate(*c));
+    REQUIRE(purser::fleet::add_budget(*c, "org", purser::fleet::period::lifetime, 1'000'000));
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    clock.set(noon_ms);
+    auto s = store_at(dir.path(), clock);
+    fleet_leases keeper(s, options_for(pg, "p1", 100'000, 100'000));
+    keeper.tick();
+    REQUIRE(remaining(*s) == 100'000);
+    const auto first = s->budget_accounts().value().at(0).leases.at(0).lease_id;
+    REQUIRE(pay(*s, 10'000));
+
+    // The operator took p1 for gone (its 10,000 never shipped: the reconcile counts none of it).
+    auto done = purser::fleet::reconcile_proxy_leases(*c, "p1", false);
+    REQUIRE(done);
+    REQUIRE(done->size() == 1);
+    CHECK(org(*c, noon_ms).committed_micros == 0);
+
+    // Within a second of reaching the database, p1 stops drawing on that lease and leases anew.
+    clock.advance_ms(1'000);
+    keeper.tick();
+    const auto accounts = s->budget_accounts().value();
+    REQUIRE(accounts.size() == 1);
+    REQUIRE(accounts[0].leases.size() == 1);
+    CHECK(accounts[0].leases[0].lease_id != first);
+    CHECK(remaining(*s) == 100'000);
+    const auto b = org(*c, noon_ms);
+    CHECK(b.active_leases == 1);
+    CHECK(b.committed_micros == 100'000);  // the operator's figure for the first lease stands
+    keeper.stop();
+    CHECK(org(*c, noon_ms).active_leases == 0);
 }

@@ -4,10 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "ledger_entries.hpp"
 #include "postgres_server.hpp"
 #include "purser/fleet/budgets.hpp"
 
 using namespace purser::fleet;
+using purser::test::entry;
+using purser::test::noon_ms;
 
 namespace {
 
@@ -18,34 +21,6 @@ std::unique_ptr<connection> migrated(const purser::test::postgres_server& pg) {
     return std::move(*c);
 }
 
-// 2026-12-02T12:00:00Z in ms.
-constexpr std::uint64_t noon_ms = 1'796'212'800'000;
-
-ledger_entry entry(std::uint64_t id, std::uint64_t version, std::string status, std::string agent = "bot") {
-    ledger_entry e;
-    e.row_id = id;
-    e.version = version;
-    e.at_ms = noon_ms + id;
-    e.updated_ms = noon_ms + id + version;
-    e.agent = std::move(agent);
-    e.host = "api.example.com";
-    e.method = "GET";
-    e.url = "https://api.example.com/v1/weather";
-    e.scheme = "exact";
-    e.network = "eip155:84532";
-    e.asset = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
-    e.amount_atomic = "1000";
-    e.amount_micros = 1000;
-    e.status = std::move(status);
-    if (e.status == "paid") {
-        e.charged_micros = 1000;
-        e.counted_micros = 1000;
-        e.tx_hash = "0x" + std::string(64, 'a');
-    } else if (e.status == "reserved" || e.status == "in_doubt") {
-        e.counted_micros = 1000;
-    }
-    return e;
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "purser/fleet/budgets.hpp"
@@ -35,5 +36,9 @@ struct lease {
 /// (no such lease of this proxy), exec's.
 [[nodiscard]] result<void> return_lease(connection& c, std::uint64_t id, const std::string& proxy_id,
                                         std::uint64_t spent_micros);
+
+/// The ids of `proxy_id`'s leases the database counts active. A lease a proxy holds that is not
+/// among them was returned by an operator (reconcile_proxy_leases). Errors: exec's.
+[[nodiscard]] result<std::set<std::uint64_t>> active_lease_ids(connection& c, const std::string& proxy_id);
 
 }  // namespace purser::fleet

@@ -69,6 +69,7 @@ private:
     bool connected();
     void lost(const std::string& what, const std::string& why);
     bool return_account(const store::budget_account& closed);
+    void drop_reconciled(const std::vector<store::budget_account>& accounts);
     void refill(const std::string& budget, const store::budget_account* held, std::uint64_t now_ms);
     void publish(const std::vector<store::budget_account>& accounts, std::uint64_t now_ms);
     void run();
