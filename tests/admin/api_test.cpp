@@ -7,10 +7,11 @@
 
 #include "prom_text.hpp"
 #include "purser/store/store.hpp"
-#include "test_support.hpp"
+#include "store_support.hpp"
 
 using namespace purser;
 using nlohmann::json;
+using purser::test::usdc_request;
 
 namespace {
 
@@ -39,23 +40,6 @@ struct fixture {
 };
 
 json body_of(const admin::response& r) { return json::parse(r.body); }
-
-/// A USDC payment of `atomic` units (6 decimals) by `agent` to api.example on Base.
-store::reserve_request usdc_request(const std::string& agent, std::uint64_t atomic) {
-    store::reserve_request q;
-    q.agent = agent;
-    q.method = "GET";
-    q.url = "http://api.example/x";
-    q.host = "api.example";
-    q.scheme = "exact";
-    q.network = "eip155:8453";
-    q.asset = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913";
-    q.asset_symbol = "USDC";
-    q.usd_pegged = true;
-    q.asset_decimals = 6;
-    q.amount_atomic = purser::protocol::uint256(atomic);
-    return q;
-}
 
 }  // namespace
 
@@ -169,7 +153,7 @@ TEST_CASE("admin ledger takes the CLI's filters as query parameters", "[admin][a
     REQUIRE(only_b.size() == 1);
     CHECK(only_b[0]["reason"] == "agent_frozen");
     CHECK(only_b[0]["status"] == "declined");
-    auto reserved = body_of(f.call("GET", "/ledger?status=reserved&host=API.EXAMPLE"));
+    auto reserved = body_of(f.call("GET", "/ledger?status=reserved&host=API.EXAMPLE.COM"));
     REQUIRE(reserved.size() == 1);
     CHECK(reserved[0]["amount"] == "1000");
     CHECK(body_of(f.call("GET", "/ledger?limit=1")).size() == 1);
@@ -186,7 +170,7 @@ TEST_CASE("admin ledger takes the CLI's filters as query parameters", "[admin][a
     CHECK(m.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
     auto e = purser::test::prom::parse(m.body);
     CHECK(purser::test::prom::value_of(e, "purser_in_flight_atomic", "purser_in_flight_atomic",
-                                       {{"asset", q.asset}, {"network", "eip155:8453"}}) == "1000");
+                                       {{"asset", q.asset}, {"network", "eip155:31337"}}) == "1000");
 }
 
 TEST_CASE("admin spend groups like the CLI and by agent and day for the dashboard", "[admin][api]") {
@@ -208,7 +192,7 @@ TEST_CASE("admin spend groups like the CLI and by agent and day for the dashboar
     CHECK(by_agent_day[1]["spent_usd"] == "0.04");
     auto by_host = body_of(f.call("GET", "/spend?by=host"));
     REQUIRE(by_host.size() == 1);
-    CHECK(by_host[0]["host"] == "api.example");
+    CHECK(by_host[0]["host"] == "api.example.com");
     CHECK(by_host[0]["spent_usd"] == "0.290001");
     CHECK(body_of(f.call("GET", "/spend"))[0].contains("agent"));
     CHECK(body_of(f.call("GET", "/spend?until=2000-01-01")).empty());
