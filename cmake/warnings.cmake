@@ -13,6 +13,16 @@ if(PURSER_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(PURSER_TSAN)
+  if(PURSER_SANITIZE)
+    message(FATAL_ERROR "PURSER_TSAN and PURSER_SANITIZE cannot be combined")
+  endif()
+  # Asio's fenced blocks use std::atomic_thread_fence, which TSan does not model (GCC refuses it
+  # with -Werror=tsan). Its scheduler hands handlers over under a mutex, which TSan does see.
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_compile_definitions(BOOST_ASIO_DISABLE_FENCED_BLOCK)
+  add_link_options(-fsanitize=thread)
+endif()
 
 # Tests are written in Catch2's macro style, which trips a few pedantic warnings; they keep
 # -Wall -Wextra and stay warning-free, without the conversion family.
