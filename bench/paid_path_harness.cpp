@@ -124,8 +124,11 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 "proxy CPU ms/req", "testnet ms/req");
     for (unsigned conns : {1u, 16u, 64u}) {
         std::map<std::string, std::vector<double>> rate;
-        for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
-            for (peer& p : peers) {
+        for (std::size_t round = 0; round < 3; ++round) {  // interleaved: the machine is shared
+            // Each round starts with the next peer: whoever runs first (a cold testnet, a
+            // machine that grows busier) is not always the same one.
+            for (std::size_t i = 0; i < peers.size(); ++i) {
+                peer& p = peers[(round + i) % peers.size()];
                 const unsigned per_client = std::max(3u, requests / conns);
                 const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
                 const double testnet_before = cpu_ms(testnet_pid);

@@ -67,11 +67,11 @@ using round_rates = std::map<unsigned, std::map<std::string, std::vector<double>
 [[nodiscard]] double best_of(const std::vector<double>& rates);
 [[nodiscard]] double median_of(std::vector<double> rates);
 
-/// Peers on the same URL at 1, 16 and 64 connections, in interleaved rounds (group commit
-/// against one commit per step; vouchers against exact and the official client). After each
-/// connection count, the best of 3 of the first peer against each other peer (and `ratio_rows`
-/// more pairs by name); false on failures. Each measurement sends about `requests` requests
-/// (at least 3 per connection).
+/// Peers on the same URL at 1, 16 and 64 connections, in 3 interleaved rounds, each led by the
+/// next peer (group commit against one commit per step; vouchers against exact and the official
+/// client). After each connection count, the best of 3 of the first peer against each other peer
+/// (and `ratio_rows` more pairs by name); false on failures. Each measurement sends about
+/// `requests` requests (at least 3 per connection).
 bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
                    const std::vector<std::pair<std::string, std::string>>& ratio_rows = {},
                    round_rates* rates = nullptr, unsigned requests = 128);
