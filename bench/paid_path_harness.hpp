@@ -71,7 +71,7 @@ using round_rates = std::map<unsigned, std::map<std::string, std::vector<double>
 /// next peer (group commit against one commit per step; vouchers against exact and the official
 /// client). After each connection count, the best of 3 of the first peer against each other peer
 /// (and `ratio_rows` more pairs by name); false on failures. Each measurement sends about
-/// `requests` requests (at least 3 per connection).
+/// `requests` requests (at least 3 per connection), after an unmeasured warm-up at each count.
 bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
                    const std::vector<std::pair<std::string, std::string>>& ratio_rows = {},
                    round_rates* rates = nullptr, unsigned requests = 128);
