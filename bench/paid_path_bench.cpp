@@ -15,7 +15,6 @@
 // on a fleet budget in a real PostgreSQL against the same agent with local caps only (issue 14,
 // paid_path_fleet.cpp; target: 90 %). `paid_path_bench commits`, `rate`, `iou` or `fleet` runs
 // one scenario.
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,12 +23,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,7 +34,6 @@
 
 #include "paid_path_fleet.hpp"
 #include "paid_path_harness.hpp"
-#include "purser/protocol/bytes.hpp"
 #include "purser/testnet/accounts.hpp"
 
 namespace {

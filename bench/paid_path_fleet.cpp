@@ -1,13 +1,10 @@
 #include "paid_path_fleet.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,26 +26,18 @@ double postgres_cpu_ms(const fs::path& data_dir) {
     std::ifstream pidfile(data_dir / "postmaster.pid");
     long postmaster = 0;
     if (!(pidfile >> postmaster) || postmaster <= 0) return 0;
-    double total = 0;
+    double ticks = 0;
     for (const auto& entry : fs::directory_iterator("/proc")) {
         const std::string name = entry.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        const std::string stat = slurp(entry.path() / "stat");
-        const auto close = stat.rfind(')');
-        if (close == std::string::npos) continue;
-        // After "pid (comm) ": state, ppid, ...; utime and stime are fields 14 and 15,
-        // cutime and cstime 16 and 17 (children already reaped).
-        std::istringstream rest(stat.substr(close + 2));
-        std::vector<std::string> f(3);  // f[k] is field k: pid and comm (1, 2) were before
-        for (std::string field; f.size() < 18 && rest >> field;) f.push_back(field);
-        if (f.size() < 18) continue;
-        const long pid = std::atol(name.c_str()), ppid = std::atol(f[4].c_str());
+        const auto f = stat_fields(static_cast<pid_t>(std::atol(name.c_str())));
+        if (f.size() <= 17) continue;
+        const long pid = std::atol(f[1].c_str()), ppid = std::atol(f[4].c_str());
         if (pid != postmaster && ppid != postmaster) continue;
-        double ticks = std::stod(f[14]) + std::stod(f[15]);
-        if (pid == postmaster) ticks += std::stod(f[16]) + std::stod(f[17]);
-        total += ticks;
+        ticks += std::stod(f[14]) + std::stod(f[15]);
+        if (pid == postmaster) ticks += std::stod(f[16]) + std::stod(f[17]);  // reaped backends
     }
-    return total * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return ticks_ms(ticks);
 }
 
 }  // namespace

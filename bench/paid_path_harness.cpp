@@ -57,18 +57,24 @@ std::map<std::string, std::string> env_file(const fs::path& p) {
     return out;
 }
 
+std::vector<std::string> stat_fields(pid_t pid) {
+    const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) return {};
+    // The command name may hold spaces and parentheses: it is whatever lies between the first
+    // '(' and the last ')'.
+    std::vector<std::string> f{"", stat.substr(0, open - 1), stat.substr(open + 1, close - open - 1)};
+    std::istringstream rest(stat.substr(close + 1));
+    for (std::string field; rest >> field;) f.push_back(field);
+    return f;
+}
+
+double ticks_ms(double ticks) { return ticks * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK)); }
+
 double cpu_ms(pid_t pid) {
-    std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string field;
-    double utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stod(field);
-        if (i == 15) stime = std::stod(field);
-    }
-    return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const auto f = stat_fields(pid);
+    if (f.size() <= 15) return 0;
+    return ticks_ms(std::stod(f[14]) + std::stod(f[15]));
 }
 
 std::optional<std::string> add_agent(const fs::path& home, const std::string& name, const std::string& flags) {

@@ -30,6 +30,12 @@ std::string bin();
 /// KEY=VALUE lines (optionally `export `, optionally quoted), as testnet.env holds them.
 std::map<std::string, std::string> env_file(const std::filesystem::path& p);
 
+/// The fields of /proc/PID/stat numbered as proc(5) numbers them: [1] pid, [2] comm, [4] ppid,
+/// [14] utime, [15] stime, [16] cutime, [17] cstime, ...; [0] is empty. Empty when the process
+/// is gone.
+std::vector<std::string> stat_fields(pid_t pid);
+/// Clock ticks (as /proc/PID/stat counts CPU time) in milliseconds.
+double ticks_ms(double ticks);
 /// utime + stime of a process, in milliseconds.
 double cpu_ms(pid_t pid);
 
