@@ -11,9 +11,10 @@
 // second with A hammering against B alone, in interleaved rounds of the same run (target: within
 // 20 %); and vouchers from prepaid IOU channels against `exact` and against the official
 // @x402/fetch client (node, npm 2.27, paying exact as it does) on the route that offers both
-// (issue 11; target: 10x the official client's paid/s at 16 connections). `paid_path_bench
-// commits`, `rate` or `iou` runs one scenario.
-#include <signal.h>
+// (issue 11; target: 10x the official client's paid/s at 16 connections); and an agent drawing
+// on a fleet budget in a real PostgreSQL against the same agent with local caps only (issue 14,
+// paid_path_fleet.cpp; target: 90 %). `paid_path_bench commits`, `rate`, `iou` or `fleet` runs
+// one scenario.
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,193 +23,30 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "http_load.hpp"
-#include "purser/protocol/bytes.hpp"
+#include "paid_path_fleet.hpp"
+#include "paid_path_harness.hpp"
 #include "purser/testnet/accounts.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-/// Runs a shell command; returns its stdout, or nullopt (after printing it) when it failed.
-std::optional<std::string> shell(const std::string& command) {
-    FILE* p = ::popen(command.c_str(), "r");
-    if (p == nullptr) return std::nullopt;
-    std::string out;
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    if (::pclose(p) != 0) {
-        std::fprintf(stderr, "failed: %s\n%s", command.c_str(), out.c_str());
-        return std::nullopt;
-    }
-    return out;
-}
-
-/// The purser binary: PURSER_BIN when set (to measure another build), else this build's.
-std::string bin() {
-    const char* b = std::getenv("PURSER_BIN");
-    return std::string("'") + (b != nullptr ? b : PURSER_BIN) + "' ";
-}
-
-std::map<std::string, std::string> env_file(const fs::path& p) {
-    std::map<std::string, std::string> out;
-    std::istringstream in(slurp(p));
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind("export ", 0) == 0) line = line.substr(7);
-        const auto eq = line.find('=');
-        if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
-        std::string v = line.substr(eq + 1);
-        if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
-        out[line.substr(0, eq)] = v;
-    }
-    return out;
-}
-
-/// utime + stime of a process, in milliseconds.
-double cpu_ms(pid_t pid) {
-    std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string field;
-    double utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stod(field);
-        if (i == 15) stime = std::stod(field);
-    }
-    return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-struct proxy_run {
-    std::string name;
-    fs::path home;
-    pid_t pid = 0;
-    std::uint16_t port = 0;
-    std::string authorization;  // "Basic base64(bench:token)"
-};
-
-/// `purser agent add NAME FLAGS` in `home`; returns the agent's Proxy-Authorization value.
-std::optional<std::string> add_agent(const fs::path& home, const std::string& name, const std::string& flags) {
-    auto added = shell("PURSER_HOME='" + home.string() + "' " + bin() + "agent add " + name + " " + flags);
-    std::smatch m;
-    if (!added || !std::regex_search(*added, m, std::regex(name + ":([0-9a-f]+)@"))) return std::nullopt;
-    return "Basic " + purser::protocol::base64_encode(name + ":" + m[1].str());
-}
-
-/// A proxy with its own home (store, CA, pid file) on the shared testnet, and an agent.
-std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& home, const fs::path& testnet_env,
-                                     const std::string& extra) {
-    proxy_run r;
-    r.name = name;
-    r.home = home;
-    fs::create_directories(home);
-    const std::string env = "PURSER_HOME='" + home.string() + "' ";
-    auto authorization = add_agent(home, "bench", "--unlimited");
-    if (!authorization) return std::nullopt;
-    r.authorization = *authorization;
-    std::smatch m;
-    auto started = shell(env + bin() + "proxy --detach --listen 127.0.0.1:0 --admin-listen off --log /dev/null --testnet-env '" +
-                         testnet_env.string() + "' " + extra);
-    if (!started || !std::regex_search(*started, m, std::regex("127\\.0\\.0\\.1:([0-9]+) \\(pid ([0-9]+)"))) {
-        return std::nullopt;
-    }
-    r.port = static_cast<std::uint16_t>(std::stoi(m[1].str()));
-    r.pid = static_cast<pid_t>(std::stol(m[2].str()));
-    return r;
-}
-
-void stop(pid_t pid) {
-    if (pid <= 0) return;
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-}
-
-/// One measured target: a proxy the load generator drives, or the official client's own loops.
-struct peer {
-    std::string name;
-    proxy_run* proxy = nullptr;  ///< Driven through this proxy; nullptr = `official`.
-    std::function<purser::bench::run_stats(unsigned conns, unsigned per_client)> official;
-};
-
-/// Peers on the same URL at 1, 16 and 64 connections, in interleaved rounds (group commit
-/// against one commit per step; vouchers against exact and the official client). After each
-/// connection count, the best of 3 of the first peer against each other peer (and `ratio_rows`
-/// more pairs by name); false on failures.
-bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
-                   const std::vector<std::pair<std::string, std::string>>& ratio_rows = {},
-                   std::map<unsigned, std::map<std::string, double>>* best = nullptr) {
-    bool ok = true;
-    std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "peer", "paid/s", "p50 ms", "p99 ms",
-                "proxy CPU ms/req", "testnet ms/req");
-    for (unsigned conns : {1u, 16u, 64u}) {
-        std::map<std::string, double> rate;
-        for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
-            for (peer& p : peers) {
-                const unsigned per_client = std::max(3u, 128u / conns);
-                const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
-                const double testnet_before = cpu_ms(testnet_pid);
-                purser::bench::run_stats s;
-                if (p.proxy != nullptr) {
-                    purser::bench::load l;
-                    l.port = p.proxy->port;
-                    l.target = url;
-                    l.clients = conns;
-                    l.per_client = per_client;
-                    l.proxy_authorization = p.proxy->authorization;
-                    s = purser::bench::drive(l);
-                } else {
-                    s = p.official(conns, per_client);
-                }
-                const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
-                char proxy_cpu[32] = "-";  // the official client runs in its own short-lived process
-                if (p.proxy != nullptr) {
-                    std::snprintf(proxy_cpu, sizeof proxy_cpu, "%.3f", (cpu_ms(p.proxy->pid) - proxy_before) / n);
-                }
-                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f%s\n", conns, p.name.c_str(),
-                            s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000, proxy_cpu,
-                            (cpu_ms(testnet_pid) - testnet_before) / n, s.failures != 0 ? "  (failures)" : "");
-                if (s.failures != 0) ok = false;
-                rate[p.name] = std::max(rate[p.name], s.requests_per_second);
-            }
-        }
-        auto pairs = ratio_rows;
-        for (std::size_t i = 1; i < peers.size(); ++i) pairs.emplace_back(peers[0].name, peers[i].name);
-        for (const auto& [a, b] : pairs) {
-            if (rate[b] > 0) {
-                std::printf("       best of 3 at %u: %s / %s = %.2fx paid/s\n", conns, a.c_str(), b.c_str(),
-                            rate[a] / rate[b]);
-            }
-        }
-        if (best != nullptr) (*best)[conns] = rate;
-    }
-    return ok;
-}
+using namespace purser::bench;
 
 /// Agent B paying on 16 connections, alone and while agent A (--rate 60) retries on 16 more, in
 /// interleaved rounds on the same proxy; false on failures.
 bool rate_hammer(const proxy_run& p, const std::string& url, pid_t testnet_pid) {
     auto hammer_auth = add_agent(p.home, "hammer", "--unlimited --rate 60");
     if (!hammer_auth) return false;
-    purser::bench::load payer;
+    load payer;
     payer.port = p.port;
     payer.target = url;
     payer.clients = 16;
@@ -223,19 +61,19 @@ bool rate_hammer(const proxy_run& p, const std::string& url, pid_t testnet_pid) 
     for (int round = 0; round < 3; ++round) {  // interleaved: the machine is shared
         for (bool with_hammer : {false, true}) {
             std::atomic<bool> stop{false};
-            purser::bench::run_stats a_stats;
+            run_stats a_stats;
             std::thread a;
             if (with_hammer) {
-                purser::bench::load hammer = payer;
+                load hammer = payer;
                 hammer.proxy_authorization = *hammer_auth;
                 hammer.per_client = 1u << 30;
                 hammer.any_status = true;  // 200 for its 60 a minute, 402 declined after
                 hammer.stop = &stop;
-                a = std::thread([hammer, &a_stats] { a_stats = purser::bench::drive(hammer); });
+                a = std::thread([hammer, &a_stats] { a_stats = drive(hammer); });
                 std::this_thread::sleep_for(std::chrono::seconds(2));  // past its 60, hammering
             }
             const double proxy_before = cpu_ms(p.pid), testnet_before = cpu_ms(testnet_pid);
-            const auto s = purser::bench::drive(payer);
+            const auto s = drive(payer);
             const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
             const double proxy_used = cpu_ms(p.pid) - proxy_before, testnet_used = cpu_ms(testnet_pid) - testnet_before;
             stop = true;
@@ -274,9 +112,9 @@ std::optional<std::string> prepare_official_client() {
     return work;
 }
 
-purser::bench::run_stats official_load(const std::string& work, const std::map<std::string, std::string>& env,
+run_stats official_load(const std::string& work, const std::map<std::string, std::string>& env,
                                        const std::string& url, unsigned conns, unsigned per_client) {
-    purser::bench::run_stats s;
+    run_stats s;
     auto out = shell("cd '" + work + "' && URL='" + url + "' CLIENTS=" + std::to_string(conns) +
                      " PER_CLIENT=" + std::to_string(per_client) + " PURSER_TESTNET_ASSET='" +
                      env.at("PURSER_TESTNET_ASSET") + "' PURSER_TESTNET_NETWORK='" +
@@ -301,8 +139,8 @@ purser::bench::run_stats official_load(const std::string& work, const std::map<s
 
 int main(int argc, char** argv) {
     const std::string only = argc > 1 ? argv[1] : "";
-    if (!only.empty() && only != "commits" && only != "rate" && only != "iou") {
-        std::fprintf(stderr, "usage: paid_path_bench [commits|rate|iou]\n");
+    if (!only.empty() && only != "commits" && only != "rate" && only != "iou" && only != "fleet") {
+        std::fprintf(stderr, "usage: paid_path_bench [commits|rate|iou|fleet]\n");
         return 2;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows as they are measured, even into a file
@@ -320,11 +158,13 @@ int main(int argc, char** argv) {
     const std::string url = env["PURSER_TESTNET_MERCHANT_HTTP"] + "/weather";
 
     int status = 0;
-    auto grouped = start_proxy("group commit", root / "grouped", testnet_env, keystore);
-    auto single = start_proxy("one commit each", root / "single", testnet_env, keystore + " --no-group-commit");
-    if (!grouped || !single) {
-        status = 1;
-    } else {
+    std::optional<proxy_run> grouped, single;
+    if (only.empty() || only == "commits" || only == "rate") {
+        grouped = start_proxy("group commit", root / "grouped", testnet_env, keystore);
+        single = start_proxy("one commit each", root / "single", testnet_env, keystore + " --no-group-commit");
+        if (!grouped || !single) status = 1;
+    }
+    if (grouped && single) {
         std::printf("paid path through the real binary: GET %s (exact, testnet facilitator), %u cores\n"
                     "pids (for a profiler): testnet %d, group commit proxy %d, one commit each proxy %d\n",
                     url.c_str(), std::thread::hardware_concurrency(), testnet_pid, grouped->pid, single->pid);
@@ -361,14 +201,18 @@ int main(int argc, char** argv) {
                         "(offers both), pids vouchers %d, exact %d\n",
                         official ? "node" : "left out: no node or npm install", metered.c_str(), vouchers->pid,
                         exact->pid);
-            std::map<unsigned, std::map<std::string, double>> best;
-            if (!compare_peers(peers, metered, testnet_pid, more, &best)) status = 1;
-            if (official && best[16]["official client"] > 0) {
+            round_rates rates;
+            if (!compare_peers(peers, metered, testnet_pid, more, &rates)) status = 1;
+            const double official_best = best_of(rates[16]["official client"]);
+            if (official && official_best > 0) {
                 std::printf("       target (issue 11): vouchers / official client at 16 connections = %.2fx "
                             "(target >= 10x)\n",
-                            best[16]["vouchers"] / best[16]["official client"]);
+                            best_of(rates[16]["vouchers"]) / official_best);
             }
         }
+    }
+    if ((only.empty() || only == "fleet") && !compare_fleet_budget(root, testnet_env, keystore, url, testnet_pid)) {
+        status = 1;
     }
     if (grouped) stop(grouped->pid);
     if (single) stop(single->pid);

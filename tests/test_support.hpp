@@ -14,12 +14,14 @@
 
 namespace purser::test {
 
+#ifdef PURSER_VECTORS_DIR  // defined for test executables; the benchmarks include this file too
 /// Loads tests/vectors/<name> (the conformance vectors).
 inline nlohmann::json load_vectors(const std::string& name) {
     std::ifstream in(std::string(PURSER_VECTORS_DIR) + "/" + name);
     if (!in) throw std::runtime_error("cannot open vector file " + name);
     return nlohmann::json::parse(in);
 }
+#endif
 
 /// A fresh directory under the system temp dir, removed when the object goes away.
 class temp_dir {

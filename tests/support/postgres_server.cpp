@@ -46,7 +46,7 @@ std::vector<std::string> postgres_server::as_owner(std::vector<std::string> argv
     return argv;
 }
 
-postgres_server::postgres_server() : bin_(postgres_bin()), port_(free_port()) {
+postgres_server::postgres_server(durability d) : bin_(postgres_bin()), port_(free_port()), durability_(d) {
     {
         std::ofstream(password_file()) << password_ << "\n";
         std::filesystem::permissions(password_file(), std::filesystem::perms::owner_read |
@@ -75,12 +75,12 @@ postgres_server::~postgres_server() {
 
 void postgres_server::start() {
     const std::string dir = dir_.path().string();
-    // Loopback only, the socket in the test's own directory, and no durability (test data).
+    // Loopback only, the socket in the server's own directory; no durability for test data.
+    std::string options = "-p " + std::to_string(port_) + " -k " + dir +
+                          " -c listen_addresses=127.0.0.1 -c max_connections=200";
+    if (durability_ == durability::none) options += " -c fsync=off -c full_page_writes=off";
     auto r = run(as_owner({bin_ + "/pg_ctl", "-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "60",
-                           "-o", "-p " + std::to_string(port_) + " -k " + dir +
-                                     " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
-                                     "-c max_connections=200",
-                           "start"}));
+                           "-o", options, "start"}));
     if (r.exit_code != 0) {
         std::ifstream log(dir_.path() / "server.log");
         std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
