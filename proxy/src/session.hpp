@@ -102,8 +102,12 @@ private:
     [[nodiscard]] std::string pool_key() const;
     /// The agent's request is read (or streams): it goes to the origin.
     void forward_request();
-    /// Sends the request (the first pass, or the paid retry) on a pooled or new connection.
+    /// Sends the request (the first pass, or the paid retry) on a pooled or new connection; a
+    /// paid retry on the 402's own connection when on_plan kept it (keep_402_connection).
     void start_upstream();
+    /// Whether the connection that carried the 402 can carry the paid retry: the 402 was read
+    /// whole, kept alive, nothing follows it, and the origin has not closed it meanwhile.
+    [[nodiscard]] bool keep_402_connection();
     void on_upstream_connect(boost::system::error_code ec);
     void start_upstream_tls();
     void send_request();

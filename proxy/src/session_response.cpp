@@ -160,8 +160,12 @@ void session::on_plan(payment_plan plan) {
         });
         return;
     }
-    // The 402 was read completely: its connection can serve someone else.
-    release_upstream();
+    // The 402 was read completely: its connection carries the paid retry (no new TCP or TLS
+    // handshake, for the proxy or the merchant), or else goes back to the pool when it may.
+    if (!keep_402_connection()) {
+        if (res_parser_->keep_alive()) release_upstream();
+        else up_.reset();
+    }
     for (const auto& [name, value] : ex_.payment->plan.add_request_headers) ex_.request.replay.set(name, value);
     ex_.response.status = 0;
     start_upstream();

@@ -1,5 +1,9 @@
 // The origin side of an exchange: a pooled or new connection (TLS verified against the system
 // roots plus upstream_ca), and the request sent on it, buffered or streamed.
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -27,10 +31,13 @@ void session::forward_request() {
     start_upstream();
 }
 
-/// Takes an idle pooled connection to the origin, or opens a new one. A paid retry always opens
-/// a new one: a stale pooled connection must never make us send a payment twice.
+/// Takes an idle pooled connection to the origin, or opens a new one. A paid retry never takes
+/// one from the pool (a connection idle for seconds may be closed by the origin as the payment
+/// goes out, and a payment that may have left is never sent again: it would be in doubt); it
+/// goes on the connection that carried its 402 when on_plan kept it, else on a new one.
 void session::start_upstream() {
     ex_.upstream_start = std::chrono::steady_clock::now();
+    if (ex_.paying() && up_) return send_request();
     const auto key = pool_key();
     if (!ex_.paying()) {
         if (auto idle = worker_.pool.take(key, ms(cfg_->idle_timeout_ms))) {
@@ -67,6 +74,21 @@ void session::start_upstream() {
             self->on_upstream_connect(cec);
         });
     });
+}
+
+bool session::keep_402_connection() {
+    if (!up_ || !res_parser_ || !res_parser_->is_done() || !res_parser_->keep_alive() ||
+        up_->buffer.size() != 0 || ex_.request.no_pool) {
+        return false;
+    }
+    // The origin answered moments ago; what it did since is on the socket. Nothing to read
+    // (EAGAIN) means open and idle. A FIN (0), bytes (an idle HTTP/1.1 connection has none: a
+    // TLS alert, a stray answer) or an error mean the retry would likely fail after the payment
+    // left, so it goes on a new connection instead.
+    char probe = 0;
+    const auto got = ::recv(up_->stream.lowest().socket().native_handle(), &probe, 1,
+                            MSG_PEEK | MSG_DONTWAIT);
+    return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void session::resolve_origin(

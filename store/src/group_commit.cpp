@@ -33,13 +33,15 @@ result<void> group_committer::run(const op_fn& op) {
     // leads; a leader whose own operation was left for later (a full batch, map_full) loops.
     while (!me.done) {
         if (leading_) {
-            changed_.wait(lock);
+            me.wake.wait(lock);
             continue;
         }
         leading_ = true;
         lead(lock);
         leading_ = false;
-        changed_.notify_all();
+        // The next batch's leader: the first caller still queued (a newcomer may lead first; the
+        // woken one then waits again, and that batch's end wakes the queue's new first).
+        if (!queue_.empty()) queue_.front()->wake.notify_one();
     }
     return std::move(me.outcome);
 }
@@ -112,6 +114,8 @@ void group_committer::lead(std::unique_lock<std::mutex>& lock) {
         if (std::find(again.begin(), again.end(), w) != again.end()) continue;
         if (failed) w->outcome = tl::unexpected(*failed);
         w->done = true;
+        // Under the lock: the waiter cannot return (and destroy its condition) before this ends.
+        w->wake.notify_one();
     }
 }
 

@@ -57,13 +57,16 @@ private:
         result<void> outcome{};
         bool done = false;
         bool retried = false;  ///< already sent back once after map_full
+        /// Woken alone: when its result is in, or when it is first in line to lead. One shared
+        /// condition woken for all would wake every queued caller at each batch's end, only for
+        /// most to sleep again: a context switch each, which costs more than the batch saves.
+        std::condition_variable wake;
     };
     /// Runs one batch. Called with `lock` held and leading_ set; returns with `lock` held.
     void lead(std::unique_lock<std::mutex>& lock);
 
     begin_fn begin_;
     mutable std::mutex mutex_;
-    std::condition_variable changed_;  ///< a batch ended: results delivered, a leader may be due
     std::deque<waiter*> queue_;
     bool leading_ = false;
     std::atomic<std::uint64_t> batches_{0};

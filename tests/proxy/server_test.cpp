@@ -477,6 +477,8 @@ TEST_CASE("hook: pay replays once with the payment header and the identical body
     CHECK(reqs[1].target() == "/paid?x=1");
     CHECK(header_of(reqs[1], "X-PAYMENT") == "c2lnbmVk");
     CHECK(header_of(reqs[1], "Content-Type") == "application/json");
+    // The paid retry went out on the connection that carried the 402 (still open and idle).
+    CHECK(origin.connections() == 1);
 
     std::lock_guard lock(hook->m);
     REQUIRE(hook->required.size() == 1);
@@ -494,6 +496,37 @@ TEST_CASE("hook: pay replays once with the payment header and the identical body
     CHECK(log.find("\"paid\":\"10000\"") != std::string::npos);
     CHECK(log.find("\"ledger_id\":\"7\"") != std::string::npos);
     CHECK(log.find("c2lnbmVk") == std::string::npos);  // never the payment header
+}
+
+TEST_CASE("hook: a paid retry whose 402 connection the origin closed goes out on a new one", "[proxy]") {
+    std::atomic<int> served{0};
+    purser::test::latch first_closed;
+    purser::test::raw_origin origin([&](purser::test::tcp::socket& s, purser::test::raw_origin& o) {
+        std::string got;
+        if (!o.read_until(s, got, "\r\n\r\n")) return;
+        boost::system::error_code ec;
+        if (served++ == 0) {
+            // Keep-alive by its headers, closed while the payment is decided.
+            const std::string res = "HTTP/1.1 402 Payment Required\r\nContent-Length: 3\r\n\r\npay";
+            boost::asio::write(s, boost::asio::buffer(res), ec);
+            s.shutdown(purser::test::tcp::socket::shutdown_both, ec);
+            first_closed.open();
+            return;
+        }
+        const std::string res = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n"
+                                "X-PAYMENT-RESPONSE: eyJ0eCI6IjB4YWJjIn0=\r\n\r\npaid";
+        boost::asio::write(s, boost::asio::buffer(res), ec);
+    });
+    auto hook = std::make_shared<recording_hook>();
+    hook->on_402 = [&] { first_closed.wait(); };
+    proxy_fixture proxy({}, hook);
+    auto r = curl(proxy.proxy_arg() + " " + url(origin.port(), "/"));
+    INFO(r.out);
+    CHECK(last_status(r.out) == 200);
+    CHECK(origin.connections() == 2);
+    std::lock_guard lock(hook->m);
+    CHECK(hook->paid_statuses == std::vector<unsigned>{200});
+    CHECK(hook->failures.empty());
 }
 
 TEST_CASE("hook: a request already carrying a payment header never reaches the hook", "[proxy]") {
