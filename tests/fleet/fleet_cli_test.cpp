@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -16,14 +17,23 @@
 
 using purser::test::run;
 
-TEST_CASE("purser fleet migrate and purser budget manage the fleet budgets in PostgreSQL", "[fleet][cli]") {
-    purser::test::postgres_server pg;
+namespace {
+
+/// The purser CLI with the fleet database of `pg` in its environment.
+std::function<purser::test::run_result(std::vector<std::string>)> cli_on(const purser::test::postgres_server& pg) {
     const purser::test::env_map env{{"PURSER_FLEET_DB", pg.conninfo()},
                                     {"PURSER_FLEET_PASSWORD_FILE", pg.password_file().string()}};
-    auto purser = [&](std::vector<std::string> args) {
+    return [env](std::vector<std::string> args) {
         args.insert(args.begin(), PURSER_BIN);
         return run(args, env);
     };
+}
+
+}  // namespace
+
+TEST_CASE("purser fleet migrate and purser budget manage the fleet budgets in PostgreSQL", "[fleet][cli]") {
+    purser::test::postgres_server pg;
+    const auto purser = cli_on(pg);
     auto migrated = purser({"fleet", "migrate"});
     INFO(migrated.out + migrated.err);
     REQUIRE(migrated.exit_code == 0);
@@ -71,12 +81,7 @@ TEST_CASE("purser fleet migrate and purser budget manage the fleet budgets in Po
 
 TEST_CASE("purser budget reconcile returns a vanished proxy's leases minus what its rows count", "[fleet][cli]") {
     purser::test::postgres_server pg;
-    const purser::test::env_map env{{"PURSER_FLEET_DB", pg.conninfo()},
-                                    {"PURSER_FLEET_PASSWORD_FILE", pg.password_file().string()}};
-    auto purser = [&](std::vector<std::string> args) {
-        args.insert(args.begin(), PURSER_BIN);
-        return run(args, env);
-    };
+    const auto purser = cli_on(pg);
     REQUIRE(purser({"fleet", "migrate"}).exit_code == 0);
     REQUIRE(purser({"budget", "add", "org", "--period", "lifetime", "--cap", "1"}).exit_code == 0);
     auto c = purser::fleet::connection::open({pg.conninfo(), pg.password()});

@@ -27,6 +27,15 @@ std::unique_ptr<purser::fleet::connection> connect(const purser::test::postgres_
     return std::move(*c);
 }
 
+/// A migrated fleet database with the budget "org".
+std::unique_ptr<purser::fleet::connection> with_org_budget(const purser::test::postgres_server& pg,
+                                                           purser::fleet::period per, std::uint64_t cap_micros) {
+    auto c = connect(pg);
+    REQUIRE(purser::fleet::migrate(*c));
+    REQUIRE(purser::fleet::add_budget(*c, "org", per, cap_micros));
+    return c;
+}
+
 fleet_lease_options options_for(const purser::test::postgres_server& pg, const std::string& proxy_id,
                                  std::uint64_t min_micros, std::uint64_t max_micros) {
     fleet_lease_options o;
@@ -68,9 +77,7 @@ purser::fleet::budget org(purser::fleet::connection& c, std::uint64_t now_ms) {
 
 TEST_CASE("leases are acquired, refilled larger when spent fast, and returned on stop", "[fleet][proxy]") {
     purser::test::postgres_server pg;
-    auto c = connect(pg);
-    REQUIRE(purser::fleet::migrate(*c));
-    REQUIRE(purser::fleet::add_budget(*c, "org", purser::fleet::period::day, 1'000'000));
+    auto c = with_org_budget(pg, purser::fleet::period::day, 1'000'000);
     purser::test::temp_dir dir;
     manual_clock clock;
     clock.set(noon_ms);
@@ -108,9 +115,7 @@ TEST_CASE("leases are acquired, refilled larger when spent fast, and returned on
 
 TEST_CASE("near the end of a budget leases shrink and never oversubscribe it", "[fleet][proxy]") {
     purser::test::postgres_server pg;
-    auto c = connect(pg);
-    REQUIRE(purser::fleet::migrate(*c));
-    REQUIRE(purser::fleet::add_budget(*c, "org", purser::fleet::period::day, 250'000));
+    auto c = with_org_budget(pg, purser::fleet::period::day, 250'000);
     purser::test::temp_dir d1, d2, d3;
     manual_clock clock;
     clock.set(noon_ms);
@@ -143,9 +148,7 @@ TEST_CASE("near the end of a budget leases shrink and never oversubscribe it", "
 
 TEST_CASE("at the end of a budget's window the rest goes back and the new window leases", "[fleet][proxy]") {
     purser::test::postgres_server pg;
-    auto c = connect(pg);
-    REQUIRE(purser::fleet::migrate(*c));
-    REQUIRE(purser::fleet::add_budget(*c, "org", purser::fleet::period::day, 1'000'000));
+    auto c = with_org_budget(pg, purser::fleet::period::day, 1'000'000);
     purser::test::temp_dir dir;
     manual_clock clock;
     const std::uint64_t late = noon_ms + 11 * 3'600'000 + 59 * 60'000;  // 23:59
@@ -209,9 +212,7 @@ TEST_CASE("with the database down a proxy spends its lease, then declines, then 
 
 TEST_CASE("a lease an operator reconciled is no longer drawn on, and a new one is leased", "[fleet][proxy]") {
     purser::test::postgres_server pg;
-    auto c = connect(pg);
-    REQUIRE(purser::fleet::migrate(*c));
-    REQUIRE(purser::fleet::add_budget(*c, "org", purser::fleet::period::lifetime, 1'000'000));
+    auto c = with_org_budget(pg, purser::fleet::period::lifetime, 1'000'000);
     purser::test::temp_dir dir;
     manual_clock clock;
     clock.set(noon_ms);
