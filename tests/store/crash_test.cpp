@@ -8,10 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "crasher.hpp"
 #include "store_support.hpp"
 #include "test_support.hpp"
 
 using namespace purser::store;
+using purser::test::start_crasher;
 using purser::test::usdc_request;
 
 namespace {
@@ -66,27 +68,6 @@ bool read_all(int fd, void* buf, std::size_t n) {
     ::_exit(14);
 }
 
-/// A store at `path` with the agent "victim", and a child process running `child(path, fd)`
-/// that reports to the pipe whose read end `read_fd` receives. Returns the child's pid.
-pid_t start_crasher(const std::filesystem::path& path,
-                    void (*child)(const std::filesystem::path&, int), int& read_fd) {
-    {
-        auto s = store::open(path);
-        REQUIRE(s);
-        REQUIRE((*s)->add_agent("victim", {}));
-    }
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        child(path, fds[1]);
-    }
-    ::close(fds[1]);
-    read_fd = fds[0];
-    return pid;
-}
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "crasher.hpp"
 #include "store_support.hpp"
 #include "test_support.hpp"
 
@@ -207,26 +208,14 @@ namespace {
 TEST_CASE("SIGKILL mid-stream: every row on disk is in the outbox at its latest state", "[store][outbox][crash]") {
     purser::test::temp_dir dir;
     const auto path = dir.path() / "store";
-    {
-        auto s = store::open(path);
-        REQUIRE(s);
-        REQUIRE((*s)->add_agent("victim", {}));
-    }
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        outbox_writer(path, fds[1]);
-    }
-    ::close(fds[1]);
+    int read_fd = -1;
+    const pid_t pid = purser::test::start_crasher(path, outbox_writer, read_fd);
     std::uint64_t id = 0;
     std::size_t seen = 0;
-    while (seen < 300 && ::read(fds[0], &id, sizeof id) == static_cast<ssize_t>(sizeof id)) ++seen;
+    while (seen < 300 && ::read(read_fd, &id, sizeof id) == static_cast<ssize_t>(sizeof id)) ++seen;
     REQUIRE(::kill(pid, SIGKILL) == 0);
     CHECK(purser::test::wait_exit(pid) == 128 + SIGKILL);
-    ::close(fds[0]);
+    ::close(read_fd);
     REQUIRE(seen >= 300);
 
     // Opening recovers the dead process's reservations (in doubt): that change queues too.
