@@ -144,8 +144,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows as they are measured, even into a file
-    char tmpl[] = "/tmp/purser-paid-bench-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return 1;
+    // TMPDIR moves the stores and the testnet (to a tmpfs, say, to see what the disk costs).
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") + "/purser-paid-bench-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) return 1;
     const fs::path root = tmpl;
     ::setenv("PURSER_TESTNET_BASE_PORT", "0", 1);
     const fs::path testnet_home = root / "testnet-home";

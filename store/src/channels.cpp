@@ -204,7 +204,11 @@ result<ledger_row> store::commit_voucher(std::uint64_t reservation_id, std::uint
         c.updated_ms = now;
         PURSER_STORE_CHECK(impl_->save_channel(t, c));
         return paid;
-    });
+    },
+        // An outcome (decisions.cpp transition), unless it records a deposit that landed: that
+        // moves the channel's deposited balance up, and is flushed before it returns.
+        deposit_id == 0 ? detail::group_committer::wait_for::committed
+                        : detail::group_committer::wait_for::durable);
 }
 
 result<ledger_row> store::release_voucher(std::uint64_t reservation_id, std::uint64_t deposit_id,
@@ -231,7 +235,7 @@ result<ledger_row> store::release_voucher(std::uint64_t reservation_id, std::uin
         c.updated_ms = now;
         PURSER_STORE_CHECK(impl_->save_channel(t, c));
         return released;
-    });
+    }, detail::group_committer::wait_for::committed);  // undone, the high and the row stay counted
 }
 
 result<ledger_row> store::unsettled_voucher(std::uint64_t reservation_id, std::uint64_t deposit_id,
@@ -260,7 +264,7 @@ result<ledger_row> store::unsettled_voucher(std::uint64_t reservation_id, std::u
         c.updated_ms = now;
         PURSER_STORE_CHECK(impl_->save_channel(t, c));
         return moved;
-    });
+    }, detail::group_committer::wait_for::committed);  // undone, the row stays reserved: counted
 }
 
 result<channel> store::adopt_channel(const channel& found) {

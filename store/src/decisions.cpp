@@ -342,11 +342,17 @@ result<std::uint64_t> store::record_decline(const reserve_request& q, reason why
 namespace {
 
 /// One lifecycle step: load the row, check it may move from its status, change it, write it.
+/// Each is an outcome (group_commit.hpp wait_for::committed): undone by a system crash, the row
+/// is as it was before, still counted (reserved rows of a dead session are in doubt until
+/// reconciled), so it need not wait for the flush that makes it durable. Except a change that
+/// makes the row count more than before (late proof of payment for an expired row): losing it
+/// would lose a record of money that moved, so it is flushed before it returns.
 template <class Change>
 result<ledger_row> transition(store::impl& im, std::uint64_t id,
                               std::initializer_list<status> allowed_from, Change&& change) {
     const std::uint64_t now = im.now();
-    return im.write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
+    bool counts_more = false;
+    auto moved = im.write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
         PURSER_TRY(before, im.load_row(t, id));
         if (!before || before->row.state == status::declined) {
             return purser::fail(errc::reservation_not_found, "reservation " + std::to_string(id));
@@ -363,8 +369,11 @@ result<ledger_row> transition(store::impl& im, std::uint64_t id,
         PURSER_TRY(changed, change(after.row));
         (void)changed;
         PURSER_STORE_CHECK(im.write_row(t, after, before));
+        counts_more = after.row.counted_usd() > before->row.counted_usd();
         return after.row;
-    });
+    }, detail::group_committer::wait_for::committed);
+    if (moved && counts_more) PURSER_STORE_CHECK(im.flush());
+    return moved;
 }
 
 std::string clip(std::string_view text) { return bounded_text(text, max_row_field_bytes); }

@@ -24,9 +24,10 @@ result<void> run_one(const group_committer::op_fn& op, write_txn& t) {
 
 }  // namespace
 
-result<void> group_committer::run(const op_fn& op) {
+result<void> group_committer::run(const op_fn& op, wait_for until) {
     waiter me;
     me.op = &op;
+    me.until = until;
     std::unique_lock<std::mutex> lock(mutex_);
     queue_.push_back(&me);
     // No batch running means every unfinished caller is in the queue, so whoever sees that first
@@ -87,8 +88,10 @@ void group_committer::lead(std::unique_lock<std::mutex>& lock) {
     }
     std::vector<waiter*> again(batch.begin() + static_cast<std::ptrdiff_t>(ran), batch.end());
     if (failed) again.clear();
+    commit_sync state = commit_sync::unchanged;
     if (!failed && ran > 0) {
-        if (auto c = parent->commit(); !c) {
+        MDB_env* e = mdb_txn_env(parent->handle());
+        if (auto c = parent->commit_leaving_meta_sync(); !c) {
             failed = c.error();
             // A commit can meet map_full too (the free list needs pages): the whole batch runs
             // once more after the map has grown.
@@ -103,20 +106,61 @@ void group_committer::lead(std::unique_lock<std::mutex>& lock) {
                 again.insert(again.begin(), retry.begin(), retry.end());
             }
         } else {
+            state = *c;
+            env_ = e;
             batches_.fetch_add(1);
             operations_.fetch_add(ran);
         }
     }
 
-    lock.lock();
-    for (auto it = again.rbegin(); it != again.rend(); ++it) queue_.push_front(*it);
+    std::vector<waiter*> finished;
     for (waiter* w : batch) {
         if (std::find(again.begin(), again.end(), w) != again.end()) continue;
         if (failed) w->outcome = tl::unexpected(*failed);
+        finished.push_back(w);
+    }
+    lock.lock();
+    for (auto it = again.rbegin(); it != again.rend(); ++it) queue_.push_front(*it);
+    const bool next_batch_queued = !queue_.empty();
+    lock.unlock();
+
+    std::vector<waiter*> answer;
+    settle(finished, failed ? commit_sync::unchanged : state, next_batch_queued && !failed, answer);
+
+    lock.lock();
+    for (waiter* w : answer) {
         w->done = true;
         // Under the lock: the waiter cannot return (and destroy its condition) before this ends.
         w->wake.notify_one();
     }
+}
+
+void group_committer::settle(const std::vector<waiter*>& finished, commit_sync state,
+                             bool next_batch_queued, std::vector<waiter*>& answer) {
+    // A commit that wrote anything flushed its data pages first, and with them the meta pages
+    // of every batch committed before it: whoever waited for that is durable now.
+    if (state != commit_sync::unchanged) {
+        answer.insert(answer.end(), waiting_flush_.begin(), waiting_flush_.end());
+        waiting_flush_.clear();
+    }
+    for (waiter* w : finished) {
+        const bool needs_flush = state == commit_sync::meta_unsynced && w->outcome &&
+                                 w->until == wait_for::durable;
+        (needs_flush ? waiting_flush_ : answer).push_back(w);
+    }
+    if (waiting_flush_.empty()) return;
+    // Only a next batch that writes flushes: one is coming when callers are queued and this
+    // batch wrote (a batch that wrote nothing, or failed, may be followed by more of the same).
+    if (next_batch_queued && state != commit_sync::unchanged) return;
+    auto flushed = sync_env(env_);
+    own_flushes_.fetch_add(1);
+    for (waiter* w : waiting_flush_) {
+        // Committed but not known durable: the caller must not act as if it were (no signature
+        // leaves); the row stays counted, and reconcile settles it.
+        if (!flushed) w->outcome = tl::unexpected(flushed.error());
+        answer.push_back(w);
+    }
+    waiting_flush_.clear();
 }
 
 }  // namespace purser::store::detail

@@ -20,8 +20,21 @@ namespace purser::store::detail {
 /// before it: the batch is one serial history, and caps checked in it are exact), commits once,
 /// and only then hands every caller its result. Nothing is reported before the commit that makes
 /// it durable has returned: if that commit fails, every operation of the batch gets its error.
+///
+/// In an environment opened with MDB_NOMETASYNC a batch's commit flushes its data pages and
+/// writes its meta page unflushed. A caller who needs its change to survive a system crash (a
+/// reservation, before its signature may leave) then waits for the next flush of the file: the
+/// next batch's data flush when callers are queued for one (so under load each batch costs one
+/// device flush instead of two), or a flush of its own when none are. A caller whose change may
+/// be undone by a system crash without harm (an outcome: undone, the row stays reserved and
+/// counted, and reconcile settles it from the chain) is answered as soon as its batch commits.
 class group_committer {
 public:
+    /// What a caller waits for.
+    enum class wait_for {
+        durable,    ///< its changes survive a system crash
+        committed,  ///< its changes are committed (visible, and survive a crash of this process)
+    };
     /// Begins the batch's write transaction (the store's begin_write: reader check, map growth).
     using begin_fn = std::function<result<write_txn>()>;
     /// One operation: its work on a (nested) write transaction. An error aborts only its own
@@ -36,7 +49,12 @@ public:
     /// map_full runs again, first, in a fresh batch (which grows the map before it begins), once.
     /// `op` may run more than once (only the last run's changes are kept): it must write its
     /// outputs, not accumulate them.
-    [[nodiscard]] result<void> run(const op_fn& op);
+    /// With wait_for::committed, success means committed, not yet durable (see above).
+    [[nodiscard]] result<void> run(const op_fn& op, wait_for until = wait_for::durable);
+
+    /// Flushes made for callers that no next batch would flush for: the rest rode on the next
+    /// batch's data flush (tests and benchmarks read it).
+    [[nodiscard]] std::uint64_t own_flushes() const { return own_flushes_.load(); }
 
     /// Batches committed and operations they carried since construction: the batching achieved.
     [[nodiscard]] std::uint64_t batches() const { return batches_.load(); }
@@ -54,6 +72,7 @@ public:
 private:
     struct waiter {
         const op_fn* op = nullptr;
+        wait_for until = wait_for::durable;
         result<void> outcome{};
         bool done = false;
         bool retried = false;  ///< already sent back once after map_full
@@ -64,11 +83,20 @@ private:
     };
     /// Runs one batch. Called with `lock` held and leading_ set; returns with `lock` held.
     void lead(std::unique_lock<std::mutex>& lock);
+    /// Which of `batch`'s finished callers (and of those waiting on a flush) can be answered now:
+    /// moves them to `answer`, the rest to waiting_flush_, flushing when no next batch will.
+    void settle(const std::vector<waiter*>& finished, commit_sync state, bool next_batch_queued,
+                std::vector<waiter*>& answer);
 
     begin_fn begin_;
     mutable std::mutex mutex_;
     std::deque<waiter*> queue_;
     bool leading_ = false;
+    /// Committed callers waiting for a flush of their batch's meta page. Only the leader touches
+    /// them (leading_ is handed over under mutex_).
+    std::vector<waiter*> waiting_flush_;
+    MDB_env* env_ = nullptr;  ///< of the last batch committed, for the flush they wait on
+    std::atomic<std::uint64_t> own_flushes_{0};
     std::atomic<std::uint64_t> batches_{0};
     std::atomic<std::uint64_t> operations_{0};
 };

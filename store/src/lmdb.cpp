@@ -72,6 +72,7 @@ result<write_txn> write_txn::begin_nested(write_txn& parent) {
     write_txn w;
     w.txn_ = t;
     w.full_ = parent.full_;
+    w.nested_ = true;
     return w;
 }
 
@@ -95,12 +96,36 @@ result<bool> write_txn::del(MDB_dbi dbi, std::string_view key) {
     return true;
 }
 
-result<void> write_txn::commit() {
+result<void> sync_env(MDB_env* e) {
+    const int rc = mdb_env_sync(e, 1);
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_env_sync"));
+    return {};
+}
+
+result<commit_sync> write_txn::commit_leaving_meta_sync() {
     MDB_txn* t = txn_;
     txn_ = nullptr;  // mdb_txn_commit frees the transaction even when it fails.
+    MDB_env* e = mdb_txn_env(t);
+    const std::size_t id = mdb_txn_id(t);
     const int rc = mdb_txn_commit(t);
     note(rc);
     if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_txn_commit"));
+    if (nested_) return commit_sync::unchanged;  // folded into the parent, which decides
+    // LMDB returns early, writing nothing, from a transaction that changed nothing: then the
+    // last committed id stays below this one's.
+    // When in doubt, say the meta page is unsynced: the cost is one flush more.
+    MDB_envinfo info{};
+    if (mdb_env_info(e, &info) != MDB_SUCCESS) return commit_sync::meta_unsynced;
+    if (info.me_last_txnid < id) return commit_sync::unchanged;
+    unsigned flags = 0;
+    if (mdb_env_get_flags(e, &flags) != MDB_SUCCESS) return commit_sync::meta_unsynced;
+    return (flags & (MDB_NOMETASYNC | MDB_NOSYNC)) != 0 ? commit_sync::meta_unsynced : commit_sync::durable;
+}
+
+result<void> write_txn::commit() {
+    MDB_env* e = mdb_txn_env(txn_);
+    PURSER_TRY(state, commit_leaving_meta_sync());
+    if (state == commit_sync::meta_unsynced) return sync_env(e);
     return {};
 }
 

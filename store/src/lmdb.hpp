@@ -94,6 +94,19 @@ private:
     read_txn() = default;
 };
 
+/// Forces every write committed so far in `e` to disk (mdb_env_sync with force): after it, a
+/// commit whose meta page was written unsynced (MDB_NOMETASYNC) survives a system crash too.
+[[nodiscard]] result<void> sync_env(MDB_env* e);
+
+/// What a top-level commit left to do before it survives a system crash.
+enum class commit_sync {
+    unchanged,      ///< nothing was written: nothing to lose
+    durable,        ///< data and meta page flushed (an environment without MDB_NOMETASYNC)
+    meta_unsynced,  ///< data pages flushed, meta page written but not flushed: the next flush of
+                    ///< the file (the next commit's data flush, or sync_env) makes it durable; a
+                    ///< system crash before that undoes this one transaction, never corrupts
+};
+
 /// The one write transaction of this thread. Aborts on scope exit unless commit() succeeded.
 class write_txn : public txn_base {
 public:
@@ -106,7 +119,7 @@ public:
     /// one failed operation of a batch leaves the others' work in the parent. The parent may do
     /// nothing while the child lives, and must outlive it (it holds the gate for both).
     [[nodiscard]] static result<write_txn> begin_nested(write_txn& parent);
-    write_txn(write_txn&& o) noexcept : txn_base(std::move(o)), full_(o.full_) {}
+    write_txn(write_txn&& o) noexcept : txn_base(std::move(o)), full_(o.full_), nested_(o.nested_) {}
 
     /// `append`: the key is known to sort after every key of `dbi` (MDB_APPEND), so LMDB fills
     /// pages instead of splitting them in half. A key that does not (a clock stepped back) is
@@ -118,6 +131,10 @@ public:
     /// Durable commit (for a child: into its parent); the transaction is finished either way.
     /// Errors: map_full, lmdb_failed.
     [[nodiscard]] result<void> commit();
+    /// A top-level commit that may leave the meta page's flush to whoever flushes next
+    /// (commit_sync::meta_unsynced): group commit lets the next batch's data flush carry it, so
+    /// a batch costs one device flush instead of two. Errors as commit().
+    [[nodiscard]] result<commit_sync> commit_leaving_meta_sync();
 
 private:
     write_txn() = default;
@@ -125,6 +142,7 @@ private:
         if (rc == MDB_MAP_FULL && full_ != nullptr) full_->store(true);
     }
     std::atomic<bool>* full_ = nullptr;
+    bool nested_ = false;
 };
 
 /// A cursor inside a transaction; close it (let it go out of scope) before committing.

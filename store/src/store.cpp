@@ -255,8 +255,11 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_maxreaders"));
     }
     // MDB_NOTLS: read transactions are not tied to a thread (the proxy's worker pool hands work
-    // between threads). Sync flags stay at LMDB's durable defaults.
-    if ((rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS, 0600)) != MDB_SUCCESS) {
+    // between threads). MDB_NOMETASYNC: a commit flushes its data pages and leaves its meta
+    // page's flush to the caller (lmdb.hpp commit_sync), which never gives up integrity: every
+    // write is made durable before it returns (write_txn::commit) except an outcome's, which a
+    // group commit lets the next flush carry (group_commit.hpp).
+    if ((rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0600)) != MDB_SUCCESS) {
         return tl::unexpected(detail::lmdb_error(rc, "mdb_env_open " + dir.string()));
     }
     PURSER_TRY(lock, detail::session_lock::acquire(dir));

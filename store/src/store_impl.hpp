@@ -53,8 +53,13 @@ public:
     /// result only after that transaction has committed. With open_options::group_commit the
     /// transaction is a batch's nested one (group_commit.hpp); without, one of its own. An error
     /// of `op` undoes its changes. `op` may run twice (map_full, see group_committer::run).
+    /// `until` wait_for::committed: for an outcome, whose loss in a system crash leaves its row
+    /// as it was reserved, still counted (group_commit.hpp): returns before the meta page's flush.
     template <class T, class Op>
-    [[nodiscard]] result<T> write(Op&& op);
+    [[nodiscard]] result<T> write(Op&& op, detail::group_committer::wait_for until =
+                                               detail::group_committer::wait_for::durable);
+    /// Makes every write committed so far durable (one device flush).
+    [[nodiscard]] result<void> flush() { return detail::sync_env(env.get()); }
     /// Batches the money operations' write transactions (open_options::group_commit).
     detail::group_committer group{[this] { return begin_write(); }};
     /// Every read transaction starts here (it holds the gate shared, like writes).
@@ -154,11 +159,16 @@ public:
 };
 
 template <class T, class Op>
-result<T> store::impl::write(Op&& op) {
+result<T> store::impl::write(Op&& op, detail::group_committer::wait_for until) {
     if (!options.group_commit) {
         PURSER_TRY(t, begin_write());
         PURSER_TRY(value, op(t));
-        PURSER_STORE_CHECK(t.commit());
+        if (until == detail::group_committer::wait_for::durable) {
+            PURSER_STORE_CHECK(t.commit());
+        } else {
+            PURSER_TRY(state, t.commit_leaving_meta_sync());
+            (void)state;
+        }
         return value;
     }
     std::optional<result<T>> out;
@@ -168,7 +178,7 @@ result<T> store::impl::write(Op&& op) {
         return {};
     };
     // The batch's error (nothing durable) wins over what the operation returned.
-    PURSER_STORE_CHECK(group.run(batched));
+    PURSER_STORE_CHECK(group.run(batched, until));
     return std::move(*out);
 }
 

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <string>
 #include <thread>
@@ -18,10 +20,10 @@ using purser::store::errc;
 
 namespace {
 
-MDB_env* open_env(const std::filesystem::path& dir) {
+MDB_env* open_env(const std::filesystem::path& dir, unsigned flags = 0) {
     MDB_env* e = nullptr;
     if (mdb_env_create(&e) != MDB_SUCCESS) return nullptr;
-    if (mdb_env_open(e, dir.c_str(), MDB_NOTLS, 0600) != MDB_SUCCESS) {
+    if (mdb_env_open(e, dir.c_str(), MDB_NOTLS | flags, 0600) != MDB_SUCCESS) {
         mdb_env_close(e);
         return nullptr;
     }
@@ -30,19 +32,24 @@ MDB_env* open_env(const std::filesystem::path& dir) {
 
 struct fixture {
     purser::test::temp_dir dir;
-    detail::env env{open_env(dir.path())};
+    detail::env env;
     detail::gate_mutex gate;
     MDB_dbi dbi = 0;
     /// Each batch's begin waits for this (the test releases it once its batch is lined up).
     std::shared_future<void> go;
+    /// The second and later batches' begins wait for this too.
+    std::shared_future<void> go_later;
+    std::atomic<int> begins{0};
     bool refuse_begin = false;
     detail::group_committer group{[this]() -> result<detail::write_txn> {
         if (go.valid()) go.wait();
+        if (++begins > 1 && go_later.valid()) go_later.wait();
         if (refuse_begin) return purser::fail(errc::lmdb_failed, "begin refused");
         return detail::write_txn::begin(env.get(), gate);
     }};
 
-    fixture() {
+    /// `env_flags` MDB_NOMETASYNC: as the store opens its environment.
+    explicit fixture(unsigned env_flags = 0) : env(open_env(dir.path(), env_flags)) {
         REQUIRE(env.get() != nullptr);
         auto t = detail::write_txn::begin(env.get(), gate);
         REQUIRE(t);
@@ -163,4 +170,72 @@ TEST_CASE("an operation that meets map_full runs again first in a fresh batch, o
     CHECK(f.has("a"));
     CHECK(f.has("m"));
     CHECK(f.has("c"));
+}
+
+TEST_CASE("with MDB_NOMETASYNC, a durable caller is answered after the next flush, a committed one "
+          "at its commit", "[store][group_commit]") {
+    fixture f(MDB_NOMETASYNC);
+    SECTION("alone, a durable caller's batch flushes for it") {
+        CHECK(f.group.run(f.put("a")));
+        CHECK(f.group.own_flushes() == 1);
+        CHECK(f.has("a"));
+    }
+    SECTION("a committed caller waits for no flush") {
+        CHECK(f.group.run(f.put("a"), detail::group_committer::wait_for::committed));
+        CHECK(f.group.own_flushes() == 0);
+        CHECK(f.has("a"));
+    }
+    SECTION("the next batch's data flush carries the batch before it") {
+        std::promise<void> second_may_begin;
+        f.go_later = second_may_begin.get_future().share();
+        // a's operation holds its batch open until b is queued, so b is the next batch.
+        const detail::group_committer::op_fn a = [&](detail::write_txn& t) -> result<void> {
+            while (f.group.queued() < 1) std::this_thread::yield();
+            return t.put(f.dbi, "a", "v");
+        };
+        auto first = std::async(std::launch::async, [&] { return f.group.run(a); });
+        // a's batch has begun and taken a from the queue: b queues for the next one.
+        while (f.begins < 1 || f.group.queued() > 0) std::this_thread::yield();
+        auto second = std::async(std::launch::async, [&] { return f.group.run(f.put("b")); });
+        // a's batch committed (b's batch is waiting at its begin), but a's meta page is not
+        // flushed: a is not answered yet, and nobody flushed for it.
+        while (f.group.batches() < 1) std::this_thread::yield();
+        CHECK(first.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+        CHECK(f.group.own_flushes() == 0);
+        second_may_begin.set_value();
+        CHECK(first.get());
+        CHECK(second.get());
+        // b's commit flushed a's meta page; b, with nobody queued after it, had its own flush.
+        CHECK(f.group.batches() == 2);
+        CHECK(f.group.own_flushes() == 1);
+        CHECK(f.has("a"));
+        CHECK(f.has("b"));
+    }
+}
+
+TEST_CASE("without MDB_NOMETASYNC every commit is durable by itself: no flush of the committer's own",
+          "[store][group_commit]") {
+    fixture f;
+    CHECK(f.group.run(f.put("a")));
+    CHECK(f.group.run(f.put("b"), detail::group_committer::wait_for::committed));
+    CHECK(f.group.own_flushes() == 0);
+}
+
+TEST_CASE("a commit says what its durability still needs", "[store][lmdb]") {
+    for (const unsigned flags : {0U, static_cast<unsigned>(MDB_NOMETASYNC)}) {
+        fixture f(flags);
+        auto wrote = detail::write_txn::begin(f.env.get(), f.gate);
+        REQUIRE(wrote);
+        REQUIRE(wrote->put(f.dbi, "k", "v"));
+        auto state = wrote->commit_leaving_meta_sync();
+        REQUIRE(state);
+        CHECK(*state == (flags == 0 ? detail::commit_sync::durable : detail::commit_sync::meta_unsynced));
+        auto nothing = detail::write_txn::begin(f.env.get(), f.gate);
+        REQUIRE(nothing);
+        auto none = nothing->commit_leaving_meta_sync();
+        REQUIRE(none);
+        CHECK(*none == detail::commit_sync::unchanged);
+        CHECK(detail::sync_env(f.env.get()));
+        CHECK(f.has("k"));
+    }
 }
