@@ -2,6 +2,7 @@
 // one payment between its signature and its answer.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <iostream>
@@ -169,6 +170,10 @@ inline payment_plan store_error_plan(const error& e) {
 
 /// The store's policy said no (its row is written): the agent learns the reason, the row and what
 /// it has left. `more` is appended to Purser-Decision (e.g. "; channel=0x...").
+/// The longest a rate-limited decline is held: long enough that retrying at once costs an agent
+/// about one answer a second per connection, short enough that no client times out meanwhile.
+inline constexpr std::chrono::milliseconds rate_limited_hold{1000};
+
 inline payment_plan refusal_plan(const store::decision& verdict, const std::string& more = {}) {
     payment_plan plan;
     plan.what = payment_plan::action::decline;
@@ -181,6 +186,10 @@ inline payment_plan refusal_plan(const store::decision& verdict, const std::stri
     plan.log_fields.emplace_back("decision", "declined");
     plan.log_fields.emplace_back("reason", code);
     plan.log_fields.emplace_back("ledger_id", std::to_string(verdict.ledger_id));
+    if (verdict.retry_after_ms > 0) {
+        plan.retry_after_s = (verdict.retry_after_ms + 999) / 1000;
+        plan.hold = std::min(std::chrono::milliseconds(verdict.retry_after_ms), rate_limited_hold);
+    }
     return plan;
 }
 

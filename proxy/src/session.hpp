@@ -126,7 +126,8 @@ private:
     void read_402_body();
     void ask_hook();
     void on_plan(payment_plan plan);
-    void send_buffered_402();
+    void send_buffered_402(std::uint64_t retry_after_s = 0,
+                           std::chrono::milliseconds hold = std::chrono::milliseconds{0});
     void start_response();
     void relay_next();
     void relay_write();

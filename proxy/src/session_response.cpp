@@ -140,7 +140,7 @@ void session::on_plan(payment_plan plan) {
     }
     if (plan.what != payment_plan::action::pay) {
         ex_.extra_headers = std::move(plan.add_response_headers);
-        return send_buffered_402();
+        return send_buffered_402(plan.retry_after_s, plan.hold);
     }
     ex_.payment = payment_attempt{std::move(plan)};
     ex_.enter(exchange_phase::paying);
@@ -171,8 +171,9 @@ void session::on_plan(payment_plan plan) {
     start_upstream();
 }
 
-/// The origin's 402, complete and unchanged, plus the hook's headers.
-void session::send_buffered_402() {
+/// The origin's 402, complete and unchanged, plus the hook's headers; with `retry_after_s`, its
+/// Retry-After replaced, and sent `hold` later (the origin's connection is free meanwhile).
+void session::send_buffered_402(std::uint64_t retry_after_s, std::chrono::milliseconds hold) {
     auto& src = res_parser_->get();
     auto res = std::make_shared<http::response<http::string_body>>();
     res->base() = src.base();
@@ -181,6 +182,7 @@ void session::send_buffered_402() {
     res->erase(http::field::content_length);
     detail::set_purser_headers(res->base(), ex_.extra_headers);
     res->set(http::field::via, detail::append_via(detail::field_value(res->base(), "via")));
+    if (retry_after_s > 0) res->set(http::field::retry_after, std::to_string(retry_after_s));
     res->body() = std::move(ex_.response.body402);
     res->version(11);
     res->prepare_payload();
@@ -188,7 +190,13 @@ void session::send_buffered_402() {
     res->keep_alive(ex_.request.keep_alive && !stopping_);
     if (upstream_reusable) release_upstream();
     else up_.reset();
-    send_complete(std::move(res));
+    if (hold.count() <= 0) return send_complete(std::move(res));
+    auto timer = std::make_shared<steady_timer>(client_.get_executor());
+    timer->expires_after(hold);
+    timer->async_wait([self = shared_from_this(), timer, res = std::move(res)](boost::system::error_code) mutable {
+        // Sent when the server stops too: the agent gets its answer, only sooner.
+        self->send_complete(std::move(res));
+    });
 }
 
 /// Streams the response head and body to the agent as they arrive.

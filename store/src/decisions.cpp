@@ -260,6 +260,10 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         row.row.state = status::declined;
         row.row.why = why;
         d.why = why;
+        if (*why == reason::rate_limited && who && who->limits.payments_per_minute) {
+            PURSER_TRY(frees, im.rate_frees_in(t, q.agent, now, *who->limits.payments_per_minute));
+            d.retry_after_ms = frees;
+        }
     } else {
         row.row.state = status::reserved;
         d.approved = true;
@@ -322,21 +326,23 @@ result<std::uint64_t> store::record_decline(const reserve_request& q, reason why
                                             std::string_view detail) {
     PURSER_STORE_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, impl_->begin_write());
-    PURSER_TRY(id, impl_->next_ledger_id(t));
-    stored_row row = row_from_request(q, id, now, impl_->session.id());
-    if (q.usd_pegged) {
-        if (auto converted = to_usd_micros(q.amount_atomic, q.asset_decimals)) {
-            row.row.amount_usd = *converted;
+    // Nothing was signed, so nothing waits for the flush: a decline is answered once committed,
+    // and a runaway agent's declines share the batches (and their one flush) of everyone else.
+    return impl_->write<std::uint64_t>([&](detail::write_txn& t) -> result<std::uint64_t> {
+        PURSER_TRY(id, impl_->next_ledger_id(t));
+        stored_row row = row_from_request(q, id, now, impl_->session.id());
+        if (q.usd_pegged) {
+            if (auto converted = to_usd_micros(q.amount_atomic, q.asset_decimals)) {
+                row.row.amount_usd = *converted;
+            }
         }
-    }
-    row.row.state = status::declined;
-    row.row.why = why;
-    row.row.detail = bounded_text(detail, max_row_field_bytes);
-    PURSER_TRY(folded, impl_->fold_decline(t, row));
-    if (!folded) PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
-    PURSER_STORE_CHECK(t.commit());
-    return folded.value_or(id);
+        row.row.state = status::declined;
+        row.row.why = why;
+        row.row.detail = bounded_text(detail, max_row_field_bytes);
+        PURSER_TRY(folded, impl_->fold_decline(t, row));
+        if (!folded) PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+        return folded.value_or(id);
+    }, detail::group_committer::wait_for::committed);
 }
 
 namespace {

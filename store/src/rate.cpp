@@ -1,6 +1,7 @@
 // The rate index: approvals per agent per millisecond over the last few minutes, kept in the
 // decision's own write transaction, so payments_per_minute is a short range sum instead of a
 // walk over every row (declines included) of the agent's last minute under the write lock.
+#include <algorithm>
 #include <vector>
 
 #include "codec.hpp"
@@ -25,6 +26,35 @@ result<std::uint64_t> store::impl::approvals_since(const detail::txn_base& t,
         cur = n;
     }
     return sum;
+}
+
+result<std::uint64_t> store::impl::rate_frees_in(const detail::txn_base& t, std::string_view agent,
+                                                 std::uint64_t now, std::uint64_t limit) const {
+    const std::uint64_t span = detail::rate_window_ms - 1;
+    const std::uint64_t from = now >= span ? now - span : 0;
+    PURSER_TRY(recent, approvals_since(t, agent, from));
+    if (recent < limit) return std::uint64_t{0};
+    const std::uint64_t must_leave = recent - limit + 1;
+    const std::string prefix = detail::writer().key_str(agent).take();
+    PURSER_TRY(c, detail::cursor::open(t, rate));
+    PURSER_TRY(e, c.seek(detail::rate_key(agent, from)));
+    std::uint64_t left = 0;
+    for (auto cur = e; cur && cur->key.size() == prefix.size() + 8 &&
+                       cur->key.substr(0, prefix.size()) == prefix;) {
+        auto v = detail::decode_u64_value(cur->value);
+        if (!v) return purser::fail(errc::corrupt_record, "rate entry");
+        left += *v;
+        if (left >= must_leave) {
+            // That approval leaves the window rate_window_ms after it was made; one stamped
+            // after now (a clock stepped back) is a whole window away.
+            const std::uint64_t at = detail::read_be64(cur->key.substr(prefix.size()));
+            if (at > now) return detail::rate_window_ms;
+            return std::max<std::uint64_t>(1, at + detail::rate_window_ms - now);
+        }
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return detail::rate_window_ms;
 }
 
 result<void> store::impl::adjust_rate(detail::write_txn& t, std::string_view agent,

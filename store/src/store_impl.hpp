@@ -105,6 +105,10 @@ public:
     [[nodiscard]] result<std::uint64_t> approvals_since(const detail::txn_base& t,
                                                         std::string_view agent,
                                                         std::uint64_t from_ms) const;
+    /// Milliseconds from `now` until the window of the last rate_window_ms ending then holds
+    /// fewer than `limit` of `agent`'s approvals: when the oldest ones that must leave it have.
+    [[nodiscard]] result<std::uint64_t> rate_frees_in(const detail::txn_base& t, std::string_view agent,
+                                                      std::uint64_t now, std::uint64_t limit) const;
     /// Adds one approval at `at_ms` (add) or takes one away; taking from an entry already pruned
     /// is a no-op.
     [[nodiscard]] result<void> adjust_rate(detail::write_txn& t, std::string_view agent,

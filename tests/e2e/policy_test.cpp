@@ -2,6 +2,7 @@
 // is signed (no reserved row ever exists) and the payer's balance does not move.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <regex>
 #include <thread>
 
@@ -113,4 +114,32 @@ TEST_CASE("over the in-flight limit: an unsettled payment blocks the next one", 
     REQUIRE(rows.size() == 1);
     CHECK(rows[0]["status"] == "failed");
     expect_declined(w, "broke", token, url, "in_flight_limit_exceeded");
+}
+
+TEST_CASE("over the rate limit: declined with Retry-After, and not answered at once", "[e2e]") {
+    world w;
+    auto token = w.add_agent("hasty", {"--rate", "1"});
+    w.start_proxy();
+    const std::string url = w.env("PURSER_TESTNET_MERCHANT_HTTP") + "/weather";
+    CHECK(w.via_proxy("hasty", token, {url}).status == 200);
+    for (int i = 0; i < 2; ++i) {
+        const auto started = std::chrono::steady_clock::now();
+        auto reply = w.via_proxy("hasty", token, {url});
+        const auto took = std::chrono::steady_clock::now() - started;
+        INFO(reply.raw);
+        CHECK(reply.status == 402);
+        CHECK(reply.header("purser-decision").value_or("").rfind("declined; reason=rate_limited", 0) == 0);
+        // The approval leaves the 60 s window within a minute: the agent is told so, in whole
+        // seconds, and its retry is held (at most a second) instead of answered at once, so
+        // retrying in a loop cannot take the proxy and the merchant from other agents.
+        auto retry_after = reply.header("retry-after");
+        REQUIRE(retry_after);
+        const int seconds = std::stoi(*retry_after);
+        CHECK(seconds >= 1);
+        CHECK(seconds <= 60);
+        CHECK(took >= std::chrono::milliseconds(900));
+    }
+    auto rows = w.ledger("hasty");
+    REQUIRE(rows.size() == 2);  // one paid, the two declines folded into one row
+    CHECK(rows.back()["reason"] == "rate_limited");
 }

@@ -481,3 +481,38 @@ TEST_CASE("agent remove: refused while payments may move, then rows stay and the
     CHECK(s->usage("carol")->in_flight == 100'000);
     CHECK(s->check_counters().value().empty());
 }
+
+TEST_CASE("a rate-limited decline says when the window admits one more", "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = open_at(dir, clock);
+    policy rate;
+    rate.payments_per_minute = 3;
+    REQUIRE(s->add_agent("rate", rate));
+    const auto first = expect_approve(*s, usdc_request("rate", 1));
+    CHECK(first.retry_after_ms == 0);
+    clock.advance_ms(10'000);
+    expect_approve(*s, usdc_request("rate", 1));
+    expect_approve(*s, usdc_request("rate", 1));  // two at the same millisecond
+    clock.advance_ms(5'000);
+    auto d = s->reserve(usdc_request("rate", 1));
+    REQUIRE(d);
+    REQUIRE(d->why == reason::rate_limited);
+    // The first approval, made 15 s ago, leaves the window in 45 s.
+    CHECK(d->retry_after_ms == 45'000);
+    clock.advance_ms(45'000);
+    expect_approve(*s, usdc_request("rate", 1));  // exactly then
+    // Three in the window again; one must leave, and the oldest two leave together in 10 s.
+    d = s->reserve(usdc_request("rate", 1));
+    REQUIRE(d);
+    REQUIRE(d->why == reason::rate_limited);
+    CHECK(d->retry_after_ms == 10'000);
+    // Other declines say nothing about retrying.
+    policy frozen;
+    REQUIRE(s->add_agent("cold", frozen));
+    REQUIRE(s->set_frozen("cold", true));
+    d = s->reserve(usdc_request("cold", 1));
+    REQUIRE(d);
+    CHECK(d->why == reason::agent_frozen);
+    CHECK(d->retry_after_ms == 0);
+}

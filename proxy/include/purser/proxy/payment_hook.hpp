@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -62,6 +63,11 @@ struct payment_plan {
                                        ///< {"ledger_id","..."}. Must hold no secrets.
     std::uint64_t token = 0;           ///< Opaque to the server; handed back in on_paid_* so the
                                        ///< hook can find its own state (e.g. the reservation).
+    /// For decline, an agent over its rate limit: the 402 says when to come back (Retry-After,
+    /// in seconds, replacing the merchant's) and goes out no sooner than `hold` later, so an
+    /// agent retrying at once on many connections cannot take the machine from the others.
+    std::uint64_t retry_after_s = 0;
+    std::chrono::milliseconds hold{0};
 };
 
 /// Whether any byte of a paid retry reached the network: the fact that decides whether a signed

@@ -84,6 +84,8 @@ struct decision {
     std::uint64_t deposit_id = 0;     ///< Approved voucher with a deposit: the deposit's row.
     protocol::uint256 counted_atomic; ///< Approved: what the agent's row counts (a voucher's
                                       ///< increase of the channel's signed high).
+    /// Declined rate_limited: milliseconds until the rate window admits one more approval.
+    std::uint64_t retry_after_ms = 0;
 };
 
 /// Settlement facts for commit().
