@@ -47,13 +47,15 @@ std::vector<payment_flow::channel_slot> payment_flow::read_group(const wallet::b
         std::lock_guard lock(mutex_);
         group_ids_[first_id] = ids;
     }
+    // Unreadable counts as unknown: the reservation, which reads each again, decides.
+    auto stored = ledger_->get_channels(ids);
     std::vector<channel_slot> group;
+    group.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
         channel_slot slot;
         slot.index = i;
         slot.id = ids[i];
-        // Unreadable counts as unknown: the reservation, which reads it again, decides.
-        if (auto stored = ledger_->get_channel(slot.id); stored && *stored) slot.stored = std::move(*stored);
+        if (stored && (*stored)[i]) slot.stored = std::move(*(*stored)[i]);
         group.push_back(std::move(slot));
     }
     return group;

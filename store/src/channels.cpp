@@ -71,6 +71,17 @@ result<std::optional<channel>> store::get_channel(std::string_view id) const {
     return impl_->load_channel(t, id);
 }
 
+result<std::vector<std::optional<channel>>> store::get_channels(const std::vector<std::string>& ids) const {
+    PURSER_TRY(t, impl_->begin_read());
+    std::vector<std::optional<channel>> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+        PURSER_TRY(c, impl_->load_channel(t, id));
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 result<uint256> store::escrow_held() const {
     PURSER_TRY(t, impl_->begin_read());
     return impl_->escrow_total(t);

@@ -9,50 +9,60 @@
 
 namespace purser::store {
 
-result<std::uint64_t> store::impl::approvals_since(const detail::txn_base& t,
-                                                   std::string_view agent,
-                                                   std::uint64_t from_ms) const {
+namespace {
+
+/// One millisecond's approvals in the rate index.
+struct rate_entry {
+    std::uint64_t at_ms = 0;
+    std::uint64_t approvals = 0;
+};
+
+/// `agent`'s rate entries from `from_ms` on, oldest first. Entries after now (a clock stepped
+/// back) are included, as the rows were before the index.
+result<std::vector<rate_entry>> rate_entries(const detail::txn_base& t, MDB_dbi rate,
+                                             std::string_view agent, std::uint64_t from_ms) {
     const std::string prefix = detail::writer().key_str(agent).take();
     PURSER_TRY(c, detail::cursor::open(t, rate));
     PURSER_TRY(e, c.seek(detail::rate_key(agent, from_ms)));
-    std::uint64_t sum = 0;
-    // Entries after now (a clock stepped back) count, as the rows did before the index.
+    std::vector<rate_entry> out;
     for (auto cur = e; cur && cur->key.size() == prefix.size() + 8 &&
                        cur->key.substr(0, prefix.size()) == prefix;) {
         auto v = detail::decode_u64_value(cur->value);
         if (!v) return purser::fail(errc::corrupt_record, "rate entry");
-        sum += *v;
+        out.push_back({detail::read_be64(cur->key.substr(prefix.size())), *v});
         PURSER_TRY(n, c.next());
         cur = n;
     }
+    return out;
+}
+
+}  // namespace
+
+result<std::uint64_t> store::impl::approvals_since(const detail::txn_base& t,
+                                                   std::string_view agent,
+                                                   std::uint64_t from_ms) const {
+    PURSER_TRY(entries, rate_entries(t, rate, agent, from_ms));
+    std::uint64_t sum = 0;
+    for (const auto& e : entries) sum += e.approvals;
     return sum;
 }
 
 result<std::uint64_t> store::impl::rate_frees_in(const detail::txn_base& t, std::string_view agent,
                                                  std::uint64_t now, std::uint64_t limit) const {
     const std::uint64_t span = detail::rate_window_ms - 1;
-    const std::uint64_t from = now >= span ? now - span : 0;
-    PURSER_TRY(recent, approvals_since(t, agent, from));
+    PURSER_TRY(entries, rate_entries(t, rate, agent, now >= span ? now - span : 0));
+    std::uint64_t recent = 0;
+    for (const auto& e : entries) recent += e.approvals;
     if (recent < limit) return std::uint64_t{0};
-    const std::uint64_t must_leave = recent - limit + 1;
-    const std::string prefix = detail::writer().key_str(agent).take();
-    PURSER_TRY(c, detail::cursor::open(t, rate));
-    PURSER_TRY(e, c.seek(detail::rate_key(agent, from)));
+    // The oldest approvals leave first; once recent - limit + 1 have, one more fits.
     std::uint64_t left = 0;
-    for (auto cur = e; cur && cur->key.size() == prefix.size() + 8 &&
-                       cur->key.substr(0, prefix.size()) == prefix;) {
-        auto v = detail::decode_u64_value(cur->value);
-        if (!v) return purser::fail(errc::corrupt_record, "rate entry");
-        left += *v;
-        if (left >= must_leave) {
-            // That approval leaves the window rate_window_ms after it was made; one stamped
-            // after now (a clock stepped back) is a whole window away.
-            const std::uint64_t at = detail::read_be64(cur->key.substr(prefix.size()));
-            if (at > now) return detail::rate_window_ms;
-            return std::max<std::uint64_t>(1, at + detail::rate_window_ms - now);
-        }
-        PURSER_TRY(n, c.next());
-        cur = n;
+    for (const auto& e : entries) {
+        left += e.approvals;
+        if (left < recent - limit + 1) continue;
+        // It leaves the window rate_window_ms after it was made; one stamped after now (a clock
+        // stepped back) is a whole window away.
+        if (e.at_ms > now) return detail::rate_window_ms;
+        return std::max<std::uint64_t>(1, e.at_ms + detail::rate_window_ms - now);
     }
     return detail::rate_window_ms;
 }

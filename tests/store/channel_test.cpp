@@ -265,6 +265,16 @@ TEST_CASE("several channels with one merchant carry vouchers at once, each count
     REQUIRE(s->release_voucher(b.reservation_id, b.deposit_id, "not sent"));
     ca = s->get_channel(channel_id).value().value();
     cb = s->get_channel(second).value().value();
+    // The group read in one snapshot: each known one, in the order asked, and an unknown one.
+    const std::string unknown = "0x" + std::string(63, '0') + "e";
+    auto group = s->get_channels({second, unknown, channel_id}).value();
+    REQUIRE(group.size() == 3);
+    REQUIRE(group[0]);
+    CHECK(group[0]->id == cb.id);
+    CHECK(group[0]->signed_max == cb.signed_max);
+    CHECK_FALSE(group[1]);
+    REQUIRE(group[2]);
+    CHECK(group[2]->charged == ca.charged);
     CHECK(ca.deposited == uint256(3000));
     CHECK(ca.charged == uint256(1000));
     CHECK(ca.in_flight == 0);

@@ -355,13 +355,24 @@ TEST_CASE("bad reserve input is an error and writes nothing, long merchant text 
     CHECK(s->fail(0, "x").error().code == errc::reservation_not_found);
 }
 
+namespace {
+
+/// A store at `dir` with agent `name` limited to `per_minute` payments a minute.
+std::unique_ptr<store> with_rate_agent(const purser::test::temp_dir& dir, const manual_clock& clock,
+                                       const std::string& name, std::uint32_t per_minute) {
+    auto s = open_at(dir, clock);
+    policy rate;
+    rate.payments_per_minute = per_minute;
+    REQUIRE(s->add_agent(name, rate));
+    return s;
+}
+
+}  // namespace
+
 TEST_CASE("the rate check reads no rows however many declines an agent piles up", "[store][policy]") {
     purser::test::temp_dir dir;
     manual_clock clock;
-    auto s = open_at(dir, clock);
-    policy rate;
-    rate.payments_per_minute = 2;
-    REQUIRE(s->add_agent("busy", rate));
+    auto s = with_rate_agent(dir, clock, "busy", 2);
     const auto first = expect_approve(*s, usdc_request("busy", 1));
     expect_approve(*s, usdc_request("busy", 1));
 
@@ -485,10 +496,7 @@ TEST_CASE("agent remove: refused while payments may move, then rows stay and the
 TEST_CASE("a rate-limited decline says when the window admits one more", "[store][policy]") {
     purser::test::temp_dir dir;
     manual_clock clock;
-    auto s = open_at(dir, clock);
-    policy rate;
-    rate.payments_per_minute = 3;
-    REQUIRE(s->add_agent("rate", rate));
+    auto s = with_rate_agent(dir, clock, "rate", 3);
     const auto first = expect_approve(*s, usdc_request("rate", 1));
     CHECK(first.retry_after_ms == 0);
     clock.advance_ms(10'000);

@@ -195,6 +195,10 @@ public:
 
     /// nullopt when unknown. Errors: lmdb_failed, corrupt_record.
     [[nodiscard]] result<std::optional<channel>> get_channel(std::string_view id) const;
+    /// get_channel for each of `ids`, in order, from one snapshot (one read transaction however
+    /// many: a merchant's group of channels is read on every voucher).
+    [[nodiscard]] result<std::vector<std::optional<channel>>> get_channels(
+        const std::vector<std::string>& ids) const;
     /// Every channel, by id.
     [[nodiscard]] result<std::vector<channel>> list_channels() const;
     /// What all channels not closed hold in escrow (deposits, signed or landed, less what was
