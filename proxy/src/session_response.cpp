@@ -217,11 +217,18 @@ void session::start_response() {
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     ex_.enter(exchange_phase::streaming_response);
     ex_.response.head_sent = true;
+    const bool head_only = no_body && ex_.request.method == "HEAD";
+    // Body bytes already at hand (a buffered prefix, what arrived with the head, or the end of
+    // the body) go out in the same write as the head: one system call per small answer, not
+    // two. Otherwise the head goes first, so an agent waiting on a slow body sees it at once.
+    const bool body_at_hand = !ex_.response.prefix.empty() || res_parser_->is_done() ||
+                              (up_ && up_->buffer.size() != 0);
+    if (!head_only && body_at_hand) return relay_next();
     client_.visit([&](auto& s) {
-        http::async_write_header(s, *res_sr_, [self = shared_from_this(), no_body](
+        http::async_write_header(s, *res_sr_, [self = shared_from_this(), head_only](
                                                   boost::system::error_code ec, std::size_t) {
             if (ec) return self->abort_both();
-            if (no_body && self->ex_.request.method == "HEAD") return self->on_response_done();
+            if (head_only) return self->on_response_done();
             self->relay_next();
         });
     });

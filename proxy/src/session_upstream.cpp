@@ -51,11 +51,13 @@ void session::start_upstream() {
         ex_.request.dest.tls ? either_stream(client_.get_executor(), srv_.upstream_tls)
                      : either_stream(tcp_stream(client_.get_executor())),
         {},
-        false});
+        false,
+        std::nullopt});
     up_->buffer.reserve(io_chunk);
     if (ex_.paying() && ex_.request.origin_address) {
         auto& lowest = up_->stream.lowest();
         lowest.expires_after(ms(cfg_->upstream_timeout_ms));
+        up_->address = ex_.request.origin_address;
         lowest.async_connect(*ex_.request.origin_address,
                              [self = shared_from_this()](boost::system::error_code ec) {
                                  self->on_upstream_connect(ec);
@@ -70,7 +72,9 @@ void session::start_upstream() {
                 "cannot resolve " + self->ex_.request.dest.host + ": " + ec.message());
         auto& lowest = self->up_->stream.lowest();
         lowest.expires_after(ms(self->cfg_->upstream_timeout_ms));
-        lowest.async_connect(addresses, [self](boost::system::error_code cec, const tcp::endpoint&) {
+        lowest.async_connect(addresses, [self](boost::system::error_code cec,
+                                               const tcp::endpoint& where) {
+            if (!cec) self->up_->address = where;
             self->on_upstream_connect(cec);
         });
     });
@@ -164,11 +168,7 @@ void session::start_upstream_tls() {
 
 void session::send_request() {
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
-    if (!ex_.paying()) {
-        boost::system::error_code ec;
-        const auto where = up_->stream.lowest().socket().remote_endpoint(ec);
-        if (!ec) ex_.request.origin_address = where;
-    }
+    if (!ex_.paying() && up_->address) ex_.request.origin_address = up_->address;
     // From here on a byte of the paid retry (and so the signature) may reach the origin: any
     // failure is maybe_delivered, never a reason to release the payment.
     if (ex_.paying()) ex_.payment->may_have_left = true;

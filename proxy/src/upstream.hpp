@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct upstream {
     either_stream stream;
     beast::flat_buffer buffer;
     bool reused = false;
+    /// The address it is connected to: where a paid retry that needs a new connection goes
+    /// (the same origin server that asked for the payment), known without a system call.
+    std::optional<tcp::endpoint> address;
 };
 
 class upstream_pool {

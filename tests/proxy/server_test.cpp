@@ -193,6 +193,42 @@ TEST_CASE("a streamed (SSE) response reaches the client event by event", "[proxy
     CHECK(rest.find("data: two") != std::string::npos);
 }
 
+TEST_CASE("an answer's head is not held back for a body that has not come", "[proxy]") {
+    // The proxy sends a head together with the body bytes that arrived with it (one write), but
+    // never waits for body bytes to do so: here the origin sends the body only once the agent
+    // has seen the head.
+    purser::test::latch head_seen;
+    std::atomic<bool> agent_saw_head_first{false};
+    origin_server origin([&](origin_context& ctx) -> std::optional<purser::test::http::response<
+                                                      purser::test::http::string_body>> {
+        ctx.write_raw("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+        // False when the wait ran out: a proxy holding the head back never let the agent see it.
+        agent_saw_head_first = head_seen.wait();
+        ctx.write_raw("later");
+        return std::nullopt;
+    });
+    proxy_fixture proxy([](config& c) { c.default_agent = "sidecar"; });
+    namespace net = boost::asio;
+    net::io_context io;
+    net::ip::tcp::socket s(io);
+    s.connect({net::ip::make_address("127.0.0.1"), proxy.port});
+    net::write(s, net::buffer("GET " + url(origin.port(), "/slow") +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    std::string got;
+    char buf[4096];
+    boost::system::error_code ec;
+    while (got.find("\r\n\r\n") == std::string::npos && !ec) {
+        got.append(buf, s.read_some(net::buffer(buf), ec));
+    }
+    head_seen.open();
+    while (got.find("later") == std::string::npos && !ec) {
+        got.append(buf, s.read_some(net::buffer(buf), ec));
+    }
+    CHECK(agent_saw_head_first);
+    CHECK(got.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(got.find("\r\n\r\nlater") != std::string::npos);
+}
+
 TEST_CASE("proxy authentication: 407, default agent, wrong credentials", "[proxy]") {
     origin_server origin([](origin_context&) { return text_response(200, "ok"); });
     {

@@ -7,6 +7,7 @@
 
 #include <csignal>
 
+#include "crasher.hpp"
 #include "purser/store/fill_watch.hpp"
 #include "store_support.hpp"
 #include "test_support.hpp"
@@ -20,27 +21,24 @@ namespace {
 /// the parent, and waits to be SIGKILLed: the `purser ledger` killed mid-read of issue 18.
 /// Returns once the child is dead and its reader slot is stale.
 void leave_dead_reader(const std::filesystem::path& dir) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        MDB_env* e = nullptr;
-        MDB_txn* t = nullptr;
-        if (mdb_env_create(&e) != MDB_SUCCESS || mdb_env_set_maxdbs(e, 16) != MDB_SUCCESS ||
-            mdb_env_open(e, dir.c_str(), MDB_NOTLS, 0600) != MDB_SUCCESS ||
-            mdb_txn_begin(e, nullptr, MDB_RDONLY, &t) != MDB_SUCCESS) {
-            ::_exit(10);
-        }
-        const char ready = 'r';
-        if (::write(fds[1], &ready, 1) != 1) ::_exit(11);
-        for (;;) ::pause();
-    }
-    ::close(fds[1]);
+    int read_fd = -1;
+    const pid_t pid = purser::test::fork_reporting(
+        [&](int fd) {
+            MDB_env* e = nullptr;
+            MDB_txn* t = nullptr;
+            if (mdb_env_create(&e) != MDB_SUCCESS || mdb_env_set_maxdbs(e, 16) != MDB_SUCCESS ||
+                mdb_env_open(e, dir.c_str(), MDB_NOTLS, 0600) != MDB_SUCCESS ||
+                mdb_txn_begin(e, nullptr, MDB_RDONLY, &t) != MDB_SUCCESS) {
+                ::_exit(10);
+            }
+            const char ready = 'r';
+            if (::write(fd, &ready, 1) != 1) ::_exit(11);
+            for (;;) ::pause();
+        },
+        read_fd);
     char got = 0;
-    const bool ready = ::read(fds[0], &got, 1) == 1;
-    ::close(fds[0]);
+    const bool ready = ::read(read_fd, &got, 1) == 1;
+    ::close(read_fd);
     ::kill(pid, SIGKILL);
     CHECK(purser::test::wait_exit(pid) == 128 + SIGKILL);
     REQUIRE(ready);
