@@ -399,7 +399,8 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
         facts.latency_ms = static_cast<std::uint32_t>(latency.count());
         const std::string lies =
             receipt_disagreements(*receipt, p->signed_amount, p->payer, p->net);
-        auto row = ledger_->commit(p->reservation_id, facts, lies);
+        std::optional<store::agent_usage> left;
+        auto row = ledger_->commit(p->reservation_id, facts, lies, &left);
         if (row) note(*row);
         if (!row) {
             in_doubt("settled but the ledger commit failed: " + row.error().message());
@@ -410,10 +411,7 @@ paid_outcome payment_flow::on_paid_response(const payment_plan& plan, const requ
                            (tx_ok ? receipt->transaction : std::string("unverified"));
         out.add_response_headers.emplace_back("Purser-Paid", paid);
         out.add_response_headers.emplace_back("Purser-Decision", "paid; ledger=" + ledger_id);
-        if (auto usage = ledger_->usage(row->agent)) {
-            out.add_response_headers.emplace_back("Purser-Remaining",
-                                                  remaining_text(usage->allowance));
-        }
+        if (left) out.add_response_headers.emplace_back("Purser-Remaining", remaining_text(left->allowance));
         out.log_fields.emplace_back("ledger_status", "paid");
         out.log_fields.emplace_back("paid", p->signed_amount.to_decimal());
         if (tx_ok) out.log_fields.emplace_back("tx", receipt->transaction);

@@ -283,7 +283,8 @@ paid_outcome payment_flow::voucher_response(std::unique_ptr<pending> p, unsigned
             // Nothing it says is adopted: the next voucher would start from what was signed.
             facts.charged = p->max_claimable;
         }
-        auto row = ledger_->commit_voucher(p->reservation_id, p->deposit_id, facts, report.lie);
+        std::optional<store::agent_usage> left;
+        auto row = ledger_->commit_voucher(p->reservation_id, p->deposit_id, facts, report.lie, &left);
         if (row) note(*row);
         if (!row) {
             after_signing(row, p->reservation_id, "paid");
@@ -304,9 +305,7 @@ paid_outcome payment_flow::voucher_response(std::unique_ptr<pending> p, unsigned
         out.add_response_headers.emplace_back(
             "Purser-Decision", "paid; ledger=" + ledger_id +
                                    (report.lie.empty() ? "" : "; channel=quarantined"));
-        if (auto usage = ledger_->usage(row->agent)) {
-            out.add_response_headers.emplace_back("Purser-Remaining", remaining_text(usage->allowance));
-        }
+        if (left) out.add_response_headers.emplace_back("Purser-Remaining", remaining_text(left->allowance));
         out.log_fields.emplace_back("ledger_status", "paid");
         out.log_fields.emplace_back("paid", p->signed_amount.to_decimal());
         if (facts.deposit_landed) out.log_fields.emplace_back("tx", facts.deposit_tx);

@@ -175,7 +175,7 @@ result<channel> change_channel(store::impl& im, std::string_view id, Change&& ch
 
 result<ledger_row> store::commit_voucher(std::uint64_t reservation_id, std::uint64_t deposit_id,
                                          const voucher_settlement& facts,
-                                         std::string_view evidence) {
+                                         std::string_view evidence, std::optional<agent_usage>* left) {
     const std::uint64_t now = impl_->now();
     return impl_->write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
         PURSER_TRY(v, load_voucher(*impl_, t, reservation_id, deposit_id,
@@ -214,6 +214,11 @@ result<ledger_row> store::commit_voucher(std::uint64_t reservation_id, std::uint
         if (c.in_flight == reservation_id) c.in_flight = 0;
         c.updated_ms = now;
         PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        if (left != nullptr) {
+            // As in transition(): only the answer's Purser-Remaining depends on it.
+            auto usage = impl_->usage_in(t, paid.agent, now);
+            *left = usage ? std::optional<agent_usage>(*usage) : std::nullopt;
+        }
         return paid;
     },
         // An outcome (decisions.cpp transition), unless it records a deposit that landed: that

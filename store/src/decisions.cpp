@@ -355,7 +355,8 @@ namespace {
 /// would lose a record of money that moved, so it is flushed before it returns.
 template <class Change>
 result<ledger_row> transition(store::impl& im, std::uint64_t id,
-                              std::initializer_list<status> allowed_from, Change&& change) {
+                              std::initializer_list<status> allowed_from, Change&& change,
+                              std::optional<agent_usage>* left = nullptr) {
     const std::uint64_t now = im.now();
     bool counts_more = false;
     auto moved = im.write<ledger_row>([&](detail::write_txn& t) -> result<ledger_row> {
@@ -376,6 +377,11 @@ result<ledger_row> transition(store::impl& im, std::uint64_t id,
         (void)changed;
         PURSER_STORE_CHECK(im.write_row(t, after, before));
         counts_more = after.row.counted_usd() > before->row.counted_usd();
+        if (left != nullptr) {
+            // Only the answer's Purser-Remaining: unreadable, it is left out, not the commit.
+            auto usage = im.usage_in(t, after.row.agent, now);
+            *left = usage ? std::optional<agent_usage>(*usage) : std::nullopt;
+        }
         return after.row;
     }, detail::group_committer::wait_for::committed);
     if (moved && counts_more) PURSER_STORE_CHECK(im.flush());
@@ -387,7 +393,7 @@ std::string clip(std::string_view text) { return bounded_text(text, max_row_fiel
 }  // namespace
 
 result<ledger_row> store::commit(std::uint64_t reservation_id, const settlement& facts,
-                                 std::string_view evidence) {
+                                 std::string_view evidence, std::optional<agent_usage>* left) {
     return transition(*impl_, reservation_id,
                       {status::reserved, status::failed, status::in_doubt, status::expired},
                       [&](ledger_row& r) -> result<bool> {
@@ -402,7 +408,8 @@ result<ledger_row> store::commit(std::uint64_t reservation_id, const settlement&
                           r.latency_ms = facts.latency_ms;
                           r.detail = clip(evidence);
                           return true;
-                      });
+                      },
+                      left);
 }
 
 result<ledger_row> store::fail(std::uint64_t reservation_id, std::string_view why,

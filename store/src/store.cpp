@@ -486,21 +486,26 @@ result<std::vector<agent>> store::list_agents() const {
     return out;
 }
 
-result<agent_usage> store::usage(std::string_view name) const {
-    const std::uint64_t now = impl_->now();
-    PURSER_TRY(t, impl_->begin_read());
-    PURSER_TRY(a, impl_->must_load_agent(t, name));
+result<agent_usage> store::impl::usage_in(const detail::txn_base& t, std::string_view name,
+                                          std::uint64_t now) const {
+    PURSER_TRY(a, must_load_agent(t, name));
     agent_usage u;
-    PURSER_TRY(d, impl_->counter(t, a.id, counter_kind::day, utc_day(now)));
-    PURSER_TRY(m, impl_->counter(t, a.id, counter_kind::month, utc_month(now)));
-    PURSER_TRY(l, impl_->counter(t, a.id, counter_kind::lifetime, 0));
-    PURSER_TRY(f, impl_->counter(t, a.id, counter_kind::in_flight, 0));
+    PURSER_TRY(d, counter(t, a.id, counter_kind::day, utc_day(now)));
+    PURSER_TRY(m, counter(t, a.id, counter_kind::month, utc_month(now)));
+    PURSER_TRY(l, counter(t, a.id, counter_kind::lifetime, 0));
+    PURSER_TRY(f, counter(t, a.id, counter_kind::in_flight, 0));
     u.spent_today = d;
     u.spent_month = m;
     u.spent_lifetime = l;
     u.in_flight = f;
     u.allowance = a.allowance;
     return u;
+}
+
+result<agent_usage> store::usage(std::string_view name) const {
+    const std::uint64_t now = impl_->now();
+    PURSER_TRY(t, impl_->begin_read());
+    return impl_->usage_in(t, name, now);
 }
 
 result<agent> store::authenticate(std::string_view name, std::string_view token) const {

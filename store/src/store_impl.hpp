@@ -94,6 +94,9 @@ public:
     [[nodiscard]] result<std::uint64_t> counter(const detail::txn_base& t, std::uint64_t agent_id,
                                                 detail::counter_kind kind,
                                                 std::uint32_t period) const;
+    /// The agent's counters and allowance as `t` sees them, at store time `now`.
+    [[nodiscard]] result<agent_usage> usage_in(const detail::txn_base& t, std::string_view name,
+                                               std::uint64_t now) const;
     /// counter += add - sub, checked (underflow means the counters disagree with the ledger).
     [[nodiscard]] result<void> adjust_counter(detail::write_txn& t, std::uint64_t agent_id,
                                               detail::counter_kind kind, std::uint32_t period,

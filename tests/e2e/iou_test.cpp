@@ -42,6 +42,8 @@ TEST_CASE("one deposit pays a thousand calls by voucher, and the next is decline
     auto paid = first.header("purser-paid");
     REQUIRE(paid);
     CHECK(paid->find("voucher:") != std::string::npos);
+    // What the agent has left, from the voucher's commit (no prepaid allowance: unlimited).
+    CHECK(first.header("purser-remaining") == std::optional<std::string>("unlimited"));
     // The deposit left the wallet for escrow, and nothing else did.
     CHECK(*payer_before.sub(w.balance(w.payer())) == uint256(500'000));
 

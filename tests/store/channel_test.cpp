@@ -290,3 +290,40 @@ TEST_CASE("several channels with one merchant carry vouchers at once, each count
     CHECK(on(second, 1000, 3000, 6000).approved);
     CHECK(s->check_counters().value().empty());
 }
+
+TEST_CASE("commit and commit_voucher say what the agent has left, from their own transaction",
+          "[store][iou]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    auto s = purser::test::open_store(dir.path(), clock);
+    REQUIRE(s->add_agent("a", {}, 10'000));
+
+    auto exact = s->reserve(usdc_request("a", 3'000)).value();
+    REQUIRE(exact.approved);
+    settlement facts;
+    facts.tx_hash = "0x" + std::string(64, 'b');
+    std::optional<agent_usage> left;
+    REQUIRE(s->commit(exact.reservation_id, facts, {}, &left));
+    REQUIRE(left);
+    CHECK(left->allowance == 7'000u);
+    CHECK(left->spent_today == 3'000);
+    CHECK(left->in_flight == 0);
+
+    auto v = s->reserve(voucher("a", 1'000, 5'000)).value();
+    REQUIRE(v.approved);
+    left.reset();
+    REQUIRE(s->commit_voucher(v.reservation_id, v.deposit_id, accepted(1'000, 1'000, true), {}, &left));
+    REQUIRE(left);
+    CHECK(left->allowance == 6'000u);
+    CHECK(left->spent_today == 4'000);
+    // The same figures a later read gives: nothing else ran in between.
+    const auto read = s->usage("a").value();
+    CHECK(read.allowance == left->allowance);
+    CHECK(read.spent_today == left->spent_today);
+    CHECK(read.in_flight == left->in_flight);
+
+    // A commit that is refused leaves `left` as it was.
+    left.reset();
+    CHECK_FALSE(s->commit(exact.reservation_id, facts, {}, &left));
+    CHECK_FALSE(left);
+}

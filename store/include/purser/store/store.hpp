@@ -158,9 +158,13 @@ public:
     /// Allowed from reserved, failed, in_doubt and expired (late evidence). `evidence` becomes the
     /// row's detail: how settlement became known when it was not the merchant's answer (e.g.
     /// the chain's authorizationState), or what the merchant's receipt got wrong.
+    /// With `left`, the agent's usage as this commit leaves it (what the agent has left), read in
+    /// the commit's own transaction (nullopt if it could not be read); meaningful only when the
+    /// commit succeeds.
     /// Errors: reservation_not_found, invalid_transition, overflow, map_full, lmdb_failed.
     [[nodiscard]] result<ledger_row> commit(std::uint64_t reservation_id, const settlement& facts,
-                                            std::string_view evidence = {});
+                                            std::string_view evidence = {},
+                                            std::optional<agent_usage>* left = nullptr);
     /// The merchant refused the payment. The amount stays counted until the chain proves the
     /// authorization can never settle (signed is spent until proven otherwise).
     /// From reserved or in_doubt.
@@ -208,12 +212,13 @@ public:
     /// The merchant accepted the voucher: its row is paid (counting the signed increase, whatever
     /// the merchant says it charged), the deposit's row paid when it landed (in_doubt when the
     /// merchant did not settle it), and the channel takes the reported, already checked, state.
-    /// From reserved, failed or in_doubt. Errors: reservation_not_found, invalid_transition,
-    /// corrupt_record, map_full, lmdb_failed.
+    /// From reserved, failed or in_doubt. `left` as in commit(). Errors: reservation_not_found,
+    /// invalid_transition, corrupt_record, map_full, lmdb_failed.
     [[nodiscard]] result<ledger_row> commit_voucher(std::uint64_t reservation_id,
                                                     std::uint64_t deposit_id,
                                                     const voucher_settlement& facts,
-                                                    std::string_view evidence = {});
+                                                    std::string_view evidence = {},
+                                                    std::optional<agent_usage>* left = nullptr);
     /// The voucher never left the process: its row and its deposit's are released and the
     /// channel's signed high goes back to what it was. From reserved.
     [[nodiscard]] result<ledger_row> release_voucher(std::uint64_t reservation_id,
