@@ -1,7 +1,9 @@
-# purser_payment: the x402 payment flow (proxy/src/payment_flow.cpp). A target of its own because
+# purser_payment: the x402 payment flow (proxy/src/payment_flow.cpp, one unit per scheme:
+# payment_exact.cpp, payment_voucher.cpp). A target of its own because
 # it is the one place where proxy, store and wallet meet; the networking library stays free of
 # money logic and the store and wallet stay free of HTTP.
 add_library(purser_payment ${CMAKE_CURRENT_LIST_DIR}/src/payment_flow.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/payment_exact.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_voucher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_channels.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_options.cpp

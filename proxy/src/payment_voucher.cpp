@@ -231,11 +231,7 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
     plan.log_fields.emplace_back("channel", channel_id);
     plan.log_fields.emplace_back("voucher", max->to_decimal());
     if (verdict->deposit_id != 0) plan.log_fields.emplace_back("deposit", v.deposit.to_decimal());
-    {
-        std::lock_guard lock(mutex_);
-        plan.token = next_token_++;
-        pending_.emplace(plan.token, std::move(p));
-    }
+    plan.token = hold_pending(std::move(p));
     return plan;
 }
 

@@ -226,6 +226,13 @@ private:
                                 const protocol::uint256& price, unsigned decimals);
     /// Frees the gate of `channel_id`, or hands it to the next queued request.
     void release_gate(const std::string& channel_id);
+    /// The exact path (payment_exact.cpp): reserve the authorization's value, then sign it.
+    payment_plan pay_exact(store::reserve_request facts, const protocol::payment_required& required,
+                           const protocol::candidate& best);
+    paid_outcome exact_response(std::unique_ptr<pending> p, unsigned status,
+                                const header_list& headers);
+    paid_outcome exact_failure(std::unique_ptr<pending> p, proxy::delivery delivered,
+                               std::string_view why);
     /// The batch-settlement path, with the gate held (payment_voucher.cpp).
     payment_plan pay_by_voucher(store::reserve_request facts,
                                 const protocol::payment_required& required,
@@ -245,6 +252,8 @@ private:
     payment_plan decline(const store::reserve_request& facts, store::reason why,
                          std::string_view detail);
     [[nodiscard]] std::uint64_t now() const;
+    /// Puts a signed payment in the table until its answer comes; returns its plan's token.
+    std::uint64_t hold_pending(std::unique_ptr<pending> p);
     /// Takes the pending payment of `plan` out of the table; null when unknown.
     std::unique_ptr<pending> take_pending(const payment_plan& plan);
     /// A store write after signing: on failure, log loudly and count, never drop silently.
