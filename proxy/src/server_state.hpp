@@ -28,6 +28,7 @@
 #include "asio.hpp"
 #include "log_line.hpp"
 #include "purser/proxy/server.hpp"
+#include "tls_sessions.hpp"
 #include "upstream.hpp"
 
 namespace purser::proxy {
@@ -88,6 +89,7 @@ struct io_worker {
     std::vector<std::unique_ptr<char[]>> spare_chunks;
     std::vector<std::weak_ptr<session_base>> sessions;  // told by stop()
     std::map<std::string, std::shared_ptr<ssl::context>> leaf_contexts;
+    detail::tls_session_cache origin_sessions;  // resumable sessions of HTTPS origins
     detail::dns_cache names;  // origins this worker resolved in the last few seconds
     // One thread runs it: the hint lets Asio skip its own locking.
     net::io_context ioc{1};

@@ -142,6 +142,7 @@ void session::start_upstream_tls() {
         return upstream_failed(http::status::bad_gateway, "cannot set up TLS for " + ex_.request.dest.host);
     }
     tls.set_verify_mode(ssl::verify_peer);
+    worker_.origin_sessions.offer(up_->key, ssl_handle);
     up_->stream.lowest().expires_after(ms(cfg_->upstream_timeout_ms));
     tls.async_handshake(ssl::stream_base::client, [self = shared_from_this()](
                                                        boost::system::error_code hec) {

@@ -443,6 +443,38 @@ TEST_CASE("CONNECT to a host that is not intercepted tunnels bytes", "[proxy]") 
     CHECK(proxy.log_with("\"tunnel\":true").find("\"tunnel\":true") != std::string::npos);
 }
 
+TEST_CASE("a new connection to an HTTPS origin resumes the worker's last session with it",
+          "[proxy]") {
+    test_tls tls;
+    // Connection: close after each answer, so every request needs a new origin connection.
+    origin_server origin([](origin_context&) {
+        auto res = text_response(200, "fresh");
+        res.keep_alive(false);
+        return res;
+    }, tls.ctx);
+    proxy_fixture proxy([&](config& c) {
+        c.threads = 1;  // one worker, one session cache
+        c.intercept = {"*"};
+        c.upstream_ca = {tls.ca_file()};
+    });
+    const std::string target = "https://127.0.0.1:" + std::to_string(origin.port()) + "/r";
+    const std::string purser_ca = (proxy.cfg->ca_dir / "ca.crt").string();
+    for (int i = 0; i < 3; ++i) {
+        auto r = curl(proxy.proxy_arg() + " --cacert " + purser_ca + " " + target);
+        CHECK(last_status(r.out) == 200);
+    }
+    CHECK(origin.connections() == 3);
+    CHECK(origin.resumed() == 2);  // a full handshake only the first time
+    // Resumed or not, the answer still needs the origin's certificate to have been verified:
+    // another origin on the same host name with a certificate the proxy does not trust fails.
+    test_tls other;
+    origin_server untrusted([](origin_context&) { return text_response(200, "nope"); }, other.ctx);
+    auto bad = curl(proxy.proxy_arg() + " --cacert " + purser_ca + " https://127.0.0.1:" +
+                    std::to_string(untrusted.port()) + "/x");
+    CHECK(last_status(bad.out) == 502);
+    CHECK(untrusted.requests().empty());
+}
+
 TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream verified", "[proxy]") {
     test_tls tls;
     origin_server origin([](origin_context& ctx) {

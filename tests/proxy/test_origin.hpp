@@ -139,6 +139,8 @@ public:
 
     std::uint16_t port() const { return listener_.port(); }
     int connections() const { return listener_.connections(); }
+    /// TLS handshakes that resumed an earlier session.
+    int resumed() const { return resumed_; }
     std::vector<request> requests() {
         std::lock_guard lock(m_);
         return requests_;
@@ -150,6 +152,7 @@ private:
             ssl::stream<tcp::socket&> s(sock, *tls_);
             boost::system::error_code hec;
             s.handshake(ssl::stream_base::server, hec);
+            if (!hec && SSL_session_reused(s.native_handle()) == 1) ++resumed_;
             if (!hec) serve(s);
         } else {
             serve(sock);
@@ -188,6 +191,7 @@ private:
 
     origin_handler handler_;
     std::shared_ptr<ssl::context> tls_;
+    std::atomic<int> resumed_{0};
     std::mutex m_;
     std::vector<request> requests_;
     loopback_acceptor listener_{[this](tcp::socket& sock) { on_connection(sock); }};
