@@ -53,6 +53,9 @@ void session::connect_tunnel_origin() {
                     return self->send_error(http::status::bad_gateway,
                                             "cannot connect to " + where + ": " + cec.message(),
                                             true);
+                // Relayed bytes go out as they come, as on the agent's side (server.cpp).
+                boost::system::error_code ignored;
+                self->tunnel_up_->socket().set_option(tcp::no_delay(true), ignored);
                 self->send_connect_ok(false);
             });
         });

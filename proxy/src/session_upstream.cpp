@@ -123,6 +123,11 @@ void session::on_upstream_connect(boost::system::error_code ec) {
     if (ec)
         return upstream_failed(http::status::bad_gateway,
                                "cannot connect to " + ex_.request.dest.authority() + ": " + ec.message());
+    // No Nagle delay: a request's head and body, or a resumed TLS handshake's Finished and the
+    // request after it, are separate small writes that must not wait for the origin's ACK
+    // (a delayed ACK holds them 40 ms).
+    boost::system::error_code ignored;
+    up_->stream.lowest().socket().set_option(tcp::no_delay(true), ignored);
     if (!up_->stream.is_tls()) return send_request();
     start_upstream_tls();
 }
