@@ -282,10 +282,11 @@ void session::relay_write() {
 }
 
 void session::on_response_done() {
-    if (res_parser_->is_done() && up_ && up_->stream.is_tls()) {
+    if (res_parser_->is_done() && up_ && up_->stream.is_tls() && !up_->session_kept) {
         // A whole answer was read, so a TLS 1.3 origin's session ticket has been too: the next
         // new connection to this origin resumes it.
         worker_.origin_sessions.remember(up_->key, up_->stream.tls().native_handle());
+        up_->session_kept = true;
     }
     if (res_parser_->is_done() && res_parser_->keep_alive()) release_upstream();
     else up_.reset();

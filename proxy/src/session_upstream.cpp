@@ -52,7 +52,8 @@ void session::start_upstream() {
                      : either_stream(tcp_stream(client_.get_executor())),
         {},
         false,
-        std::nullopt});
+        std::nullopt,
+        false});
     up_->buffer.reserve(io_chunk);
     if (ex_.paying() && ex_.request.origin_address) {
         auto& lowest = up_->stream.lowest();

@@ -28,6 +28,9 @@ struct upstream {
     /// The address it is connected to: where a paid retry that needs a new connection goes
     /// (the same origin server that asked for the payment), known without a system call.
     std::optional<tcp::endpoint> address;
+    /// Its TLS session went to the worker's cache (once per connection: the later answers on
+    /// a kept-alive connection would only copy the same session again).
+    bool session_kept = false;
 };
 
 class upstream_pool {

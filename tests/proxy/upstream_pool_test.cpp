@@ -12,7 +12,7 @@ namespace {
 
 std::unique_ptr<upstream> idle_connection(net::io_context& io, const std::string& key) {
     return std::make_unique<upstream>(
-        upstream{key, either_stream(tcp_stream(io.get_executor())), {}, false, std::nullopt});
+        upstream{key, either_stream(tcp_stream(io.get_executor())), {}, false, std::nullopt, false});
 }
 
 constexpr std::chrono::milliseconds minute{60'000};
