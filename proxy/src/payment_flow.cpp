@@ -10,15 +10,12 @@
 #include <optional>
 #include <sstream>
 
-#include "purser/protocol/amount.hpp"
 #include "purser/protocol/bytes.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/select.hpp"
 #include "purser/store/store.hpp"
 #include "purser/store/text.hpp"
 #include "purser/wallet/batch.hpp"
-#include "purser/wallet/exact.hpp"
-#include "purser/wallet/keys.hpp"
 #include "purser/wallet/signer.hpp"
 
 namespace purser::proxy {

@@ -24,7 +24,6 @@ public:
     /// Keeps `ssl`'s session for `key` when it can be resumed (for TLS 1.3, once the origin's
     /// ticket has been read, which it has after a response).
     void remember(const std::string& key, SSL* ssl);
-    [[nodiscard]] std::size_t size() const { return sessions_.size(); }
 
     /// Bounded: a client that reaches endless origins must not grow memory forever.
     static constexpr std::size_t max_sessions = 1024;
