@@ -101,11 +101,28 @@ bool fleet_leases::return_account(const store::budget_account& closed) {
     return true;
 }
 
-void fleet_leases::drop_reconciled(const std::vector<store::budget_account>& accounts) {
+void fleet_leases::match_database(const std::vector<store::budget_account>& accounts) {
     auto active = fleet::active_lease_ids(*conn_, options_.settings.proxy_id);
     if (!active) {
         if (!conn_->healthy()) lost("read active leases", active.error().message());
         return;
+    }
+    std::set<std::uint64_t> held;
+    for (const auto& a : accounts)
+        for (const auto& part : a.leases) held.insert(part.lease_id);
+    // Granted in the database but never installed here: this proxy id was killed (or lost the
+    // connection) between the grant's commit and the store's write. No payment could draw on such
+    // a lease, so it goes back whole; kept, it would stay counted against the budget for ever.
+    // Safe only because this runs on the lease thread, before this pass asks for any new lease.
+    for (const std::uint64_t id : *active) {
+        if (held.contains(id)) continue;
+        auto back = fleet::return_lease(*conn_, id, options_.settings.proxy_id, 0);
+        if (!back) {
+            if (!conn_->healthy()) return lost("return lease " + std::to_string(id), back.error().message());
+            say("return unheld lease " + std::to_string(id) + ": " + back.error().message());
+            continue;
+        }
+        say("lease " + std::to_string(id) + " was granted but never held here (a crash or a lost answer); returned unspent");
     }
     for (const auto& a : accounts) {
         if (a.closing) continue;
@@ -204,7 +221,7 @@ void fleet_leases::tick() {
         say("read leases: " + accounts.error().message());
         return;
     }
-    if (pinged) drop_reconciled(*accounts);
+    if (pinged) match_database(*accounts);
     // First what is due back: accounts left closing (a shutdown without the database) and
     // accounts whose window has ended (rollover: the rest goes back, a new window's lease comes).
     std::set<std::string> blocked;

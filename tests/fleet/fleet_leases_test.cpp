@@ -243,3 +243,46 @@ TEST_CASE("a lease an operator reconciled is no longer drawn on, and a new one i
     keeper.stop();
     CHECK(org(*c, noon_ms).active_leases == 0);
 }
+
+TEST_CASE("a lease granted to a proxy that died before holding it goes back unspent when it restarts",
+          "[fleet][proxy]") {
+    purser::test::postgres_server pg;
+    auto c = with_org_budget(pg, purser::fleet::period::lifetime, 1'000'000);
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    clock.set(noon_ms);
+    auto s = store_at(dir.path(), clock);
+    {
+        fleet_leases keeper(s, options_for(pg, "p1", 100'000, 100'000));
+        keeper.tick();
+        REQUIRE(remaining(*s) == 100'000);
+        REQUIRE(pay(*s, 10'000));
+    }  // stopped: the lease went back with what it spent
+    REQUIRE(org(*c, noon_ms).active_leases == 0);
+    // The grant committed in the database, then the proxy was killed before its store held it.
+    auto orphan = purser::fleet::acquire_lease(*c, "org", "p1", 200'000, 1, noon_ms / 1000);
+    REQUIRE(orphan);
+    REQUIRE(orphan->has_value());
+    // Another proxy's lease is not this proxy's to return.
+    auto other = purser::fleet::acquire_lease(*c, "org", "p2", 50'000, 1, noon_ms / 1000);
+    REQUIRE(other);
+    REQUIRE(other->has_value());
+    REQUIRE(org(*c, noon_ms).committed_micros == 10'000 + 200'000 + 50'000);
+
+    // Restarted with the same store and proxy id: the orphan goes back whole, a new lease comes.
+    fleet_leases keeper(s, options_for(pg, "p1", 100'000, 100'000));
+    keeper.tick();
+    auto b = org(*c, noon_ms);
+    CHECK(b.active_leases == 2);  // p1's new one and p2's
+    CHECK(b.committed_micros == 10'000 + 100'000 + 50'000);
+    CHECK(b.spent_micros == 10'000);
+    auto mine = purser::fleet::active_lease_ids(*c, "p1");
+    REQUIRE(mine);
+    REQUIRE(mine->size() == 1);
+    CHECK(!mine->contains((*orphan)->id));
+    CHECK(remaining(*s) == 100'000);
+    keeper.stop();
+    b = org(*c, noon_ms);
+    CHECK(b.active_leases == 1);  // p2's only
+    CHECK(b.committed_micros == 10'000 + 50'000);
+}

@@ -69,7 +69,9 @@ private:
     bool connected();
     void lost(const std::string& what, const std::string& why);
     bool return_account(const store::budget_account& closed);
-    void drop_reconciled(const std::vector<store::budget_account>& accounts);
+    /// Squares this store's leases with the database's: returns, unspent, a lease granted to this
+    /// proxy id that the store never installed; closes an account an operator reconciled.
+    void match_database(const std::vector<store::budget_account>& accounts);
     void refill(const std::string& budget, const store::budget_account* held, std::uint64_t now_ms);
     void publish(const std::vector<store::budget_account>& accounts, std::uint64_t now_ms);
     void run();
