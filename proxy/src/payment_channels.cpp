@@ -3,10 +3,13 @@
 // payment.iou.channels = N the wallet keeps up to N channels with one merchant (salts 0..N-1),
 // and concurrent calls spread over them. Each channel is still reserved in the store before any
 // signature leaves (the store's caps hold per channel and in total); this file only chooses.
+#include <algorithm>
+
 #include "payment_flow_detail.hpp"
 #include "purser/protocol/x402_types.hpp"
 #include "purser/store/store.hpp"
 #include "purser/wallet/batch.hpp"
+#include "purser/wallet/signer.hpp"
 
 namespace purser::proxy {
 
@@ -16,12 +19,12 @@ using protocol::uint256;
 namespace {
 
 /// What a channel's holdings can still take: deposited plus deposits on their way.
-uint256 held(const store::channel& c) {
+uint256 held(const store::channel_funds& c) {
     return c.deposited.add(c.deposit_pending).value_or(uint256::max());
 }
 
 /// An open channel whose next voucher (charged + price) fits in what it holds.
-bool covers(const std::optional<store::channel>& c, const uint256& price) {
+bool covers(const std::optional<store::channel_funds>& c, const uint256& price) {
     if (!c || c->state != store::channel_state::open) return false;
     auto need = c->charged.add(price);
     return need && *need <= held(*c);
@@ -29,34 +32,44 @@ bool covers(const std::optional<store::channel>& c, const uint256& price) {
 
 }  // namespace
 
-std::vector<payment_flow::channel_slot> payment_flow::read_group(const wallet::batch_channel& first) {
-    const std::string first_id = protocol::to_hex(first.id);
-    const std::uint32_t n = std::max(1u, options_.iou.channels);
-    std::vector<std::string> ids;
+std::shared_ptr<const payment_flow::channel_group> payment_flow::group_of(
+    const protocol::payment_requirements& offer) {
+    if (!signer_) return nullptr;
+    // Everything make_batch_channel reads of the offer; the wallet's address is the same for
+    // the flow's life. Terms that differ in any way (a corrective 402's extra included) get
+    // their own entry: never a channel of other terms.
+    std::string key = offer.network;
+    key.append("\n").append(offer.pay_to).append("\n").append(offer.asset).append("\n").append(
+        offer.extra.dump(-1, ' ', false, protocol::ojson::error_handler_t::replace));
     {
         std::lock_guard lock(mutex_);
-        auto it = group_ids_.find(first_id);
-        if (it != group_ids_.end()) ids = it->second;
+        if (auto it = channel_groups_.find(key); it != channel_groups_.end()) return it->second;
     }
-    if (ids.size() != n) {
-        ids.clear();
-        ids.push_back(first_id);
-        for (std::uint32_t i = 1; i < n; ++i) {
-            ids.push_back(protocol::to_hex(wallet::with_salt(first, wallet::indexed_salt(i)).id));
-        }
-        std::lock_guard lock(mutex_);
-        group_ids_[first_id] = ids;
-    }
-    // Unreadable counts as unknown: the reservation, which reads each again, decides.
-    auto stored = ledger_->get_channels(ids);
-    std::vector<channel_slot> group;
-    group.reserve(n);
+    auto first = wallet::make_batch_channel(signer_->address(), offer, *registry_);
+    if (!first) return nullptr;
+    auto group = std::make_shared<channel_group>();
+    const std::uint32_t n = std::max(1u, options_.iou.channels);
+    group->channels.reserve(n);
+    group->ids.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
-        channel_slot slot;
-        slot.index = i;
-        slot.id = ids[i];
-        if (stored && (*stored)[i]) slot.stored = std::move(*(*stored)[i]);
-        group.push_back(std::move(slot));
+        group->channels.push_back(i == 0 ? *first : wallet::with_salt(*first, wallet::indexed_salt(i)));
+        group->ids.push_back(protocol::to_hex(group->channels.back().id));
+    }
+    std::lock_guard lock(mutex_);
+    // Dropping them all is enough: requests deciding now keep theirs, and ordinary merchants
+    // are back in the next few requests.
+    if (channel_groups_.size() >= max_channel_groups) channel_groups_.clear();
+    return channel_groups_.try_emplace(std::move(key), std::move(group)).first->second;
+}
+
+std::vector<payment_flow::channel_slot> payment_flow::read_group(const channel_group& channels) {
+    // Unreadable counts as unknown: the reservation, which reads the chosen one again, decides.
+    auto stored = ledger_->get_channel_funds(channels.ids);
+    std::vector<channel_slot> group(channels.ids.size());
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        group[i].index = static_cast<std::uint32_t>(i);
+        group[i].id = channels.ids[i];
+        if (stored) group[i].stored = (*stored)[i];
     }
     return group;
 }
@@ -72,7 +85,7 @@ payment_flow::channel_claim payment_flow::claim_channel(const std::vector<channe
         return g != nullptr && g->busy;
     };
     auto take = [&](std::size_t i, const uint256& opening) {
-        channel_gate& g = gates_[group[i].id];
+        channel_gate& g = gates_[std::string(group[i].id)];
         g.busy = true;
         g.opening = opening;
         return channel_claim{i, true};

@@ -157,7 +157,7 @@ void payment_flow::release_gate(const std::string& channel_id) {
 }
 
 const protocol::candidate& payment_flow::choose_offer(const protocol::selection& chosen,
-                                                      std::optional<wallet::batch_channel>& channel,
+                                                      std::shared_ptr<const channel_group>& channels,
                                                       std::vector<channel_slot>& group) {
     const protocol::candidate* voucher = nullptr;
     const protocol::candidate* other = nullptr;
@@ -169,12 +169,7 @@ const protocol::candidate& payment_flow::choose_offer(const protocol::selection&
         }
     }
     if (voucher == nullptr) return chosen.candidates.front();
-    std::optional<wallet::batch_channel> made;
-    if (signer_) {
-        if (auto ch = wallet::make_batch_channel(signer_->address(), *voucher->offer, *registry_)) {
-            made = std::move(*ch);
-        }
-    }
+    auto made = group_of(*voucher->offer);
     if (!made) return other != nullptr ? *other : *voucher;
     group = read_group(*made);
     if (other != nullptr) {
@@ -190,7 +185,7 @@ const protocol::candidate& payment_flow::choose_offer(const protocol::selection&
                 usable = true;
                 continue;
             }
-            const store::channel& c = *slot.stored;
+            const store::channel_funds& c = *slot.stored;
             quarantined = quarantined || c.state == store::channel_state::quarantined;
             if (c.state != store::channel_state::open) continue;
             usable = true;
@@ -200,7 +195,7 @@ const protocol::candidate& payment_flow::choose_offer(const protocol::selection&
         }
         if (quarantined || (!covered && !(deposits && usable))) return *other;
     }
-    channel = std::move(made);
+    channels = std::move(made);
     return *voucher;
 }
 
@@ -240,9 +235,9 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
         return decline(facts, reason::no_supported_offer, join(chosen.rejected));
     }
     // The policy decides on exactly the offer that gets signed: the cheapest, or the voucher.
-    std::optional<wallet::batch_channel> channel;
+    std::shared_ptr<const channel_group> channels;  // the voucher's, kept while its slots are used
     std::vector<channel_slot> group;
-    const protocol::candidate& best = choose_offer(chosen, channel, group);
+    const protocol::candidate& best = choose_offer(chosen, channels, group);
     const protocol::payment_requirements& offer = *best.offer;
     facts.scheme = offer.scheme;
     facts.network = offer.network;
@@ -259,7 +254,7 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
     if (!signer_) return decline(facts, reason::wallet_locked, "no wallet key is loaded");
     const std::string payer = signer_->address().to_checksum();
     facts.payer = payer;
-    if (channel) {
+    if (channels) {
         std::size_t slot = group.size();
         for (std::size_t i = 0; i < group.size() && !held.id.empty(); ++i) {
             if (group[i].id == held.id) slot = i;
@@ -270,7 +265,7 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
             std::unique_lock lock(mutex_);
             const channel_claim claim = claim_channel(group, offer.amount, facts.asset_decimals);
             slot = claim.slot;
-            const std::string& id = group[slot].id;
+            const std::string id(group[slot].id);
             if (!claim.taken) {
                 if (queue_with != nullptr) {
                     gates_[id].waiters.push_back({request, response, *queue_with});
@@ -283,9 +278,8 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
                 gates_[id].busy = true;
             }
         }
-        const std::string channel_id = group[slot].id;
-        const wallet::batch_channel on =
-            slot == 0 ? *channel : wallet::with_salt(*channel, wallet::indexed_salt(group[slot].index));
+        const std::string channel_id(group[slot].id);
+        const wallet::batch_channel& on = channels->channels.at(group[slot].index);
         auto plan = pay_by_voucher(std::move(facts), *required, best, on, channel_id);
         // Anything but a voucher on its way frees the channel for the next request.
         if (plan.what != payment_plan::action::pay) {

@@ -71,13 +71,24 @@ result<std::optional<channel>> store::get_channel(std::string_view id) const {
     return impl_->load_channel(t, id);
 }
 
-result<std::vector<std::optional<channel>>> store::get_channels(const std::vector<std::string>& ids) const {
+result<std::vector<std::optional<channel_funds>>> store::get_channel_funds(
+    const std::vector<std::string>& ids) const {
     PURSER_TRY(t, impl_->begin_read());
-    std::vector<std::optional<channel>> out;
+    std::vector<std::optional<channel_funds>> out;
     out.reserve(ids.size());
+    std::string lowered;
     for (const auto& id : ids) {
-        PURSER_TRY(c, impl_->load_channel(t, id));
-        out.push_back(std::move(c));
+        // Ids are stored lowercase; the payment flow's already are (no copy for those).
+        const bool lower = std::none_of(id.begin(), id.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+        if (!lower) lowered = ascii_lower(id);
+        PURSER_TRY(value, t.get(impl_->channels, lower ? std::string_view(id) : std::string_view(lowered)));
+        if (!value) {
+            out.emplace_back();
+            continue;
+        }
+        auto f = detail::decode_channel_funds(*value);
+        if (!f) return purser::fail(errc::corrupt_record, "channel " + id);
+        out.emplace_back(*f);
     }
     return out;
 }

@@ -50,6 +50,8 @@ public:
     std::uint32_t u32() { return static_cast<std::uint32_t>(be(4)); }
     std::uint64_t u64() { return be(8); }
     std::string str();
+    /// Steps over what str() would read.
+    void skip_str() { (void)take(u32()); }
     std::string key_str();
     protocol::uint256 u256();
     std::optional<std::uint64_t> opt_u64();

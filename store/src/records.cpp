@@ -167,6 +167,32 @@ std::optional<channel> decode_channel(std::string_view value) {
     return c;
 }
 
+std::optional<channel_funds> decode_channel_funds(std::string_view value) {
+    // The layout of decode_channel, text skipped: it has to change with it.
+    reader r(value);
+    if (r.u8() != format_v1) return std::nullopt;
+    channel_funds f;
+    for (int i = 0; i < 3; ++i) r.skip_str();  // id, network, token
+    (void)r.u8();                               // decimals
+    for (int i = 0; i < 3; ++i) r.skip_str();  // payer, receiver, receiver authorizer
+    (void)r.u64();                              // withdraw delay
+    r.skip_str();                               // salt
+    r.skip_str();                               // merchant
+    f.deposited = r.u256();
+    f.deposit_pending = r.u256();
+    (void)r.u256();  // claimed
+    f.charged = r.u256();
+    (void)r.u256();  // signed max
+    r.skip_str();    // signature
+    const std::uint8_t st = r.u8();
+    if (r.failed() || st < static_cast<std::uint8_t>(channel_state::open) ||
+        st > static_cast<std::uint8_t>(channel_state::quarantined)) {
+        return std::nullopt;
+    }
+    f.state = static_cast<channel_state>(st);
+    return f;
+}
+
 std::string counter_key(std::uint64_t agent_id, counter_kind kind, std::uint32_t period) {
     return writer().u64(agent_id).u8(static_cast<std::uint8_t>(kind)).u32(period).take();
 }

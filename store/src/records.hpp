@@ -39,6 +39,8 @@ struct stored_row {
 [[nodiscard]] std::string encode_row(const stored_row& r);
 [[nodiscard]] std::string encode_channel(const channel& c);
 [[nodiscard]] std::optional<channel> decode_channel(std::string_view value);
+/// The funds and state of an encoded channel, its text fields skipped (not copied).
+[[nodiscard]] std::optional<channel_funds> decode_channel_funds(std::string_view value);
 [[nodiscard]] std::optional<stored_row> decode_row(std::string_view value);
 
 /// Counter kinds: spend per UTC day, per UTC month, lifetime, and value in flight.

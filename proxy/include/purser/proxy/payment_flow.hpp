@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -192,11 +193,18 @@ private:
         protocol::uint256 opening;
         std::deque<channel_waiter> waiters;
     };
-    /// One of the channels kept with a merchant: index (its salt), id, and the store's record.
+    /// A merchant's channels as one offer describes them (salts 0..iou.channels-1): each
+    /// config and id (an EIP-712 hash), computed once for as long as the offer's terms stay
+    /// the same (channel_groups_), not on every voucher.
+    struct channel_group {
+        std::vector<wallet::batch_channel> channels;
+        std::vector<std::string> ids;  ///< 0x + lowercase hex, as the store keys them
+    };
+    /// One of the channels kept with a merchant: index (its salt), id, and what the store holds.
     struct channel_slot {
         std::uint32_t index = 0;
-        std::string id;
-        std::optional<store::channel> stored;
+        std::string_view id;  ///< into its channel_group's ids, which outlive the slots
+        std::optional<store::channel_funds> stored;
     };
     /// Which slot a request got: taken (its gate is now held) or queued behind.
     struct channel_claim {
@@ -213,9 +221,11 @@ private:
                                        const upstream_response& response,
                                        const plan_callback* queue_with,
                                        const std::string& held_channel);
-    /// The channels of `first`'s group (salts 0..iou.channels-1), read from the store
-    /// (payment_channels.cpp; ids are computed once per group).
-    std::vector<channel_slot> read_group(const wallet::batch_channel& first);
+    /// The channel group `offer` describes for this wallet, from channel_groups_ or made now;
+    /// null when the offer does not describe a valid channel (payment_channels.cpp).
+    std::shared_ptr<const channel_group> group_of(const protocol::payment_requirements& offer);
+    /// What the store holds of each channel of `group`, in salt order.
+    std::vector<channel_slot> read_group(const channel_group& group);
     /// Under mutex_: the channel of `group` for a voucher of `price`, in this order: a
     /// quarantined one (any lie stops vouchers to that merchant: the reservation declines),
     /// a free one that covers the price, a free one a deposit may open or refill within the
@@ -243,10 +253,10 @@ private:
     paid_outcome voucher_failure(std::unique_ptr<pending> p, proxy::delivery delivered,
                                  std::string_view why);
     /// Which offer to pay: a batch-settlement one when an open channel covers it or a deposit
-    /// may open one (and iou.prefer), else the cheapest. Sets `channel` for a voucher.
-    /// `group` gets the channel's group when a voucher is chosen.
+    /// may open one (and iou.prefer), else the cheapest. For a voucher, sets `channels` to the
+    /// merchant's channel group and `group` to its slots as the store holds them.
     const protocol::candidate& choose_offer(const protocol::selection& chosen,
-                                            std::optional<wallet::batch_channel>& channel,
+                                            std::shared_ptr<const channel_group>& channels,
                                             std::vector<channel_slot>& group);
     /// Records a decline (one ledger row) and builds the plan that tells the agent why.
     payment_plan decline(const store::reserve_request& facts, store::reason why,
@@ -277,8 +287,11 @@ private:
     std::map<std::uint64_t, std::unique_ptr<pending>> pending_;
     std::atomic<std::uint64_t> ledger_errors_after_signing_{0};
 
-    std::map<std::string, channel_gate> gates_;  // under mutex_
-    std::map<std::string, std::vector<std::string>> group_ids_;  // channel 0's id -> ids; mutex_
+    std::map<std::string, channel_gate, std::less<>> gates_;  // under mutex_
+    /// Offer terms (network, payTo, asset, extra) -> their channel group; under mutex_. Bounded
+    /// (max_channel_groups): merchants choose the terms, so a hostile one could vary them.
+    std::map<std::string, std::shared_ptr<const channel_group>> channel_groups_;
+    static constexpr std::size_t max_channel_groups = 64;
     std::condition_variable gate_freed_;         // for the synchronous call's wait
     std::unique_ptr<boost::asio::thread_pool> resume_;  // runs queued requests' decisions
 

@@ -54,6 +54,15 @@ struct channel {
     [[nodiscard]] protocol::uint256 available() const;
 };
 
+/// What choosing among a merchant's channels needs of each (store::get_channel_funds): its
+/// amounts and state, read without the text fields a full record carries.
+struct channel_funds {
+    protocol::uint256 deposited;        ///< as channel::deposited
+    protocol::uint256 deposit_pending;  ///< as channel::deposit_pending
+    protocol::uint256 charged;          ///< as channel::charged
+    channel_state state = channel_state::open;
+};
+
 /// The IOU part of a reservation (reserve_request::voucher). The agent's row counts the increase
 /// of the channel's highest signed amount, computed inside the reservation's transaction.
 struct voucher_request {

@@ -199,9 +199,10 @@ public:
 
     /// nullopt when unknown. Errors: lmdb_failed, corrupt_record.
     [[nodiscard]] result<std::optional<channel>> get_channel(std::string_view id) const;
-    /// get_channel for each of `ids`, in order, from one snapshot (one read transaction however
-    /// many: a merchant's group of channels is read on every voucher).
-    [[nodiscard]] result<std::vector<std::optional<channel>>> get_channels(
+    /// The funds and state of each of `ids` (nullopt: unknown), in order, from one snapshot: one
+    /// read transaction however many, and no text decoded (a merchant's group of channels is
+    /// read on every voucher).
+    [[nodiscard]] result<std::vector<std::optional<channel_funds>>> get_channel_funds(
         const std::vector<std::string>& ids) const;
     /// Every channel, by id.
     [[nodiscard]] result<std::vector<channel>> list_channels() const;
