@@ -122,6 +122,17 @@ double median_of(std::vector<double> rates) {
     return rates[rates.size() / 2];
 }
 
+namespace {
+/// PURSER_BENCH_REQUESTS=N scales every round to N requests (the default rounds are short so
+/// that `./run bench` stays quick; longer ones steady the figures and leave time for perf).
+unsigned scaled(unsigned requests) {
+    const char* v = std::getenv("PURSER_BENCH_REQUESTS");
+    if (v == nullptr || *v == '\0') return requests;
+    const unsigned long n = std::strtoul(v, nullptr, 10);
+    return n == 0 || n > 10'000'000 ? requests : static_cast<unsigned>(n);
+}
+}  // namespace
+
 bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
                    const std::vector<std::pair<std::string, std::string>>& ratio_rows, round_rates* rates,
                    unsigned requests) {
@@ -148,7 +159,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
             // busier) is not always the same one.
             for (std::size_t i = 0; i < peers.size(); ++i) {
                 peer& p = peers[(round + i) % peers.size()];
-                const unsigned per_client = std::max(3u, requests / conns);
+                const unsigned per_client = std::max(3u, scaled(requests) / conns);
                 const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
                 const double testnet_before = cpu_ms(testnet_pid);
                 run_stats s;
