@@ -131,6 +131,13 @@ unsigned scaled(unsigned requests) {
     const unsigned long n = std::strtoul(v, nullptr, 10);
     return n == 0 || n > 10'000'000 ? requests : static_cast<unsigned>(n);
 }
+
+/// PURSER_BENCH_PEER=NAME measures only that peer (a profiler attached to its proxy then sees
+/// nothing but its load).
+bool profiled_peer(const std::string& name) {
+    const char* v = std::getenv("PURSER_BENCH_PEER");
+    return v == nullptr || *v == '\0' || name == v;
+}
 }  // namespace
 
 bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
@@ -159,6 +166,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
             // busier) is not always the same one.
             for (std::size_t i = 0; i < peers.size(); ++i) {
                 peer& p = peers[(round + i) % peers.size()];
+                if (!profiled_peer(p.name)) continue;
                 const unsigned per_client = std::max(3u, scaled(requests) / conns);
                 const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
                 const double testnet_before = cpu_ms(testnet_pid);

@@ -51,9 +51,11 @@ std::shared_ptr<const payment_flow::channel_group> payment_flow::group_of(
     const std::uint32_t n = std::max(1u, options_.iou.channels);
     group->channels.reserve(n);
     group->ids.reserve(n);
+    group->records.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
         group->channels.push_back(i == 0 ? *first : wallet::with_salt(*first, wallet::indexed_salt(i)));
         group->ids.push_back(protocol::to_hex(group->channels.back().id));
+        group->records.push_back(channel_record(group->channels.back(), {}, 0, {}));
     }
     std::lock_guard lock(mutex_);
     // Dropping them all is enough: requests deciding now keep theirs, and ordinary merchants

@@ -32,6 +32,7 @@ payment_flow::payment_flow(std::shared_ptr<store::store> ledger,
       signer_(std::move(signer)),
       registry_(std::move(registry)),
       options_(std::move(options)) {
+    if (signer_) payer_ = signer_->address().to_checksum();
     capabilities_.networks = payable_networks(options_, *registry_);
     capabilities_.known_assets_only = true;
     capabilities_.schemes = {"exact", "batch-settlement"};
@@ -252,8 +253,7 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
         facts.usd_pegged = best.asset->usd_pegged;
     }
     if (!signer_) return decline(facts, reason::wallet_locked, "no wallet key is loaded");
-    const std::string payer = signer_->address().to_checksum();
-    facts.payer = payer;
+    facts.payer = payer_;
     if (channels) {
         std::size_t slot = group.size();
         for (std::size_t i = 0; i < group.size() && !held.id.empty(); ++i) {
@@ -280,7 +280,8 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
         }
         const std::string channel_id(group[slot].id);
         const wallet::batch_channel& on = channels->channels.at(group[slot].index);
-        auto plan = pay_by_voucher(std::move(facts), *required, best, on, channel_id);
+        auto plan = pay_by_voucher(std::move(facts), *required, best, on,
+                                   channels->records.at(group[slot].index), channel_id);
         // Anything but a voucher on its way frees the channel for the next request.
         if (plan.what != payment_plan::action::pay) {
             release_gate(channel_id);

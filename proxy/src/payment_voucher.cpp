@@ -111,21 +111,28 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
                                           const protocol::payment_required& required,
                                           const protocol::candidate& best,
                                           const wallet::batch_channel& channel,
+                                          const store::channel& record,
                                           const std::string& channel_id) {
     const protocol::payment_requirements& offer = *best.offer;
-    store::channel fresh = channel_record(channel, best.network->caip2, facts.asset_decimals, facts.host);
+    store::channel fresh = record;
+    fresh.network = best.network->caip2;
+    fresh.decimals = facts.asset_decimals;
+    fresh.merchant = facts.host;
     // What signing the next voucher for this request again needs, should the merchant correct
     // the channel's running total (its terms are copied: the agent's 402 is gone by then).
     auto replan = [this, again = facts, terms = std::make_shared<const protocol::payment_required>(required),
-                   offer_at = best, channel, channel_id]() mutable {
+                   offer_at = best, channel, record, channel_id]() mutable {
         protocol::candidate c = offer_at;
         c.offer = &terms->accepts.at(c.index);
-        return pay_by_voucher(again, *terms, c, channel, channel_id);
+        return pay_by_voucher(again, *terms, c, channel, record, channel_id);
     };
 
-    auto stored = ledger_->get_channel(channel_id);
-    if (!stored) return decline(facts, reason::store_unavailable, stored.error().message());
-    if (!*stored && options_.oracle && options_.oracle->covers(best.network->caip2)) {
+    // Read again now that the gate is held: the group was read before, and the voucher that
+    // held this channel then may have moved its running total since.
+    auto read = ledger_->get_channel_funds({channel_id});
+    if (!read) return decline(facts, reason::store_unavailable, read.error().message());
+    std::optional<store::channel_funds> stored = read->at(0);
+    if (!stored && options_.oracle && options_.oracle->covers(best.network->caip2)) {
         // Unknown here but perhaps not on chain (the local state was lost): start from what the
         // escrow holds and what the merchant claimed, never from zero with a second deposit.
         auto held_on_chain = options_.oracle->escrow_channel(best.network->caip2, channel.id);
@@ -135,12 +142,13 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
             found.claimed = held_on_chain->second;
             auto adopted = ledger_->adopt_channel(found);
             if (!adopted) return decline(facts, reason::store_unavailable, adopted.error().message());
-            *stored = std::move(*adopted);
+            stored = store::channel_funds{adopted->deposited, adopted->deposit_pending, adopted->charged,
+                                          adopted->state};
         }
     }
-    const uint256 base = *stored ? (*stored)->charged : uint256{};
-    const uint256 held = *stored ? (*stored)->deposited.add((*stored)->deposit_pending).value_or(uint256::max())
-                                 : uint256{};
+    const uint256 base = stored ? stored->charged : uint256{};
+    const uint256 held = stored ? stored->deposited.add(stored->deposit_pending).value_or(uint256::max())
+                                : uint256{};
     auto max = base.add(offer.amount);
     if (!max) return decline(facts, reason::iou_insufficient, "voucher amount overflows");
 
@@ -175,7 +183,7 @@ payment_plan payment_flow::pay_by_voucher(store::reserve_request facts,
     auto verdict = ledger_->reserve(facts);
     if (!verdict) return store_error_plan(verdict.error());
     if (!verdict->approved) {
-        const bool quarantined = *verdict->why == reason::iou_quarantined && *stored;
+        const bool quarantined = *verdict->why == reason::iou_quarantined && stored.has_value();
         return refusal_plan(*verdict, quarantined ? "; channel=" + channel_id : "");
     }
 

@@ -199,6 +199,9 @@ private:
     struct channel_group {
         std::vector<wallet::batch_channel> channels;
         std::vector<std::string> ids;  ///< 0x + lowercase hex, as the store keys them
+        /// Each channel's record as the store creates it (checksummed addresses: a Keccak-256
+        /// each), with network, decimals and merchant left for the voucher to fill in.
+        std::vector<store::channel> records;
     };
     /// One of the channels kept with a merchant: index (its salt), id, and what the store holds.
     struct channel_slot {
@@ -247,7 +250,8 @@ private:
     payment_plan pay_by_voucher(store::reserve_request facts,
                                 const protocol::payment_required& required,
                                 const protocol::candidate& offer,
-                                const wallet::batch_channel& channel, const std::string& channel_id);
+                                const wallet::batch_channel& channel, const store::channel& record,
+                                const std::string& channel_id);
     paid_outcome voucher_response(std::unique_ptr<pending> p, unsigned status,
                                   const header_list& headers);
     paid_outcome voucher_failure(std::unique_ptr<pending> p, proxy::delivery delivered,
@@ -278,6 +282,7 @@ private:
 
     std::shared_ptr<store::store> ledger_;
     std::shared_ptr<wallet::signer> signer_;
+    std::string payer_;  ///< signer_'s address, checksummed once (a Keccak-256 per request else)
     std::shared_ptr<const protocol::network_registry> registry_;
     payment_flow_options options_;
     protocol::payment_capabilities capabilities_;
