@@ -204,7 +204,10 @@ int main(int argc, char** argv) {
                         official ? "node" : "left out: no node or npm install", metered.c_str(), vouchers->pid,
                         exact->pid);
             round_rates rates;
-            if (!compare_peers(peers, metered, testnet_pid, more, &rates)) status = 1;
+            // 1,500 requests a round, not the default 128: in rounds that short the official
+            // client (node) is still warming up, and its rate, so the ratio, came out 1.5-2x off
+            // (5.5-6x at 16 connections against 3.6x with rounds of 3,000).
+            if (!compare_peers(peers, metered, testnet_pid, more, &rates, 1500)) status = 1;
             const double official_best = best_of(rates[16]["official client"]);
             if (official && official_best > 0) {
                 std::printf("       target (issue 11): vouchers / official client at 16 connections = %.2fx "
