@@ -77,6 +77,23 @@ double cpu_ms(pid_t pid) {
     return ticks_ms(std::stod(f[14]) + std::stod(f[15]));
 }
 
+double context_switches(pid_t pid) {
+    double total = 0;
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream status(task.path() / "status");
+        for (std::string line; std::getline(status, line);) {
+            const auto colon = line.find(':');
+            if (colon == std::string::npos) continue;
+            const std::string key = line.substr(0, colon);
+            if (key == "voluntary_ctxt_switches" || key == "nonvoluntary_ctxt_switches") {
+                total += std::strtod(line.c_str() + colon + 1, nullptr);
+            }
+        }
+    }
+    return total;
+}
+
 std::optional<std::string> add_agent(const fs::path& home, const std::string& name, const std::string& flags) {
     auto added = shell("PURSER_HOME='" + home.string() + "' " + bin() + "agent add " + name + " " + flags);
     std::smatch m;
@@ -144,8 +161,8 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                    const std::vector<std::pair<std::string, std::string>>& ratio_rows, round_rates* rates,
                    unsigned requests) {
     bool ok = true;
-    std::printf("%-6s %-16s %9s %9s %9s %16s %16s\n", "conns", "peer", "paid/s", "p50 ms", "p99 ms",
-                "proxy CPU ms/req", "testnet ms/req");
+    std::printf("%-6s %-16s %9s %9s %9s %16s %16s %17s\n", "conns", "peer", "paid/s", "p50 ms", "p99 ms",
+                "proxy CPU ms/req", "testnet ms/req", "proxy switch/req");
     for (unsigned conns : {1u, 16u, 64u}) {
         // Unmeasured: 3 paid requests per connection through each proxy, so that the testnet's
         // threads for this many connections and each proxy's upstream connections exist before
@@ -169,6 +186,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 if (!profiled_peer(p.name)) continue;
                 const unsigned per_client = std::max(3u, scaled(requests) / conns);
                 const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
+                const double switches_before = p.proxy != nullptr ? context_switches(p.proxy->pid) : 0;
                 const double testnet_before = cpu_ms(testnet_pid);
                 run_stats s;
                 if (p.proxy != nullptr) {
@@ -184,12 +202,16 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 }
                 const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
                 char proxy_cpu[32] = "-";  // the official client runs in its own short-lived process
+                char proxy_switches[32] = "-";
                 if (p.proxy != nullptr) {
                     std::snprintf(proxy_cpu, sizeof proxy_cpu, "%.3f", (cpu_ms(p.proxy->pid) - proxy_before) / n);
+                    std::snprintf(proxy_switches, sizeof proxy_switches, "%.1f",
+                                  (context_switches(p.proxy->pid) - switches_before) / n);
                 }
-                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f%s\n", conns, p.name.c_str(),
+                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f %17s%s\n", conns, p.name.c_str(),
                             s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000, proxy_cpu,
-                            (cpu_ms(testnet_pid) - testnet_before) / n, s.failures != 0 ? "  (failures)" : "");
+                            (cpu_ms(testnet_pid) - testnet_before) / n, proxy_switches,
+                            s.failures != 0 ? "  (failures)" : "");
                 if (s.failures != 0) ok = false;
                 rate[p.name].push_back(s.requests_per_second);
             }

@@ -38,6 +38,9 @@ std::vector<std::string> stat_fields(pid_t pid);
 double ticks_ms(double ticks);
 /// utime + stime of a process, in milliseconds.
 double cpu_ms(pid_t pid);
+/// Context switches (voluntary and not) of a process's live threads so far: unlike CPU time,
+/// barely moved by a busy host, so it shows thread hand-offs per request steadily.
+double context_switches(pid_t pid);
 
 struct proxy_run {
     std::string name;
