@@ -29,9 +29,9 @@ if [[ "${PURSER_WITH_IMAGE:-0}" == 1 ]]; then
 fi
 if [[ "${PURSER_WITH_BENCH:-0}" == 1 ]]; then
   # The peers `./run bench` measures Purser against in the same run (bench/peers/run.sh): the
-  # load generator, the origin, the other proxies, and socat as the CONNECT relay for wrk. The
+  # HTTP load generator, the origin and the other proxies (HTTPS load is bench/tls_load). The
   # driver starts each on loopback ports of its own; the packages' system services are not used.
-  packages+=(wrk nginx squid-openssl tinyproxy mitmproxy socat)
+  packages+=(wrk nginx squid-openssl tinyproxy mitmproxy)
 fi
 
 missing=()

@@ -3,7 +3,7 @@
 rounds, ratios within the run, and issue 12's targets marked met or missed.
 
 usage: report.py META_TSV RAW_TSV
-RAW_TSV lines: wrk SCENARIO TARGET ROUND CONNS CPU_TICKS|- WRK_OUTPUT_FILE
+RAW_TSV lines: load SCENARIO TARGET ROUND CONNS CPU_TICKS|- OUTPUT_FILE (wrk's or tls_load's)
                rss TARGET ROUND N RSS_BEFORE_KIB RSS_AFTER_KIB
 """
 import re
@@ -55,12 +55,12 @@ def main():
             meta[f[0]] = f[1]
     clk_tck = int(meta["clk_tck"])
 
-    wrk = defaultdict(list)  # (scenario, conns, target) -> runs
+    wrk = defaultdict(list)  # (scenario, conns, target) -> runs (wrk or tls_load)
     rss = defaultdict(list)  # (n, target) -> KiB per connection
     rss_abs = defaultdict(list)
     for line in open(sys.argv[2], encoding="utf-8"):
         f = line.rstrip("\n").split("\t")
-        if f[0] == "wrk":
+        if f[0] == "load":
             _, scenario, target, _round, conns, cpu, path = f
             run = parse_wrk(path)
             run["cpu_us"] = None
@@ -88,17 +88,19 @@ def main():
     w("Peers (Debian 12 packages): " + ", ".join(f"{p} {v}" for p, v in packages) + ".")
     w("")
     w(f"Method: everything on 127.0.0.1; an nginx origin (one worker) serving a 1 KiB static "
-      f"file. Each figure is the median of {meta['rounds']} wrk runs of {meta['duration']} s, the "
-      "targets interleaved in rounds (round 1: A B C D, round 2: A B C D, ...). p99 from "
-      "`wrk --latency`; proxy CPU per request from utime+stime of the proxy process in "
-      "/proc/PID/stat over the run, divided by the requests wrk completed (squid's certificate "
-      "helper processes are not counted). HTTPS: wrk speaks TLS through a `socat` relay that sends "
-      "CONNECT to the proxy (wrk cannot); each proxy intercepts with a certificate it mints and "
-      "verifies the origin's. `direct` is wrk straight to nginx; `relay` is wrk through the same "
-      "socat relay straight to nginx (no proxy), the ceiling the relay itself sets. Ratios are of the "
-      "medians. non-2xx and socket errors are wrk's counts summed over the rounds; a read error "
-      "is usually a server closing a connection after a response (tinyproxy does after each; "
-      "with `Connection: close` every target does).")
+      f"file. Each figure is the median of {meta['rounds']} runs of {meta['duration']} s, the "
+      "targets interleaved in rounds (round 1: A B C D, round 2: A B C D, ...). Proxy CPU per "
+      "request from utime+stime of the proxy process in /proc/PID/stat over the run, divided by "
+      "the requests completed (squid's certificate helper processes are not counted). HTTP: wrk "
+      "with `--latency`. HTTPS: `bench/tls_load` (2 threads, the same summary as wrk), which sends "
+      "CONNECT to the proxy itself and does a full TLS handshake through the tunnel, without "
+      "verifying the certificate the proxy mints; each proxy verifies the origin's. No relay "
+      "process sits in between (an earlier socat relay capped a new connection per request at "
+      "about 170/s whatever the proxy). `direct` is the same client straight to nginx. With "
+      "`--close` every request is a new TCP connection, CONNECT and handshake, and its latency "
+      "counts from the TCP connect. Ratios are of the medians. non-2xx and socket errors are "
+      "summed over the rounds; a read error is usually a server closing a connection after a "
+      "response (tinyproxy does after each).")
     w("")
 
     targets = []  # (what, measured text, met or None)
@@ -132,9 +134,9 @@ def main():
     https_conns = sorted({c for (s, c, _) in wrk if s.startswith("https")})
     for conns in https_conns:
         table(f"HTTPS intercepted, keep-alive, {conns} connections", "https-keepalive", conns,
-              ["direct", "relay", "purser", "squid", "mitmproxy"], "squid")
+              ["direct", "purser", "squid", "mitmproxy"], "squid")
         table(f"HTTPS intercepted, a new connection and handshake per request, {conns} connections",
-              "https-close", conns, ["direct", "relay", "purser", "squid", "mitmproxy"], "squid")
+              "https-close", conns, ["direct", "purser", "squid", "mitmproxy"], "squid")
 
     if rss:
         w("## Memory per idle keep-alive client connection")

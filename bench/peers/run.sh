@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Purser against real peers in one run (issue 12): an nginx origin on loopback, and Purser,
-# squid, tinyproxy and mitmproxy in front of it, loaded by wrk. Targets are interleaved in
+# squid, tinyproxy and mitmproxy in front of it, loaded by wrk (HTTP) and bench/tls_load (HTTPS
+# through each proxy's CONNECT, which wrk cannot send). Targets are interleaved in
 # rounds (round 1: A B C D, round 2: A B C D, ...) because the machine is shared and noisy;
 # bench/peers/report.py takes the median of the rounds and writes bench/results/<date>.md.
 #
@@ -20,7 +21,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PURSER=$BUILD_DIR/cli/purser
 [[ -x "$PURSER" ]] || { echo "peers: no $PURSER (build first)" >&2; exit 1; }
-for tool in wrk nginx squid tinyproxy mitmdump socat openssl python3; do
+TLS_LOAD=$BUILD_DIR/bench/tls_load
+[[ -x "$TLS_LOAD" ]] || { echo "peers: no $TLS_LOAD (build with -DPURSER_BENCH=ON)" >&2; exit 1; }
+for tool in wrk nginx squid tinyproxy mitmdump openssl python3; do
   command -v "$tool" >/dev/null || { echo "peers: $tool missing (PURSER_WITH_BENCH=1 scripts/install-deps.sh)" >&2; exit 1; }
 done
 
@@ -204,53 +207,36 @@ start_mitmproxy() {
   wait_port "$MITMPROXY_PORT" "$MITMPROXY_PID" mitmproxy
 }
 
-# wrk cannot send CONNECT: a socat relay per proxy opens the tunnel to the origin's TLS port and
-# wrk speaks TLS through it (wrk does not verify the minted certificate). socat's listen backlog
-# is 5 by default: 64 connections opening at once would overflow it, and each dropped SYN costs
-# the client a 1 s retransmission, which then dominates every figure.
-# The `relay` target is the same relay straight to the origin (no proxy): socat forks a process
-# per connection, so with a new connection per request the relay itself is a ceiling, and this
-# row shows where it is.
-start_relay() {  # start_relay NAME SOCAT_ADDRESS; sets RELAY_PORT
-  RELAY_PORT=$(free_port)
-  start "relay-$1" socat "TCP-LISTEN:$RELAY_PORT,bind=127.0.0.1,fork,reuseaddr,backlog=4096" "$2"
-  wait_port "$RELAY_PORT" "$STARTED_PID" "relay-$1"
-}
-via_proxy() { echo "PROXY:127.0.0.1:127.0.0.1:$TLS_PORT,proxyport=$1"; }
-
 # The Lua that turns wrk into a proxy client: absolute-form request target, the origin's Host.
 printf 'wrk.path = "%s"\nwrk.headers["Host"] = "127.0.0.1:%s"\n' "$ORIGIN_HTTP" "$HTTP_PORT" >"$WORK/proxy.lua"
 
-# measure SCENARIO TARGET ROUND CONNS PID|- wrk-args...: one wrk run, with the proxy's CPU.
-measure() {
-  local scenario=$1 target=$2 round=$3 conns=$4 pid=$5 threads=2 before=- after=- out
-  shift 5
+# run_load TOOL SCENARIO TARGET ROUND CONNS PID|- args...: one load run (TOOL wrk or tls_load,
+# both print wrk's summary), with the proxy's CPU over it.
+run_load() {
+  local tool=$1 scenario=$2 target=$3 round=$4 conns=$5 pid=$6 threads=2 before=- after=- out
+  shift 6
   ((conns == 1)) && threads=1
-  out=$WORK/wrk-$scenario-$target-$conns-$round.txt
+  out=$WORK/load-$scenario-$target-$conns-$round.txt
   [[ "$pid" == - ]] || before=$(cpu_ticks "$pid")
-  wrk -t "$threads" -c "$conns" -d "${DURATION}s" --latency "$@" >"$out" 2>&1 ||
-    echo "peers: wrk failed for $target ($scenario)" >&2
+  if [[ "$tool" == wrk ]]; then
+    wrk -t "$threads" -c "$conns" -d "${DURATION}s" --latency "$@" >"$out" 2>&1
+  else
+    "$TLS_LOAD" --threads "$threads" --connections "$conns" --duration "$DURATION" "$@" >"$out" 2>&1
+  fi || echo "peers: $tool failed for $target ($scenario)" >&2
   [[ "$pid" == - ]] || after=$(cpu_ticks "$pid")
   local cpu=-
   [[ "$pid" == - ]] || cpu=$((after - before))
-  printf 'wrk\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" "$conns" "$cpu" "$out" >>"$RAW"
-  printf '  %-9s %-10s c=%-3s round %s: %s\n' "$scenario" "$target" "$conns" "$round" \
+  printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" "$conns" "$cpu" "$out" >>"$RAW"
+  printf '  %-15s %-10s c=%-3s round %s: %s\n' "$scenario" "$target" "$conns" "$round" \
     "$(awk '/^Requests\/sec/ { print $2 " req/s" }' "$out")" >&2
 }
+measure() { run_load wrk "$@"; }
 
 log "peers: starting Purser, squid, tinyproxy, mitmproxy"
 start_purser
 start_squid
 start_tinyproxy
 start_mitmproxy
-start_relay origin "TCP:127.0.0.1:$TLS_PORT"
-ORIGIN_RELAY=$RELAY_PORT
-start_relay purser "$(via_proxy "$PURSER_PORT")"
-PURSER_RELAY=$RELAY_PORT
-start_relay squid "$(via_proxy "$SQUID_PORT")"
-SQUID_RELAY=$RELAY_PORT
-start_relay mitmproxy "$(via_proxy "$MITMPROXY_PORT")"
-MITMPROXY_RELAY=$RELAY_PORT
 
 # One request through each path first: a peer that cannot serve stops the run here, not in a
 # table of zeros.
@@ -282,20 +268,20 @@ for conns in "${HTTP_CONNS[@]}"; do
 done
 
 # --- (2) HTTPS interception, keep-alive; (3) a new connection and handshake per request ------
-HOST_HEADER="Host: 127.0.0.1:$TLS_PORT"
+# tls_load opens each tunnel with CONNECT and does a full TLS handshake through it (the proxy's
+# minted certificate is not verified); `direct` is the same client straight to nginx's TLS port.
 for scenario in https-keepalive https-close; do
   extra=()
-  [[ "$scenario" == https-close ]] && extra=(-H "Connection: close")
+  [[ "$scenario" == https-close ]] && extra=(--close)
   log "peers: $scenario, $LOAD_CONNS connections, $ROUNDS rounds of ${DURATION}s"
   for ((round = 1; round <= ROUNDS; round++)); do
-    measure "$scenario" direct "$round" "$LOAD_CONNS" - "${extra[@]}" "$TLS_URL"
-    measure "$scenario" relay "$round" "$LOAD_CONNS" - "${extra[@]}" "https://127.0.0.1:$ORIGIN_RELAY/1k.bin"
-    measure "$scenario" purser "$round" "$LOAD_CONNS" "$PURSER_PID" -H "$HOST_HEADER" "${extra[@]}" \
-      "https://127.0.0.1:$PURSER_RELAY/1k.bin"
-    measure "$scenario" squid "$round" "$LOAD_CONNS" "$SQUID_PID" -H "$HOST_HEADER" "${extra[@]}" \
-      "https://127.0.0.1:$SQUID_RELAY/1k.bin"
-    measure "$scenario" mitmproxy "$round" "$LOAD_CONNS" "$MITMPROXY_PID" -H "$HOST_HEADER" "${extra[@]}" \
-      "https://127.0.0.1:$MITMPROXY_RELAY/1k.bin"
+    run_load tls_load "$scenario" direct "$round" "$LOAD_CONNS" - --origin "$TLS_PORT" "${extra[@]}"
+    run_load tls_load "$scenario" purser "$round" "$LOAD_CONNS" "$PURSER_PID" --origin "$TLS_PORT" \
+      --proxy "$PURSER_PORT" "${extra[@]}"
+    run_load tls_load "$scenario" squid "$round" "$LOAD_CONNS" "$SQUID_PID" --origin "$TLS_PORT" \
+      --proxy "$SQUID_PORT" "${extra[@]}"
+    run_load tls_load "$scenario" mitmproxy "$round" "$LOAD_CONNS" "$MITMPROXY_PID" --origin "$TLS_PORT" \
+      --proxy "$MITMPROXY_PORT" "${extra[@]}"
   done
 done
 
@@ -350,7 +336,7 @@ done
   printf 'rounds\t%s\n' "$ROUNDS"
   printf 'quick\t%s\n' "$QUICK"
   printf 'purser\t%s\n' "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  for pkg in wrk nginx squid-openssl tinyproxy mitmproxy socat; do
+  for pkg in wrk nginx squid-openssl tinyproxy mitmproxy; do
     printf 'package\t%s\t%s\n' "$pkg" "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || echo '?')"
   done
 } >"$WORK/meta.tsv"
