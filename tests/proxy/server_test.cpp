@@ -504,6 +504,33 @@ TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream ver
     CHECK(untrusting.exit_code != 0);
 }
 
+TEST_CASE("TLS interception: one session ticket per handshake, and an agent resumes with it",
+          "[proxy]") {
+    test_tls tls;
+    origin_server origin([](origin_context& ctx) {
+        return text_response(200, "inside " + std::string(ctx.req.target()));
+    }, tls.ctx);
+    proxy_fixture proxy([&](config& c) {
+        c.intercept = {"*"};
+        c.upstream_ca = {tls.ca_file()};
+    });
+    const std::string target = "https://127.0.0.1:" + std::to_string(origin.port());
+    const std::string purser_ca = (proxy.cfg->ca_dir / "ca.crt").string();
+    // Connection: close makes the proxy end each tunnel, so curl opens a second one and offers
+    // the ticket it got from the first (curl -v names each ticket it reads, and a resumption).
+    auto r = curl("-v " + proxy.proxy_arg() + " --cacert " + purser_ca + " -H 'Connection: close' " +
+                  target + "/a " + target + "/b");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("inside /b") != std::string::npos);
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (auto at = r.out.find(what); at != std::string::npos; at = r.out.find(what, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count("Newsession Ticket") == 2);  // one per handshake (OpenSSL's default is two)
+    CHECK(count("SSL re-using session ID") == 1);
+}
+
 TEST_CASE("upstream TLS signed by an untrusted CA gives 502", "[proxy]") {
     test_tls tls;
     origin_server origin([](origin_context&) { return text_response(200, "never"); }, tls.ctx);
