@@ -8,6 +8,11 @@ namespace purser::testnet::detail {
 std::optional<std::string> channel_config_mismatch(std::uint64_t chain_id, const protocol::channel_config& cfg,
                                                    const protocol::bytes32& id, const channel_terms& terms) {
     if (protocol::channel_id(chain_id, cfg) != id) return "channel_id_mismatch";
+    return channel_terms_mismatch(cfg, terms);
+}
+
+std::optional<std::string> channel_terms_mismatch(const protocol::channel_config& cfg,
+                                                  const channel_terms& terms) {
     if (!terms.token || cfg.token != *terms.token) return "token_mismatch";
     if (!terms.receiver || cfg.receiver != *terms.receiver) return "receiver_mismatch";
     if (!terms.receiver_authorizer || cfg.receiver_authorizer != *terms.receiver_authorizer) {

@@ -30,6 +30,11 @@ struct channel_terms {
                                                                  const protocol::bytes32& id,
                                                                  const channel_terms& terms);
 
+/// channel_config_mismatch without the channel id check (the caller has proven the id): the
+/// config's terms against the offer's.
+[[nodiscard]] std::optional<std::string> channel_terms_mismatch(const protocol::channel_config& cfg,
+                                                                const channel_terms& terms);
+
 /// Whether `signature` over Voucher(id, max) recovers to the channel's payer authorizer (the
 /// payer itself when the authorizer is zero). False for an amount above uint128.
 [[nodiscard]] bool voucher_signed_by_payer(std::uint64_t chain_id, const protocol::channel_config& cfg,

@@ -53,6 +53,19 @@ ojson channel_state(const json& snapshot, const uint256& charged) {
 
 }  // namespace
 
+bool merchant::config_hashes_to(const std::string& id, const protocol::channel_config& cfg,
+                                const protocol::bytes32& id_bytes) {
+    {
+        std::lock_guard lock(batch_mutex_);
+        if (auto it = proven_ids_.find(id); it != proven_ids_.end() && it->second == cfg) return true;
+    }
+    if (protocol::channel_id(protocol::testnet_chain_id, cfg) != id_bytes) return false;
+    std::lock_guard lock(batch_mutex_);
+    if (proven_ids_.size() >= 4096) proven_ids_.clear();
+    proven_ids_[id] = cfg;
+    return true;
+}
+
 http_response merchant::batch_payment(const http_request& req, const merchant_route& route,
                                       const ojson& payload, const ojson& offer) {
     const ojson& p = payload["payload"];
@@ -112,16 +125,15 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     // signature against the payer authorizer.
     auto cfg = protocol::channel_config_from_json(json::parse(p.value("channelConfig", ojson()).dump()));
     const auto id_bytes = protocol::bytes32_from_hex(id);
-    const bool bound = cfg && id_bytes && protocol::channel_id(protocol::testnet_chain_id, *cfg) == *id_bytes;
+    const bool bound = cfg && id_bytes && config_hashes_to(id, *cfg, *id_bytes);
     const bool eoa_voucher = type == "voucher" && cfg && !cfg->payer_authorizer.is_zero();
     if (eoa_voucher) {
         const std::string prefix = "invalid_batch_settlement_evm_";
         if (!id_bytes) return challenge(req, route, prefix + "voucher_payload");
         detail::channel_terms terms{config_.asset, config_.pay_to, config_.receiver_authorizer,
                                     uint256{config_.withdraw_delay}};
-        if (auto why = detail::channel_config_mismatch(protocol::testnet_chain_id, *cfg, *id_bytes, terms)) {
-            return challenge(req, route, prefix + *why);
-        }
+        if (!bound) return challenge(req, route, prefix + "channel_id_mismatch");
+        if (auto why = detail::channel_terms_mismatch(*cfg, terms)) return challenge(req, route, prefix + *why);
         auto sig = protocol::from_hex(voucher.value("signature", ""));
         if (!sig || !detail::voucher_signed_by_payer(protocol::testnet_chain_id, *cfg, *id_bytes, max, *sig)) {
             return challenge(req, route, prefix + "voucher_signature");

@@ -67,6 +67,11 @@ TEST_CASE("the batch merchant verifies vouchers itself on fresh channel state, a
         CHECK(s->extra["channelState"]["balance"] == price.mul(uint256{10})->to_decimal());
     }
     CHECK(verifies == (zero_ttl ? 4 : 1));
+    // The merchant remembers configs proven to hash to their channel id, not ids: once the id
+    // is proven, a voucher for it with another config is refused all the same.
+    auto forged = wallet::voucher_payload(*ch, voucher(*payer, 5));
+    forged["channelConfig"]["salt"] = "0x" + std::string(64, 'f');
+    CHECK(error_of(send(forged)) == "invalid_batch_settlement_evm_channel_id_mismatch");
     // Someone else's signature is refused either way, locally before any facilitator call.
     auto poor = purser::test::signer_for(testnet::poor_account.private_key);
     CHECK(error_of(send(wallet::voucher_payload(*ch, voucher(*poor, 5)))) ==

@@ -52,6 +52,7 @@ struct channel_config {
     address token;
     std::uint64_t withdraw_delay = 0;  ///< uint40 seconds
     bytes32 salt{};
+    bool operator==(const channel_config&) const = default;
 };
 [[nodiscard]] nlohmann::json to_json(const channel_config& c);
 /// Parses {payer, payerAuthorizer, receiver, receiverAuthorizer, token, withdrawDelay, salt}.

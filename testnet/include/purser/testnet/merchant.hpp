@@ -17,6 +17,7 @@
 #include "purser/protocol/address.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/uint256.hpp"
+#include "purser/protocol/x402_types.hpp"
 #include "purser/testnet/http.hpp"
 #include "purser/testnet/merchant_lie.hpp"
 
@@ -108,11 +109,20 @@ private:
     http_response batch_payment(const http_request& req, const merchant_route& route,
                                 const protocol::ojson& payload, const protocol::ojson& offer);
 
+    /// Whether `cfg` hashes to channel `id` (lower-case hex of `id_bytes`): from proven_ids_ when
+    /// this exact config was proven before, else by hashing it (and remembering a match).
+    bool config_hashes_to(const std::string& id, const protocol::channel_config& cfg,
+                          const protocol::bytes32& id_bytes);
+
     merchant_config config_;
-    std::mutex batch_mutex_;             ///< Guards the two maps below (held briefly).
+    std::mutex batch_mutex_;             ///< Guards the three maps below (held briefly).
     std::map<std::string, channel_record> channels_;
     /// One lock per channel id, held through a payment on that channel (per-channel ordering).
     std::map<std::string, std::shared_ptr<std::mutex>> channel_locks_;
+    /// Channel ids whose config was shown to hash to them (an EIP-712 hash of five addresses,
+    /// the delay and the salt): every voucher carries its config, and hashing it again on each
+    /// one was a tenth of the merchant's CPU. Bounded; a config that differs is hashed again.
+    std::map<std::string, protocol::channel_config> proven_ids_;
 };
 
 }  // namespace purser::testnet
