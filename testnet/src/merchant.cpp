@@ -32,12 +32,17 @@ result<json> call_facilitator(const merchant_config& c, const std::string& op, i
     return j;
 }
 
-ojson make_offer(const merchant_config& c, const std::string& scheme, const protocol::uint256& price,
+offer_addresses checksummed(const merchant_config& c) {
+    return {c.asset.to_checksum(), c.pay_to.to_checksum(), c.receiver_authorizer.to_checksum()};
+}
+
+ojson make_offer(const merchant_config& c, const offer_addresses& a, const std::string& scheme,
+                 const protocol::uint256& price,
                  const std::string& resource_url, const std::string& description,
                  const std::string& mime_type) {
     ojson extra;
     if (scheme == "batch-settlement") {
-        extra["receiverAuthorizer"] = c.receiver_authorizer.to_checksum();
+        extra["receiverAuthorizer"] = a.receiver_authorizer;
         extra["withdrawDelay"] = c.withdraw_delay;
         // The official server announces a deposit hint on every offer: 10 x the price unless
         // configured (server/scheme.ts resolveMinDepositHint); the client deposits at least it.
@@ -55,16 +60,16 @@ ojson make_offer(const merchant_config& c, const std::string& scheme, const prot
         o["resource"] = resource_url;
         o["description"] = description;
         o["mimeType"] = mime_type;
-        o["payTo"] = c.pay_to.to_checksum();
+        o["payTo"] = a.pay_to;
         o["maxTimeoutSeconds"] = c.max_timeout_seconds;
-        o["asset"] = c.asset.to_checksum();
+        o["asset"] = a.asset;
         o["extra"] = extra;
         return o;
     }
     o["network"] = protocol::testnet_caip2;
     o["amount"] = price.to_decimal();
-    o["asset"] = c.asset.to_checksum();
-    o["payTo"] = c.pay_to.to_checksum();
+    o["asset"] = a.asset;
+    o["payTo"] = a.pay_to;
     o["maxTimeoutSeconds"] = c.max_timeout_seconds;
     o["extra"] = extra;
     return o;
@@ -120,7 +125,8 @@ bool matches(const ojson& offer, const ojson& accepted) {
 
 }  // namespace
 
-merchant::merchant(merchant_config config) : config_(std::move(config)) {}
+merchant::merchant(merchant_config config)
+    : config_(std::move(config)), addresses_(detail::checksummed(config_)) {}
 
 http_handler merchant::http() {
     return [this](const http_request& req) { return handle(req); };
@@ -132,7 +138,7 @@ ojson merchant::requirements(const http_request& req, const merchant_route& rout
     const std::string url = std::string(req.tls ? "https://" : "http://") + host + req.target;
     for (const auto& s : route.schemes) {
         auto offer =
-            detail::make_offer(config_, s, *route.price, url, route.description, mime_of(route));
+            detail::make_offer(config_, addresses_, s, *route.price, url, route.description, mime_of(route));
         if (route.max_timeout_seconds) offer["maxTimeoutSeconds"] = *route.max_timeout_seconds;
         accepts.push_back(std::move(offer));
     }

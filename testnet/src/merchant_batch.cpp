@@ -298,7 +298,7 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
 
 result<json> merchant::settle_batches() {
     std::lock_guard lock(batch_mutex_);
-    const ojson offer = detail::make_offer(config_, "batch-settlement", uint256{0}, "", "", "");
+    const ojson offer = detail::make_offer(config_, addresses_, "batch-settlement", uint256{0}, "", "", "");
     ojson claims = ojson::array();
     std::map<std::string, uint256> claiming;  // what each claim takes the channel's claimed to
     for (const auto& [id, rec] : channels_) {

@@ -17,8 +17,11 @@ using protocol::ojson;
                                                       int version, const ojson& payload,
                                                       const ojson& requirements);
 
+/// offer_addresses (merchant.hpp) of `c`.
+[[nodiscard]] offer_addresses checksummed(const merchant_config& c);
+
 /// The requirement a route offers for `scheme` (v1 or v2 shape, fixed key order).
-[[nodiscard]] ojson make_offer(const merchant_config& c, const std::string& scheme,
+[[nodiscard]] ojson make_offer(const merchant_config& c, const offer_addresses& a, const std::string& scheme,
                                const protocol::uint256& price, const std::string& resource_url,
                                const std::string& description, const std::string& mime_type);
 

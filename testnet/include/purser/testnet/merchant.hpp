@@ -68,6 +68,16 @@ struct merchant_config {
 /// Errors: invalid_request naming the field.
 [[nodiscard]] result<merchant_config> merchant_config_from_json(const nlohmann::json& j);
 
+namespace detail {
+/// A merchant's configured addresses as its offers spell them (EIP-55): a Keccak-256 each, so
+/// computed once per merchant, not for every offer of every 402.
+struct offer_addresses {
+    std::string asset;
+    std::string pay_to;
+    std::string receiver_authorizer;
+};
+}  // namespace detail
+
 class merchant {
 public:
     explicit merchant(merchant_config config);
@@ -115,6 +125,7 @@ private:
                           const protocol::bytes32& id_bytes);
 
     merchant_config config_;
+    detail::offer_addresses addresses_;  ///< config_'s addresses checksummed (merchant_detail.hpp)
     std::mutex batch_mutex_;             ///< Guards the three maps below (held briefly).
     std::map<std::string, channel_record> channels_;
     /// One lock per channel id, held through a payment on that channel (per-channel ordering).
