@@ -63,6 +63,21 @@ double cpu_share(pid_t pid, std::chrono::milliseconds wall) {
     return (cpu_seconds(pid) - before) / (static_cast<double>(wall.count()) / 1000.0);
 }
 
+/// An HTTPS origin that answers with its path, behind a proxy that intercepts every CONNECT and
+/// trusts the origin's CA; agents trust only the proxy's CA (purser_ca).
+struct intercepted_origin {
+    test_tls tls;
+    origin_server origin{[](origin_context& ctx) {
+        return text_response(200, "inside " + std::string(ctx.req.target()));
+    }, tls.ctx};
+    proxy_fixture proxy{[this](config& c) {
+        c.intercept = {"*"};
+        c.upstream_ca = {tls.ca_file()};
+    }};
+    std::string target = "https://127.0.0.1:" + std::to_string(origin.port());
+    std::string purser_ca = (proxy.cfg->ca_dir / "ca.crt").string();
+};
+
 }  // namespace
 
 TEST_CASE("plain GET is forwarded with hop-by-hop headers removed and Via added", "[proxy]") {
@@ -476,16 +491,8 @@ TEST_CASE("a new connection to an HTTPS origin resumes the worker's last session
 }
 
 TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream verified", "[proxy]") {
-    test_tls tls;
-    origin_server origin([](origin_context& ctx) {
-        return text_response(200, "inside " + std::string(ctx.req.target()));
-    }, tls.ctx);
-    proxy_fixture proxy([&](config& c) {
-        c.intercept = {"*"};
-        c.upstream_ca = {tls.ca_file()};
-    });
-    const std::string target = "https://127.0.0.1:" + std::to_string(origin.port());
-    const std::string purser_ca = (proxy.cfg->ca_dir / "ca.crt").string();
+    intercepted_origin o;
+    auto& [tls, origin, proxy, target, purser_ca] = o;
     auto r = curl(proxy.proxy_arg() + " --cacert " + purser_ca + " " + target + "/a " + target + "/b");
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("inside /a") != std::string::npos);
@@ -506,16 +513,8 @@ TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream ver
 
 TEST_CASE("TLS interception: one session ticket per handshake, and an agent resumes with it",
           "[proxy]") {
-    test_tls tls;
-    origin_server origin([](origin_context& ctx) {
-        return text_response(200, "inside " + std::string(ctx.req.target()));
-    }, tls.ctx);
-    proxy_fixture proxy([&](config& c) {
-        c.intercept = {"*"};
-        c.upstream_ca = {tls.ca_file()};
-    });
-    const std::string target = "https://127.0.0.1:" + std::to_string(origin.port());
-    const std::string purser_ca = (proxy.cfg->ca_dir / "ca.crt").string();
+    intercepted_origin o;
+    auto& [tls, origin, proxy, target, purser_ca] = o;
     // Connection: close makes the proxy end each tunnel, so curl opens a second one and offers
     // the ticket it got from the first (curl -v names each ticket it reads, and a resumption).
     auto r = curl("-v " + proxy.proxy_arg() + " --cacert " + purser_ca + " -H 'Connection: close' " +
