@@ -196,17 +196,27 @@ struct chain::impl {
         return 1 + (t > genesis ? (t - genesis) / block_seconds : 0);
     }
 
+    /// Who signed authorization `a`: a hash and an ecrecover, reading nothing the chain writes,
+    /// so a caller computes it before run() takes the write lock and concurrent transfers
+    /// recover their signers in parallel instead of one after another.
+    result<address> authorization_signer(const transfer_authorization& a, protocol::byte_view sig,
+                                         protocol::authorization_kind kind) const {
+        PURSER_TRY(digest, typed_hash(protocol::authorization_typed_data(domain, a, kind)));
+        return recover_signer(digest, sig);
+    }
+
     // USDC's _transferWithAuthorization / _receiveWithAuthorization checks, then the transfer.
+    // `signer` is authorization_signer's answer; it is judged in USDC's order, after the window
+    // and the nonce.
     result<void> authorized_transfer(state& st, json& logs, const transfer_authorization& a,
-                                     protocol::byte_view sig, protocol::authorization_kind kind) {
+                                     const result<address>& signer) {
         const uint256 now{clock()};
         if (!(now > a.valid_after)) return fail(errc::authorization_not_yet_valid, "validAfter is in the future");
         if (!(now < a.valid_before)) return fail(errc::authorization_expired, "validBefore has passed");
         PURSER_TRY(used, st.auth_used(a.from, a.nonce));
         if (used) return fail(errc::authorization_used, "authorization is used or canceled");
-        PURSER_TRY(digest, typed_hash(protocol::authorization_typed_data(domain, a, kind)));
-        PURSER_TRY(signer, recover_signer(digest, sig));
-        if (signer != a.from) return fail(errc::invalid_signature, "signature does not match the authorizer");
+        if (!signer) return tl::unexpected(signer.error());
+        if (*signer != a.from) return fail(errc::invalid_signature, "signature does not match the authorizer");
         TESTNET_CHECK(st.mark_auth(a.from, a.nonce));
         TESTNET_CHECK(st.transfer(a.from, a.to, a.value));
         logs.push_back({{"event", "AuthorizationUsed"}, {"authorizer", a.from.to_checksum()},
@@ -324,11 +334,9 @@ json auth_args(const transfer_authorization& a, protocol::byte_view sig) {
 
 result<bytes32> chain::transfer_with_authorization(const transfer_authorization& auth,
                                                    protocol::byte_view signature, exec mode) {
+    const auto signer = impl_->authorization_signer(auth, signature, protocol::authorization_kind::transfer);
     return impl_->run("transferWithAuthorization", auth_args(auth, signature), mode,
-                      [&](state& st, json& logs) {
-                          return impl_->authorized_transfer(st, logs, auth, signature,
-                                                            protocol::authorization_kind::transfer);
-                      });
+                      [&](state& st, json& logs) { return impl_->authorized_transfer(st, logs, auth, signer); });
 }
 
 result<bytes32> chain::receive_with_authorization(const address& caller,
@@ -336,10 +344,10 @@ result<bytes32> chain::receive_with_authorization(const address& caller,
                                                   protocol::byte_view signature, exec mode) {
     json args = auth_args(auth, signature);
     args["caller"] = caller.to_checksum();
+    const auto signer = impl_->authorization_signer(auth, signature, protocol::authorization_kind::receive);
     return impl_->run("receiveWithAuthorization", args, mode, [&](state& st, json& logs) -> result<void> {
         if (caller != auth.to) return fail(errc::caller_not_payee, "caller must be the payee");
-        return impl_->authorized_transfer(st, logs, auth, signature,
-                                          protocol::authorization_kind::receive);
+        return impl_->authorized_transfer(st, logs, auth, signer);
     });
 }
 
@@ -380,8 +388,8 @@ result<bytes32> chain::deposit(const channel_config& config, const uint256& amou
         transfer_authorization a{config.payer, collector, amount, auth.valid_after,
                                  auth.valid_before, protocol::deposit_nonce(id, auth.salt)};
         // The collector is the caller of receiveWithAuthorization, and `to` is the collector.
-        TESTNET_CHECK(impl_->authorized_transfer(st, logs, a, auth.signature,
-                                                  protocol::authorization_kind::receive));
+        TESTNET_CHECK(impl_->authorized_transfer(
+            st, logs, a, impl_->authorization_signer(a, auth.signature, protocol::authorization_kind::receive)));
         TESTNET_CHECK(st.transfer(collector, protocol::batch_settlement_contract(), amount));
         auto nb = ch.balance.add(amount);
         if (!nb || !nb->fits_bits(128)) return fail(errc::overflow, "channel balance above uint128");
