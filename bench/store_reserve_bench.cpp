@@ -5,11 +5,13 @@
 // Target (issue 18): group commit at least 10x at 64 threads.
 // Then the fleet outbox (issue 14): the same grouped reservations with the outbox on (each row
 // also queued for the fleet database in its transaction) against off, same run, same disk.
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -47,8 +49,18 @@ st::reserve_request request(std::uint64_t micro_usd) {
     return q;
 }
 
+/// User and system CPU of this whole process so far, in microseconds: the kernel's share (page
+/// writes, fdatasync) is most of a durable commit's cost.
+double process_cpu_us() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
+    return us(u.ru_utime) + us(u.ru_stime);
+}
+
 struct outcome {
     double per_second = 0;
+    double cpu_us = 0;          ///< the process's CPU (user + system) per reservation
     double ops_per_commit = 0;  ///< reservations per durable commit (1 without group commit)
     bool ok = false;
 };
@@ -76,6 +88,7 @@ outcome measure(const std::filesystem::path& dir, int threads, bool group_commit
     std::atomic<std::uint64_t> done{0};
     std::atomic<bool> failed{false};
     std::vector<std::thread> pool;
+    const double cpu_before = process_cpu_us();
     const auto start = std::chrono::steady_clock::now();
     for (int t = 0; t < threads; ++t) {
         pool.emplace_back([&, t] {
@@ -95,6 +108,7 @@ outcome measure(const std::filesystem::path& dir, int threads, bool group_commit
     for (auto& t : pool) t.join();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu_used = process_cpu_us() - cpu_before;
     if (failed) {
         std::fprintf(stderr, "a reservation failed or was declined\n");
         return {};
@@ -104,6 +118,7 @@ outcome measure(const std::filesystem::path& dir, int threads, bool group_commit
     outcome out;
     out.ok = true;
     out.per_second = static_cast<double>(done.load()) / seconds;
+    out.cpu_us = cpu_used / static_cast<double>(std::max<std::uint64_t>(done.load(), 1));
     out.ops_per_commit = stats->write_batches == 0
                              ? 1.0
                              : static_cast<double>(stats->batched_operations) /
@@ -130,16 +145,16 @@ int main(int argc, char** argv) {
     const auto dir = base / ("purser-reserve-bench-" + std::to_string(::getpid()));
     std::printf("store in %s, %.0f s per run; caps checked on every reservation\n",
                 dir.c_str(), run_seconds);
-    std::printf("%8s %16s %16s %8s %16s\n", "threads", "per-call res/s", "group res/s", "ratio",
-                "res per commit");
+    std::printf("%8s %16s %16s %8s %16s %14s %14s\n", "threads", "per-call res/s", "group res/s", "ratio",
+                "res per commit", "per-call CPU", "group CPU");
     bool all_ok = true;
     for (int threads : thread_counts) {
         const outcome off = measure(dir, threads, false);
         const outcome on = measure(dir, threads, true);
         all_ok = all_ok && off.ok && on.ok;
         if (!off.ok || !on.ok) break;
-        std::printf("%8d %16.0f %16.0f %7.1fx %16.1f\n", threads, off.per_second, on.per_second,
-                    on.per_second / off.per_second, on.ops_per_commit);
+        std::printf("%8d %16.0f %16.0f %7.1fx %16.1f %11.0f us %11.0f us\n", threads, off.per_second,
+                    on.per_second, on.per_second / off.per_second, on.ops_per_commit, off.cpu_us, on.cpu_us);
     }
     std::printf("target: group commit >= 10x per-call at 64 threads\n");
     std::printf("\nfleet outbox, group commit\n%8s %16s %16s %8s\n", "threads", "no outbox res/s",

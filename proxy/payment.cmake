@@ -6,6 +6,7 @@ add_library(purser_payment ${CMAKE_CURRENT_LIST_DIR}/src/payment_flow.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_exact.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_voucher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_channels.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/terms_cache.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/payment_options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/fleet_leases.cpp)
 target_include_directories(purser_payment PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)

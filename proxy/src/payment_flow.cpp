@@ -218,12 +218,14 @@ std::optional<payment_plan> payment_flow::decide(const request_info& request,
     store::reserve_request facts = facts_of(request);
     if (options_.budgets_of) facts.budgets = options_.budgets_of(facts.agent);
     auto header = find_header(response.headers, "PAYMENT-REQUIRED");
-    auto required = protocol::read_payment_required(header, response.body);
-    if (!required) {
+    auto read = terms_.read(header, response.body);
+    if (!read) {
         // Malformed terms are the merchant's problem; the agent learns why and nothing moves.
         return decline(facts, reason::no_supported_offer,
-                       "malformed x402 terms: " + required.error().message());
+                       "malformed x402 terms: " + read.error().message());
     }
+    // Held for the whole decision: the offers chosen below point into it.
+    const std::shared_ptr<const protocol::payment_required> required = std::move(*read);
     facts.x402_version = required->x402_version;
     if (!request.body_replayable) {
         return decline(facts, reason::body_too_large_to_replay,

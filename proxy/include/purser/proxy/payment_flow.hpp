@@ -27,6 +27,7 @@
 #include "purser/protocol/result.hpp"
 #include "purser/protocol/select.hpp"
 #include "purser/proxy/authenticator.hpp"
+#include "purser/proxy/detail/terms_cache.hpp"
 #include "purser/proxy/metrics.hpp"
 #include "purser/proxy/payment_hook.hpp"
 #include "purser/store/channel.hpp"
@@ -297,6 +298,7 @@ private:
     /// (max_channel_groups): merchants choose the terms, so a hostile one could vary them.
     std::map<std::string, std::shared_ptr<const channel_group>> channel_groups_;
     static constexpr std::size_t max_channel_groups = 64;
+    detail::terms_cache terms_;                  // 402 texts parsed once
     std::condition_variable gate_freed_;         // for the synchronous call's wait
     std::unique_ptr<boost::asio::thread_pool> resume_;  // runs queued requests' decisions
 

@@ -1,0 +1,28 @@
+#include "purser/proxy/detail/terms_cache.hpp"
+
+namespace purser::proxy::detail {
+
+result<terms_cache::terms> terms_cache::read(std::optional<std::string_view> header, std::string_view body) {
+    // The header wins when present and non-empty (read_payment_required's rule), so it alone is
+    // what was read; the first byte keeps a header and a body of the same text apart.
+    const bool from_header = header && !header->empty();
+    const std::string_view text = from_header ? *header : body;
+    std::string key;
+    if (text.size() <= max_key_bytes) {
+        key.reserve(text.size() + 1);
+        key.push_back(from_header ? 'h' : 'b');
+        key.append(text);
+        const std::lock_guard lock(mutex_);
+        if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
+    }
+    auto parsed = protocol::read_payment_required(header, body);
+    if (!parsed) return tl::unexpected(parsed.error());
+    auto shared = std::make_shared<const protocol::payment_required>(std::move(*parsed));
+    if (key.empty()) return shared;
+    const std::lock_guard lock(mutex_);
+    if (parsed_.size() >= max_entries) parsed_.clear();
+    parsed_.emplace(std::move(key), shared);
+    return shared;
+}
+
+}  // namespace purser::proxy::detail
