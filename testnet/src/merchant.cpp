@@ -17,12 +17,13 @@ using protocol::ojson;
 
 namespace detail {
 
-result<json> call_facilitator(const merchant_config& c, const std::string& op, int version,
-                              const ojson& payload, const ojson& requirements) {
+result<json> call_facilitator(const merchant_config& c, http_connection_pool& connections, const std::string& op,
+                              int version, const ojson& payload, const ojson& requirements) {
     ojson body{{"x402Version", version}, {"paymentPayload", payload}, {"paymentRequirements", requirements}};
     http_call_options o;
     o.headers = {{"Content-Type", "application/json"}};
     o.body = body.dump();
+    o.pool = &connections;
     auto reply = http_call("POST", c.facilitator_url + "/" + op, o);
     if (!reply) return tl::unexpected(reply.error());
     auto j = json::parse(reply->body, nullptr, false);
@@ -266,13 +267,13 @@ http_response merchant::paid(const http_request& req, const merchant_route& rout
     if (route.lie == merchant_lie::payto_switch) return switched_terms(req, route);
     if ((*offer)["scheme"] == "batch-settlement") return batch_payment(req, route, payload, *offer);
 
-    auto verified = detail::call_facilitator(config_, "verify", version, payload, *offer);
+    auto verified = detail::call_facilitator(config_, facilitator_connections_, "verify", version, payload, *offer);
     if (!verified) return challenge(req, route, verified.error().detail);
     if (!verified->value("isValid", false)) {
         return challenge(req, route, verified->value("invalidReason", "invalid_payment"));
     }
     http_response response = run_handler(req, route);
-    auto settled = detail::call_facilitator(config_, "settle", version, payload, *offer);
+    auto settled = detail::call_facilitator(config_, facilitator_connections_, "settle", version, payload, *offer);
     json settle_body = settled ? *settled
                                : json{{"success", false}, {"errorReason", "unexpected_settle_error"},
                                       {"errorMessage", settled.error().detail}, {"transaction", ""},

@@ -169,7 +169,7 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
         snapshot = std::move(*local_snapshot);
         payer = cfg->payer.to_checksum();
     } else {
-        auto verified = detail::call_facilitator(config_, "verify", 2, payload, offer);
+        auto verified = detail::call_facilitator(config_, facilitator_connections_, "verify", 2, payload, offer);
         if (!verified) return challenge(req, route, verified.error().detail);
         if (!verified->value("isValid", false)) {
             return challenge(req, route, verified->value("invalidReason", "invalid_payment"));
@@ -211,7 +211,7 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
                       {"signature", rec.signature},
                       {"totalClaimed", rec.charged.to_decimal()}});
         }
-        auto settled = detail::call_facilitator(config_, "settle", 2, settle_payload, offer);
+        auto settled = detail::call_facilitator(config_, facilitator_connections_, "settle", 2, settle_payload, offer);
         if (!settled) return challenge(req, route, settled.error().detail);
         if (!settled->value("success", false)) return detail::settle_failed_v2(*settled);
         rec.claimed = rec.charged;
@@ -254,7 +254,7 @@ http_response merchant::batch_payment(const http_request& req, const merchant_ro
     std::optional<std::string> deposited;
     json state_snapshot = snapshot;
     if (type == "deposit") {
-        auto settled = detail::call_facilitator(config_, "settle", 2, payload, offer);
+        auto settled = detail::call_facilitator(config_, facilitator_connections_, "settle", 2, payload, offer);
         if (!settled) {
             return detail::settle_failed_v2(json{{"success", false}, {"errorReason", "unexpected_settle_error"},
                                                  {"errorMessage", settled.error().detail}, {"transaction", ""},
@@ -311,7 +311,7 @@ result<json> merchant::settle_batches() {
     }
     if (!claims.empty()) {
         ojson claim_payload{{"x402Version", 2}, {"accepted", offer}, {"payload", {{"type", "claim"}, {"claims", claims}}}};
-        PURSER_TRY(claimed, detail::call_facilitator(config_, "settle", 2, claim_payload, offer));
+        PURSER_TRY(claimed, detail::call_facilitator(config_, facilitator_connections_, "settle", 2, claim_payload, offer));
         if (!claimed.value("success", false)) {
             return fail(errc::unavailable, "claim failed: " + claimed.value("errorReason", std::string()));
         }
@@ -328,7 +328,7 @@ result<json> merchant::settle_batches() {
                          {"accepted", offer},
                          {"payload", {{"type", "settle"}, {"receiver", config_.pay_to.to_checksum()},
                                       {"token", config_.asset.to_checksum()}}}};
-    return detail::call_facilitator(config_, "settle", 2, settle_payload, offer);
+    return detail::call_facilitator(config_, facilitator_connections_, "settle", 2, settle_payload, offer);
 }
 
 }  // namespace purser::testnet

@@ -13,8 +13,9 @@ using protocol::ojson;
 
 /// POST {base}/{op} with {x402Version, paymentPayload, paymentRequirements}; the JSON reply.
 /// Errors: unavailable (transport, non-JSON body, or a 5xx).
-[[nodiscard]] result<nlohmann::json> call_facilitator(const merchant_config& c, const std::string& op,
-                                                      int version, const ojson& payload,
+/// `connections` keeps the merchant's connections to its facilitator alive between calls.
+[[nodiscard]] result<nlohmann::json> call_facilitator(const merchant_config& c, http_connection_pool& connections,
+                                                      const std::string& op, int version, const ojson& payload,
                                                       const ojson& requirements);
 
 /// offer_addresses (merchant.hpp) of `c`.

@@ -125,6 +125,7 @@ private:
                           const protocol::bytes32& id_bytes);
 
     merchant_config config_;
+    http_connection_pool facilitator_connections_;  ///< kept alive: two calls per payment
     detail::offer_addresses addresses_;  ///< config_'s addresses checksummed (merchant_detail.hpp)
     std::mutex batch_mutex_;             ///< Guards the three maps below (held briefly).
     std::map<std::string, channel_record> channels_;
