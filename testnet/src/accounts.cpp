@@ -2,6 +2,12 @@
 // implementation of recovery and signing in the project, tested against the vectors there.
 #include "purser/testnet/accounts.hpp"
 
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
 #include "purser/testnet/errc.hpp"
 #include "purser/wallet/keys.hpp"
 
@@ -11,11 +17,49 @@ using protocol::address;
 using protocol::bytes;
 using protocol::bytes32;
 
+namespace {
+
+/// Signers recovered recently, by digest and signature. The facilitator recovers an
+/// authorization's signer to verify it and the simulated chain recovers it again to settle it
+/// (as a real facilitator and a real contract each would): a tenth of the testnet's CPU per
+/// payment each time. Recovery is a function of those bytes alone, so the second one may be a
+/// lookup. Only successes are kept; bounded, emptied when full.
+class recovered_signers {
+public:
+    std::optional<address> find(const std::string& key) {
+        const std::lock_guard lock(mutex_);
+        auto it = known_.find(key);
+        if (it == known_.end()) return std::nullopt;
+        return it->second;
+    }
+    void keep(std::string key, const address& who) {
+        const std::lock_guard lock(mutex_);
+        if (known_.size() >= max_entries) known_.clear();
+        known_.emplace(std::move(key), who);
+    }
+
+private:
+    static constexpr std::size_t max_entries = 4096;
+    std::mutex mutex_;
+    std::unordered_map<std::string, address> known_;
+};
+
+recovered_signers& recovered() {
+    static recovered_signers memo;
+    return memo;
+}
+
+}  // namespace
+
 result<address> recover_signer(const bytes32& digest, protocol::byte_view signature) {
+    std::string key(reinterpret_cast<const char*>(digest.data()), digest.size());
+    key.append(reinterpret_cast<const char*>(signature.data()), signature.size());
+    if (auto known = recovered().find(key)) return *known;
     // from_bytes checks the length, v in {27, 28} and low s, as USDC's ECRecover does.
     auto sig = wallet::signature::from_bytes(signature);
     auto who = sig ? wallet::recover_address(digest, *sig) : tl::unexpected(sig.error());
     if (!who) return fail(errc::invalid_signature, who.error().detail);
+    recovered().keep(std::move(key), *who);
     return *who;
 }
 

@@ -74,6 +74,23 @@ TEST_CASE("recover_signer reproduces the EIP-3009 vectors") {
     }
 }
 
+TEST_CASE("recover_signer: a repeated recovery (remembered) answers as the first did") {
+    const bytes32 digest = nonce_of(0x42);
+    const auto by_payer = *sign_digest(key(payer_account.private_key), digest);
+    const auto by_payee = *sign_digest(key(payee_account.private_key), digest);
+    for (int i = 0; i < 2; ++i) {  // the second round is answered from the memo
+        CHECK(recover_signer(digest, by_payer)->to_checksum() == payer_account.address);
+        CHECK(recover_signer(digest, by_payee)->to_checksum() == payee_account.address);
+    }
+    // Another digest under the same signature bytes is a different question.
+    auto other = recover_signer(nonce_of(0x43), by_payer);
+    CHECK((!other || other->to_checksum() != payer_account.address));
+    // A refused signature stays refused, however often it comes: v = 29 is not ECRecover's.
+    auto bad = by_payer;
+    bad.back() = 29;
+    for (int i = 0; i < 2; ++i) CHECK_FALSE(recover_signer(digest, bad));
+}
+
 TEST_CASE("mint raises balance and supply with a receipt") {
     world w;
     auto h = w.c->mint(w.payer, u(1'000'000));
