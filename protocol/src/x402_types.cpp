@@ -40,6 +40,55 @@ eip712::typed_data authorization_typed_data(const eip712_domain& domain,
     return td;
 }
 
+namespace {
+
+/// One 32-byte word of an EIP-712 encoding appended to `out`.
+void append_word(bytes& out, const bytes32& word) { out.insert(out.end(), word.begin(), word.end()); }
+
+void append_address(bytes& out, const address& a) {
+    out.insert(out.end(), 12, std::uint8_t{0});  // left-padded to 32 bytes
+    out.insert(out.end(), a.raw().begin(), a.raw().end());
+}
+
+bytes32 domain_separator(const eip712_domain& d) {
+    static const bytes32 type_hash =
+        keccak256(std::string_view("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
+    bytes enc;
+    enc.reserve(5 * 32);
+    append_word(enc, type_hash);
+    append_word(enc, keccak256(std::string_view(d.name)));
+    append_word(enc, keccak256(std::string_view(d.version)));
+    append_word(enc, uint256(d.chain_id).to_be_bytes());
+    append_address(enc, d.verifying_contract);
+    return keccak256(enc);
+}
+
+}  // namespace
+
+bytes32 authorization_digest(const eip712_domain& domain, const transfer_authorization& auth,
+                             authorization_kind kind) {
+    static const bytes32 transfer_type = keccak256(std::string_view(
+        "TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,"
+        "uint256 validBefore,bytes32 nonce)"));
+    static const bytes32 receive_type = keccak256(std::string_view(
+        "ReceiveWithAuthorization(address from,address to,uint256 value,uint256 validAfter,"
+        "uint256 validBefore,bytes32 nonce)"));
+    bytes message;
+    message.reserve(7 * 32);
+    append_word(message, kind == authorization_kind::transfer ? transfer_type : receive_type);
+    append_address(message, auth.from);
+    append_address(message, auth.to);
+    append_word(message, auth.value.to_be_bytes());
+    append_word(message, auth.valid_after.to_be_bytes());
+    append_word(message, auth.valid_before.to_be_bytes());
+    append_word(message, auth.nonce);
+    bytes digest_input{0x19, 0x01};
+    digest_input.reserve(2 + 2 * 32);
+    append_word(digest_input, domain_separator(domain));
+    append_word(digest_input, keccak256(message));
+    return keccak256(digest_input);
+}
+
 const address& batch_settlement_contract() {
     static const address a = parse_constant("0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003");
     return a;

@@ -201,8 +201,7 @@ struct chain::impl {
     /// recover their signers in parallel instead of one after another.
     result<address> authorization_signer(const transfer_authorization& a, protocol::byte_view sig,
                                          protocol::authorization_kind kind) const {
-        PURSER_TRY(digest, typed_hash(protocol::authorization_typed_data(domain, a, kind)));
-        return recover_signer(digest, sig);
+        return recover_signer(protocol::authorization_digest(domain, a, kind), sig);
     }
 
     // USDC's _transferWithAuthorization / _receiveWithAuthorization checks, then the transfer.

@@ -69,10 +69,8 @@ check parse_exact(chain& c, int version, const json& payload, const json& req, e
 check verify_parsed(chain& c, const exact_input& in, bool simulate) {
     const std::string payer = in.auth.from.to_checksum();
     protocol::eip712_domain domain{in.name, in.version, c.chain_id(), in.asset};
-    auto digest = protocol::eip712::hash_typed_data(
-        protocol::authorization_typed_data(domain, in.auth, protocol::authorization_kind::transfer));
-    if (!digest) return reject("invalid_payload", digest.error().detail, payer);
-    auto signer = recover_signer(*digest, in.signature);
+    const auto digest = protocol::authorization_digest(domain, in.auth, protocol::authorization_kind::transfer);
+    auto signer = recover_signer(digest, in.signature);
     if (!signer || *signer != in.auth.from) return reject("invalid_exact_evm_signature", "", payer);
     if (in.auth.to != in.pay_to) return reject("invalid_exact_evm_recipient_mismatch", "", payer);
     const uint256 now{c.now()};

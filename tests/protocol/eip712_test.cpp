@@ -46,6 +46,32 @@ TEST_CASE("EIP-3009 vectors: domain separator, struct hash and digest", "[protoc
         // The raw vector JSON hashes the same as the typed builder.
         eip712::typed_data raw{td.types, td.primary_type, c["domain"], c["message"]};
         CHECK(to_hex(*eip712::hash_typed_data(raw)) == c["digest"]);
+        // And so does the direct digest that signing and verifying use.
+        CHECK(to_hex(authorization_digest(domain_from(c["domain"]), auth_from(c["message"]), kind)) == c["digest"]);
+    }
+}
+
+TEST_CASE("authorization_digest equals the generic EIP-712 hash for any fields", "[protocol][eip712]") {
+    // Extremes of every field the vectors may not reach: zero, the largest uint256, a long
+    // name, a chain id past 32 bits, both kinds.
+    const uint256 max = *uint256::from_decimal(
+        "115792089237316195423570985008687907853269984665640564039457584007913129639935");
+    const address a = *address::parse("0x000000000000000000000000000000000000dEaD");
+    const address b = *address::parse("0xFFfFfFffFFfffFFfFFfFFFFFffFFFffffFfFFFfF");
+    bytes32 nonce{};
+    nonce.fill(0xab);
+    const std::vector<eip712_domain> domains{{"USDC", "2", 84532, b},
+                                             {"", "", 0, a},
+                                             {std::string(200, 'n'), "1.0.0-beta", 0x1'0000'0001ULL, a}};
+    const std::vector<transfer_authorization> auths{{a, b, uint256{0}, uint256{0}, max, nonce},
+                                                    {b, a, max, max, uint256{1}, bytes32{}}};
+    for (const auto& d : domains) {
+        for (const auto& t : auths) {
+            for (auto kind : {authorization_kind::transfer, authorization_kind::receive}) {
+                CHECK(authorization_digest(d, t, kind) ==
+                      *eip712::hash_typed_data(authorization_typed_data(d, t, kind)));
+            }
+        }
     }
 }
 

@@ -147,9 +147,8 @@ result<signed_deposit> sign_deposit(signer& s, const batch_channel& channel,
     out.authorization.valid_after = protocol::uint256(0);
     out.authorization.valid_before = protocol::uint256(options.valid_before);
     out.authorization.nonce = protocol::deposit_nonce(channel.id, salt_value);
-    PURSER_TRY(sig, sign_typed_data(s, protocol::authorization_typed_data(
-                                           channel.token_domain, out.authorization,
-                                           protocol::authorization_kind::receive)));
+    PURSER_TRY(sig, s.sign_digest(protocol::authorization_digest(channel.token_domain, out.authorization,
+                                                                 protocol::authorization_kind::receive)));
     out.sig = sig;
     return out;
 }

@@ -146,9 +146,7 @@ result<exact_payment> sign_exact(signer& s, const protocol::payment_required& re
     auth.valid_after = protocol::uint256(valid_after);
     auth.valid_before = protocol::uint256(valid_before);
     auth.nonce = nonce;
-    const auto typed =
-        protocol::authorization_typed_data(domain, auth, protocol::authorization_kind::transfer);
-    PURSER_TRY(digest, protocol::eip712::hash_typed_data(typed));
+    const auto digest = protocol::authorization_digest(domain, auth, protocol::authorization_kind::transfer);
     PURSER_TRY(sig, s.sign_digest(digest));
 
     exact_payment out;
@@ -223,9 +221,8 @@ result<exact_check> check_exact_payload(const protocol::payment_payload& payload
     PURSER_TRY(sig, signature::from_hex(sig_text));
 
     out.authorization = {from, to, value, after, before, *nonce};
-    const auto typed = protocol::authorization_typed_data(out.domain, out.authorization,
-                                                          protocol::authorization_kind::transfer);
-    PURSER_TRY(digest, protocol::eip712::hash_typed_data(typed));
+    const auto digest = protocol::authorization_digest(out.domain, out.authorization,
+                                                       protocol::authorization_kind::transfer);
     out.digest = digest;
     PURSER_TRY(recovered, recover_address(digest, sig));
     out.recovered = recovered;
