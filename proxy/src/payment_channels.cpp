@@ -41,10 +41,7 @@ std::shared_ptr<const payment_flow::channel_group> payment_flow::group_of(
     std::string key = offer.network;
     key.append("\n").append(offer.pay_to).append("\n").append(offer.asset).append("\n").append(
         offer.extra.dump(-1, ' ', false, protocol::ojson::error_handler_t::replace));
-    {
-        std::lock_guard lock(mutex_);
-        if (auto it = channel_groups_.find(key); it != channel_groups_.end()) return it->second;
-    }
+    if (auto known = channel_groups_.find(key)) return *known;
     auto first = wallet::make_batch_channel(signer_->address(), offer, *registry_);
     if (!first) return nullptr;
     auto group = std::make_shared<channel_group>();
@@ -57,11 +54,11 @@ std::shared_ptr<const payment_flow::channel_group> payment_flow::group_of(
         group->ids.push_back(protocol::to_hex(group->channels.back().id));
         group->records.push_back(channel_record(group->channels.back(), {}, 0, {}));
     }
-    std::lock_guard lock(mutex_);
-    // Dropping them all is enough: requests deciding now keep theirs, and ordinary merchants
+    // When full the memo is emptied: requests deciding now keep theirs, and ordinary merchants
     // are back in the next few requests.
-    if (channel_groups_.size() >= max_channel_groups) channel_groups_.clear();
-    return channel_groups_.try_emplace(std::move(key), std::move(group)).first->second;
+    std::shared_ptr<const channel_group> made = std::move(group);
+    channel_groups_.keep(std::move(key), made);
+    return made;
 }
 
 std::vector<payment_flow::channel_slot> payment_flow::read_group(const channel_group& channels) {

@@ -12,16 +12,12 @@ result<terms_cache::terms> terms_cache::read(std::optional<std::string_view> hea
         key.reserve(text.size() + 1);
         key.push_back(from_header ? 'h' : 'b');
         key.append(text);
-        const std::lock_guard lock(mutex_);
-        if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
+        if (auto known = parsed_.find(key)) return *known;
     }
     auto parsed = protocol::read_payment_required(header, body);
     if (!parsed) return tl::unexpected(parsed.error());
     auto shared = std::make_shared<const protocol::payment_required>(std::move(*parsed));
-    if (key.empty()) return shared;
-    const std::lock_guard lock(mutex_);
-    if (parsed_.size() >= max_entries) parsed_.clear();
-    parsed_.emplace(std::move(key), shared);
+    if (!key.empty()) parsed_.keep(std::move(key), shared);
     return shared;
 }
 

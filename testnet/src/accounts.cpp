@@ -2,12 +2,9 @@
 // implementation of recovery and signing in the project, tested against the vectors there.
 #include "purser/testnet/accounts.hpp"
 
-#include <cstddef>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <unordered_map>
 
+#include "purser/protocol/bounded_memo.hpp"
 #include "purser/testnet/errc.hpp"
 #include "purser/wallet/keys.hpp"
 
@@ -23,29 +20,9 @@ namespace {
 /// authorization's signer to verify it and the simulated chain recovers it again to settle it
 /// (as a real facilitator and a real contract each would): a tenth of the testnet's CPU per
 /// payment each time. Recovery is a function of those bytes alone, so the second one may be a
-/// lookup. Only successes are kept; bounded, emptied when full.
-class recovered_signers {
-public:
-    std::optional<address> find(const std::string& key) {
-        const std::lock_guard lock(mutex_);
-        auto it = known_.find(key);
-        if (it == known_.end()) return std::nullopt;
-        return it->second;
-    }
-    void keep(std::string key, const address& who) {
-        const std::lock_guard lock(mutex_);
-        if (known_.size() >= max_entries) known_.clear();
-        known_.emplace(std::move(key), who);
-    }
-
-private:
-    static constexpr std::size_t max_entries = 4096;
-    std::mutex mutex_;
-    std::unordered_map<std::string, address> known_;
-};
-
-recovered_signers& recovered() {
-    static recovered_signers memo;
+/// lookup. Only successes are kept.
+bounded_memo<address>& recovered() {
+    static bounded_memo<address> memo(4096);
     return memo;
 }
 

@@ -55,14 +55,9 @@ ojson channel_state(const json& snapshot, const uint256& charged) {
 
 bool merchant::config_hashes_to(const std::string& id, const protocol::channel_config& cfg,
                                 const protocol::bytes32& id_bytes) {
-    {
-        std::lock_guard lock(batch_mutex_);
-        if (auto it = proven_ids_.find(id); it != proven_ids_.end() && it->second == cfg) return true;
-    }
+    if (auto proven = proven_ids_.find(id); proven && *proven == cfg) return true;
     if (protocol::channel_id(protocol::testnet_chain_id, cfg) != id_bytes) return false;
-    std::lock_guard lock(batch_mutex_);
-    if (proven_ids_.size() >= 4096) proven_ids_.clear();
-    proven_ids_[id] = cfg;
+    proven_ids_.keep(id, cfg);
     return true;
 }
 

@@ -294,10 +294,10 @@ private:
     std::atomic<std::uint64_t> ledger_errors_after_signing_{0};
 
     std::map<std::string, channel_gate, std::less<>> gates_;  // under mutex_
-    /// Offer terms (network, payTo, asset, extra) -> their channel group; under mutex_. Bounded
+    /// Offer terms (network, payTo, asset, extra) -> their channel group. Bounded
     /// (max_channel_groups): merchants choose the terms, so a hostile one could vary them.
-    std::map<std::string, std::shared_ptr<const channel_group>> channel_groups_;
     static constexpr std::size_t max_channel_groups = 64;
+    bounded_memo<std::shared_ptr<const channel_group>> channel_groups_{max_channel_groups};
     detail::terms_cache terms_;                  // 402 texts parsed once
     std::condition_variable gate_freed_;         // for the synchronous call's wait
     std::unique_ptr<boost::asio::thread_pool> resume_;  // runs queued requests' decisions

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "purser/protocol/address.hpp"
+#include "purser/protocol/bounded_memo.hpp"
 #include "purser/protocol/messages.hpp"
 #include "purser/protocol/uint256.hpp"
 #include "purser/protocol/x402_types.hpp"
@@ -127,14 +128,14 @@ private:
     merchant_config config_;
     http_connection_pool facilitator_connections_;  ///< kept alive: two calls per payment
     detail::offer_addresses addresses_;  ///< config_'s addresses checksummed (merchant_detail.hpp)
-    std::mutex batch_mutex_;             ///< Guards the three maps below (held briefly).
+    std::mutex batch_mutex_;             ///< Guards the two maps below (held briefly).
     std::map<std::string, channel_record> channels_;
     /// One lock per channel id, held through a payment on that channel (per-channel ordering).
     std::map<std::string, std::shared_ptr<std::mutex>> channel_locks_;
     /// Channel ids whose config was shown to hash to them (an EIP-712 hash of five addresses,
     /// the delay and the salt): every voucher carries its config, and hashing it again on each
-    /// one was a tenth of the merchant's CPU. Bounded; a config that differs is hashed again.
-    std::map<std::string, protocol::channel_config> proven_ids_;
+    /// one was a tenth of the merchant's CPU. A config that differs is hashed again.
+    bounded_memo<protocol::channel_config> proven_ids_{4096};
 };
 
 }  // namespace purser::testnet

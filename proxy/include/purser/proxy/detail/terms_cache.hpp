@@ -3,12 +3,10 @@
 
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 
+#include "purser/protocol/bounded_memo.hpp"
 #include "purser/protocol/messages.hpp"
 
 namespace purser::proxy::detail {
@@ -32,8 +30,7 @@ public:
     static constexpr std::size_t max_key_bytes = 16 * 1024;
 
 private:
-    std::mutex mutex_;
-    std::unordered_map<std::string, terms> parsed_;
+    bounded_memo<terms> parsed_{max_entries};
 };
 
 }  // namespace purser::proxy::detail
