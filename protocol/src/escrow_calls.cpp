@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "abi_words.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/protocol/keccak.hpp"
 
@@ -31,12 +32,10 @@ const selector& finalize_selector() {
     return s;
 }
 
-void put_word(bytes& out, const bytes32& w) { out.insert(out.end(), w.begin(), w.end()); }
-void put_uint(bytes& out, const uint256& v) { put_word(out, v.to_be_bytes()); }
-void put_address(bytes& out, const address& a) {
-    out.insert(out.end(), 12, 0);
-    out.insert(out.end(), a.raw().begin(), a.raw().end());
-}
+using detail::put_address;
+using detail::put_uint;
+using detail::put_word;
+
 // `bytes` in the tail: its length, then the data right-padded to a whole word.
 void put_dynamic(bytes& out, byte_view data) {
     put_uint(out, uint256{data.size()});

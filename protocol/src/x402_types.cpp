@@ -1,5 +1,6 @@
 #include "purser/protocol/x402_types.hpp"
 
+#include "abi_words.hpp"
 #include "purser/protocol/errc.hpp"
 #include "purser/protocol/keccak.hpp"
 
@@ -42,24 +43,20 @@ eip712::typed_data authorization_typed_data(const eip712_domain& domain,
 
 namespace {
 
-/// One 32-byte word of an EIP-712 encoding appended to `out`.
-void append_word(bytes& out, const bytes32& word) { out.insert(out.end(), word.begin(), word.end()); }
-
-void append_address(bytes& out, const address& a) {
-    out.insert(out.end(), 12, std::uint8_t{0});  // left-padded to 32 bytes
-    out.insert(out.end(), a.raw().begin(), a.raw().end());
-}
+using detail::put_address;
+using detail::put_uint;
+using detail::put_word;
 
 bytes32 domain_separator(const eip712_domain& d) {
     static const bytes32 type_hash =
         keccak256(std::string_view("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
     bytes enc;
     enc.reserve(5 * 32);
-    append_word(enc, type_hash);
-    append_word(enc, keccak256(std::string_view(d.name)));
-    append_word(enc, keccak256(std::string_view(d.version)));
-    append_word(enc, uint256(d.chain_id).to_be_bytes());
-    append_address(enc, d.verifying_contract);
+    put_word(enc, type_hash);
+    put_word(enc, keccak256(std::string_view(d.name)));
+    put_word(enc, keccak256(std::string_view(d.version)));
+    put_uint(enc, uint256(d.chain_id));
+    put_address(enc, d.verifying_contract);
     return keccak256(enc);
 }
 
@@ -75,17 +72,17 @@ bytes32 authorization_digest(const eip712_domain& domain, const transfer_authori
         "uint256 validBefore,bytes32 nonce)"));
     bytes message;
     message.reserve(7 * 32);
-    append_word(message, kind == authorization_kind::transfer ? transfer_type : receive_type);
-    append_address(message, auth.from);
-    append_address(message, auth.to);
-    append_word(message, auth.value.to_be_bytes());
-    append_word(message, auth.valid_after.to_be_bytes());
-    append_word(message, auth.valid_before.to_be_bytes());
-    append_word(message, auth.nonce);
+    put_word(message, kind == authorization_kind::transfer ? transfer_type : receive_type);
+    put_address(message, auth.from);
+    put_address(message, auth.to);
+    put_uint(message, auth.value);
+    put_uint(message, auth.valid_after);
+    put_uint(message, auth.valid_before);
+    put_word(message, auth.nonce);
     bytes digest_input{0x19, 0x01};
     digest_input.reserve(2 + 2 * 32);
-    append_word(digest_input, domain_separator(domain));
-    append_word(digest_input, keccak256(message));
+    put_word(digest_input, domain_separator(domain));
+    put_word(digest_input, keccak256(message));
     return keccak256(digest_input);
 }
 
