@@ -3,7 +3,10 @@
 rounds, ratios within the run, and issue 12's targets marked met or missed.
 
 usage: report.py META_TSV RAW_TSV
-RAW_TSV lines: load SCENARIO TARGET ROUND CONNS CPU_TICKS|- OUTPUT_FILE (wrk's or tls_load's)
+RAW_TSV lines: load SCENARIO TARGET ROUND CONNS PROXY_USER|- PROXY_SYS|- ORIGIN CLIENT
+                    MACHINE_BUSY MACHINE_TOTAL OUTPUT_FILE (wrk's or tls_load's)
+                 (clock ticks over the run: the proxy's user and system time, the nginx origin
+                 worker's, the load client's, and every core's busy and total ticks)
                rss TARGET ROUND N RSS_BEFORE_KIB RSS_AFTER_KIB
 """
 import re
@@ -45,6 +48,64 @@ def ratio(a, b):
     return None if a is None or not b else a / b
 
 
+def explain_missed(fig, nproc):
+    """One sentence of figures per missed target of issue 12: what a request costs, where, and
+    what the target would need. Only targets measured and missed get a line."""
+    lines = []
+
+    def parts(scenario, name):
+        return {k: fig(scenario, 64, name, k)
+                for k in ("rps", "cpu_us", "user_us", "sys_us", "origin_us", "client_us",
+                          "busy_cores")}
+
+    p = parts("http", "purser")
+    if p["cpu_us"] is not None and p["cpu_us"] > 20:
+        o = p["origin_us"]
+        text = (f"HTTP CPU per request: Purser spent {fmt(p['cpu_us'], 1)} µs, "
+                f"{fmt(p['user_us'], 1)} in its own code and {fmt(p['sys_us'], 1)} in the kernel "
+                "(reads and writes on the agent's socket and on the origin's, and the loopback TCP "
+                "they drive).")
+        if o is not None:
+            text += (f" The origin, nginx serving a cached 1 KiB file on one socket per request, "
+                     f"spent {fmt(o, 1)} µs per request in the same runs; a proxy reads and writes "
+                     f"two sockets per request, so twice that, {fmt(2 * o, 1)} µs, is what an "
+                     "equally lean proxy would spend here.")
+        lines.append(text)
+
+    def throughput(label, scenario, peer, wanted):
+        me, other = parts(scenario, "purser"), parts(scenario, peer)
+        direct = parts(scenario, "direct")
+        if not me["rps"] or not other["rps"] or me["rps"] >= wanted * other["rps"]:
+            return
+        busy = me["busy_cores"] or nproc
+        spent = busy * 1e6 / me["rps"]  # machine µs per request in Purser's runs
+        budget = busy * 1e6 / (wanted * other["rps"])
+        known = sum(v for v in (me["cpu_us"], me["origin_us"], me["client_us"]) if v is not None)
+        text = (f"{label}: {wanted}x {peer}'s {fmt(other['rps'])} req/s is "
+                f"{fmt(wanted * other['rps'])} req/s. Purser's runs kept {fmt(busy, 2)} of "
+                f"{nproc} cores busy, {fmt(spent, 1)} µs of machine CPU per request: Purser "
+                f"{fmt(me['cpu_us'], 1)}, the origin {fmt(me['origin_us'], 1)}, the load client "
+                f"{fmt(me['client_us'], 1)}, the rest {fmt(max(spent - known, 0), 1)}. The target "
+                f"needs {fmt(budget, 1)} µs per request in all.")
+        if other["cpu_us"] and other["busy_cores"]:
+            text += (f" {peer} spent {fmt(other['cpu_us'], 1)} µs per request and kept "
+                     f"{fmt(other['busy_cores'], 2)} cores busy")
+            text += (" (one process with one thread does squid's work)." if peer == "squid"
+                     else ".")
+        if direct["rps"]:
+            text += (f" With no proxy at all the same client and origin reached "
+                     f"{fmt(direct['rps'])} req/s, {fmt(ratio(direct['rps'], other['rps']), 2)}x "
+                     f"{peer}'s: the most any proxy could reach here.")
+        lines.append(text)
+
+    throughput("HTTPS keep-alive", "https-keepalive", "squid", 3)
+    throughput("HTTPS keep-alive", "https-keepalive", "mitmproxy", 20)
+    throughput("New connection per request", "https-close", "squid", 5)
+    throughput("New connection per request", "https-close", "mitmproxy", 5)
+    throughput("HTTP, 64 connections", "http", "squid", 2.5)
+    return lines
+
+
 def main():
     meta, packages = {}, []
     for line in open(sys.argv[1], encoding="utf-8"):
@@ -61,11 +122,19 @@ def main():
     for line in open(sys.argv[2], encoding="utf-8"):
         f = line.rstrip("\n").split("\t")
         if f[0] == "load":
-            _, scenario, target, _round, conns, cpu, path = f
+            _, scenario, target, _round, conns, user, system, origin, client, busy, total, path = f
             run = parse_wrk(path)
-            run["cpu_us"] = None
-            if cpu != "-" and run["requests"]:
-                run["cpu_us"] = int(cpu) * 1e6 / clk_tck / run["requests"]
+
+            def per_request(ticks):
+                if ticks == "-" or not run["requests"]:
+                    return None
+                return int(ticks) * 1e6 / clk_tck / run["requests"]
+
+            run["user_us"], run["sys_us"] = per_request(user), per_request(system)
+            run["cpu_us"] = None if run["user_us"] is None else run["user_us"] + run["sys_us"]
+            run["origin_us"], run["client_us"] = per_request(origin), per_request(client)
+            # Cores busy over the run, of nproc: the whole machine, peers and neighbours included.
+            run["busy_cores"] = int(busy) / int(total) * int(meta["nproc"]) if int(total) else None
             wrk[(scenario, int(conns), target)].append(run)
         elif f[0] == "rss":
             _, target, _round, n, before, after = f
@@ -138,6 +207,30 @@ def main():
         table(f"HTTPS intercepted, a new connection and handshake per request, {conns} connections",
               "https-close", conns, ["direct", "purser", "squid", "mitmproxy"], "squid")
 
+    # Where each request's CPU went: the machine is shared by the load client, the proxy and the
+    # origin, so a proxy's rate depends on the other two as much as on itself.
+    w("## Where the CPU goes, 64 connections")
+    w("")
+    w("Per request, over the same runs as the tables above (medians): the proxy's user and "
+      "kernel (system) time, the nginx origin worker's CPU, the load client's (wrk or tls_load), "
+      "and how many of the machine's cores were busy during the run (everything on the "
+      "machine, neighbours included).")
+    w("")
+    w("| scenario | target | req/s | proxy user µs | proxy kernel µs | origin µs | client µs | "
+      "cores busy |")
+    w("|---|---|---|---|---|---|---|---|")
+    for scenario in ["http", "https-keepalive", "https-close"]:
+        for name in ["direct", "purser", "squid", "tinyproxy", "mitmproxy"]:
+            if not wrk.get((scenario, 64, name)):
+                continue
+            w(f"| {scenario} | {name} | {fmt(fig(scenario, 64, name, 'rps'))} | "
+              f"{fmt(fig(scenario, 64, name, 'user_us'), 1)} | "
+              f"{fmt(fig(scenario, 64, name, 'sys_us'), 1)} | "
+              f"{fmt(fig(scenario, 64, name, 'origin_us'), 1)} | "
+              f"{fmt(fig(scenario, 64, name, 'client_us'), 1)} | "
+              f"{fmt(fig(scenario, 64, name, 'busy_cores'), 2)} |")
+    w("")
+
     if rss:
         w("## Memory per idle keep-alive client connection")
         w("")
@@ -191,6 +284,17 @@ def main():
     for what, text, met in targets:
         w(f"| {what} | {text} | {'–' if met is None else ('met' if met else 'missed')} |")
     w("")
+    limits = explain_missed(fig, nproc=int(meta["nproc"]))
+    if limits:
+        w("## What limits the missed targets")
+        w("")
+        w("Computed from this run's figures. On this machine the load client, the proxy and the "
+          "origin share the cores, so a proxy's rate is the busy cores divided by the CPU all "
+          "three spend per request.")
+        w("")
+        for line in limits:
+            w(f"- {line}")
+        w("")
     print("\n".join(out))
 
 

@@ -108,14 +108,34 @@ fill() {  # fill TEMPLATE OUT NAME=VALUE...
   sed "${expr[@]}" "$template" >"$out"
 }
 
-cpu_ticks() {  # utime + stime of a whole process (all threads), in clock ticks
+cpu_ticks() {  # "utime stime" of a whole process (all threads), in clock ticks
   local stat
   stat=$(<"/proc/$1/stat")
   stat=${stat##*) }  # fields after the command name, which may hold spaces
   local -a f
   read -r -a f <<<"$stat"
-  echo $((f[11] + f[12]))
+  echo "${f[11]} ${f[12]}"
 }
+
+machine_ticks() {  # "busy total" clock ticks of every core since boot (/proc/stat)
+  local -a f
+  read -r -a f </proc/stat
+  # user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  echo "$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8])) $((f[1] + f[2] + f[3] + f[4] + f[5] + f[6] + f[7] + f[8]))"
+}
+
+# Sets CHILD_TICKS to the user+system clock ticks of this shell's finished children. Not in a
+# $(...): `times` must run in this shell, since a subshell has children of its own. Its second
+# line is the children's: "0m1.250s 0m0.340s".
+children_ticks() {
+  times >"$WORK/times.txt"
+  CHILD_TICKS=$(awk -v hz="$CLK_TCK" 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+    printf "%d\n", t * hz + 0.5
+  }' "$WORK/times.txt")
+}
+CLK_TCK=$(getconf CLK_TCK)
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
@@ -150,6 +170,9 @@ start nginx nginx -e "$WORK/nginx-error.log" -p "$WORK" -c "$WORK/nginx.conf" -g
 NGINX_PID=$STARTED_PID
 wait_port "$HTTP_PORT" "$NGINX_PID" nginx
 wait_port "$TLS_PORT" "$NGINX_PID" nginx
+# The one worker process does the origin's work; its CPU is reported next to each proxy's.
+ORIGIN_PID=$(pgrep -P "$NGINX_PID" | head -n 1)
+[[ -n "$ORIGIN_PID" ]] || { echo "peers: nginx started no worker" >&2; exit 1; }
 ORIGIN_HTTP=http://127.0.0.1:$HTTP_PORT/1k.bin
 ORIGIN_CLOSE=http://127.0.0.1:$CLOSE_PORT/1k.bin
 
@@ -213,20 +236,38 @@ printf 'wrk.path = "%s"\nwrk.headers["Host"] = "127.0.0.1:%s"\n' "$ORIGIN_HTTP" 
 # run_load TOOL SCENARIO TARGET ROUND CONNS PID|- args...: one load run (TOOL wrk or tls_load,
 # both print wrk's summary), with the proxy's CPU over it.
 run_load() {
-  local tool=$1 scenario=$2 target=$3 round=$4 conns=$5 pid=$6 threads=2 before=- after=- out
+  local tool=$1 scenario=$2 target=$3 round=$4 conns=$5 pid=$6 threads=2 out
   shift 6
   ((conns == 1)) && threads=1
   out=$WORK/load-$scenario-$target-$conns-$round.txt
-  [[ "$pid" == - ]] || before=$(cpu_ticks "$pid")
+  local proxy_before="- -" proxy_after="- -" origin_before origin_after machine_before machine_after
+  local client_before a b c d
+  [[ "$pid" == - ]] || proxy_before=$(cpu_ticks "$pid")
+  origin_before=$(cpu_ticks "$ORIGIN_PID")
+  machine_before=$(machine_ticks)
+  children_ticks
+  client_before=$CHILD_TICKS
   if [[ "$tool" == wrk ]]; then
     wrk -t "$threads" -c "$conns" -d "${DURATION}s" --latency "$@" >"$out" 2>&1
   else
     "$TLS_LOAD" --threads "$threads" --connections "$conns" --duration "$DURATION" "$@" >"$out" 2>&1
   fi || echo "peers: $tool failed for $target ($scenario)" >&2
-  [[ "$pid" == - ]] || after=$(cpu_ticks "$pid")
-  local cpu=-
-  [[ "$pid" == - ]] || cpu=$((after - before))
-  printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" "$conns" "$cpu" "$out" >>"$RAW"
+  children_ticks
+  machine_after=$(machine_ticks)
+  origin_after=$(cpu_ticks "$ORIGIN_PID")
+  [[ "$pid" == - ]] || proxy_after=$(cpu_ticks "$pid")
+  # Differences of "a b" pairs; "-" where the target has no process of its own (direct).
+  local pu=- ps=- ou os mb mt
+  if [[ "$pid" != - ]]; then
+    read -r a b <<<"$proxy_before"; read -r c d <<<"$proxy_after"
+    pu=$((c - a)) ps=$((d - b))
+  fi
+  read -r a b <<<"$origin_before"; read -r c d <<<"$origin_after"
+  ou=$((c - a)) os=$((d - b))
+  read -r a b <<<"$machine_before"; read -r c d <<<"$machine_after"
+  mb=$((c - a)) mt=$((d - b))
+  printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" \
+    "$conns" "$pu" "$ps" "$((ou + os))" "$((CHILD_TICKS - client_before))" "$mb" "$mt" "$out" >>"$RAW"
   printf '  %-15s %-10s c=%-3s round %s: %s\n' "$scenario" "$target" "$conns" "$round" \
     "$(awk '/^Requests\/sec/ { print $2 " req/s" }' "$out")" >&2
 }
