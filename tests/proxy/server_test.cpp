@@ -511,6 +511,29 @@ TEST_CASE("TLS interception: minted leaf trusted via the Purser CA, upstream ver
     CHECK(untrusting.exit_code != 0);
 }
 
+TEST_CASE("TLS interception: the agent is sent the minted leaf alone, which its CA verifies",
+          "[proxy]") {
+    intercepted_origin o;
+    auto& [tls, origin, proxy, target, purser_ca] = o;
+    // The leaf contexts do not build a chain per handshake (SSL_MODE_NO_AUTO_CHAIN): what the
+    // agent receives must still be exactly the leaf, for the host it asked, issued by the CA it
+    // trusts.
+    const std::string via = " -proxy 127.0.0.1:" + std::to_string(proxy.port) +
+                            " -proxy_user bot -proxy_pass pass:tok3n -connect 127.0.0.1:" +
+                            std::to_string(origin.port());
+    auto r = purser::test::run_command("openssl s_client -showcerts -verify_return_error -CAfile " + purser_ca +
+                         via + " </dev/null");
+    CHECK(r.exit_code == 0);
+    std::size_t certificates = 0;
+    for (auto at = r.out.find("-----BEGIN CERTIFICATE-----"); at != std::string::npos;
+         at = r.out.find("-----BEGIN CERTIFICATE-----", at + 1))
+        ++certificates;
+    CHECK(certificates == 1);
+    CHECK(r.out.find("s:O = Purser, CN = 127.0.0.1") != std::string::npos);
+    CHECK(r.out.find("i:O = Purser, CN = Purser local CA") != std::string::npos);
+    CHECK(r.out.find("Verify return code: 0 (ok)") != std::string::npos);
+}
+
 TEST_CASE("TLS interception: one session ticket per handshake, and an agent resumes with it",
           "[proxy]") {
     intercepted_origin o;
