@@ -57,11 +57,8 @@ std::shared_ptr<ssl::context> io_worker::leaf_context(const cert_authority& ca,
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    // RELEASE_BUFFERS: an idle intercepted connection then holds no OpenSSL record buffers.
-    // NO_AUTO_CHAIN: the agent is sent the minted leaf alone (it trusts Purser's CA itself), as
-    // before; without it OpenSSL tried to build a chain from this context's empty store on every
-    // handshake, about a fifth of the proxy's CPU per new intercepted connection.
-    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+    // An idle intercepted connection then holds no OpenSSL record buffers.
+    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     // One TLS 1.3 session ticket per handshake, not OpenSSL's two: an agent that resumes needs
     // one, and each ticket costs the proxy a session copy, its encoding, encryption and MAC
     // (about a tenth of a full handshake's CPU).

@@ -515,9 +515,8 @@ TEST_CASE("TLS interception: the agent is sent the minted leaf alone, which its 
           "[proxy]") {
     intercepted_origin o;
     auto& [tls, origin, proxy, target, purser_ca] = o;
-    // The leaf contexts do not build a chain per handshake (SSL_MODE_NO_AUTO_CHAIN): what the
-    // agent receives must still be exactly the leaf, for the host it asked, issued by the CA it
-    // trusts.
+    // Exactly the leaf, for the host it asked, issued by the CA it trusts: the agent installs
+    // Purser's CA itself, so nothing else needs to travel with each handshake.
     const std::string via = " -proxy 127.0.0.1:" + std::to_string(proxy.port) +
                             " -proxy_user bot -proxy_pass pass:tok3n -connect 127.0.0.1:" +
                             std::to_string(origin.port());
