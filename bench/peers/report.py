@@ -66,7 +66,7 @@ def explain_missed(fig, nproc):
                 "(reads and writes on the agent's socket and on the origin's, and the loopback TCP "
                 "they drive).")
         if o is not None:
-            text += (f" The origin, nginx serving a cached 1 KiB file on one socket per request, "
+            text += (f" The origin, nginx serving a static 1 KiB file on one socket per request, "
                      f"spent {fmt(o, 1)} µs per request in the same runs; a proxy reads and writes "
                      f"two sockets per request, so twice that, {fmt(2 * o, 1)} µs, is what an "
                      "equally lean proxy would spend here.")

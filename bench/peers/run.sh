@@ -233,15 +233,23 @@ start_mitmproxy() {
 # The Lua that turns wrk into a proxy client: absolute-form request target, the origin's Host.
 printf 'wrk.path = "%s"\nwrk.headers["Host"] = "127.0.0.1:%s"\n' "$ORIGIN_HTTP" "$HTTP_PORT" >"$WORK/proxy.lua"
 
+# "a b" minus "c d", pairwise (two readings of cpu_ticks or machine_ticks).
+ticks_delta() {
+  local a b c d
+  read -r a b <<<"$1"
+  read -r c d <<<"$2"
+  echo "$((a - c)) $((b - d))"
+}
+
 # run_load TOOL SCENARIO TARGET ROUND CONNS PID|- args...: one load run (TOOL wrk or tls_load,
-# both print wrk's summary), with the proxy's CPU over it.
+# both print wrk's summary), with what it cost: the proxy's user and system time, the origin's
+# CPU, the load client's, and the machine's busy and total ticks.
 run_load() {
   local tool=$1 scenario=$2 target=$3 round=$4 conns=$5 pid=$6 threads=2 out
   shift 6
   ((conns == 1)) && threads=1
   out=$WORK/load-$scenario-$target-$conns-$round.txt
-  local proxy_before="- -" proxy_after="- -" origin_before origin_after machine_before machine_after
-  local client_before a b c d
+  local proxy_before proxy="- -" origin_before origin machine_before machine client_before
   [[ "$pid" == - ]] || proxy_before=$(cpu_ticks "$pid")
   origin_before=$(cpu_ticks "$ORIGIN_PID")
   machine_before=$(machine_ticks)
@@ -253,21 +261,17 @@ run_load() {
     "$TLS_LOAD" --threads "$threads" --connections "$conns" --duration "$DURATION" "$@" >"$out" 2>&1
   fi || echo "peers: $tool failed for $target ($scenario)" >&2
   children_ticks
-  machine_after=$(machine_ticks)
-  origin_after=$(cpu_ticks "$ORIGIN_PID")
-  [[ "$pid" == - ]] || proxy_after=$(cpu_ticks "$pid")
-  # Differences of "a b" pairs; "-" where the target has no process of its own (direct).
-  local pu=- ps=- ou os mb mt
-  if [[ "$pid" != - ]]; then
-    read -r a b <<<"$proxy_before"; read -r c d <<<"$proxy_after"
-    pu=$((c - a)) ps=$((d - b))
-  fi
-  read -r a b <<<"$origin_before"; read -r c d <<<"$origin_after"
-  ou=$((c - a)) os=$((d - b))
-  read -r a b <<<"$machine_before"; read -r c d <<<"$machine_after"
-  mb=$((c - a)) mt=$((d - b))
+  machine=$(ticks_delta "$(machine_ticks)" "$machine_before")
+  origin=$(ticks_delta "$(cpu_ticks "$ORIGIN_PID")" "$origin_before")
+  # "-" where the target has no process of its own (direct).
+  [[ "$pid" == - ]] || proxy=$(ticks_delta "$(cpu_ticks "$pid")" "$proxy_before")
+  local proxy_user proxy_sys origin_user origin_sys busy total
+  read -r proxy_user proxy_sys <<<"$proxy"
+  read -r origin_user origin_sys <<<"$origin"
+  read -r busy total <<<"$machine"
   printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" \
-    "$conns" "$pu" "$ps" "$((ou + os))" "$((CHILD_TICKS - client_before))" "$mb" "$mt" "$out" >>"$RAW"
+    "$conns" "$proxy_user" "$proxy_sys" "$((origin_user + origin_sys))" \
+    "$((CHILD_TICKS - client_before))" "$busy" "$total" "$out" >>"$RAW"
   printf '  %-15s %-10s c=%-3s round %s: %s\n' "$scenario" "$target" "$conns" "$round" \
     "$(awk '/^Requests\/sec/ { print $2 " req/s" }' "$out")" >&2
 }
