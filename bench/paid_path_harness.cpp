@@ -94,6 +94,22 @@ double context_switches(pid_t pid) {
     return total;
 }
 
+machine_ticks read_machine_ticks() {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+    if (!stat || cpu != "cpu") return {};
+    const double busy = user + nice + system + irq + softirq + steal;
+    return {busy, busy + idle + iowait};
+}
+
+double cores_busy(const machine_ticks& before, const machine_ticks& after) {
+    const double total = after.total - before.total;
+    if (total <= 0) return 0;
+    return (after.busy - before.busy) / total * static_cast<double>(std::thread::hardware_concurrency());
+}
+
 std::optional<std::string> add_agent(const fs::path& home, const std::string& name, const std::string& flags) {
     auto added = shell("PURSER_HOME='" + home.string() + "' " + bin() + "agent add " + name + " " + flags);
     std::smatch m;
@@ -161,8 +177,8 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                    const std::vector<std::pair<std::string, std::string>>& ratio_rows, round_rates* rates,
                    unsigned requests) {
     bool ok = true;
-    std::printf("%-6s %-16s %9s %9s %9s %16s %16s %17s\n", "conns", "peer", "paid/s", "p50 ms", "p99 ms",
-                "proxy CPU ms/req", "testnet ms/req", "proxy switch/req");
+    std::printf("%-6s %-16s %9s %9s %9s %16s %16s %17s %11s\n", "conns", "peer", "paid/s", "p50 ms", "p99 ms",
+                "proxy CPU ms/req", "testnet ms/req", "proxy switch/req", "cores busy");
     for (unsigned conns : {1u, 16u, 64u}) {
         // Unmeasured: 3 paid requests per connection through each proxy, so that the testnet's
         // threads for this many connections and each proxy's upstream connections exist before
@@ -188,6 +204,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
                 const double switches_before = p.proxy != nullptr ? context_switches(p.proxy->pid) : 0;
                 const double testnet_before = cpu_ms(testnet_pid);
+                const machine_ticks machine_before = read_machine_ticks();
                 run_stats s;
                 if (p.proxy != nullptr) {
                     load l;
@@ -200,6 +217,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 } else {
                     s = p.official(conns, per_client);
                 }
+                const double busy = cores_busy(machine_before, read_machine_ticks());
                 const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
                 char proxy_cpu[32] = "-";  // the official client runs in its own short-lived process
                 char proxy_switches[32] = "-";
@@ -208,9 +226,9 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                     std::snprintf(proxy_switches, sizeof proxy_switches, "%.1f",
                                   (context_switches(p.proxy->pid) - switches_before) / n);
                 }
-                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f %17s%s\n", conns, p.name.c_str(),
+                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f %17s %11.2f%s\n", conns, p.name.c_str(),
                             s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000, proxy_cpu,
-                            (cpu_ms(testnet_pid) - testnet_before) / n, proxy_switches,
+                            (cpu_ms(testnet_pid) - testnet_before) / n, proxy_switches, busy,
                             s.failures != 0 ? "  (failures)" : "");
                 if (s.failures != 0) ok = false;
                 rate[p.name].push_back(s.requests_per_second);

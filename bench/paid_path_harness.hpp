@@ -42,6 +42,16 @@ double cpu_ms(pid_t pid);
 /// barely moved by a busy host, so it shows thread hand-offs per request steadily.
 double context_switches(pid_t pid);
 
+/// Every core's busy and total clock ticks since boot (/proc/stat; idle and iowait are not busy).
+struct machine_ticks {
+    double busy = 0;
+    double total = 0;
+};
+machine_ticks read_machine_ticks();
+/// How many cores were busy on average between two readings (the whole machine: the bench
+/// client, the proxies, the testnet and any neighbour).
+double cores_busy(const machine_ticks& before, const machine_ticks& after);
+
 struct proxy_run {
     std::string name;
     std::filesystem::path home;
