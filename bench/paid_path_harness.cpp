@@ -94,6 +94,14 @@ double context_switches(pid_t pid) {
     return total;
 }
 
+double disk_written_kib(pid_t pid) {
+    std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+    for (std::string line; std::getline(io, line);) {
+        if (line.rfind("write_bytes:", 0) == 0) return std::strtod(line.c_str() + 12, nullptr) / 1024.0;
+    }
+    return 0;
+}
+
 machine_ticks read_machine_ticks() {
     std::ifstream stat("/proc/stat");
     std::string cpu;
@@ -177,8 +185,9 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                    const std::vector<std::pair<std::string, std::string>>& ratio_rows, round_rates* rates,
                    unsigned requests) {
     bool ok = true;
-    std::printf("%-6s %-16s %9s %9s %9s %16s %16s %17s %11s\n", "conns", "peer", "paid/s", "p50 ms", "p99 ms",
-                "proxy CPU ms/req", "testnet ms/req", "proxy switch/req", "cores busy");
+    std::printf("%-6s %-16s %9s %9s %9s %16s %16s %17s %18s %11s\n", "conns", "peer", "paid/s", "p50 ms",
+                "p99 ms", "proxy CPU ms/req", "testnet ms/req", "proxy switch/req", "proxy disk KiB/req",
+                "cores busy");
     for (unsigned conns : {1u, 16u, 64u}) {
         // Unmeasured: 3 paid requests per connection through each proxy, so that the testnet's
         // threads for this many connections and each proxy's upstream connections exist before
@@ -203,6 +212,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 const unsigned per_client = std::max(3u, scaled(requests) / conns);
                 const double proxy_before = p.proxy != nullptr ? cpu_ms(p.proxy->pid) : 0;
                 const double switches_before = p.proxy != nullptr ? context_switches(p.proxy->pid) : 0;
+                const double disk_before = p.proxy != nullptr ? disk_written_kib(p.proxy->pid) : 0;
                 const double testnet_before = cpu_ms(testnet_pid);
                 const machine_ticks machine_before = read_machine_ticks();
                 run_stats s;
@@ -221,14 +231,17 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
                 char proxy_cpu[32] = "-";  // the official client runs in its own short-lived process
                 char proxy_switches[32] = "-";
+                char proxy_disk[32] = "-";
                 if (p.proxy != nullptr) {
+                    std::snprintf(proxy_disk, sizeof proxy_disk, "%.1f",
+                                  (disk_written_kib(p.proxy->pid) - disk_before) / n);
                     std::snprintf(proxy_cpu, sizeof proxy_cpu, "%.3f", (cpu_ms(p.proxy->pid) - proxy_before) / n);
                     std::snprintf(proxy_switches, sizeof proxy_switches, "%.1f",
                                   (context_switches(p.proxy->pid) - switches_before) / n);
                 }
-                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f %17s %11.2f%s\n", conns, p.name.c_str(),
-                            s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000, proxy_cpu,
-                            (cpu_ms(testnet_pid) - testnet_before) / n, proxy_switches, busy,
+                std::printf("%-6u %-16s %9.0f %9.1f %9.1f %16s %16.3f %17s %18s %11.2f%s\n", conns,
+                            p.name.c_str(), s.requests_per_second, s.p50_us / 1000, s.p99_us / 1000, proxy_cpu,
+                            (cpu_ms(testnet_pid) - testnet_before) / n, proxy_switches, proxy_disk, busy,
                             s.failures != 0 ? "  (failures)" : "");
                 if (s.failures != 0) ok = false;
                 rate[p.name].push_back(s.requests_per_second);
@@ -237,7 +250,8 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
         auto pairs = ratio_rows;
         for (std::size_t i = 1; i < peers.size(); ++i) pairs.emplace_back(peers[0].name, peers[i].name);
         for (const auto& [a, b] : pairs) {
-            if (best_of(rate[b]) > 0) {
+            // PURSER_BENCH_PEER may have left one side of a pair out: no ratio then.
+            if (best_of(rate[a]) > 0 && best_of(rate[b]) > 0) {
                 std::printf("       best of 3 at %u: %s / %s = %.2fx paid/s\n", conns, a.c_str(), b.c_str(),
                             best_of(rate[a]) / best_of(rate[b]));
             }

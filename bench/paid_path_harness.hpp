@@ -41,6 +41,9 @@ double cpu_ms(pid_t pid);
 /// Context switches (voluntary and not) of a process's live threads so far: unlike CPU time,
 /// barely moved by a busy host, so it shows thread hand-offs per request steadily.
 double context_switches(pid_t pid);
+/// KiB a process has sent to storage so far (/proc/PID/io write_bytes, counted when a clean page
+/// is dirtied): for the proxy, the store's pages (a page written by two commits counts twice).
+double disk_written_kib(pid_t pid);
 
 /// Every core's busy and total clock ticks since boot (/proc/stat; idle and iowait are not busy).
 struct machine_ticks {
