@@ -73,13 +73,6 @@ result<void> add_ext(X509* cert, X509* issuer, int nid, const char* value) {
     return {};
 }
 
-#define PURSER_CA_CHECK(expr)                                                         \
-    do {                                                                              \
-        auto check_result_ = (expr);                                                  \
-        if (!check_result_)                                                           \
-            return tl::unexpected<::purser::error>(std::move(check_result_).error()); \
-    } while (0)
-
 /// A certificate with a random positive 127-bit serial, the given subject CN, validity and key.
 result<std::shared_ptr<X509>> new_cert(const std::string& cn, long not_before_s, long not_after_s,
                                        EVP_PKEY* key) {
@@ -177,9 +170,9 @@ result<bool> cert_authority::init(const fs::path& dir) {
     PURSER_TRY(cert, new_cert("Purser local CA", -3600, ten_years_s, key.get()));
     if (X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get())) != 1)
         return ca_fail("cannot set issuer");
-    PURSER_CA_CHECK(add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
-    PURSER_CA_CHECK(add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
-    PURSER_CA_CHECK(add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
+    PURSER_CHECK(add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
+    PURSER_CHECK(add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
+    PURSER_CHECK(add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
     if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) return ca_fail("cannot self-sign");
 
     auto key_bio = own<BIO, BIO_free_all>(BIO_new(BIO_s_mem()));
@@ -192,8 +185,8 @@ result<bool> cert_authority::init(const fs::path& dir) {
     std::string key_pem = bio_string(key_bio.get());
     auto wrote = write_private(key_path, key_pem, 0600);
     OPENSSL_cleanse(key_pem.data(), key_pem.size());
-    PURSER_CA_CHECK(wrote);
-    PURSER_CA_CHECK(write_private(crt_path, bio_string(crt_bio.get()), 0644));
+    PURSER_CHECK(wrote);
+    PURSER_CHECK(write_private(crt_path, bio_string(crt_bio.get()), 0644));
     return true;
 }
 
@@ -228,12 +221,12 @@ result<leaf_certificate> cert_authority::mint(const std::string& host) const {
     if (X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get())) != 1)
         return ca_fail("cannot set issuer");
     const std::string san = (is_ip_literal(host) ? "IP:" : "DNS:") + host;
-    PURSER_CA_CHECK(add_ext(cert.get(), cert_.get(), NID_basic_constraints, "critical,CA:FALSE"));
-    PURSER_CA_CHECK(add_ext(cert.get(), cert_.get(), NID_key_usage,
-                            "critical,digitalSignature,keyEncipherment"));
-    PURSER_CA_CHECK(add_ext(cert.get(), cert_.get(), NID_ext_key_usage, "serverAuth"));
-    PURSER_CA_CHECK(add_ext(cert.get(), cert_.get(), NID_subject_alt_name, san.c_str()));
-    PURSER_CA_CHECK(add_ext(cert.get(), cert_.get(), NID_authority_key_identifier, "keyid:always"));
+    PURSER_CHECK(add_ext(cert.get(), cert_.get(), NID_basic_constraints, "critical,CA:FALSE"));
+    PURSER_CHECK(add_ext(cert.get(), cert_.get(), NID_key_usage,
+                         "critical,digitalSignature,keyEncipherment"));
+    PURSER_CHECK(add_ext(cert.get(), cert_.get(), NID_ext_key_usage, "serverAuth"));
+    PURSER_CHECK(add_ext(cert.get(), cert_.get(), NID_subject_alt_name, san.c_str()));
+    PURSER_CHECK(add_ext(cert.get(), cert_.get(), NID_authority_key_identifier, "keyid:always"));
     if (X509_sign(cert.get(), key_.get(), EVP_sha256()) <= 0)
         return ca_fail("cannot sign leaf for " + host);
     return leaf_certificate{std::move(cert), std::move(key)};
@@ -244,7 +237,7 @@ result<fs::path> cert_authority::write_bundle(const fs::path& dir, const fs::pat
     PURSER_TRY(ca_pem, read_text(dir / "ca.crt"));
     if (!roots.empty() && roots.back() != '\n') roots += '\n';
     const fs::path bundle = dir / "bundle.pem";
-    PURSER_CA_CHECK(write_private(bundle, roots + ca_pem, 0644));
+    PURSER_CHECK(write_private(bundle, roots + ca_pem, 0644));
     return bundle;
 }
 

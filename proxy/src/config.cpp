@@ -21,14 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-/// Propagates the error of a result<void>.
-#define PURSER_CHECK(expr)                                                          \
-    do {                                                                            \
-        auto check_result_ = (expr);                                                \
-        if (!check_result_)                                                         \
-            return tl::unexpected<::purser::error>(std::move(check_result_).error()); \
-    } while (0)
-
 /// How an option's value is spelled. File values must already have the JSON type; environment
 /// and flag strings are converted by `from_text` first, so one setter serves all three sources.
 enum class kind { text, number, boolean, list, object };

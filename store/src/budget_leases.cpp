@@ -109,7 +109,7 @@ result<void> store::impl::draw_budgets(detail::write_txn& t, std::uint64_t id,
         PURSER_TRY(a, load_account(*this, t, b));
         if (!a) return purser::fail(errc::corrupt_record, "fleet budget " + b + " vanished mid-decision");
         a->consumed += amount;  // budgets_cover checked consumed + amount <= granted
-        PURSER_STORE_CHECK(save_account(*this, t, *a));
+        PURSER_CHECK(save_account(*this, t, *a));
         ds.push_back(draw{b, a->serial, amount, amount});
     }
     return t.put(lease_draws, detail::be64(id), encode_draws(ds));
@@ -134,7 +134,7 @@ result<void> store::impl::follow_draws(detail::write_txn& t, std::uint64_t id, u
                 // granted amount (remaining() is then 0 until the next lease).
                 a->consumed += held - d.held;
             }
-            PURSER_STORE_CHECK(save_account(*this, t, *a));
+            PURSER_CHECK(save_account(*this, t, *a));
         }
         d.held = held;
     }
@@ -181,7 +181,7 @@ result<budget_account> store::add_budget_lease(const budget_lease_grant& g) {
         }
         a.granted += g.granted;
         a.leases.push_back(budget_account::lease_part{g.lease_id, g.granted, 0});
-        PURSER_STORE_CHECK(save_account(*impl_, t, a));
+        PURSER_CHECK(save_account(*impl_, t, a));
         return a;
     });
 }
@@ -214,7 +214,7 @@ result<budget_account> store::close_budget_account(const std::string& budget) {
             l.spent = std::min(l.granted, left);
             left -= l.spent;
         }
-        PURSER_STORE_CHECK(save_account(*impl_, t, a));
+        PURSER_CHECK(save_account(*impl_, t, a));
         return a;
     });
 }

@@ -163,7 +163,7 @@ result<ledger_row> move_row(const store::impl& im, detail::write_txn& t, const s
         after.row.charged_atomic = after.row.amount_atomic;
         after.row.charged_usd = after.row.kind == row_kind::payment ? after.row.amount_usd : 0;
     }
-    PURSER_STORE_CHECK(im.write_row(t, after, before));
+    PURSER_CHECK(im.write_row(t, after, before));
     return after.row;
 }
 
@@ -175,9 +175,9 @@ result<channel> change_channel(store::impl& im, std::string_view id, Change&& ch
         PURSER_TRY(found, im.load_channel(t, id));
         if (!found) return purser::fail(errc::reservation_not_found, "channel " + std::string(id));
         channel c = std::move(*found);
-        PURSER_STORE_CHECK(change(c));
+        PURSER_CHECK(change(c));
         c.updated_ms = now;
-        PURSER_STORE_CHECK(im.save_channel(t, c));
+        PURSER_CHECK(im.save_channel(t, c));
         return c;
     });
 }
@@ -224,7 +224,7 @@ result<ledger_row> store::commit_voucher(std::uint64_t reservation_id, std::uint
         if (facts.claimed) c.claimed = *facts.claimed;
         if (c.in_flight == reservation_id) c.in_flight = 0;
         c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        PURSER_CHECK(impl_->save_channel(t, c));
         if (left != nullptr) {
             // As in transition(): only the answer's Purser-Remaining depends on it.
             auto usage = impl_->usage_in(t, paid.agent, now);
@@ -260,7 +260,7 @@ result<ledger_row> store::release_voucher(std::uint64_t reservation_id, std::uin
             c.in_flight = 0;
         }
         c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        PURSER_CHECK(impl_->save_channel(t, c));
         return released;
     }, detail::group_committer::wait_for::committed);  // undone, the high and the row stay counted
 }
@@ -289,7 +289,7 @@ result<ledger_row> store::unsettled_voucher(std::uint64_t reservation_id, std::u
         if (max_claimable == c.signed_max && !signature.empty()) c.signature = std::string(signature);
         if (c.in_flight == reservation_id) c.in_flight = 0;
         c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        PURSER_CHECK(impl_->save_channel(t, c));
         return moved;
     }, detail::group_committer::wait_for::committed);  // undone, the row stays reserved: counted
 }
@@ -308,7 +308,7 @@ result<channel> store::adopt_channel(const channel& found) {
         c.in_flight = 0;
         c.note = "recovered from the chain";
         c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        PURSER_CHECK(impl_->save_channel(t, c));
         return c;
     });
 }
@@ -397,10 +397,10 @@ result<std::uint64_t> store::reserve_deposit(const channel& fresh, const ledger_
         row.row.host = ledger_host(request.host);
         row.row.nonce = clip(request.nonce);
         row.row.detail = std::string(deposit_marker) + c.id;
-        PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+        PURSER_CHECK(impl_->write_row(t, row, std::nullopt));
         c.deposit_pending = after > c.deposited ? *after.sub(c.deposited) : uint256{};
         c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        PURSER_CHECK(impl_->save_channel(t, c));
         return id;
     });
 }
@@ -442,7 +442,7 @@ result<ledger_row> store::settle_deposit(std::uint64_t deposit_id, status to, st
             c.deposited = deposited;
         }
         c.updated_ms = now;
-        PURSER_STORE_CHECK(impl_->save_channel(t, c));
+        PURSER_CHECK(impl_->save_channel(t, c));
         return moved;
     });
 }

@@ -167,11 +167,11 @@ result<std::optional<std::uint64_t>> store::impl::fold_decline(detail::write_txn
             stored_row after = *before;
             ++after.row.repeats;
             after.row.updated_ms = r.at_ms;
-            PURSER_STORE_CHECK(write_row(t, after, before));
+            PURSER_CHECK(write_row(t, after, before));
             return std::optional<std::uint64_t>{*id};
         }
     }
-    PURSER_STORE_CHECK(t.put(by_decline, key, detail::encode_u64_value(r.id)));
+    PURSER_CHECK(t.put(by_decline, key, detail::encode_u64_value(r.id)));
     return std::optional<std::uint64_t>{};
 }
 
@@ -269,7 +269,7 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         d.approved = true;
         d.reservation_id = id;
     }
-    if (who) PURSER_STORE_CHECK(im.prune_rate(t, q.agent, now));
+    if (who) PURSER_CHECK(im.prune_rate(t, q.agent, now));
     std::optional<std::uint64_t> folded;
     if (why) {
         PURSER_TRY(into, im.fold_decline(t, row));
@@ -278,10 +278,10 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
     if (folded) {
         d.ledger_id = *folded;
     } else {
-        PURSER_STORE_CHECK(im.write_row(t, row, std::nullopt));
+        PURSER_CHECK(im.write_row(t, row, std::nullopt));
     }
     if (d.approved && !q.budgets.empty()) {
-        PURSER_STORE_CHECK(im.draw_budgets(t, id, q.budgets, row.row.counted_usd()));
+        PURSER_CHECK(im.draw_budgets(t, id, q.budgets, row.row.counted_usd()));
     }
     if (d.approved) d.counted_atomic = row.row.amount_atomic;
     if (d.approved && ch) {
@@ -296,7 +296,7 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
             dep.row.nonce = bounded_text(v.deposit_nonce, max_row_field_bytes);
             dep.row.expires_at = v.deposit_expires_at;
             dep.row.detail = "deposit into channel " + ch->id;
-            PURSER_STORE_CHECK(im.write_row(t, dep, std::nullopt));
+            PURSER_CHECK(im.write_row(t, dep, std::nullopt));
             d.deposit_id = dep.row.id;
             PURSER_TRY(pending, ch->deposit_pending.add(v.deposit));
             ch->deposit_pending = pending;
@@ -304,7 +304,7 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         if (v.max_claimable > ch->signed_max) ch->signed_max = v.max_claimable;
         ch->in_flight = id;
         ch->updated_ms = now;
-        PURSER_STORE_CHECK(im.save_channel(t, *ch));
+        PURSER_CHECK(im.save_channel(t, *ch));
     }
     if (who) {
         PURSER_TRY(after, im.load_agent(t, q.agent));
@@ -316,7 +316,7 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
 }  // namespace
 
 result<decision> store::reserve(const reserve_request& q) {
-    PURSER_STORE_CHECK(check_request(q));
+    PURSER_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
     return impl_->write<decision>(
         [&](detail::write_txn& t) { return decide(*impl_, t, q, now); });
@@ -324,7 +324,7 @@ result<decision> store::reserve(const reserve_request& q) {
 
 result<std::uint64_t> store::record_decline(const reserve_request& q, reason why,
                                             std::string_view detail) {
-    PURSER_STORE_CHECK(check_request(q));
+    PURSER_CHECK(check_request(q));
     const std::uint64_t now = impl_->now();
     // Nothing was signed, so nothing waits for the flush: a decline is answered once committed,
     // and a runaway agent's declines share the batches (and their one flush) of everyone else.
@@ -340,7 +340,7 @@ result<std::uint64_t> store::record_decline(const reserve_request& q, reason why
         row.row.why = why;
         row.row.detail = bounded_text(detail, max_row_field_bytes);
         PURSER_TRY(folded, impl_->fold_decline(t, row));
-        if (!folded) PURSER_STORE_CHECK(impl_->write_row(t, row, std::nullopt));
+        if (!folded) PURSER_CHECK(impl_->write_row(t, row, std::nullopt));
         return folded.value_or(id);
     }, detail::group_committer::wait_for::committed);
 }
@@ -375,7 +375,7 @@ result<ledger_row> transition(store::impl& im, std::uint64_t id,
         after.row.updated_ms = now;
         PURSER_TRY(changed, change(after.row));
         (void)changed;
-        PURSER_STORE_CHECK(im.write_row(t, after, before));
+        PURSER_CHECK(im.write_row(t, after, before));
         counts_more = after.row.counted_usd() > before->row.counted_usd();
         if (left != nullptr) {
             // Only the answer's Purser-Remaining: unreadable, it is left out, not the commit.
@@ -384,7 +384,7 @@ result<ledger_row> transition(store::impl& im, std::uint64_t id,
         }
         return after.row;
     }, detail::group_committer::wait_for::committed);
-    if (moved && counts_more) PURSER_STORE_CHECK(im.flush());
+    if (moved && counts_more) PURSER_CHECK(im.flush());
     return moved;
 }
 
@@ -518,11 +518,11 @@ result<std::size_t> store::recover() {
         after.row.state = status::in_doubt;
         after.row.updated_ms = now;
         after.row.detail = "process ended before the outcome was recorded";
-        PURSER_STORE_CHECK(impl_->write_row(t, after, before));
+        PURSER_CHECK(impl_->write_row(t, after, before));
         ++marked;
     }
     if (marked > 0) {
-        PURSER_STORE_CHECK(t.commit());
+        PURSER_CHECK(t.commit());
     }
     detail::session_lock::sweep(impl_->dir, own);
     return marked;

@@ -16,13 +16,6 @@
 
 #include "purser/protocol/result.hpp"
 
-/// Propagates the error of a result<void> expression out of the calling function.
-#define PURSER_STORE_CHECK(expr)                                                   \
-    do {                                                                           \
-        if (auto check_result_ = (expr); !check_result_)                           \
-            return tl::unexpected<::purser::error>(std::move(check_result_).error()); \
-    } while (false)
-
 namespace purser::store::detail {
 
 /// Turns an LMDB return code into a store error: MDB_MAP_FULL becomes errc::map_full, the rest

@@ -38,7 +38,7 @@ result<void> store::impl::queue_outbox(detail::write_txn& t, std::uint64_t id) c
     PURSER_TRY(seq, read_u64(t, meta, seq_key));
     if (seq == UINT64_MAX) return purser::fail(errc::overflow, "outbox version");
     ++seq;
-    PURSER_STORE_CHECK(t.put(meta, seq_key, detail::encode_u64_value(seq)));
+    PURSER_CHECK(t.put(meta, seq_key, detail::encode_u64_value(seq)));
     return t.put(outbox, detail::be64(id), detail::encode_u64_value(seq));
 }
 

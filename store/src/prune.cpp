@@ -71,7 +71,7 @@ result<prune_report> store::prune(
             }
         }
         if (batch.empty()) return report;
-        if (archive) PURSER_STORE_CHECK(archive(batch));
+        if (archive) PURSER_CHECK(archive(batch));
 
         PURSER_TRY(t, impl_->begin_write());
         for (const auto& archived : batch) {
@@ -87,21 +87,28 @@ result<prune_report> store::prune(
             if (const usd_micros counted = r.counted_usd(); counted != 0) {
                 PURSER_TRY(who, impl_->load_agent(t, r.agent));
                 if (!who) return purser::fail(errc::corrupt_record, "a counted row of a missing agent");
-                PURSER_STORE_CHECK(add_to(t, impl_->pruned, detail::counter_key(who->id, counter_kind::day, utc_day(r.at_ms)), counted));
-                PURSER_STORE_CHECK(add_to(t, impl_->pruned, detail::counter_key(who->id, counter_kind::month, utc_month(r.at_ms)), counted));
-                PURSER_STORE_CHECK(add_to(t, impl_->pruned, detail::counter_key(who->id, counter_kind::lifetime, 0), counted));
+                PURSER_CHECK(add_to(
+                    t, impl_->pruned,
+                    detail::counter_key(who->id, counter_kind::day, utc_day(r.at_ms)), counted));
+                PURSER_CHECK(
+                    add_to(t, impl_->pruned,
+                           detail::counter_key(who->id, counter_kind::month, utc_month(r.at_ms)),
+                           counted));
+                PURSER_CHECK(add_to(t, impl_->pruned,
+                                    detail::counter_key(who->id, counter_kind::lifetime, 0),
+                                    counted));
             }
-            PURSER_STORE_CHECK(t.del(impl_->ledger, detail::be64(r.id)));
-            PURSER_STORE_CHECK(t.del(impl_->by_time, detail::time_key(r.at_ms, r.id)));
-            PURSER_STORE_CHECK(t.del(impl_->by_agent, detail::name_time_key(r.agent, r.at_ms, r.id)));
-            PURSER_STORE_CHECK(t.del(impl_->by_host, detail::name_time_key(r.host, r.at_ms, r.id)));
-            PURSER_STORE_CHECK(t.del(impl_->by_status, detail::status_key(r.state, r.id)));
+            PURSER_CHECK(t.del(impl_->ledger, detail::be64(r.id)));
+            PURSER_CHECK(t.del(impl_->by_time, detail::time_key(r.at_ms, r.id)));
+            PURSER_CHECK(t.del(impl_->by_agent, detail::name_time_key(r.agent, r.at_ms, r.id)));
+            PURSER_CHECK(t.del(impl_->by_host, detail::name_time_key(r.host, r.at_ms, r.id)));
+            PURSER_CHECK(t.del(impl_->by_status, detail::status_key(r.state, r.id)));
             // A pruned row never changes again, so what it drew from fleet leases is settled.
-            PURSER_STORE_CHECK(t.del(impl_->lease_draws, detail::be64(r.id)));
+            PURSER_CHECK(t.del(impl_->lease_draws, detail::be64(r.id)));
             ++report.rows;
             if (r.state == status::paid) ++report.paid;
         }
-        PURSER_STORE_CHECK(t.commit());
+        PURSER_CHECK(t.commit());
     }
 }
 

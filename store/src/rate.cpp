@@ -128,7 +128,7 @@ result<void> store::impl::build_rate_index(detail::write_txn& t, std::uint64_t n
         PURSER_TRY(r, load_row(t, id));
         if (!r) return purser::fail(errc::corrupt_record, "time index points at row " + std::to_string(id));
         if (detail::counts_for_rate(r->row)) {
-            PURSER_STORE_CHECK(adjust_rate(t, r->row.agent, r->row.at_ms, true));
+            PURSER_CHECK(adjust_rate(t, r->row.agent, r->row.at_ms, true));
         }
     }
     return {};

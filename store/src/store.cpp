@@ -170,12 +170,12 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
         PURSER_TRY(maybe_agent, load_agent(t, r.agent));
         if (!maybe_agent) return purser::fail(errc::corrupt_record, "row of a missing agent");
         agent a = std::move(*maybe_agent);
-        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::day, utc_day(r.at_ms), was_counted,
-                                     now_counted));
-        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::month, utc_month(r.at_ms), was_counted,
-                                     now_counted));
-        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::lifetime, 0, was_counted, now_counted));
-        PURSER_STORE_CHECK(adjust_counter(t, a.id, counter_kind::in_flight, 0, was_open, now_open));
+        PURSER_CHECK(
+            adjust_counter(t, a.id, counter_kind::day, utc_day(r.at_ms), was_counted, now_counted));
+        PURSER_CHECK(adjust_counter(t, a.id, counter_kind::month, utc_month(r.at_ms), was_counted,
+                                    now_counted));
+        PURSER_CHECK(adjust_counter(t, a.id, counter_kind::lifetime, 0, was_counted, now_counted));
+        PURSER_CHECK(adjust_counter(t, a.id, counter_kind::in_flight, 0, was_open, now_open));
         if (a.allowance && was_counted != now_counted) {
             if (now_counted > was_counted) {
                 // reserve() never approves beyond the allowance; only a merchant charging more
@@ -187,30 +187,30 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
                 if (*a.allowance > UINT64_MAX - back) return purser::fail(errc::overflow, "allowance");
                 *a.allowance += back;
             }
-            PURSER_STORE_CHECK(save_agent(t, a));
+            PURSER_CHECK(save_agent(t, a));
         }
     }
 
-    if (before && was_counted != now_counted) PURSER_STORE_CHECK(follow_draws(t, r.id, now_counted));
+    if (before && was_counted != now_counted) PURSER_CHECK(follow_draws(t, r.id, now_counted));
 
     const bool was_rated = before && detail::counts_for_rate(before->row);
     const bool now_rated = detail::counts_for_rate(r);
-    if (was_rated != now_rated) PURSER_STORE_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
+    if (was_rated != now_rated) PURSER_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
 
     if (!before) {
-        PURSER_STORE_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value,
-                                 /*append=*/true));
-        PURSER_STORE_CHECK(t.put(by_agent, detail::name_time_key(r.agent, r.at_ms, r.id),
-                             detail::index_value));
-        PURSER_STORE_CHECK(t.put(by_host, detail::name_time_key(r.host, r.at_ms, r.id),
-                             detail::index_value));
+        PURSER_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value,
+                           /*append=*/true));
+        PURSER_CHECK(
+            t.put(by_agent, detail::name_time_key(r.agent, r.at_ms, r.id), detail::index_value));
+        PURSER_CHECK(
+            t.put(by_host, detail::name_time_key(r.host, r.at_ms, r.id), detail::index_value));
     }
     if (!before || before->row.state != r.state) {
         if (before) {
             PURSER_TRY(d1, t.del(by_status, detail::status_key(before->row.state, r.id)));
             if (!d1) return purser::fail(errc::corrupt_record, "status index lacks a row");
         }
-        PURSER_STORE_CHECK(t.put(by_status, detail::status_key(r.state, r.id), detail::index_value));
+        PURSER_CHECK(t.put(by_status, detail::status_key(r.state, r.id), detail::index_value));
     }
     const bool was_expiring = before && is_open(before->row.state) && before->row.expires_at != 0;
     const bool now_expiring = is_open(r.state) && r.expires_at != 0;
@@ -218,9 +218,9 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
         PURSER_TRY(d2, t.del(by_expiry, detail::expiry_key(r.expires_at, r.id)));
         if (!d2) return purser::fail(errc::corrupt_record, "expiry index lacks a row");
     } else if (now_expiring && !was_expiring) {
-        PURSER_STORE_CHECK(t.put(by_expiry, detail::expiry_key(r.expires_at, r.id), detail::index_value));
+        PURSER_CHECK(t.put(by_expiry, detail::expiry_key(r.expires_at, r.id), detail::index_value));
     }
-    PURSER_STORE_CHECK(queue_outbox(t, r.id));
+    PURSER_CHECK(queue_outbox(t, r.id));
     // A new row has the highest id (next_ledger_id): appended, ledger pages stay full.
     return t.put(ledger, detail::be64(r.id), detail::encode_row(now_row), /*append=*/!before);
 }
@@ -290,9 +290,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         // An older store is upgraded in place: its rows still decode, the indexes it lacks are
         // built below, and from now on an older Purser refuses it rather than miss them.
         if (stored_version < detail::schema_version) {
-            PURSER_STORE_CHECK(t.put(meta, "schema_version",
-                                detail::writer().u8(detail::format_v1).u32(detail::schema_version)
-                                    .take()));
+            PURSER_CHECK(
+                t.put(meta, "schema_version",
+                      detail::writer().u8(detail::format_v1).u32(detail::schema_version).take()));
         }
         p->meta = meta;
         PURSER_TRY(agents, open_db(t, "agents"));
@@ -309,7 +309,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         PURSER_TRY(channels, open_db(t, "channels"));
         PURSER_TRY(outbox, open_db(t, "outbox"));
         p->outbox = outbox;
-        PURSER_STORE_CHECK(p->set_outbox_mode(t, p->options.outbox));
+        PURSER_CHECK(p->set_outbox_mode(t, p->options.outbox));
         // Fleet leases (schema 4): a store without them simply has none yet.
         PURSER_TRY(budget_accounts, open_db(t, "budget_accounts"));
         PURSER_TRY(lease_draws, open_db(t, "lease_draws"));
@@ -330,10 +330,10 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         // Stores written before the rate index have their last minutes' approvals only as rows.
         PURSER_TRY(has_rate, t.get(meta, "rate_index"));
         if (!has_rate) {
-            PURSER_STORE_CHECK(p->build_rate_index(t, p->now()));
-            PURSER_STORE_CHECK(t.put(meta, "rate_index", detail::writer().u8(detail::format_v1).take()));
+            PURSER_CHECK(p->build_rate_index(t, p->now()));
+            PURSER_CHECK(t.put(meta, "rate_index", detail::writer().u8(detail::format_v1).take()));
         }
-        PURSER_STORE_CHECK(t.commit());
+        PURSER_CHECK(t.commit());
     }
     std::unique_ptr<store> s(new store(std::move(p)));
     if (s->impl_->options.recover_on_open) {
@@ -350,7 +350,7 @@ result<agent_credentials> store::add_agent(std::string_view name, const policy& 
     if (!valid_agent_name(name)) {
         return purser::fail(errc::invalid_name, "agent names are 1..64 of A-Z a-z 0-9 . _ -");
     }
-    PURSER_STORE_CHECK(check_policy(limits));
+    PURSER_CHECK(check_policy(limits));
     PURSER_TRY(token, new_token());
     PURSER_TRY(hash, sha256(token));
     PURSER_TRY(t, impl_->begin_write());
@@ -368,7 +368,7 @@ result<agent_credentials> store::add_agent(std::string_view name, const policy& 
         if (!v) return purser::fail(errc::corrupt_record, "next_agent_id");
         id = *v;
     }
-    PURSER_STORE_CHECK(t.put(impl_->meta, "next_agent_id", detail::encode_u64_value(id + 1)));
+    PURSER_CHECK(t.put(impl_->meta, "next_agent_id", detail::encode_u64_value(id + 1)));
     agent a;
     a.id = id;
     a.name = std::string(name);
@@ -376,8 +376,8 @@ result<agent_credentials> store::add_agent(std::string_view name, const policy& 
     a.allowance = allowance;
     a.created_ms = impl_->now();
     a.token_sha256 = hash;
-    PURSER_STORE_CHECK(impl_->save_agent(t, a));
-    PURSER_STORE_CHECK(t.commit());
+    PURSER_CHECK(impl_->save_agent(t, a));
+    PURSER_CHECK(t.commit());
     return agent_credentials{std::move(a), std::move(token)};
 }
 
@@ -390,15 +390,15 @@ result<agent> update_agent(store::impl& im, std::string_view name, Change&& chan
     PURSER_TRY(a, im.must_load_agent(t, name));
     PURSER_TRY(changed, change(a));
     (void)changed;
-    PURSER_STORE_CHECK(im.save_agent(t, a));
-    PURSER_STORE_CHECK(t.commit());
+    PURSER_CHECK(im.save_agent(t, a));
+    PURSER_CHECK(t.commit());
     return a;
 }
 
 }  // namespace
 
 result<agent> store::set_policy(std::string_view name, const policy& limits) {
-    PURSER_STORE_CHECK(check_policy(limits));
+    PURSER_CHECK(check_policy(limits));
     return update_agent(*impl_, name, [&](agent& a) -> result<bool> {
         a.limits = limits;
         return true;
@@ -459,9 +459,9 @@ result<agent> store::remove_agent(std::string_view name) {
     agent tomb = a;
     tomb.frozen = true;
     tomb.token_sha256.fill(0);
-    PURSER_STORE_CHECK(impl_->save_agent(t, tomb));
-    PURSER_STORE_CHECK(t.put(impl_->meta, removed_key(a.name), detail::encode_u64_value(impl_->now())));
-    PURSER_STORE_CHECK(t.commit());
+    PURSER_CHECK(impl_->save_agent(t, tomb));
+    PURSER_CHECK(t.put(impl_->meta, removed_key(a.name), detail::encode_u64_value(impl_->now())));
+    PURSER_CHECK(t.commit());
     return a;
 }
 

@@ -171,7 +171,7 @@ result<T> store::impl::write(Op&& op, detail::group_committer::wait_for until) {
         PURSER_TRY(t, begin_write());
         PURSER_TRY(value, op(t));
         if (until == detail::group_committer::wait_for::durable) {
-            PURSER_STORE_CHECK(t.commit());
+            PURSER_CHECK(t.commit());
         } else {
             PURSER_TRY(state, t.commit_leaving_meta_sync());
             (void)state;
@@ -185,7 +185,7 @@ result<T> store::impl::write(Op&& op, detail::group_committer::wait_for until) {
         return {};
     };
     // The batch's error (nothing durable) wins over what the operation returned.
-    PURSER_STORE_CHECK(group.run(batched, until));
+    PURSER_CHECK(group.run(batched, until));
     return std::move(*out);
 }
 

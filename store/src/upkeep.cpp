@@ -38,7 +38,7 @@ result<detail::write_txn> store::impl::begin_write() {
         PURSER_TRY(cleared, check_readers());
         (void)cleared;
     }
-    PURSER_STORE_CHECK(maybe_grow());
+    PURSER_CHECK(maybe_grow());
     return detail::write_txn::begin(env.get(), gate, &map_full_seen);
 }
 

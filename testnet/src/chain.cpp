@@ -6,11 +6,11 @@
 #include <chrono>
 #include <mutex>
 
-#include "check.hpp"
 #include "lmdb_store.hpp"
 #include "purser/protocol/eip712.hpp"
 #include "purser/protocol/keccak.hpp"
 #include "purser/protocol/networks.hpp"
+#include "purser/protocol/result.hpp"
 #include "purser/testnet/accounts.hpp"
 
 namespace purser::testnet {
@@ -80,7 +80,7 @@ public:
         PURSER_TRY(fb, balance(from));
         if (fb < amount) return fail(errc::insufficient_balance, "transfer amount exceeds balance");
         PURSER_TRY(nf, fb.sub(amount));
-        TESTNET_CHECK(set_balance(from, nf));
+        PURSER_CHECK(set_balance(from, nf));
         PURSER_TRY(tb, balance(to));
         auto nt = tb.add(amount);
         if (!nt) return fail(errc::overflow, "recipient balance overflow");
@@ -186,9 +186,9 @@ struct chain::impl {
         rc.block_number = block_at(clock());
         rc.kind = kind;
         rc.logs = std::move(logs);
-        TESTNET_CHECK(txn.put("meta:txcount", std::to_string(seq + 1)));
-        TESTNET_CHECK(txn.put(raw_key('t', rc.hash), receipt_to_json(rc).dump()));
-        TESTNET_CHECK(txn.commit());
+        PURSER_CHECK(txn.put("meta:txcount", std::to_string(seq + 1)));
+        PURSER_CHECK(txn.put(raw_key('t', rc.hash), receipt_to_json(rc).dump()));
+        PURSER_CHECK(txn.commit());
         return rc.hash;
     }
 
@@ -216,8 +216,8 @@ struct chain::impl {
         if (used) return fail(errc::authorization_used, "authorization is used or canceled");
         if (!signer) return tl::unexpected(signer.error());
         if (*signer != a.from) return fail(errc::invalid_signature, "signature does not match the authorizer");
-        TESTNET_CHECK(st.mark_auth(a.from, a.nonce));
-        TESTNET_CHECK(st.transfer(a.from, a.to, a.value));
+        PURSER_CHECK(st.mark_auth(a.from, a.nonce));
+        PURSER_CHECK(st.transfer(a.from, a.to, a.value));
         logs.push_back({{"event", "AuthorizationUsed"}, {"authorizer", a.from.to_checksum()},
                         {"nonce", protocol::to_hex(a.nonce)}});
         logs.push_back({{"event", "Transfer"}, {"from", a.from.to_checksum()},
@@ -256,8 +256,8 @@ result<std::unique_ptr<chain>> chain::open(const std::filesystem::path& dir, clo
             p->genesis = std::stoull(*g);
         } else {
             p->genesis = p->clock();
-            TESTNET_CHECK(txn.put("meta:genesis", std::to_string(p->genesis)));
-            TESTNET_CHECK(txn.commit());
+            PURSER_CHECK(txn.put("meta:genesis", std::to_string(p->genesis)));
+            PURSER_CHECK(txn.commit());
         }
     }
     return std::unique_ptr<chain>(new chain(std::move(p)));
@@ -313,8 +313,8 @@ result<bytes32> chain::mint(const address& to, const uint256& amount) {
         PURSER_TRY(b, st.balance(to));
         auto nb = b.add(amount);
         if (!nb) return fail(errc::overflow, "balance overflow");
-        TESTNET_CHECK(st.set_supply(*ns));
-        TESTNET_CHECK(st.set_balance(to, *nb));
+        PURSER_CHECK(st.set_supply(*ns));
+        PURSER_CHECK(st.set_balance(to, *nb));
         logs.push_back({{"event", "Mint"}, {"to", to.to_checksum()}, {"amount", amount.to_decimal()}});
         logs.push_back({{"event", "Transfer"}, {"from", address().to_checksum()},
                         {"to", to.to_checksum()}, {"value", amount.to_decimal()}});
@@ -365,7 +365,7 @@ result<bytes32> chain::cancel_authorization(const address& authorizer, const byt
         PURSER_TRY(digest, typed_hash(td));
         PURSER_TRY(signer, recover_signer(digest, signature));
         if (signer != authorizer) return fail(errc::invalid_signature, "signature does not match the authorizer");
-        TESTNET_CHECK(st.mark_auth(authorizer, nonce));
+        PURSER_CHECK(st.mark_auth(authorizer, nonce));
         logs.push_back({{"event", "AuthorizationCanceled"}, {"authorizer", authorizer.to_checksum()},
                         {"nonce", protocol::to_hex(nonce)}});
         return {};
@@ -387,16 +387,17 @@ result<bytes32> chain::deposit(const channel_config& config, const uint256& amou
         transfer_authorization a{config.payer, collector, amount, auth.valid_after,
                                  auth.valid_before, protocol::deposit_nonce(id, auth.salt)};
         // The collector is the caller of receiveWithAuthorization, and `to` is the collector.
-        TESTNET_CHECK(impl_->authorized_transfer(
-            st, logs, a, impl_->authorization_signer(a, auth.signature, protocol::authorization_kind::receive)));
-        TESTNET_CHECK(st.transfer(collector, protocol::batch_settlement_contract(), amount));
+        PURSER_CHECK(impl_->authorized_transfer(
+            st, logs, a,
+            impl_->authorization_signer(a, auth.signature, protocol::authorization_kind::receive)));
+        PURSER_CHECK(st.transfer(collector, protocol::batch_settlement_contract(), amount));
         auto nb = ch.balance.add(amount);
         if (!nb || !nb->fits_bits(128)) return fail(errc::overflow, "channel balance above uint128");
         const bool created = !ch.exists || (ch.balance == ch.total_claimed);
         ch.exists = true;
         ch.config = config;
         ch.balance = *nb;
-        TESTNET_CHECK(st.set_channel(id, ch));
+        PURSER_CHECK(st.set_channel(id, ch));
         if (created) logs.push_back({{"event", "ChannelCreated"}, {"channelId", protocol::to_hex(id)}});
         logs.push_back({{"event", "Deposited"}, {"channelId", protocol::to_hex(id)},
                         {"amount", amount.to_decimal()}, {"balance", ch.balance.to_decimal()}});
@@ -431,8 +432,8 @@ result<bytes32> chain::claim(const address& caller, const channel_config& config
         auto nu = u.add(increase);
         if (!nu) return fail(errc::overflow, "unsettled overflow");
         ch.total_claimed = total_claimed;
-        TESTNET_CHECK(st.set_channel(id, ch));
-        TESTNET_CHECK(st.set_unsettled(config.receiver, *nu));
+        PURSER_CHECK(st.set_channel(id, ch));
+        PURSER_CHECK(st.set_unsettled(config.receiver, *nu));
         logs.push_back({{"event", "Claimed"}, {"channelId", protocol::to_hex(id)},
                         {"amount", increase.to_decimal()}, {"totalClaimed", total_claimed.to_decimal()}});
         return {};
@@ -444,8 +445,8 @@ result<bytes32> chain::settle(const address& receiver) {
     return impl_->run("settle", args, exec::commit, [&](state& st, json& logs) -> result<void> {
         PURSER_TRY(u, st.unsettled(receiver));
         if (u.is_zero()) return fail(errc::nothing_to_settle, "no claimed funds to settle");
-        TESTNET_CHECK(st.transfer(protocol::batch_settlement_contract(), receiver, u));
-        TESTNET_CHECK(st.set_unsettled(receiver, uint256{}));
+        PURSER_CHECK(st.transfer(protocol::batch_settlement_contract(), receiver, u));
+        PURSER_CHECK(st.set_unsettled(receiver, uint256{}));
         logs.push_back({{"event", "Settled"}, {"receiver", receiver.to_checksum()},
                         {"amount", u.to_decimal()}});
         return {};
@@ -458,7 +459,7 @@ result<uint256> release_to_payer(state& st, channel_state& ch, const uint256& re
     PURSER_TRY(available, ch.balance.sub(ch.total_claimed));
     const uint256 amount = requested < available ? requested : available;
     if (!amount.is_zero()) {
-        TESTNET_CHECK(st.transfer(protocol::batch_settlement_contract(), ch.config.payer, amount));
+        PURSER_CHECK(st.transfer(protocol::batch_settlement_contract(), ch.config.payer, amount));
         PURSER_TRY(nb, ch.balance.sub(amount));
         ch.balance = nb;
     }
@@ -495,7 +496,7 @@ result<bytes32> chain::refund_with_signature(const channel_config& config, const
                 ch.withdraw_amount = wa;
             }
         }
-        TESTNET_CHECK(st.set_channel(id, ch));
+        PURSER_CHECK(st.set_channel(id, ch));
         if (!moved.is_zero()) {
             logs.push_back({{"event", "Refunded"}, {"channelId", protocol::to_hex(id)},
                             {"amount", moved.to_decimal()}, {"balance", ch.balance.to_decimal()}});
@@ -520,7 +521,7 @@ result<bytes32> chain::initiate_withdraw(const address& caller, const channel_co
         if (amount > available) return fail(errc::withdraw_exceeds_available, "amount above balance - totalClaimed");
         ch.withdraw_requested_at = impl_->clock();
         ch.withdraw_amount = amount;
-        TESTNET_CHECK(st.set_channel(id, ch));
+        PURSER_CHECK(st.set_channel(id, ch));
         logs.push_back({{"event", "WithdrawInitiated"}, {"channelId", protocol::to_hex(id)},
                         {"amount", amount.to_decimal()},
                         {"finalizeAfter", ch.withdraw_requested_at + config.withdraw_delay}});
@@ -544,7 +545,7 @@ result<bytes32> chain::finalize_withdraw(const address& caller, const channel_co
         PURSER_TRY(moved, release_to_payer(st, ch, ch.withdraw_amount));
         ch.withdraw_requested_at = 0;
         ch.withdraw_amount = uint256{};
-        TESTNET_CHECK(st.set_channel(id, ch));
+        PURSER_CHECK(st.set_channel(id, ch));
         logs.push_back({{"event", "Withdrawn"}, {"channelId", protocol::to_hex(id)},
                         {"amount", moved.to_decimal()}});
         return {};
@@ -556,8 +557,8 @@ result<std::uint64_t> chain::increase_time(std::uint64_t seconds) {
     detail::lmdb_txn txn(impl_->env, true);
     if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
     const std::uint64_t offset = impl_->time_offset.load() + seconds;
-    TESTNET_CHECK(txn.put("meta:time_offset", std::to_string(offset)));
-    TESTNET_CHECK(txn.commit());
+    PURSER_CHECK(txn.put("meta:time_offset", std::to_string(offset)));
+    PURSER_CHECK(txn.commit());
     impl_->time_offset = offset;
     return impl_->clock();
 }
@@ -582,8 +583,8 @@ result<receipt> chain::run_transaction(const bytes32& tx_hash, const address& se
             return fail(errc::invalid_request, "nonce " + std::to_string(nonce) + " is not the sender's next (" +
                                                    std::to_string(next) + ")");
         }
-        TESTNET_CHECK(txn.put(raw_key('n', sender), std::to_string(next + 1)));
-        TESTNET_CHECK(txn.commit());
+        PURSER_CHECK(txn.put(raw_key('n', sender), std::to_string(next + 1)));
+        PURSER_CHECK(txn.commit());
     }
     // The nonce is used whether the call succeeds or reverts, as on Ethereum.
     receipt rc;
@@ -602,8 +603,8 @@ result<receipt> chain::run_transaction(const bytes32& tx_hash, const address& se
     std::lock_guard lock(impl_->write_mutex);
     detail::lmdb_txn txn(impl_->env, true);
     if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
-    TESTNET_CHECK(txn.put(raw_key('t', tx_hash), receipt_to_json(rc).dump()));
-    TESTNET_CHECK(txn.commit());
+    PURSER_CHECK(txn.put(raw_key('t', tx_hash), receipt_to_json(rc).dump()));
+    PURSER_CHECK(txn.commit());
     return rc;
 }
 

@@ -1,12 +1,13 @@
 // Starts and wires the testnet's servers and writes the files clients read.
 #include "purser/testnet/world.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 
-#include "check.hpp"
+#include <fstream>
+#include <sstream>
+
 #include "purser/protocol/networks.hpp"
+#include "purser/protocol/result.hpp"
 #include "purser/testnet/accounts.hpp"
 #include "purser/testnet/rpc.hpp"
 #include "purser/testnet/tls.hpp"
@@ -61,7 +62,7 @@ result<merchant_config> load_merchant(const fs::path& file, const json& defaults
         if (j.is_discarded()) return fail(errc::invalid_request, file.string() + " is not JSON");
     } else {
         j = defaults;
-        TESTNET_CHECK(write_text(file, j.dump(2) + "\n"));
+        PURSER_CHECK(write_text(file, j.dump(2) + "\n"));
     }
     if (!j.contains("payTo")) j["payTo"] = std::string(payee_account.address);
     if (!j.contains("receiverAuthorizer")) j["receiverAuthorizer"] = w.facilitator->signer_address().to_checksum();
@@ -96,9 +97,9 @@ result<testnet_pki> load_or_make_pki(const fs::path& dir) {
         return testnet_pki{*ca_pem, tls_identity{*cert_pem, *key_pem}};
     }
     PURSER_TRY(pki, make_testnet_pki());
-    TESTNET_CHECK(write_text(leaf_key, pki.leaf.key_pem, true));
-    TESTNET_CHECK(write_text(leaf_cert, pki.leaf.cert_pem));
-    TESTNET_CHECK(write_text(ca, pki.ca_cert_pem));
+    PURSER_CHECK(write_text(leaf_key, pki.leaf.key_pem, true));
+    PURSER_CHECK(write_text(leaf_cert, pki.leaf.cert_pem));
+    PURSER_CHECK(write_text(ca, pki.ca_cert_pem));
     return pki;
 }
 
@@ -162,11 +163,11 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
 
     // The payer's keystore and password: a published Hardhat key, so a fixed password is fine.
     const std::string password = "purser-testnet-password";
-    TESTNET_CHECK(write_text(options.dir / "password.txt", password + "\n", true));
+    PURSER_CHECK(write_text(options.dir / "password.txt", password + "\n", true));
     PURSER_TRY(key, wallet::private_key::from_hex(payer_account.private_key));
     wallet::scrypt_params light;
     light.n = options.keystore_scrypt_n;
-    TESTNET_CHECK(wallet::write_keystore(options.dir / "keystore.json", key, password, light, true));
+    PURSER_CHECK(wallet::write_keystore(options.dir / "keystore.json", key, password, light, true));
 
     auto w = std::unique_ptr<world>(new world(std::move(p)));
     std::string env = "# Purser testnet: local chain " + std::to_string(protocol::testnet_chain_id) +
@@ -191,7 +192,7 @@ result<std::unique_ptr<world>> world::start(const world_options& options) {
     add("PURSER_TESTNET_PAYER", std::string(payer_account.address));
     add("PURSER_TESTNET_PAYEE", std::string(payee_account.address));
     add("PURSER_TESTNET_FACILITATOR_SIGNER", w->facilitator().signer_address().to_checksum());
-    TESTNET_CHECK(write_text(w->env_file(), env));
+    PURSER_CHECK(write_text(w->env_file(), env));
     return w;
 }
 

@@ -94,7 +94,7 @@ TEST_CASE("one operation's error undoes only its own changes, and the batch comm
     bool c_saw_a = false;
     bool c_saw_b = true;
     const auto fails = [&](detail::write_txn& t) -> result<void> {
-        PURSER_STORE_CHECK(t.put(f.dbi, "b", "v"));
+        PURSER_CHECK(t.put(f.dbi, "b", "v"));
         return purser::fail(errc::invalid_transition, "b refuses after writing");
     };
     // Runs after a and b in the same transaction: sees a's change, not the undone b's.

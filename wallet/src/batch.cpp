@@ -2,9 +2,9 @@
 
 #include "offer_fields.hpp"
 #include "purser/protocol/errc.hpp"
+#include "purser/protocol/result.hpp"
 #include "purser/wallet/errc.hpp"
 #include "purser/wallet/exact.hpp"
-#include "try_void.hpp"
 
 namespace purser::wallet {
 namespace {
@@ -105,7 +105,7 @@ batch_channel with_salt(batch_channel channel, const protocol::bytes32& salt) {
 result<signed_voucher> sign_voucher(signer& s, std::uint64_t chain_id,
                                     const protocol::bytes32& channel_id,
                                     const protocol::uint256& max_claimable) {
-    PURSER_WALLET_TRY_VOID(check_uint128(max_claimable, "maxClaimableAmount"));
+    PURSER_CHECK(check_uint128(max_claimable, "maxClaimableAmount"));
     PURSER_TRY(sig, sign_typed_data(s, protocol::voucher_typed_data(chain_id, channel_id,
                                                                     max_claimable)));
     return signed_voucher{channel_id, max_claimable, sig};
@@ -113,7 +113,7 @@ result<signed_voucher> sign_voucher(signer& s, std::uint64_t chain_id,
 
 result<signature> sign_refund(signer& s, std::uint64_t chain_id, const protocol::bytes32& channel_id,
                               const protocol::uint256& nonce, const protocol::uint256& amount) {
-    PURSER_WALLET_TRY_VOID(check_uint128(amount, "refund amount"));
+    PURSER_CHECK(check_uint128(amount, "refund amount"));
     return sign_typed_data(s, protocol::refund_typed_data(chain_id, channel_id, nonce, amount));
 }
 
@@ -121,7 +121,7 @@ result<signed_deposit> sign_deposit(signer& s, const batch_channel& channel,
                                     const protocol::uint256& amount,
                                     const deposit_options& options) {
     if (amount.is_zero()) return fail(errc::unsupported_offer, "deposit amount is zero");
-    PURSER_WALLET_TRY_VOID(check_uint128(amount, "deposit amount"));
+    PURSER_CHECK(check_uint128(amount, "deposit amount"));
     if (options.valid_before == 0) return fail(errc::unsupported_offer, "deposit validBefore is zero");
     if (channel.token_domain.name.empty() || channel.token_domain.version.empty()) {
         return fail(errc::unsupported_offer,
@@ -134,7 +134,7 @@ result<signed_deposit> sign_deposit(signer& s, const batch_channel& channel,
     if (options.salt) {
         out.salt = *options.salt;
     } else {
-        PURSER_WALLET_TRY_VOID(random_bytes(out.salt.data(), out.salt.size()));
+        PURSER_CHECK(random_bytes(out.salt.data(), out.salt.size()));
     }
     // 32 bytes always fit a uint256.
     const auto salt_value = *protocol::uint256::from_be_bytes(out.salt);

@@ -5,8 +5,8 @@
 
 #include "offer_fields.hpp"
 #include "purser/protocol/errc.hpp"
+#include "purser/protocol/result.hpp"
 #include "purser/wallet/errc.hpp"
-#include "try_void.hpp"
 
 namespace purser::wallet {
 namespace detail {
@@ -136,7 +136,7 @@ result<exact_payment> sign_exact(signer& s, const protocol::payment_required& re
     if (options.nonce) {
         nonce = *options.nonce;
     } else {
-        PURSER_WALLET_TRY_VOID(random_bytes(nonce.data(), nonce.size()));
+        PURSER_CHECK(random_bytes(nonce.data(), nonce.size()));
     }
 
     protocol::transfer_authorization auth;

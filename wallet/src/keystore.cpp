@@ -17,8 +17,8 @@
 
 #include "purser/protocol/bytes.hpp"
 #include "purser/protocol/keccak.hpp"
+#include "purser/protocol/result.hpp"
 #include "purser/wallet/errc.hpp"
-#include "try_void.hpp"
 
 namespace purser::wallet {
 namespace {
@@ -108,7 +108,7 @@ result<kdf_spec> parse_kdf(const json& crypto) {
         PURSER_TRY(n, get_uint(*params, "n"));
         PURSER_TRY(r, get_uint(*params, "r"));
         PURSER_TRY(p, get_uint(*params, "p"));
-        PURSER_WALLET_TRY_VOID(check_scrypt(n, r, p));
+        PURSER_CHECK(check_scrypt(n, r, p));
         spec.n = n;
         spec.r = r;
         spec.p = p;
@@ -249,14 +249,13 @@ result<private_key> decrypt_keystore(std::string_view json_text, std::string_vie
     PURSER_TRY(spec, parse_kdf(*crypto));
 
     wiped_buffer dk(spec.dklen);
-    PURSER_WALLET_TRY_VOID(derive(spec, password, dk));
+    PURSER_CHECK(derive(spec, password, dk));
     const auto expected = keystore_mac(dk, ciphertext);
     if (CRYPTO_memcmp(expected.data(), mac.data(), expected.size()) != 0) {
         return fail(errc::wrong_password, "the keystore MAC does not match (wrong password?)");
     }
     wiped_buffer plain(32);
-    PURSER_WALLET_TRY_VOID(
-        aes128_ctr(dk.data(), iv.data(), ciphertext.data(), 32, plain.data()));
+    PURSER_CHECK(aes128_ctr(dk.data(), iv.data(), ciphertext.data(), 32, plain.data()));
     auto key = private_key::from_bytes(protocol::byte_view(plain.data(), plain.size()));
     if (!key) return fail(errc::bad_keystore, "the decrypted key is not a valid secp256k1 key");
 
@@ -280,13 +279,13 @@ result<private_key> decrypt_keystore(std::string_view json_text, std::string_vie
 
 result<std::string> encrypt_keystore(const private_key& key, std::string_view password,
                                      const scrypt_params& params) {
-    PURSER_WALLET_TRY_VOID(check_scrypt(params.n, params.r, params.p));
+    PURSER_CHECK(check_scrypt(params.n, params.r, params.p));
     std::array<std::uint8_t, 32> salt{};
     std::array<std::uint8_t, 16> iv{};
     std::array<std::uint8_t, 16> id{};
-    PURSER_WALLET_TRY_VOID(random_bytes(salt.data(), salt.size()));
-    PURSER_WALLET_TRY_VOID(random_bytes(iv.data(), iv.size()));
-    PURSER_WALLET_TRY_VOID(random_bytes(id.data(), id.size()));
+    PURSER_CHECK(random_bytes(salt.data(), salt.size()));
+    PURSER_CHECK(random_bytes(iv.data(), iv.size()));
+    PURSER_CHECK(random_bytes(id.data(), id.size()));
 
     kdf_spec spec;
     spec.type = kdf_spec::kind::scrypt;
@@ -295,10 +294,9 @@ result<std::string> encrypt_keystore(const private_key& key, std::string_view pa
     spec.p = params.p;
     spec.salt.assign(salt.begin(), salt.end());
     wiped_buffer dk(32);
-    PURSER_WALLET_TRY_VOID(derive(spec, password, dk));
+    PURSER_CHECK(derive(spec, password, dk));
     std::array<std::uint8_t, 32> ciphertext{};
-    PURSER_WALLET_TRY_VOID(
-        aes128_ctr(dk.data(), iv.data(), key.reveal().data(), 32, ciphertext.data()));
+    PURSER_CHECK(aes128_ctr(dk.data(), iv.data(), key.reveal().data(), 32, ciphertext.data()));
     const auto mac = keystore_mac(dk, ciphertext);
 
     nlohmann::ordered_json doc;

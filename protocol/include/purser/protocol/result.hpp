@@ -33,4 +33,12 @@ using result = tl::expected<T, error>;
     if (!var##_result_) return tl::unexpected<::purser::error>(std::move(var##_result_).error()); \
     auto var = std::move(*var##_result_)
 
+/// Propagates the error of `expr` (a result<void>, or a result whose value is not wanted) out of
+/// the calling function.
+#define PURSER_CHECK(expr)                                                            \
+    do {                                                                              \
+        if (auto purser_check_ = (expr); !purser_check_)                              \
+            return tl::unexpected<::purser::error>(std::move(purser_check_).error()); \
+    } while (false)
+
 }  // namespace purser
