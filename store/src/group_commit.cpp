@@ -1,4 +1,4 @@
-#include "group_commit.hpp"
+#include "purser/store/group_commit.hpp"
 
 #include <algorithm>
 #include <new>

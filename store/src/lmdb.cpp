@@ -1,4 +1,4 @@
-#include "lmdb.hpp"
+#include "purser/store/lmdb.hpp"
 
 #include "purser/store/errc.hpp"
 
@@ -10,6 +10,26 @@ error lmdb_error(int rc, std::string_view call) {
     detail += mdb_strerror(rc);
     return error{make_error_code(rc == MDB_MAP_FULL ? errc::map_full : errc::lmdb_failed),
                  std::move(detail)};
+}
+
+result<env> open_env(const std::filesystem::path& dir, const env_options& options) {
+    MDB_env* raw = nullptr;
+    int rc = mdb_env_create(&raw);
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_env_create"));
+    env e(raw);
+    if (options.max_dbs != 0 && (rc = mdb_env_set_maxdbs(raw, options.max_dbs)) != MDB_SUCCESS) {
+        return tl::unexpected(lmdb_error(rc, "mdb_env_set_maxdbs"));
+    }
+    if ((rc = mdb_env_set_mapsize(raw, options.map_size_bytes)) != MDB_SUCCESS) {
+        return tl::unexpected(lmdb_error(rc, "mdb_env_set_mapsize"));
+    }
+    if ((rc = mdb_env_set_maxreaders(raw, options.max_readers)) != MDB_SUCCESS) {
+        return tl::unexpected(lmdb_error(rc, "mdb_env_set_maxreaders"));
+    }
+    if ((rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0600)) != MDB_SUCCESS) {
+        return tl::unexpected(lmdb_error(rc, "mdb_env_open " + dir.string()));
+    }
+    return e;
 }
 
 result<std::optional<std::string_view>> txn_base::get(MDB_dbi dbi, std::string_view key) const {
@@ -94,6 +114,15 @@ result<bool> write_txn::del(MDB_dbi dbi, std::string_view key) {
     if (rc == MDB_NOTFOUND) return false;
     if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_del"));
     return true;
+}
+
+result<MDB_dbi> open_db(write_txn& t, const char* name) {
+    MDB_dbi dbi = 0;
+    const int rc = mdb_dbi_open(t.handle(), name, name != nullptr ? MDB_CREATE : 0, &dbi);
+    if (rc != MDB_SUCCESS) {
+        return tl::unexpected(lmdb_error(rc, std::string("mdb_dbi_open ") + (name ? name : "(unnamed)")));
+    }
+    return dbi;
 }
 
 result<void> sync_env(MDB_env* e) {

@@ -80,15 +80,6 @@ result<void> check_policy(const policy& p) {
     return {};
 }
 
-result<MDB_dbi> open_db(detail::write_txn& t, const char* name) {
-    MDB_dbi dbi = 0;
-    const int rc = mdb_dbi_open(t.handle(), name, MDB_CREATE, &dbi);
-    if (rc != MDB_SUCCESS) {
-        return tl::unexpected(detail::lmdb_error(rc, std::string("mdb_dbi_open ") + name));
-    }
-    return dbi;
-}
-
 }  // namespace
 
 // ---- the shared helpers ----------------------------------------------------------------------
@@ -240,28 +231,10 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
 
-    MDB_env* raw = nullptr;
-    int rc = mdb_env_create(&raw);
-    if (rc != MDB_SUCCESS) return tl::unexpected(detail::lmdb_error(rc, "mdb_env_create"));
-    detail::env e(raw);
-    if ((rc = mdb_env_set_maxdbs(raw, 32)) != MDB_SUCCESS) {
-        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_maxdbs"));
-    }
-    if ((rc = mdb_env_set_mapsize(raw, options.map_size_bytes)) != MDB_SUCCESS) {
-        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_mapsize"));
-    }
-    // Every proxy thread may hold a read snapshot at once; LMDB's default of 126 is tight.
-    if ((rc = mdb_env_set_maxreaders(raw, 1024)) != MDB_SUCCESS) {
-        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_set_maxreaders"));
-    }
-    // MDB_NOTLS: read transactions are not tied to a thread (the proxy's worker pool hands work
-    // between threads). MDB_NOMETASYNC: a commit flushes its data pages and leaves its meta
-    // page's flush to the caller (lmdb.hpp commit_sync), which never gives up integrity: every
+    // Every proxy thread may hold a read snapshot at once; LMDB's default of 126 is tight. Every
     // write is made durable before it returns (write_txn::commit) except an outcome's, which a
     // group commit lets the next flush carry (group_commit.hpp).
-    if ((rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0600)) != MDB_SUCCESS) {
-        return tl::unexpected(detail::lmdb_error(rc, "mdb_env_open " + dir.string()));
-    }
+    PURSER_TRY(e, detail::open_env(dir, {options.map_size_bytes, 32, 1024}));
     PURSER_TRY(lock, detail::session_lock::acquire(dir));
     auto p = std::make_unique<impl>(std::move(e), std::move(options), dir, std::move(lock));
     // Clear readers left in the table by crashed processes, so their snapshots do not pin pages
@@ -270,7 +243,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
     (void)cleared;
     {
         PURSER_TRY(t, p->begin_write());
-        PURSER_TRY(meta, open_db(t, "meta"));
+        PURSER_TRY(meta, detail::open_db(t, "meta"));
         PURSER_TRY(version, t.get(meta, "schema_version"));
         std::uint32_t stored_version = 0;  // none yet: a new store
         if (version) {
@@ -295,24 +268,24 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
                       detail::writer().u8(detail::format_v1).u32(detail::schema_version).take()));
         }
         p->meta = meta;
-        PURSER_TRY(agents, open_db(t, "agents"));
-        PURSER_TRY(counters, open_db(t, "counters"));
-        PURSER_TRY(ledger, open_db(t, "ledger"));
-        PURSER_TRY(by_time, open_db(t, "idx_time"));
-        PURSER_TRY(by_agent, open_db(t, "idx_agent"));
-        PURSER_TRY(by_host, open_db(t, "idx_host"));
-        PURSER_TRY(by_status, open_db(t, "idx_status"));
-        PURSER_TRY(by_expiry, open_db(t, "idx_expiry"));
-        PURSER_TRY(rate, open_db(t, "idx_rate"));
-        PURSER_TRY(by_decline, open_db(t, "idx_decline"));
-        PURSER_TRY(pruned, open_db(t, "pruned"));
-        PURSER_TRY(channels, open_db(t, "channels"));
-        PURSER_TRY(outbox, open_db(t, "outbox"));
+        PURSER_TRY(agents, detail::open_db(t, "agents"));
+        PURSER_TRY(counters, detail::open_db(t, "counters"));
+        PURSER_TRY(ledger, detail::open_db(t, "ledger"));
+        PURSER_TRY(by_time, detail::open_db(t, "idx_time"));
+        PURSER_TRY(by_agent, detail::open_db(t, "idx_agent"));
+        PURSER_TRY(by_host, detail::open_db(t, "idx_host"));
+        PURSER_TRY(by_status, detail::open_db(t, "idx_status"));
+        PURSER_TRY(by_expiry, detail::open_db(t, "idx_expiry"));
+        PURSER_TRY(rate, detail::open_db(t, "idx_rate"));
+        PURSER_TRY(by_decline, detail::open_db(t, "idx_decline"));
+        PURSER_TRY(pruned, detail::open_db(t, "pruned"));
+        PURSER_TRY(channels, detail::open_db(t, "channels"));
+        PURSER_TRY(outbox, detail::open_db(t, "outbox"));
         p->outbox = outbox;
         PURSER_CHECK(p->set_outbox_mode(t, p->options.outbox));
         // Fleet leases (schema 4): a store without them simply has none yet.
-        PURSER_TRY(budget_accounts, open_db(t, "budget_accounts"));
-        PURSER_TRY(lease_draws, open_db(t, "lease_draws"));
+        PURSER_TRY(budget_accounts, detail::open_db(t, "budget_accounts"));
+        PURSER_TRY(lease_draws, detail::open_db(t, "lease_draws"));
         p->budget_accounts = budget_accounts;
         p->lease_draws = lease_draws;
         p->pruned = pruned;

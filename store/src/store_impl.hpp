@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "group_commit.hpp"
-#include "lmdb.hpp"
+#include "purser/store/group_commit.hpp"
+#include "purser/store/lmdb.hpp"
 #include "purser/store/store.hpp"
 #include "records.hpp"
 #include "session.hpp"

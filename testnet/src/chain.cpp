@@ -4,19 +4,23 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
+#include <functional>
+#include <optional>
+#include <string>
 
-#include "lmdb_store.hpp"
 #include "purser/protocol/eip712.hpp"
 #include "purser/protocol/keccak.hpp"
 #include "purser/protocol/networks.hpp"
 #include "purser/protocol/result.hpp"
+#include "purser/store/group_commit.hpp"
+#include "purser/store/lmdb.hpp"
 #include "purser/testnet/accounts.hpp"
 
 namespace purser::testnet {
 namespace {
 
 using nlohmann::json;
+namespace lmdb = purser::store::detail;
 using protocol::channel_config;
 using protocol::transfer_authorization;
 
@@ -41,10 +45,33 @@ result<uint256> decode_amount(const std::optional<std::string>& s) {
         reinterpret_cast<const std::uint8_t*>(s->data()), s->size()));
 }
 
+// The chain's one database (LMDB's unnamed one) inside a transaction: reads copy their value
+// out; writes need a write transaction.
+class chain_txn {
+public:
+    chain_txn(const lmdb::read_txn& t, MDB_dbi dbi) : txn_(t), dbi_(dbi) {}
+    chain_txn(lmdb::write_txn& t, MDB_dbi dbi) : txn_(t), write_(&t), dbi_(dbi) {}
+
+    result<std::optional<std::string>> get(std::string_view key) const {
+        PURSER_TRY(v, txn_.get(dbi_, key));
+        if (!v) return std::optional<std::string>{};
+        return std::optional<std::string>(std::string(*v));
+    }
+    result<void> put(std::string_view key, std::string_view value) {
+        if (write_ == nullptr) return fail(errc::storage, "a read transaction cannot write");
+        return write_->put(dbi_, key, value);
+    }
+
+private:
+    const lmdb::txn_base& txn_;
+    lmdb::write_txn* write_ = nullptr;
+    MDB_dbi dbi_;
+};
+
 // Typed reads and writes inside one transaction.
 class state {
 public:
-    explicit state(detail::lmdb_txn& txn) : txn_(txn) {}
+    explicit state(chain_txn& txn) : txn_(txn) {}
 
     result<uint256> balance(const address& a) const {
         PURSER_TRY(v, txn_.get(raw_key('b', a)));
@@ -118,7 +145,7 @@ public:
     }
 
 private:
-    detail::lmdb_txn& txn_;
+    chain_txn& txn_;
 };
 
 json receipt_to_json(const receipt& r) {
@@ -155,41 +182,72 @@ std::uint64_t system_seconds() {
 }
 
 struct chain::impl {
-    detail::lmdb_env env;
+    explicit impl(lmdb::env e) : env(std::move(e)) {}
+
+    lmdb::env env;
+    // Transactions hold it shared; nothing here resizes the map, which would take it exclusively.
+    mutable lmdb::gate_mutex gate;
+    MDB_dbi dbi = 0;
+    // Concurrent transactions share one LMDB commit and so one device flush, as a block carries
+    // many transactions; each runs in a nested transaction of its own, so a rejected one moves
+    // nothing and leaves the others of its batch alone.
+    lmdb::group_committer committer{[this] { return lmdb::write_txn::begin(env.get(), gate); }};
     clock_fn base_clock;
     // Seconds added by testnet_increaseTime, kept in the chain so a restart keeps the time it had.
     std::atomic<std::uint64_t> time_offset{0};
     std::uint64_t clock() const { return base_clock() + time_offset.load(); }
-    std::mutex write_mutex;  // One writer at a time: a transaction reads then writes.
     address token;
     protocol::eip712_domain domain;
     std::uint64_t genesis = 0;
+
+    [[nodiscard]] result<lmdb::read_txn> begin_read() const { return lmdb::read_txn::begin(env.get(), gate); }
+
+    /// Runs `op` in the next batch of writes and returns once that batch is committed: its data
+    /// flushed, its meta page's flush left to the next commit, so a crash of the testnet loses
+    /// nothing and a crash of the machine may undo the last transactions (never corrupt the
+    /// file), as a chain may drop its last blocks. `op` may run twice (lmdb::group_committer).
+    result<void> write(const std::function<result<void>(chain_txn&)>& op) {
+        return committer.run(
+            [&](lmdb::write_txn& t) {
+                chain_txn txn(t, dbi);
+                return op(txn);
+            },
+            lmdb::group_committer::wait_for::committed);
+    }
 
     // Runs `body` in a write transaction; on success records a receipt and commits (or, when
     // simulating, discards everything and returns a zero hash).
     template <class F>
     result<bytes32> run(const std::string& kind, const json& args, exec mode, F&& body) {
-        std::lock_guard lock(write_mutex);
-        detail::lmdb_txn txn(env, true);
-        if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
-        state st(txn);
-        json logs = json::array();
-        auto r = body(st, logs);
-        if (!r) return tl::unexpected(r.error());
-        if (mode == exec::simulate) return bytes32{};
-        PURSER_TRY(seq_text, txn.get("meta:txcount"));
-        std::uint64_t seq = seq_text ? std::stoull(*seq_text) : 0;
-        // The hash commits to the call and its position in history, so equal calls differ.
-        json canonical{{"kind", kind}, {"args", args}, {"seq", seq}, {"chainId", domain.chain_id}};
-        receipt rc;
-        rc.hash = protocol::keccak256(canonical.dump());
-        rc.block_number = block_at(clock());
-        rc.kind = kind;
-        rc.logs = std::move(logs);
-        PURSER_CHECK(txn.put("meta:txcount", std::to_string(seq + 1)));
-        PURSER_CHECK(txn.put(raw_key('t', rc.hash), receipt_to_json(rc).dump()));
-        PURSER_CHECK(txn.commit());
-        return rc.hash;
+        if (mode == exec::simulate) {
+            // Never committed; LMDB's writer lock orders it with the batches.
+            PURSER_TRY(t, lmdb::write_txn::begin(env.get(), gate));
+            chain_txn txn(t, dbi);
+            state st(txn);
+            json logs = json::array();
+            PURSER_CHECK(body(st, logs));
+            return bytes32{};
+        }
+        bytes32 hash{};
+        PURSER_CHECK(write([&](chain_txn& txn) -> result<void> {
+            state st(txn);
+            json logs = json::array();
+            PURSER_CHECK(body(st, logs));
+            PURSER_TRY(seq_text, txn.get("meta:txcount"));
+            std::uint64_t seq = seq_text ? std::stoull(*seq_text) : 0;
+            // The hash commits to the call and its position in history, so equal calls differ.
+            json canonical{{"kind", kind}, {"args", args}, {"seq", seq}, {"chainId", domain.chain_id}};
+            receipt rc;
+            rc.hash = protocol::keccak256(canonical.dump());
+            rc.block_number = block_at(clock());
+            rc.kind = kind;
+            rc.logs = std::move(logs);
+            PURSER_CHECK(txn.put("meta:txcount", std::to_string(seq + 1)));
+            PURSER_CHECK(txn.put(raw_key('t', rc.hash), receipt_to_json(rc).dump()));
+            hash = rc.hash;
+            return {};
+        }));
+        return hash;
     }
 
     [[nodiscard]] std::uint64_t block_at(std::uint64_t t) const {
@@ -240,15 +298,22 @@ chain::chain(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 chain::~chain() = default;
 
 result<std::unique_ptr<chain>> chain::open(const std::filesystem::path& dir, clock_fn clock) {
-    PURSER_TRY(env, detail::lmdb_env::open(dir));
-    auto p = std::make_unique<impl>();
-    p->env = std::move(env);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail(errc::storage, "create " + dir.string() + ": " + ec.message());
+    // 1 GiB of address space is plenty for a test chain and costs nothing until used. Every
+    // connection thread of the testnet may hold a read snapshot at once.
+    PURSER_TRY(env, lmdb::open_env(dir, {std::size_t{1} << 30, 0, 1024}));
+    auto p = std::make_unique<impl>(std::move(env));
     p->base_clock = std::move(clock);
     PURSER_TRY(tok, address::parse(protocol::testnet_usdc));
     p->token = tok;
     p->domain = {"USDC", "2", protocol::testnet_chain_id, tok};
     {
-        detail::lmdb_txn txn(p->env, true);
+        PURSER_TRY(t, lmdb::write_txn::begin(p->env.get(), p->gate));
+        PURSER_TRY(dbi, lmdb::open_db(t, nullptr));
+        p->dbi = dbi;
+        chain_txn txn(t, dbi);
         PURSER_TRY(offset, txn.get("meta:time_offset"));
         if (offset) p->time_offset = std::stoull(*offset);
         PURSER_TRY(g, txn.get("meta:genesis"));
@@ -257,8 +322,8 @@ result<std::unique_ptr<chain>> chain::open(const std::filesystem::path& dir, clo
         } else {
             p->genesis = p->clock();
             PURSER_CHECK(txn.put("meta:genesis", std::to_string(p->genesis)));
-            PURSER_CHECK(txn.commit());
         }
+        PURSER_CHECK(t.commit());
     }
     return std::unique_ptr<chain>(new chain(std::move(p)));
 }
@@ -270,32 +335,38 @@ std::uint64_t chain::now() const { return impl_->clock(); }
 std::uint64_t chain::block_number() const { return impl_->block_at(impl_->clock()); }
 
 result<uint256> chain::balance_of(const address& who) const {
-    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(snapshot, impl_->begin_read());
+    chain_txn txn(snapshot, impl_->dbi);
     return state(txn).balance(who);
 }
 
 result<uint256> chain::total_supply() const {
-    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(snapshot, impl_->begin_read());
+    chain_txn txn(snapshot, impl_->dbi);
     return state(txn).supply();
 }
 
 result<bool> chain::authorization_state(const address& authorizer, const bytes32& nonce) const {
-    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(snapshot, impl_->begin_read());
+    chain_txn txn(snapshot, impl_->dbi);
     return state(txn).auth_used(authorizer, nonce);
 }
 
 result<channel_state> chain::channel(const bytes32& channel_id) const {
-    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(snapshot, impl_->begin_read());
+    chain_txn txn(snapshot, impl_->dbi);
     return state(txn).channel(channel_id);
 }
 
 result<uint256> chain::unsettled(const address& receiver) const {
-    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(snapshot, impl_->begin_read());
+    chain_txn txn(snapshot, impl_->dbi);
     return state(txn).unsettled(receiver);
 }
 
 result<std::optional<receipt>> chain::get_receipt(const bytes32& hash) const {
-    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(snapshot, impl_->begin_read());
+    chain_txn txn(snapshot, impl_->dbi);
     PURSER_TRY(v, txn.get(raw_key('t', hash)));
     if (!v) return std::optional<receipt>{};
     PURSER_TRY(r, receipt_from_json(*v));
@@ -553,28 +624,30 @@ result<bytes32> chain::finalize_withdraw(const address& caller, const channel_co
 }
 
 result<std::uint64_t> chain::increase_time(std::uint64_t seconds) {
-    std::lock_guard lock(impl_->write_mutex);
-    detail::lmdb_txn txn(impl_->env, true);
-    if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
-    const std::uint64_t offset = impl_->time_offset.load() + seconds;
-    PURSER_CHECK(txn.put("meta:time_offset", std::to_string(offset)));
-    PURSER_CHECK(txn.commit());
-    impl_->time_offset = offset;
+    std::uint64_t offset = 0;
+    PURSER_CHECK(impl_->write([&](chain_txn& txn) -> result<void> {
+        // From the transaction, not time_offset: calls in one batch add up.
+        PURSER_TRY(stored, txn.get("meta:time_offset"));
+        offset = (stored ? std::stoull(*stored) : 0) + seconds;
+        return txn.put("meta:time_offset", std::to_string(offset));
+    }));
+    // Concurrent calls may get here in either order; time only moves forward.
+    std::uint64_t seen = impl_->time_offset.load();
+    while (seen < offset && !impl_->time_offset.compare_exchange_weak(seen, offset)) {
+    }
     return impl_->clock();
 }
 
 result<std::uint64_t> chain::transaction_count(const address& sender) const {
-    detail::lmdb_txn txn(impl_->env, false);
+    PURSER_TRY(snapshot, impl_->begin_read());
+    chain_txn txn(snapshot, impl_->dbi);
     PURSER_TRY(v, txn.get(raw_key('n', sender)));
     return v ? std::stoull(*v) : std::uint64_t{0};
 }
 
 result<receipt> chain::run_transaction(const bytes32& tx_hash, const address& sender,
                                        std::uint64_t nonce, const std::function<result<bytes32>()>& call) {
-    {
-        std::lock_guard lock(impl_->write_mutex);
-        detail::lmdb_txn txn(impl_->env, true);
-        if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
+    PURSER_CHECK(impl_->write([&](chain_txn& txn) -> result<void> {
         PURSER_TRY(seen, txn.get(raw_key('t', tx_hash)));
         if (seen) return fail(errc::invalid_request, "transaction already known");
         PURSER_TRY(v, txn.get(raw_key('n', sender)));
@@ -583,9 +656,8 @@ result<receipt> chain::run_transaction(const bytes32& tx_hash, const address& se
             return fail(errc::invalid_request, "nonce " + std::to_string(nonce) + " is not the sender's next (" +
                                                    std::to_string(next) + ")");
         }
-        PURSER_CHECK(txn.put(raw_key('n', sender), std::to_string(next + 1)));
-        PURSER_CHECK(txn.commit());
-    }
+        return txn.put(raw_key('n', sender), std::to_string(next + 1));
+    }));
     // The nonce is used whether the call succeeds or reverts, as on Ethereum.
     receipt rc;
     auto inner = call();
@@ -600,11 +672,8 @@ result<receipt> chain::run_transaction(const bytes32& tx_hash, const address& se
         rc.logs = json::array({json{{"event", "Reverted"}, {"reason", inner.error().detail}}});
     }
     rc.hash = tx_hash;
-    std::lock_guard lock(impl_->write_mutex);
-    detail::lmdb_txn txn(impl_->env, true);
-    if (!txn.ok()) return fail(errc::storage, "cannot begin a write transaction");
-    PURSER_CHECK(txn.put(raw_key('t', tx_hash), receipt_to_json(rc).dump()));
-    PURSER_CHECK(txn.commit());
+    PURSER_CHECK(impl_->write(
+        [&](chain_txn& txn) { return txn.put(raw_key('t', tx_hash), receipt_to_json(rc).dump()); }));
     return rc;
 }
 

@@ -1,6 +1,6 @@
 // The group committer on a bare LMDB environment: batches are lined up by holding the leader at
 // its begin until the callers wanted are queued, so what shares a batch is certain, not timing.
-#include "group_commit.hpp"
+#include "purser/store/group_commit.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -34,11 +34,15 @@ using result = tl::expected<T, error>;
     auto var = std::move(*var##_result_)
 
 /// Propagates the error of `expr` (a result<void>, or a result whose value is not wanted) out of
-/// the calling function.
-#define PURSER_CHECK(expr)                                                            \
-    do {                                                                              \
-        if (auto purser_check_ = (expr); !purser_check_)                              \
-            return tl::unexpected<::purser::error>(std::move(purser_check_).error()); \
+/// the calling function. The variable is named after the line, so that a check inside a lambda
+/// passed to another check does not shadow the outer one.
+#define PURSER_CHECK(expr) PURSER_CHECK_NAMED_(expr, PURSER_CONCAT_(purser_check_, __LINE__))
+#define PURSER_CONCAT_(a, b) PURSER_CONCAT_PASTE_(a, b)
+#define PURSER_CONCAT_PASTE_(a, b) a##b
+#define PURSER_CHECK_NAMED_(expr, name)                                            \
+    do {                                                                           \
+        if (auto name = (expr); !name)                                             \
+            return tl::unexpected<::purser::error>(std::move(name).error());       \
     } while (false)
 
 }  // namespace purser

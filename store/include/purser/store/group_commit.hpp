@@ -10,7 +10,7 @@
 #include <functional>
 #include <mutex>
 
-#include "lmdb.hpp"
+#include "purser/store/lmdb.hpp"
 
 namespace purser::store::detail {
 

@@ -1,5 +1,6 @@
 // Thin RAII over the LMDB C API: an environment, read and write transactions of different types,
 // cursors. "Not found" is an ordinary value (nullopt); every other failure names the LMDB call.
+// The project's one LMDB layer: the ledger uses it, and so does the testnet's simulated chain.
 #pragma once
 
 #include <lmdb.h>
@@ -28,6 +29,21 @@ namespace purser::store::detail {
 [[nodiscard]] inline std::string_view from_val(const MDB_val& v) {
     return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
+
+class env;
+
+/// How to open an environment (open_env).
+struct env_options {
+    std::size_t map_size_bytes = std::size_t{1} << 30;
+    unsigned max_dbs = 0;         ///< named databases; 0: only the unnamed one
+    unsigned max_readers = 126;   ///< LMDB's default
+};
+
+/// Creates and opens the environment in `dir` (an existing directory; files mode 0600) with
+/// MDB_NOTLS, because read transactions move between threads, and MDB_NOMETASYNC: a commit
+/// flushes its data pages and leaves its meta page's flush to the caller (commit_sync), which
+/// never costs integrity. Errors: lmdb_failed.
+[[nodiscard]] result<env> open_env(const std::filesystem::path& dir, const env_options& options);
 
 class env {
 public:
@@ -137,6 +153,10 @@ private:
     std::atomic<bool>* full_ = nullptr;
     bool nested_ = false;
 };
+
+/// Opens database `name` in `t`'s environment, creating it if absent; nullptr: the unnamed one
+/// (needs no max_dbs). The handle stays valid for the environment's life once `t` commits.
+[[nodiscard]] result<MDB_dbi> open_db(write_txn& t, const char* name);
 
 /// A cursor inside a transaction; close it (let it go out of scope) before committing.
 class cursor {
