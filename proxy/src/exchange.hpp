@@ -79,6 +79,9 @@ struct response_part {
     bool prefix_sent = false;
     bool head_sent = false;
     bool keep_alive = false;
+    /// The agent's copy is chunked (the origin's was, or it ended with the connection): each
+    /// body piece goes out with chunk framing, and the body ends with the last chunk.
+    bool chunked_out = false;
     std::uint64_t bytes = 0;
 };
 

@@ -12,12 +12,6 @@ namespace {
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), lower);
-    return out;
-}
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -77,21 +71,21 @@ bool should_intercept(const std::vector<std::string>& intercept,
            std::none_of(no_intercept.begin(), no_intercept.end(), match);
 }
 
-std::vector<std::string> hop_by_hop_names(std::string_view connection_value) {
-    std::vector<std::string> names = {"connection", "keep-alive", "proxy-authorization",
-                                      "proxy-authenticate", "proxy-connection", "te", "trailer",
-                                      "upgrade"};
+bool is_hop_by_hop(std::string_view name, std::string_view connection_value) {
+    // Never let a peer make us drop the framing headers through Connection.
+    if (iequals(name, "transfer-encoding") || iequals(name, "content-length")) return false;
+    static constexpr std::string_view always[] = {"connection", "keep-alive", "proxy-authorization",
+                                                  "proxy-authenticate", "proxy-connection", "te",
+                                                  "trailer", "upgrade"};
+    for (const auto hop : always)
+        if (iequals(name, hop)) return true;
     while (!connection_value.empty()) {
         const auto comma = connection_value.find(',');
-        const auto token = trim(connection_value.substr(0, comma));
-        // Never let a peer make us drop the framing header through Connection.
-        if (!token.empty() && !iequals(token, "transfer-encoding") &&
-            !iequals(token, "content-length"))
-            names.push_back(to_lower(token));
+        if (iequals(trim(connection_value.substr(0, comma)), name)) return true;
         if (comma == std::string_view::npos) break;
         connection_value.remove_prefix(comma + 1);
     }
-    return names;
+    return false;
 }
 
 tunnel_sniff sniff_tunnel(std::string_view first_bytes) {

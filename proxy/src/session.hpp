@@ -174,7 +174,9 @@ private:
     std::optional<http::request_parser<http::buffer_body>> req_parser_;
     std::optional<http::request_serializer<http::buffer_body>> req_sr_;
     std::optional<http::response_parser<http::buffer_body>> res_parser_;
-    std::optional<http::response_serializer<http::buffer_body>> res_sr_;
+    /// What goes to the agent ahead of the next body piece: the response head (see
+    /// detail::append_response_head), a chunk size line. Kept between exchanges for its capacity.
+    std::string wire_;
     std::unique_ptr<upstream> up_;
     std::unique_ptr<tcp_stream> tunnel_up_;  // a non-intercepted CONNECT's origin
     std::shared_ptr<ssl::context> leaf_ctx_;        // the intercepted host's certificate

@@ -319,7 +319,7 @@ void session::release_idle_memory() {
     worker_.give_chunk(std::move(chunk_));
     if (buffer_.capacity() > idle_read_size) buffer_.shrink_to_fit();
     req_sr_.reset();
-    res_sr_.reset();
+    wire_.clear();
     res_parser_.reset();
 }
 

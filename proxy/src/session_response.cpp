@@ -1,10 +1,12 @@
 // The origin's answer: a 402 goes to the payment hook (off the I/O threads), a paid retry's
 // head is reported before the agent sees it, and everything else streams through as it arrives.
+#include <array>
 #include <limits>
 #include <utility>
 
 #include <boost/asio/post.hpp>
 
+#include "purser/proxy/detail/wire_head.hpp"
 #include "session.hpp"
 
 namespace purser::proxy {
@@ -213,7 +215,9 @@ void session::start_response() {
     if (close_delimited) res.chunked(true);
     res.keep_alive(ex_.request.keep_alive && !stopping_);
     ex_.response.keep_alive = res.keep_alive();
-    res_sr_.emplace(res);
+    ex_.response.chunked_out = res.chunked();
+    wire_.clear();
+    detail::append_response_head(wire_, res.base());
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     ex_.enter(exchange_phase::streaming_response);
     ex_.response.head_sent = true;
@@ -225,9 +229,10 @@ void session::start_response() {
                               (up_ && up_->buffer.size() != 0);
     if (!head_only && body_at_hand) return relay_next();
     client_.visit([&](auto& s) {
-        http::async_write_header(s, *res_sr_, [self = shared_from_this(), head_only](
-                                                  boost::system::error_code ec, std::size_t) {
+        net::async_write(s, net::buffer(wire_), [self = shared_from_this(), head_only](
+                                                    boost::system::error_code ec, std::size_t) {
             if (ec) return self->abort_both();
+            self->wire_.clear();
             if (head_only) return self->on_response_done();
             self->relay_next();
         });
@@ -268,16 +273,32 @@ void session::relay_next() {
     });
 }
 
+/// Writes the body piece the parser's body points at, after whatever wire_ holds (the head, for
+/// the first piece), framed as the agent's copy is: one write, one TLS record where it fits.
 void session::relay_write() {
+    const auto& body = res_parser_->get().body();
+    const bool last = !body.more;
+    const net::const_buffer data(body.data, body.data == nullptr ? 0 : body.size);
+    std::string_view after;
+    if (ex_.response.chunked_out) {
+        if (data.size() != 0) {
+            detail::append_chunk_size(wire_, data.size());
+            after = last ? detail::chunk_data_end_and_last : detail::chunk_data_end;
+        } else if (last) {
+            wire_ += detail::last_chunk;
+        }
+    }
+    const std::array<net::const_buffer, 3> pieces{net::buffer(wire_), data,
+                                                  net::buffer(after.data(), after.size())};
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));
     client_.visit([&](auto& s) {
-        http::async_write(s, *res_sr_,
-                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                              if (ec == http::error::need_buffer) ec = {};
-                              if (ec) return self->abort_both();
-                              if (self->res_sr_->is_done()) return self->on_response_done();
-                              self->relay_next();
-                          });
+        net::async_write(s, pieces, [self = shared_from_this(), last](boost::system::error_code ec,
+                                                                      std::size_t) {
+            if (ec) return self->abort_both();
+            self->wire_.clear();
+            if (last) return self->on_response_done();
+            self->relay_next();
+        });
     });
 }
 

@@ -2,6 +2,7 @@
 // roots plus upstream_ca), and the request sent on it, buffered or streamed.
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 
 #include <openssl/err.h>
@@ -9,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "purser/proxy/detail/wire_head.hpp"
 #include "session.hpp"
 
 namespace purser::proxy {
@@ -180,13 +182,30 @@ void session::send_request() {
     // failure is maybe_delivered, never a reason to release the payment.
     if (ex_.paying()) ex_.payment->may_have_left = true;
     if (ex_.request.replayable) {
+        // The whole request in one write: its head (see detail::append_request_head), then the
+        // buffered body, in one chunk when the request goes out chunked.
+        const auto& replay = ex_.request.replay;
+        const auto& body = replay.body();
+        wire_.clear();
+        detail::append_request_head(wire_, replay.base());
+        std::string_view after;
+        if (replay.chunked()) {
+            if (!body.empty()) {
+                detail::append_chunk_size(wire_, body.size());
+                after = detail::chunk_data_end_and_last;
+            } else {
+                wire_ += detail::last_chunk;
+            }
+        }
+        const std::array<net::const_buffer, 3> pieces{net::buffer(wire_), net::buffer(body),
+                                                      net::buffer(after.data(), after.size())};
         up_->stream.visit([&](auto& s) {
-            http::async_write(s, ex_.request.replay,
-                              [self = shared_from_this()](boost::system::error_code ec,
-                                                          std::size_t) {
-                                  if (ec) return self->on_send_failed(ec);
-                                  self->read_response_header();
-                              });
+            net::async_write(s, pieces, [self = shared_from_this()](boost::system::error_code ec,
+                                                                    std::size_t) {
+                self->wire_.clear();
+                if (ec) return self->on_send_failed(ec);
+                self->read_response_header();
+            });
         });
         return;
     }

@@ -101,13 +101,18 @@ TEST_CASE("intercept patterns", "[proxy]") {
 }
 
 TEST_CASE("hop-by-hop names include those Connection lists, never framing", "[proxy]") {
-    const auto names = hop_by_hop_names("keep-alive, X-Secret-Hop, transfer-encoding");
-    const auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
-    CHECK(has("connection"));
-    CHECK(has("proxy-authorization"));
-    CHECK(has("x-secret-hop"));
-    CHECK(has("upgrade"));
-    CHECK_FALSE(has("transfer-encoding"));
+    const auto connection = "keep-alive, X-Secret-Hop ,transfer-encoding,Content-Length";
+    CHECK(is_hop_by_hop("Connection", connection));
+    CHECK(is_hop_by_hop("proxy-authorization", connection));
+    CHECK(is_hop_by_hop("Proxy-Authorization", ""));
+    CHECK(is_hop_by_hop("x-secret-hop", connection));
+    CHECK(is_hop_by_hop("X-SECRET-HOP", connection));
+    CHECK(is_hop_by_hop("upgrade", connection));
+    CHECK_FALSE(is_hop_by_hop("x-secret-hop", "keep-alive"));
+    CHECK_FALSE(is_hop_by_hop("x-secret", connection));
+    CHECK_FALSE(is_hop_by_hop("transfer-encoding", connection));
+    CHECK_FALSE(is_hop_by_hop("content-length", connection));
+    CHECK_FALSE(is_hop_by_hop("accept", connection));
 }
 
 TEST_CASE("log URLs drop the query", "[proxy]") {

@@ -89,7 +89,9 @@ TEST_CASE("plain GET is forwarded with hop-by-hop headers removed and Via added"
         return res;
     });
     proxy_fixture proxy;
+    // Two Connection headers: the tokens of each name a header to drop.
     auto r = curl(proxy.proxy_arg() + " -H 'Connection: X-Secret-Hop' -H 'X-Secret-Hop: s' "
+                  "-H 'Connection: X-Second-Hop' -H 'X-Second-Hop: t' "
                   "-H 'Keep-Alive: timeout=5' -H 'X-Keep: yes' '" +
                   url(origin.port(), "/hello?q=1") + "'");
     CHECK(r.exit_code == 0);
@@ -104,6 +106,8 @@ TEST_CASE("plain GET is forwarded with hop-by-hop headers removed and Via added"
     CHECK(reqs[0].target() == "/hello?q=1");
     CHECK(header_of(reqs[0], "X-Keep") == "yes");
     CHECK(header_of(reqs[0], "X-Secret-Hop") == "<absent>");
+    CHECK(header_of(reqs[0], "X-Second-Hop") == "<absent>");
+    CHECK(header_of(reqs[0], "Connection") == "<absent>");
     CHECK(header_of(reqs[0], "Keep-Alive") == "<absent>");
     CHECK(header_of(reqs[0], "Proxy-Authorization") == "<absent>");
     CHECK(header_of(reqs[0], "Via") == "1.1 purser");

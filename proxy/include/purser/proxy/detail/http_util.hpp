@@ -48,10 +48,11 @@ struct origin {
                                     const std::vector<std::string>& no_intercept,
                                     std::string_view host);
 
-/// The hop-by-hop header names to remove from a message whose Connection header is
-/// `connection_value`: the fixed RFC 9110 list plus every token Connection names (lower case).
-/// Transfer-Encoding is not in the list: Beast frames bodies with it and re-frames on output.
-[[nodiscard]] std::vector<std::string> hop_by_hop_names(std::string_view connection_value);
+/// Whether header `name` is hop-by-hop in a message with Connection header `connection_value`: one
+/// of the fixed RFC 9110 list, or a token Connection names (case-insensitively). Never
+/// Transfer-Encoding or Content-Length: Beast frames bodies with them and re-frames on output.
+/// Called for every header of every forwarded message, so it allocates nothing.
+[[nodiscard]] bool is_hop_by_hop(std::string_view name, std::string_view connection_value);
 
 /// The URL for logs: scheme, authority and path; the query is dropped because API keys and
 /// tokens often travel there.

@@ -1,0 +1,36 @@
+// A forwarded message's head as bytes on the wire, written in one pass into one buffer, and the
+// chunk framing of the body pieces that follow it. Beast's serializer yields the same bytes as a
+// sequence of small buffers (three per status line, one per field, more per body piece) walked
+// by nested iterators and then copied flat again for TLS: on a relayed 1 KiB answer that walk
+// took more instructions than parsing the answer (callgrind, bench/results/2026-12-03-wire.md).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/message.hpp>
+
+namespace purser::proxy::detail {
+
+/// Appends `head` as Beast's serializer would write it: the status line (the origin's reason
+/// phrase, or the standard one when it sent none), every field in order as stored, and the blank
+/// line that ends the head. The fields are written as they are: Beast's parser accepted them and
+/// every value the proxy sets has been through safe_header_value.
+void append_response_head(std::string& out, const boost::beast::http::response_header<>& head);
+
+/// Appends `head` as Beast's serializer would write it: the request line (method, target,
+/// version) and the fields, as append_response_head does.
+void append_request_head(std::string& out, const boost::beast::http::request_header<>& head);
+
+/// Appends the size line of a chunk holding `size` (> 0) bytes: lower-case hex and CRLF.
+void append_chunk_size(std::string& out, std::size_t size);
+
+/// What follows a chunk's data; and that with the last chunk (no trailer), when the body ends with
+/// that chunk.
+inline constexpr std::string_view chunk_data_end = "\r\n";
+inline constexpr std::string_view chunk_data_end_and_last = "\r\n0\r\n\r\n";
+/// The last chunk alone, for a body that ends without more data.
+inline constexpr std::string_view last_chunk = "0\r\n\r\n";
+
+}  // namespace purser::proxy::detail
