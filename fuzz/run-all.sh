@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 build_dir=${1:?usage: fuzz/run-all.sh BUILD_DIR SECONDS}
 seconds=${2:?usage: fuzz/run-all.sh BUILD_DIR SECONDS}
-targets=(payment_required payment_header settle_response url framing chain_bytes)
+targets=(payment_required payment_header settle_response url framing chain_bytes heads)
 
 failed=()
 for t in "${targets[@]}"; do

@@ -29,6 +29,7 @@
 #include "exchange.hpp"
 #include "purser/proxy/detail/framing.hpp"
 #include "purser/proxy/detail/http_util.hpp"
+#include "purser/proxy/detail/wire_head.hpp"
 #include "server_state.hpp"
 #include "upstream.hpp"
 
@@ -196,7 +197,6 @@ namespace detail {
 [[nodiscard]] std::string append_via(const std::string& existing);
 [[nodiscard]] std::string field_value(const http::fields& f, std::string_view name);
 [[nodiscard]] header_list to_header_list(const http::fields& f);
-void strip_hop_by_hop(http::fields& f);
 /// Removes every Purser-* header the origin sent (an agent must be able to trust them), then
 /// adds `ours`, each value through safe_header_value: the only way the proxy adds headers to an
 /// agent's answer.

@@ -24,25 +24,6 @@ header_list to_header_list(const http::fields& f) {
     return out;
 }
 
-void strip_hop_by_hop(http::fields& f) {
-    // One pass over the fields, allocating nothing. The Connection headers (a message may carry
-    // several; Beast keeps same-name fields next to each other) name the rest, so they stay until
-    // the end. Only an iterator to the first is kept: the end of their range may be a field this
-    // pass erases.
-    const auto connection = f.find(http::field::connection);
-    const auto hop = [&](std::string_view name) {
-        if (connection == f.end()) return is_hop_by_hop(name, {});
-        for (auto c = connection; c != f.end() && c->name() == http::field::connection; ++c)
-            if (is_hop_by_hop(name, c->value())) return true;
-        return false;
-    };
-    for (auto it = f.begin(); it != f.end();) {
-        if (it->name() != http::field::connection && hop(it->name_string())) it = f.erase(it);
-        else ++it;
-    }
-    f.erase(http::field::connection);
-}
-
 void set_purser_headers(http::fields& f, const header_list& ours) {
     // Collect first: erasing while iterating would invalidate the iterator.
     std::vector<std::string> forged;

@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "purser/proxy/detail/http_util.hpp"
+
 namespace purser::proxy::detail {
 
 namespace http = boost::beast::http;
@@ -56,6 +58,25 @@ void append_request_head(std::string& out, const http::request_header<>& head) {
                                             static_cast<char>('0' + version % 10), '\r', '\n'};
     out.append(version_text.data(), version_text.size());
     append_fields(out, head);
+}
+
+void strip_hop_by_hop(http::fields& f) {
+    // One pass over the fields, allocating nothing. The Connection headers (a message may carry
+    // several; Beast keeps same-name fields next to each other) name the rest, so they stay until
+    // the end. Only an iterator to the first is kept: the end of their range may be a field this
+    // pass erases.
+    const auto connection = f.find(http::field::connection);
+    const auto hop = [&](std::string_view name) {
+        if (connection == f.end()) return is_hop_by_hop(name, {});
+        for (auto c = connection; c != f.end() && c->name() == http::field::connection; ++c)
+            if (is_hop_by_hop(name, c->value())) return true;
+        return false;
+    };
+    for (auto it = f.begin(); it != f.end();) {
+        if (it->name() != http::field::connection && hop(it->name_string())) it = f.erase(it);
+        else ++it;
+    }
+    f.erase(http::field::connection);
 }
 
 void append_chunk_size(std::string& out, std::size_t size) {

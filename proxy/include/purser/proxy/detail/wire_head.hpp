@@ -13,6 +13,10 @@
 
 namespace purser::proxy::detail {
 
+/// Removes the hop-by-hop fields of a message about to be forwarded (see is_hop_by_hop), the
+/// Connection fields included, in one pass and without allocating.
+void strip_hop_by_hop(boost::beast::http::fields& fields);
+
 /// Appends `head` as Beast's serializer would write it: the status line (the origin's reason
 /// phrase, or the standard one when it sent none), every field in order as stored, and the blank
 /// line that ends the head. The fields are written as they are: Beast's parser accepted them and
