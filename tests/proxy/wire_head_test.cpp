@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
 
+#include "../../fuzz/heads_target.hpp"
 #include "purser/proxy/detail/wire_head.hpp"
 
 namespace http = boost::beast::http;
@@ -14,22 +15,8 @@ using purser::proxy::detail::append_response_head;
 
 namespace {
 
-/// What Beast's serializer writes for `message`'s head (a request or a response).
-template <bool isRequest>
-std::string beast_head(http::message<isRequest, http::empty_body>& message) {
-    http::serializer<isRequest, http::empty_body> sr(message);
-    sr.split(true);
-    std::string out;
-    boost::system::error_code ec;
-    while (!sr.is_header_done()) {
-        sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
-            out += boost::beast::buffers_to_string(buffers);
-            sr.consume(boost::beast::buffer_bytes(buffers));
-        });
-        REQUIRE_FALSE(ec);
-    }
-    return out;
-}
+/// What Beast's serializer writes for a message's head: the fuzz target's reference too.
+using purser::fuzz::heads_detail::beast_head;
 
 std::string ours(const http::response<http::empty_body>& res) {
     std::string out = "left alone|";
