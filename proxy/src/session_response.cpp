@@ -279,15 +279,8 @@ void session::relay_write() {
     const auto& body = res_parser_->get().body();
     const bool last = !body.more;
     const net::const_buffer data(body.data, body.data == nullptr ? 0 : body.size);
-    std::string_view after;
-    if (ex_.response.chunked_out) {
-        if (data.size() != 0) {
-            detail::append_chunk_size(wire_, data.size());
-            after = last ? detail::chunk_data_end_and_last : detail::chunk_data_end;
-        } else if (last) {
-            wire_ += detail::last_chunk;
-        }
-    }
+    const std::string_view after =
+        ex_.response.chunked_out ? detail::append_chunk_framing(wire_, data.size(), last) : "";
     const std::array<net::const_buffer, 3> pieces{net::buffer(wire_), data,
                                                   net::buffer(after.data(), after.size())};
     client_.lowest().expires_after(ms(cfg_->idle_timeout_ms));

@@ -188,15 +188,8 @@ void session::send_request() {
         const auto& body = replay.body();
         wire_.clear();
         detail::append_request_head(wire_, replay.base());
-        std::string_view after;
-        if (replay.chunked()) {
-            if (!body.empty()) {
-                detail::append_chunk_size(wire_, body.size());
-                after = detail::chunk_data_end_and_last;
-            } else {
-                wire_ += detail::last_chunk;
-            }
-        }
+        const std::string_view after =
+            replay.chunked() ? detail::append_chunk_framing(wire_, body.size(), true) : "";
         const std::array<net::const_buffer, 3> pieces{net::buffer(wire_), net::buffer(body),
                                                       net::buffer(after.data(), after.size())};
         up_->stream.visit([&](auto& s) {

@@ -79,11 +79,16 @@ void strip_hop_by_hop(http::fields& f) {
     f.erase(http::field::connection);
 }
 
-void append_chunk_size(std::string& out, std::size_t size) {
+std::string_view append_chunk_framing(std::string& out, std::size_t size, bool last) {
+    if (size == 0) {
+        if (last) out += "0\r\n\r\n";
+        return {};
+    }
     std::array<char, 2 * sizeof(std::size_t)> hex{};
     const auto end = std::to_chars(hex.data(), hex.data() + hex.size(), size, 16).ptr;
     out.append(hex.data(), end);
     out += "\r\n";
+    return last ? "\r\n0\r\n\r\n" : "\r\n";
 }
 
 }  // namespace purser::proxy::detail

@@ -10,7 +10,6 @@
 #include "purser/proxy/detail/wire_head.hpp"
 
 namespace http = boost::beast::http;
-using purser::proxy::detail::append_chunk_size;
 using purser::proxy::detail::append_response_head;
 
 namespace {
@@ -70,12 +69,18 @@ TEST_CASE("a response head is written byte for byte as Beast writes it", "[proxy
     }
 }
 
-TEST_CASE("chunk size lines are lower-case hex", "[proxy]") {
+TEST_CASE("chunk framing: hex size lines, CRLF after the data, one last chunk", "[proxy]") {
+    using purser::proxy::detail::append_chunk_framing;
     std::string out;
-    append_chunk_size(out, 1);
-    append_chunk_size(out, 0x3fa);
-    append_chunk_size(out, 65536);
+    CHECK(append_chunk_framing(out, 1, false) == "\r\n");
+    CHECK(append_chunk_framing(out, 0x3fa, false) == "\r\n");
+    CHECK(append_chunk_framing(out, 65536, true) == "\r\n0\r\n\r\n");
     CHECK(out == "1\r\n3fa\r\n10000\r\n");
+    // An empty piece: nothing in the middle of a body, the last chunk at its end.
+    CHECK(append_chunk_framing(out, 0, false).empty());
+    CHECK(out == "1\r\n3fa\r\n10000\r\n");
+    CHECK(append_chunk_framing(out, 0, true).empty());
+    CHECK(out == "1\r\n3fa\r\n10000\r\n0\r\n\r\n");
 }
 
 TEST_CASE("a request head is written byte for byte as Beast writes it", "[proxy]") {

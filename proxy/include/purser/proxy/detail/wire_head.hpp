@@ -27,14 +27,10 @@ void append_response_head(std::string& out, const boost::beast::http::response_h
 /// version) and the fields, as append_response_head does.
 void append_request_head(std::string& out, const boost::beast::http::request_header<>& head);
 
-/// Appends the size line of a chunk holding `size` (> 0) bytes: lower-case hex and CRLF.
-void append_chunk_size(std::string& out, std::size_t size);
-
-/// What follows a chunk's data; and that with the last chunk (no trailer), when the body ends with
-/// that chunk.
-inline constexpr std::string_view chunk_data_end = "\r\n";
-inline constexpr std::string_view chunk_data_end_and_last = "\r\n0\r\n\r\n";
-/// The last chunk alone, for a body that ends without more data.
-inline constexpr std::string_view last_chunk = "0\r\n\r\n";
+/// Frames one piece of a chunked body: appends to `out` the size line of a chunk of `size` bytes
+/// (lower-case hex, CRLF), or, for an empty piece that ends the body, the last chunk. Returns what
+/// must follow the piece's data: CRLF, and the last chunk too (no trailer) when `last`; nothing
+/// for an empty piece.
+[[nodiscard]] std::string_view append_chunk_framing(std::string& out, std::size_t size, bool last);
 
 }  // namespace purser::proxy::detail
