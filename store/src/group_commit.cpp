@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <new>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "purser/store/errc.hpp"
@@ -38,16 +39,41 @@ result<void> group_committer::run(const op_fn& op, wait_for until) {
             continue;
         }
         leading_ = true;
-        lead(lock);
+        std::vector<waiter*> answer;
+        lead(lock, answer);
         leading_ = false;
         // The next batch's leader: the first caller still queued (a newcomer may lead first; the
         // woken one then waits again, and that batch's end wakes the queue's new first).
-        if (!queue_.empty()) queue_.front()->wake.notify_one();
+        waiter* next = queue_.empty() || queue_.front() == &me ? nullptr : queue_.front();
+        wake_after_unlock(lock, &me, answer, next);
+        lock.lock();
     }
+    lock.unlock();
+    // A wake-up promised to this caller may still be on its way (it saw done on an early or
+    // spurious wake): `me` must outlive it.
+    while (me.pending_wakes.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     return std::move(me.outcome);
 }
 
-void group_committer::lead(std::unique_lock<std::mutex>& lock) {
+void group_committer::wake_after_unlock(std::unique_lock<std::mutex>& lock, const waiter* self,
+                                        const std::vector<waiter*>& answer, waiter* next_leader) {
+    for (waiter* w : answer) {
+        w->done = true;
+        if (w != self) w->pending_wakes.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (next_leader != nullptr) next_leader->pending_wakes.fetch_add(1, std::memory_order_relaxed);
+    lock.unlock();
+    auto wake = [](waiter* w) {
+        w->wake.notify_one();
+        w->pending_wakes.fetch_sub(1, std::memory_order_release);
+    };
+    for (waiter* w : answer) {
+        if (w != self) wake(w);
+    }
+    if (next_leader != nullptr) wake(next_leader);
+}
+
+void group_committer::lead(std::unique_lock<std::mutex>& lock, std::vector<waiter*>& answer) {
     lock.unlock();
     // Begin before taking the queue: while this waits for LMDB's write lock (held by another
     // process, or by a write outside the batches) more callers queue up and join this batch.
@@ -124,15 +150,8 @@ void group_committer::lead(std::unique_lock<std::mutex>& lock) {
     const bool next_batch_queued = !queue_.empty();
     lock.unlock();
 
-    std::vector<waiter*> answer;
     settle(finished, failed ? commit_sync::unchanged : state, next_batch_queued && !failed, answer);
-
     lock.lock();
-    for (waiter* w : answer) {
-        w->done = true;
-        // Under the lock: the waiter cannot return (and destroy its condition) before this ends.
-        w->wake.notify_one();
-    }
 }
 
 void group_committer::settle(const std::vector<waiter*>& finished, commit_sync state,

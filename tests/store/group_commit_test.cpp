@@ -221,6 +221,55 @@ TEST_CASE("without MDB_NOMETASYNC every commit is durable by itself: no flush of
     CHECK(f.group.own_flushes() == 0);
 }
 
+TEST_CASE("many callers over many batches: each gets its own answer, once, and every change lands",
+          "[store][group_commit]") {
+    // Callers are woken after the leader lets go of the queue's lock, so a caller can see its
+    // answer before its wake-up has been made; it must not return (and free what the wake-up
+    // touches) until then. Run under ThreadSanitizer or AddressSanitizer, a caller that did
+    // would show; here every caller must come back with its own result.
+    fixture f(MDB_NOMETASYNC);
+    constexpr int threads = 24;
+    constexpr int each = 60;
+    std::vector<std::thread> callers;
+    std::atomic<int> ok{0};
+    std::atomic<int> refused_as_asked{0};
+    for (int t = 0; t < threads; ++t) {
+        callers.emplace_back([&, t] {
+            for (int i = 0; i < each; ++i) {
+                const std::string key = std::to_string(t) + "-" + std::to_string(i);
+                const auto until = i % 2 == 0 ? detail::group_committer::wait_for::durable
+                                              : detail::group_committer::wait_for::committed;
+                if (i % 7 == 3) {
+                    // A refusal must come back to this caller, not to a neighbour in its batch.
+                    const detail::group_committer::op_fn refuses = [&](detail::write_txn& w) -> result<void> {
+                        PURSER_CHECK(w.put(f.dbi, key, "v"));
+                        return purser::fail(errc::invalid_transition, key);
+                    };
+                    auto r = f.group.run(refuses, until);
+                    if (!r && r.error().code == errc::invalid_transition && r.error().detail == key) {
+                        ++refused_as_asked;
+                    }
+                } else if (f.group.run(f.put(key), until)) {
+                    ++ok;
+                }
+            }
+        });
+    }
+    for (auto& c : callers) c.join();
+    int refusals = 0;
+    for (int i = 0; i < each; ++i) refusals += i % 7 == 3 ? 1 : 0;
+    CHECK(refused_as_asked == threads * refusals);
+    CHECK(ok == threads * (each - refusals));
+    CHECK(f.group.operations() == static_cast<std::uint64_t>(threads * each));
+    CHECK(f.group.queued() == 0);
+    for (int t = 0; t < threads; ++t) {
+        for (int i = 0; i < each; ++i) {
+            const std::string key = std::to_string(t) + "-" + std::to_string(i);
+            CHECK(f.has(key) == (i % 7 != 3));
+        }
+    }
+}
+
 TEST_CASE("a commit says what its durability still needs", "[store][lmdb]") {
     for (const unsigned flags : {0U, static_cast<unsigned>(MDB_NOMETASYNC)}) {
         fixture f(flags);

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <vector>
 
 #include "purser/store/lmdb.hpp"
 
@@ -80,9 +81,18 @@ private:
         /// condition woken for all would wake every queued caller at each batch's end, only for
         /// most to sleep again: a context switch each, which costs more than the batch saves.
         std::condition_variable wake;
+        /// Wake-ups promised under mutex_ and made after releasing it (a thread woken while the
+        /// mutex is held only blocks on it again: a second sleep and switch). The caller does
+        /// not return, destroying `wake`, until the last one has been made.
+        std::atomic<int> pending_wakes{0};
     };
-    /// Runs one batch. Called with `lock` held and leading_ set; returns with `lock` held.
-    void lead(std::unique_lock<std::mutex>& lock);
+    /// Runs one batch. Called with `lock` held and leading_ set; returns with `lock` held and
+    /// the callers it finished in `answer` (their results set, not yet marked done).
+    void lead(std::unique_lock<std::mutex>& lock, std::vector<waiter*>& answer);
+    /// Under `lock`: marks `answer` done and promises each (but `self`) a wake-up; releases the
+    /// lock and makes the wake-ups, and the one of `next_leader` if any.
+    static void wake_after_unlock(std::unique_lock<std::mutex>& lock, const waiter* self,
+                                  const std::vector<waiter*>& answer, waiter* next_leader);
     /// Which of `batch`'s finished callers (and of those waiting on a flush) can be answered now:
     /// moves them to `answer`, the rest to waiting_flush_, flushing when no next batch will.
     void settle(const std::vector<waiter*>& finished, commit_sync state, bool next_batch_queued,
