@@ -179,6 +179,23 @@ bool profiled_peer(const std::string& name) {
     const char* v = std::getenv("PURSER_BENCH_PEER");
     return v == nullptr || *v == '\0' || name == v;
 }
+
+/// PURSER_BENCH_CONNS=1,2,4 measures at those connection counts instead of 1, 16 and 64 (the
+/// concurrencies in between are where batching decisions show their latency).
+std::vector<unsigned> connection_counts() {
+    std::vector<unsigned> out;
+    if (const char* v = std::getenv("PURSER_BENCH_CONNS"); v != nullptr) {
+        for (const char* p = v; *p != '\0';) {
+            char* end = nullptr;
+            const unsigned long n = std::strtoul(p, &end, 10);
+            if (end == p) break;
+            if (n >= 1 && n <= 1024) out.push_back(static_cast<unsigned>(n));
+            p = *end == ',' ? end + 1 : end;
+        }
+    }
+    if (out.empty()) out = {1u, 16u, 64u};
+    return out;
+}
 }  // namespace
 
 bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
@@ -188,7 +205,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
     std::printf("%-6s %-16s %9s %9s %9s %16s %16s %17s %18s %11s\n", "conns", "peer", "paid/s", "p50 ms",
                 "p99 ms", "proxy CPU ms/req", "testnet ms/req", "proxy switch/req", "proxy disk KiB/req",
                 "cores busy");
-    for (unsigned conns : {1u, 16u, 64u}) {
+    for (unsigned conns : connection_counts()) {
         // Unmeasured: 3 paid requests per connection through each proxy, so that the testnet's
         // threads for this many connections and each proxy's upstream connections exist before
         // the first measured run (else whoever runs first pays for them).

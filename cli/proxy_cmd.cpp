@@ -133,6 +133,7 @@ result<std::shared_ptr<const proxy::config>> reloaded_config(const proxy::config
     keep("store_dir", &proxy::config::store_dir);
     keep("store_max_size", &proxy::config::store_max_size);
     keep("no_group_commit", &proxy::config::no_group_commit);
+    keep("store_commit_delay_us", &proxy::config::store_commit_delay_us);
     keep("keystore", &proxy::config::keystore);
     keep("wallet_password_file", &proxy::config::wallet_password_file);
     keep("testnet_env", &proxy::config::testnet_env);

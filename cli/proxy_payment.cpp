@@ -91,6 +91,7 @@ result<payment_setup> make_payment_setup(const proxy::config& cfg,
     store::open_options store_options;
     store_options.max_size_bytes = cfg.store_max_size;
     store_options.group_commit = !cfg.no_group_commit;
+    store_options.commit_delay_us = cfg.store_commit_delay_us;
     // With a fleet database every ledger change also queues for shipping; without one, none
     // does, so a single-machine store does not grow an outbox nobody drains.
     store_options.outbox = cfg.fleet.enabled() ? store::outbox_mode::on : store::outbox_mode::off;

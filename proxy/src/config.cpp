@@ -317,6 +317,8 @@ const std::vector<option>& options() {
              return {};
          },
          PURSER_SHOW(no_group_commit)},
+        {"store_commit_delay_us", kind::number,
+         PURSER_SIZE_OPTION(store_commit_delay_us, 0, 100'000), PURSER_SHOW(store_commit_delay_us)},
         {"store_max_size", kind::number,
          PURSER_SIZE_OPTION(store_max_size, std::uint64_t{16} << 20, std::uint64_t{1} << 40),
          PURSER_SHOW(store_max_size)},

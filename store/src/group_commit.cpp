@@ -31,6 +31,7 @@ result<void> group_committer::run(const op_fn& op, wait_for until) {
     me.until = until;
     std::unique_lock<std::mutex> lock(mutex_);
     queue_.push_back(&me);
+    if (linger_until_ != 0 && queue_.size() >= linger_until_) linger_wake_.notify_one();
     // No batch running means every unfinished caller is in the queue, so whoever sees that first
     // leads; a leader whose own operation was left for later (a full batch, map_full) loops.
     while (!me.done) {
@@ -79,6 +80,7 @@ void group_committer::lead(std::unique_lock<std::mutex>& lock, std::vector<waite
     // process, or by a write outside the batches) more callers queue up and join this batch.
     auto parent = begin_();
     lock.lock();
+    if (parent) linger(lock, *parent);
     std::vector<waiter*> batch;
     while (!queue_.empty() && batch.size() < max_batch) {
         batch.push_back(queue_.front());
@@ -152,6 +154,18 @@ void group_committer::lead(std::unique_lock<std::mutex>& lock, std::vector<waite
 
     settle(finished, failed ? commit_sync::unchanged : state, next_batch_queued && !failed, answer);
     lock.lock();
+}
+
+void group_committer::linger(std::unique_lock<std::mutex>& lock, const write_txn& t) {
+    if (linger_.delay.count() <= 0 || !linger_.in_flight) return;
+    lock.unlock();
+    const std::size_t in_flight = linger_.in_flight(t);
+    lock.lock();
+    if (in_flight < std::max<std::size_t>(linger_.siblings, 1)) return;
+    linger_until_ = std::min(in_flight, max_batch);
+    lingered_.fetch_add(1);
+    linger_wake_.wait_for(lock, linger_.delay, [this] { return queue_.size() >= linger_until_; });
+    linger_until_ = 0;
 }
 
 void group_committer::settle(const std::vector<waiter*>& finished, commit_sync state,

@@ -61,7 +61,9 @@ public:
     /// Makes every write committed so far durable (one device flush).
     [[nodiscard]] result<void> flush() { return detail::sync_env(env.get()); }
     /// Batches the money operations' write transactions (open_options::group_commit).
-    detail::group_committer group{[this] { return begin_write(); }};
+    detail::group_committer group{[this] { return begin_write(); }, linger_policy()};
+    /// open_options' commit_delay_us and commit_siblings, counting rows `reserved` (linger.cpp).
+    [[nodiscard]] detail::group_committer::linger_policy linger_policy() const;
     /// Every read transaction starts here (it holds the gate shared, like writes).
     [[nodiscard]] result<detail::read_txn> begin_read() const;
     /// Doubles the map (up to max_size_bytes) when due. Skips, to try at the next write, when

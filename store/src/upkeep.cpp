@@ -133,6 +133,7 @@ result<store_stats> store::stats() const {
     out.rows_visited = impl_->rows_visited.load();
     out.write_batches = impl_->group.batches();
     out.batched_operations = impl_->group.operations();
+    out.lingered_batches = impl_->group.lingered();
     return out;
 }
 

@@ -133,6 +133,20 @@ TEST_CASE("max_connections: default, sources and range", "[proxy]") {
     CHECK(e.error().detail.find("max-connections") != std::string::npos);
 }
 
+TEST_CASE("store_commit_delay_us: off by default, sources and range", "[proxy]") {
+    purser::test::temp_dir home;
+    CHECK((*load_config(sources_with(home.path())))->store_commit_delay_us == 0);
+    auto env = sources_with(home.path(), {{"PURSER_STORE_COMMIT_DELAY_US", "1000"}});
+    CHECK((*load_config(env))->store_commit_delay_us == 1000);
+    env.flags["store-commit-delay-us"] = {"250"};
+    CHECK((*load_config(env))->store_commit_delay_us == 250);
+    auto over = sources_with(home.path());
+    over.flags["store-commit-delay-us"] = {"100001"};  // a tenth of a second at most
+    auto e = load_config(over);
+    REQUIRE_FALSE(e);
+    CHECK(e.error().detail.find("store-commit-delay-us") != std::string::npos);
+}
+
 TEST_CASE("loopback listen hosts", "[proxy]") {
     for (const auto* h : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost",
                           "LocalHost", "localhost."})

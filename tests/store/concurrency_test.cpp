@@ -198,3 +198,29 @@ TEST_CASE("refused steps amid concurrent ones change nothing, and the others all
     CHECK(u.in_flight == 0u);
     CHECK(u.spent_lifetime == 96 * price);
 }
+
+TEST_CASE("the store lingers a batch for the payments it holds reserved, and only with enough of them",
+          "[store][concurrency][group_commit]") {
+    purser::test::temp_dir dir;
+    open_options o;
+    o.commit_delay_us = 600'000'000;  // ten minutes: only the early end lets the test finish
+    o.commit_siblings = 2;
+    auto s = store::open(dir.path() / "store", o).value();
+    REQUIRE(s->add_agent("a", {}));
+    // Two reservations, each counted with fewer than two in flight: no linger.
+    const auto first = s->reserve(usdc_request("a", 1)).value();
+    const auto second = s->reserve(usdc_request("a", 1)).value();
+    REQUIRE((first.approved && second.approved));
+    CHECK(s->stats().value().lingered_batches == 0);
+    // Now two are in flight: the first outcome's batch waits until the other has queued too.
+    std::thread one([&] { CHECK(s->commit(first.reservation_id, settlement{})); });
+    while (s->stats().value().lingered_batches == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto batches = s->stats().value().write_batches;
+    std::thread other([&] { CHECK(s->commit(second.reservation_id, settlement{})); });
+    one.join();
+    other.join();
+    const auto st = s->stats().value();
+    CHECK(st.lingered_batches == 1);
+    CHECK(st.write_batches == batches + 1);  // both outcomes in the one lingered batch
+    CHECK(s->usage("a").value().in_flight == 0);
+}

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -268,6 +269,71 @@ TEST_CASE("many callers over many batches: each gets its own answer, once, and e
             CHECK(f.has(key) == (i % 7 != 3));
         }
     }
+}
+
+namespace {
+
+/// A committer on `f`'s environment that lingers as `in_flight` says, for up to `delay`.
+detail::group_committer lingering(fixture& f, const std::atomic<std::size_t>& in_flight,
+                                  std::chrono::microseconds delay, std::size_t siblings) {
+    detail::group_committer::linger_policy p;
+    p.delay = delay;
+    p.siblings = siblings;
+    p.in_flight = [&in_flight](const detail::write_txn&) { return in_flight.load(); };
+    return detail::group_committer(
+        [&f]() -> result<detail::write_txn> { return detail::write_txn::begin(f.env.get(), f.gate); },
+        std::move(p));
+}
+
+void wait_until(const std::function<bool()>& done) {
+    while (!done()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+}  // namespace
+
+TEST_CASE("with enough payments in flight a leader lingers, and stops once they have all queued",
+          "[store][group_commit]") {
+    fixture f;
+    std::atomic<std::size_t> in_flight{3};
+    // A delay no test run would sit out: only the early end lets this test finish in time.
+    constexpr auto forever = std::chrono::minutes(10);
+    auto g = lingering(f, in_flight, forever, 3);
+    const auto start = std::chrono::steady_clock::now();
+    std::thread leader([&] { CHECK(g.run(f.put("a"))); });
+    wait_until([&] { return g.lingered() == 1; });
+    std::thread second([&] { CHECK(g.run(f.put("b"))); });
+    wait_until([&] { return g.queued() == 2; });
+    CHECK(g.batches() == 0);  // two queued of the three in flight: still lingering
+    std::thread third([&] { CHECK(g.run(f.put("c"))); });
+    leader.join();
+    second.join();
+    third.join();
+    CHECK(std::chrono::steady_clock::now() - start < forever);
+    CHECK(g.batches() == 1);
+    CHECK(g.operations() == 3);
+    CHECK(g.lingered() == 1);
+    CHECK((f.has("a") && f.has("b") && f.has("c")));
+}
+
+TEST_CASE("with fewer payments in flight than siblings a leader never lingers", "[store][group_commit]") {
+    fixture f;
+    std::atomic<std::size_t> in_flight{4};
+    auto g = lingering(f, in_flight, std::chrono::minutes(10), 5);
+    CHECK(g.run(f.put("a")));
+    in_flight = 0;
+    CHECK(g.run(f.put("b")));
+    CHECK(g.lingered() == 0);
+    CHECK(g.batches() == 2);
+}
+
+TEST_CASE("a linger for payments that never come ends after its delay and commits", "[store][group_commit]") {
+    fixture f(MDB_NOMETASYNC);
+    std::atomic<std::size_t> in_flight{50};
+    auto g = lingering(f, in_flight, std::chrono::milliseconds(20), 5);
+    CHECK(g.run(f.put("a")));
+    CHECK(g.run(f.put("b"), detail::group_committer::wait_for::committed));
+    CHECK(g.lingered() == 2);
+    CHECK((f.has("a") && f.has("b")));
 }
 
 TEST_CASE("a commit says what its durability still needs", "[store][lmdb]") {

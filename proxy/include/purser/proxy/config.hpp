@@ -83,6 +83,12 @@ struct config {
     /// One durable commit per payment step instead of grouping concurrent ones (the paid-path
     /// benchmark's baseline; there is no other reason to set it).
     bool no_group_commit = false;
+    /// With at least 5 payments in flight, a group commit waits up to this many microseconds for
+    /// their store operations to join it: one device flush for more of them (store.hpp,
+    /// open_options::commit_delay_us). 0 (the default) never waits: the wait is added to the
+    /// latency of payments whose merchant answers in a millisecond or two (bench/results/
+    /// 2026-12-04-linger.md), and pays only when flushes bound the proxy.
+    std::uint32_t store_commit_delay_us = 0;
     std::filesystem::path keystore;                   ///< Default PURSER_HOME/keystore.json.
     std::optional<std::filesystem::path> wallet_password_file;  ///< Wallet password file.
     /// testnet.env of a local testnet (`purser testnet up`): pay on its chain and ask its RPC

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +43,29 @@ public:
     /// nested transaction.
     using op_fn = std::function<result<void>(write_txn&)>;
 
+    /// Counts the payments in flight (reserved, outcome not yet recorded) as of `t`: each will
+    /// bring the committer an operation soon.
+    using in_flight_fn = std::function<std::size_t(const write_txn&)>;
+
+    /// Lingering, after PostgreSQL's commit_delay and commit_siblings. Every batch writes about
+    /// the same pages (the right edge of each table it touches: ~20 pages, and their flush, for
+    /// one reservation or for ten), so its cost is per batch, not per operation; but under load
+    /// the batches stay small, because a commit's flush is short against the gaps between
+    /// operations. So when at least `siblings` payments are in flight, a leader that has begun
+    /// its transaction waits up to `delay` before taking the queue, and stops waiting as soon as
+    /// as many operations are queued as payments were in flight. With fewer in flight (an agent
+    /// or two) it never waits: there the delay would be added to every payment's latency.
+    /// While it waits it holds LMDB's write lock (another process's writer waits too), and the
+    /// last batch's durable callers wait with it for the flush this batch will make.
+    struct linger_policy {
+        std::chrono::microseconds delay{0};  ///< 0: never linger
+        std::size_t siblings = 5;
+        in_flight_fn in_flight;
+    };
+
     explicit group_committer(begin_fn begin) : begin_(std::move(begin)) {}
+    group_committer(begin_fn begin, linger_policy linger)
+        : begin_(std::move(begin)), linger_(std::move(linger)) {}
 
     /// Runs `op` in the next batch and returns once that batch's commit has returned: the
     /// operation's own error, or the batch's (begin or commit failed: nothing of the batch is
@@ -60,6 +83,8 @@ public:
     /// Batches committed and operations they carried since construction: the batching achieved.
     [[nodiscard]] std::uint64_t batches() const { return batches_.load(); }
     [[nodiscard]] std::uint64_t operations() const { return operations_.load(); }
+    /// Batches whose leader lingered for payments in flight (linger_policy).
+    [[nodiscard]] std::uint64_t lingered() const { return lingered_.load(); }
     /// Operations waiting for a batch to take them (tests use it to line a batch up).
     [[nodiscard]] std::size_t queued() const {
         const std::lock_guard<std::mutex> lock(mutex_);
@@ -97,11 +122,18 @@ private:
     /// moves them to `answer`, the rest to waiting_flush_, flushing when no next batch will.
     void settle(const std::vector<waiter*>& finished, commit_sync state, bool next_batch_queued,
                 std::vector<waiter*>& answer);
+    /// Under `lock`, in the batch's transaction `t`: waits as linger_ says, woken early by run()
+    /// once linger_until_ operations are queued.
+    void linger(std::unique_lock<std::mutex>& lock, const write_txn& t);
 
     begin_fn begin_;
+    linger_policy linger_;
     mutable std::mutex mutex_;
     std::deque<waiter*> queue_;
     bool leading_ = false;
+    /// While the leader lingers: the queue length that ends it early (0: not lingering).
+    std::size_t linger_until_ = 0;
+    std::condition_variable linger_wake_;
     /// Committed callers waiting for a flush of their batch's meta page. Only the leader touches
     /// them (leading_ is handed over under mutex_).
     std::vector<waiter*> waiting_flush_;
@@ -109,6 +141,7 @@ private:
     std::atomic<std::uint64_t> own_flushes_{0};
     std::atomic<std::uint64_t> batches_{0};
     std::atomic<std::uint64_t> operations_{0};
+    std::atomic<std::uint64_t> lingered_{0};
 };
 
 }  // namespace purser::store::detail

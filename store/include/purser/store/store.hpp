@@ -58,6 +58,13 @@ struct open_options {
     /// stay exact). Each call still returns only once the transaction holding its change is
     /// durable. false: one write transaction per call (the benchmark's baseline).
     bool group_commit = true;
+    /// Group commit's linger (group_commit.hpp, linger_policy): when at least commit_siblings
+    /// payments are in flight (rows `reserved` in the store), a batch waits up to this long, in
+    /// microseconds, for their operations to join it, so that under load one flush serves more
+    /// of them. 0 (the default here; the proxy sets it) never waits. Only for a process with
+    /// concurrent payments: a lone writer would wait for nobody.
+    std::uint32_t commit_delay_us = 0;
+    std::uint32_t commit_siblings = 5;
     /// The fleet outbox. Off unless a proxy with fleet shipping turned it on, so a single-machine
     /// store does not grow by an outbox nobody drains.
     outbox_mode outbox = outbox_mode::as_stored;
@@ -85,6 +92,8 @@ struct store_stats {
                                     ///< queries and decisions, which tests bound.
     std::uint64_t write_batches = 0;     ///< Group commits (durable commits) since open.
     std::uint64_t batched_operations = 0;///< Operations they carried: the batching achieved.
+    std::uint64_t lingered_batches = 0;  ///< Of write_batches, those that waited for payments
+                                         ///< in flight (open_options::commit_delay_us).
 };
 
 /// Thread-safe: every method runs in its own LMDB transaction (MDB_NOTLS; under group commit the
