@@ -491,17 +491,7 @@ result<std::size_t> store::recover() {
     const std::uint64_t now = impl_->now();
     const std::uint64_t own = impl_->session.id();
     PURSER_TRY(t, impl_->begin_write());
-    std::vector<std::uint64_t> ids;
-    {
-        PURSER_TRY(c, detail::cursor::open(t, impl_->by_status));
-        const auto prefix = static_cast<char>(status::reserved);
-        PURSER_TRY(e, c.seek(detail::status_key(status::reserved, 0)));
-        for (auto cur = e; cur && !cur->key.empty() && cur->key[0] == prefix;) {
-            ids.push_back(detail::id_from_index_key(cur->key));
-            PURSER_TRY(n, c.next());
-            cur = n;
-        }
-    }
+    PURSER_TRY(ids, impl_->ids_with_status(t, status::reserved));
     std::map<std::uint64_t, bool> alive;  // session -> still running
     std::size_t marked = 0;
     for (std::uint64_t id : ids) {

@@ -43,20 +43,6 @@ result<std::vector<std::uint64_t>> ids_in_range(const detail::txn_base& t, MDB_d
     return ids;
 }
 
-result<std::vector<std::uint64_t>> ids_with_status(const detail::txn_base& t, MDB_dbi dbi,
-                                                   status s) {
-    std::vector<std::uint64_t> ids;
-    PURSER_TRY(c, detail::cursor::open(t, dbi));
-    PURSER_TRY(e, c.seek(detail::status_key(s, 0)));
-    for (auto cur = e; cur && !cur->key.empty() &&
-                       static_cast<std::uint8_t>(cur->key[0]) == static_cast<std::uint8_t>(s);) {
-        ids.push_back(detail::id_from_index_key(cur->key));
-        PURSER_TRY(n, c.next());
-        cur = n;
-    }
-    return ids;
-}
-
 /// The newest rows (by index order) matching `q`, at most q.limit, read backwards from the end
 /// of the index range: the cost is the rows returned plus the rows that fail the other filters,
 /// not the whole range. `prefix` selects the agent, host or status; `timed` says the index key
@@ -134,6 +120,20 @@ std::string day_text(std::uint64_t at_ms) {
 
 }  // namespace
 
+result<std::vector<std::uint64_t>> store::impl::ids_with_status(const detail::txn_base& t, status s,
+                                                                std::size_t most) const {
+    std::vector<std::uint64_t> ids;
+    PURSER_TRY(c, detail::cursor::open(t, by_status));
+    PURSER_TRY(e, c.seek(detail::status_key(s, 0)));
+    for (auto cur = e; cur && ids.size() < most && !cur->key.empty() &&
+                       static_cast<std::uint8_t>(cur->key[0]) == static_cast<std::uint8_t>(s);) {
+        ids.push_back(detail::id_from_index_key(cur->key));
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return ids;
+}
+
 result<ledger_row> store::get_row(std::uint64_t id) const {
     PURSER_TRY(t, impl_->begin_read());
     PURSER_TRY(r, impl_->load_row(t, id));
@@ -173,7 +173,7 @@ result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const 
                                        detail::writer().key_str(*q.host).take(), q));
         ids = std::move(found);
     } else if (q.state) {
-        PURSER_TRY(found, ids_with_status(t, impl_->by_status, *q.state));
+        PURSER_TRY(found, impl_->ids_with_status(t, *q.state));
         ids = std::move(found);
     } else {
         PURSER_TRY(found, ids_in_range(t, impl_->by_time, std::string(), q));

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "purser/store/group_commit.hpp"
 #include "purser/store/lmdb.hpp"
@@ -81,6 +83,10 @@ public:
     /// Ledger rows read since open: the work a query or decision did, for stats() and for tests
     /// that prove a cost does not grow with unrelated rows.
     mutable std::atomic<std::uint64_t> rows_visited{0};
+
+    /// Ids of the rows in status `s`, from the status index, in id order, at most `most`.
+    [[nodiscard]] result<std::vector<std::uint64_t>> ids_with_status(
+        const detail::txn_base& t, status s, std::size_t most = SIZE_MAX) const;
 
     // Agents.
     [[nodiscard]] result<std::optional<agent>> load_agent(const detail::txn_base& t,
