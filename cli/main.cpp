@@ -5,6 +5,7 @@
 
 #include "command_table.hpp"
 #include "commands.hpp"
+#include "malloc_in_use.hpp"
 #include "options.hpp"
 
 
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
         return args.empty() ? 2 : 0;
     }
     if (args[0] == "--version" || args[0] == "version") {
-        std::cout << "purser " << PURSER_VERSION << "\n";
+        std::cout << "purser " << PURSER_VERSION << "\nmalloc: " << malloc_in_use() << "\n";
         return 0;
     }
     const std::string cmd = args[0];

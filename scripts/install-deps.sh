@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ninja-build
   libboost-dev libssl-dev libsecp256k1-dev nlohmann-json3-dev liblmdb-dev
-  nettle-dev libexpected-dev catch2
+  nettle-dev libexpected-dev catch2 libgoogle-perftools-dev
   libpq-dev postgresql-15 libqrencode-dev zbar-tools
   curl ca-certificates openssl python3 python3-requests python3-yaml
 )

@@ -114,3 +114,15 @@ TEST_CASE("proxy/README.md's option table matches what purser proxy accepts", "[
         CHECK(it->second.find(first) != std::string::npos);
     }
 }
+
+TEST_CASE("purser --version names the malloc that serves it", "[cli]") {
+    auto r = run("--version");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.rfind("purser ", 0) == 0);
+#ifdef PURSER_TCMALLOC
+    // The build links tcmalloc: the loader must have bound malloc to it, not to libc's.
+    CHECK(r.out.find("\nmalloc: tcmalloc (gperftools ") != std::string::npos);
+#else
+    CHECK(r.out.find("\nmalloc: glibc\n") != std::string::npos);
+#endif
+}
