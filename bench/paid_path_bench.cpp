@@ -14,7 +14,7 @@
 // (issue 11; target: 10x the official client's paid/s at 16 connections); and an agent drawing
 // on a fleet budget in a real PostgreSQL against the same agent with local caps only (issue 14,
 // paid_path_fleet.cpp; target: 90 %). `paid_path_bench commits`, `rate`, `iou` or `fleet` runs
-// one scenario.
+// one scenario. PURSER_BENCH_BASELINE adds another build's proxy to `commits` (see main).
 #include <unistd.h>
 
 #include <algorithm>
@@ -160,17 +160,31 @@ int main(int argc, char** argv) {
     const std::string url = env["PURSER_TESTNET_MERCHANT_HTTP"] + "/weather";
 
     int status = 0;
-    std::optional<proxy_run> grouped, single;
+    std::optional<proxy_run> grouped, single, baseline;
     if (only.empty() || only == "commits" || only == "rate") {
         grouped = start_proxy("group commit", root / "grouped", testnet_env, keystore);
         single = start_proxy("one commit each", root / "single", testnet_env, keystore + " --no-group-commit");
         if (!grouped || !single) status = 1;
+    }
+    // PURSER_BENCH_BASELINE=PATH: a proxy of another build (an older commit's purser, say) as a
+    // third peer of `commits`, on the same testnet and in the same rounds, so that a change is
+    // measured as a ratio within one run rather than against a figure from another day.
+    const char* baseline_bin = std::getenv("PURSER_BENCH_BASELINE");
+    if (status == 0 && baseline_bin != nullptr && *baseline_bin != '\0' &&
+        (only.empty() || only == "commits")) {
+        baseline = start_proxy("baseline", root / "baseline", testnet_env, keystore, "--unlimited",
+                               "", std::string("'") + baseline_bin + "' ");
+        if (!baseline) status = 1;
     }
     if (grouped && single) {
         std::printf("paid path through the real binary: GET %s (exact, testnet facilitator), %u cores\n"
                     "pids (for a profiler): testnet %d, group commit proxy %d, one commit each proxy %d\n",
                     url.c_str(), std::thread::hardware_concurrency(), testnet_pid, grouped->pid, single->pid);
         std::vector<peer> commits{{"group commit", &*grouped, {}}, {"one commit each", &*single, {}}};
+        if (baseline) {
+            std::printf("baseline proxy %d: %s\n", baseline->pid, baseline_bin);
+            commits.push_back({"baseline", &*baseline, {}});
+        }
         if ((only.empty() || only == "commits") && !compare_peers(commits, url, testnet_pid)) status = 1;
         if ((only.empty() || only == "rate") && !rate_hammer(*grouped, url, testnet_pid)) status = 1;
     }
@@ -221,6 +235,7 @@ int main(int argc, char** argv) {
     }
     if (grouped) stop(grouped->pid);
     if (single) stop(single->pid);
+    if (baseline) stop(baseline->pid);
     if (vouchers) stop(vouchers->pid);
     if (exact) stop(exact->pid);
     (void)shell("PURSER_HOME='" + testnet_home.string() + "' " + bin() + "testnet down >/dev/null");

@@ -118,27 +118,35 @@ double cores_busy(const machine_ticks& before, const machine_ticks& after) {
     return (after.busy - before.busy) / total * static_cast<double>(std::thread::hardware_concurrency());
 }
 
-std::optional<std::string> add_agent(const fs::path& home, const std::string& name, const std::string& flags) {
-    auto added = shell("PURSER_HOME='" + home.string() + "' " + bin() + "agent add " + name + " " + flags);
+std::optional<std::string> add_agent(const fs::path& home, const std::string& name,
+                                     const std::string& flags, const std::string& binary) {
+    auto added = shell("PURSER_HOME='" + home.string() + "' " + (binary.empty() ? bin() : binary) +
+                       "agent add " + name + " " + flags);
     std::smatch m;
     if (!added || !std::regex_search(*added, m, std::regex(name + ":([0-9a-f]+)@"))) return std::nullopt;
     return "Basic " + purser::protocol::base64_encode(name + ":" + m[1].str());
 }
 
-std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& home, const fs::path& testnet_env,
-                                     const std::string& extra, const std::string& agent_flags,
-                                     const std::string& env_vars) {
+std::optional<proxy_run> start_proxy(const std::string& name, const fs::path& home,
+                                     const fs::path& testnet_env, const std::string& extra,
+                                     const std::string& agent_flags, const std::string& env_vars,
+                                     const std::string& binary) {
     proxy_run r;
     r.name = name;
     r.home = home;
+    r.binary = binary.empty() ? bin() : binary;
     fs::create_directories(home);
     const std::string env = env_vars + " PURSER_HOME='" + home.string() + "' ";
-    auto authorization = add_agent(home, "bench", agent_flags);
+    auto authorization = add_agent(home, "bench", agent_flags, r.binary);
     if (!authorization) return std::nullopt;
     r.authorization = *authorization;
+    // A baseline build older than the admin listener (issue 13) has no --admin-listen.
+    const auto help = shell(r.binary + "proxy --help");
+    const std::string admin_off =
+        help && help->find("--admin-listen") != std::string::npos ? "--admin-listen off " : "";
     std::smatch m;
-    auto started = shell(env + bin() + "proxy --detach --listen 127.0.0.1:0 --admin-listen off --log /dev/null --testnet-env '" +
-                         testnet_env.string() + "' " + extra);
+    auto started = shell(env + r.binary + "proxy --detach --listen 127.0.0.1:0 " + admin_off +
+                         "--log /dev/null --testnet-env '" + testnet_env.string() + "' " + extra);
     if (!started || !std::regex_search(*started, m, std::regex("127\\.0\\.0\\.1:([0-9]+) \\(pid ([0-9]+)"))) {
         return std::nullopt;
     }
@@ -220,6 +228,7 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
             (void)drive(warm);
         }
         std::map<std::string, std::vector<double>> rate;
+        std::map<std::string, std::vector<double>> proxy_cpu_per_request;  // ms, each round's
         for (std::size_t round = 0; round < 3; ++round) {  // interleaved: the machine is shared
             // Each round starts with the next peer: whoever runs first (a machine that grows
             // busier) is not always the same one.
@@ -252,7 +261,9 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
                 if (p.proxy != nullptr) {
                     std::snprintf(proxy_disk, sizeof proxy_disk, "%.1f",
                                   (disk_written_kib(p.proxy->pid) - disk_before) / n);
-                    std::snprintf(proxy_cpu, sizeof proxy_cpu, "%.3f", (cpu_ms(p.proxy->pid) - proxy_before) / n);
+                    const double cpu = (cpu_ms(p.proxy->pid) - proxy_before) / n;
+                    proxy_cpu_per_request[p.name].push_back(cpu);
+                    std::snprintf(proxy_cpu, sizeof proxy_cpu, "%.3f", cpu);
                     std::snprintf(proxy_switches, sizeof proxy_switches, "%.1f",
                                   (context_switches(p.proxy->pid) - switches_before) / n);
                 }
@@ -271,6 +282,13 @@ bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testn
             if (best_of(rate[a]) > 0 && best_of(rate[b]) > 0) {
                 std::printf("       best of 3 at %u: %s / %s = %.2fx paid/s\n", conns, a.c_str(), b.c_str(),
                             best_of(rate[a]) / best_of(rate[b]));
+            }
+            const double cpu_a = median_of(proxy_cpu_per_request[a]),
+                         cpu_b = median_of(proxy_cpu_per_request[b]);
+            if (cpu_a > 0 && cpu_b > 0) {
+                std::printf(
+                    "       median of 3 at %u: proxy CPU per paid request, %s / %s = %.2fx\n",
+                    conns, a.c_str(), b.c_str(), cpu_a / cpu_b);
             }
         }
         if (rates != nullptr) (*rates)[conns] = rate;

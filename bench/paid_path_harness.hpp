@@ -61,17 +61,22 @@ struct proxy_run {
     pid_t pid = 0;
     std::uint16_t port = 0;
     std::string authorization;  // "Basic base64(bench:token)"
+    std::string binary;         // the quoted purser command it runs (bin() or a baseline's)
 };
 
-/// `purser agent add NAME FLAGS` in `home`; returns the agent's Proxy-Authorization value.
+/// `purser agent add NAME FLAGS` in `home` (with `binary`, bin() when empty); returns the agent's
+/// Proxy-Authorization value.
 std::optional<std::string> add_agent(const std::filesystem::path& home, const std::string& name,
-                                     const std::string& flags);
+                                     const std::string& flags, const std::string& binary = "");
 
 /// A proxy with its own home (store, CA, pid file) on the shared testnet, and an agent `bench`
-/// added with `agent_flags`. `env` goes before the command (VAR='value' ...).
+/// added with `agent_flags`. `env` goes before the command (VAR='value' ...). `binary` is the
+/// quoted purser command to run (bin() when empty): another build, say, as a baseline.
 std::optional<proxy_run> start_proxy(const std::string& name, const std::filesystem::path& home,
-                                     const std::filesystem::path& testnet_env, const std::string& extra,
-                                     const std::string& agent_flags = "--unlimited", const std::string& env = "");
+                                     const std::filesystem::path& testnet_env,
+                                     const std::string& extra,
+                                     const std::string& agent_flags = "--unlimited",
+                                     const std::string& env = "", const std::string& binary = "");
 
 /// SIGTERM, then waits up to 15 s for the process to go.
 void stop(pid_t pid);
@@ -92,7 +97,8 @@ using round_rates = std::map<unsigned, std::map<std::string, std::vector<double>
 /// Peers on the same URL at 1, 16 and 64 connections, in 3 interleaved rounds, each led by the
 /// next peer (group commit against one commit per step; vouchers against exact and the official
 /// client). After each connection count, the best of 3 of the first peer against each other peer
-/// (and `ratio_rows` more pairs by name); false on failures. Each measurement sends about
+/// (and `ratio_rows` more pairs by name), and for pairs of proxies the median of their CPU per
+/// paid request; false on failures. Each measurement sends about
 /// `requests` requests (at least 3 per connection), after an unmeasured warm-up at each count.
 bool compare_peers(std::vector<peer>& peers, const std::string& url, pid_t testnet_pid,
                    const std::vector<std::pair<std::string, std::string>>& ratio_rows = {},

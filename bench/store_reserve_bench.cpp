@@ -5,11 +5,13 @@
 // Target (issue 18): group commit at least 10x at 64 threads.
 // Then the fleet outbox (issue 14): the same grouped reservations with the outbox on (each row
 // also queued for the fleet database in its transaction) against off, same run, same disk.
+// Then the pages one paid request (reservation and outcome, a transaction each) writes on a
+// store that holds five minutes of payments: an agent with a rate limit, whose approvals the
+// rate index keeps, against one without, in the same store.
+#include <linux/magic.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,6 +129,71 @@ outcome measure(const std::filesystem::path& dir, int threads, bool group_commit
     return out;
 }
 
+/// Bytes this process has passed to write(2) and its kin so far (/proc/self/io wchar): LMDB
+/// writes its pages with pwrite, so on any file system the delta over a transaction is the pages
+/// it wrote (a real disk's write_bytes would miss tmpfs, where the fill below is quick).
+double bytes_written() {
+    std::ifstream io("/proc/self/io");
+    std::string key;
+    double value = 0;
+    while (io >> key >> value) {
+        if (key == "wchar:") return value;
+    }
+    return 0;
+}
+
+struct pages_outcome {
+    double free_pages = 0;   ///< per paid request, agent without a rate limit
+    double rated_pages = 0;  ///< per paid request, agent with one
+    bool ok = false;
+};
+
+/// A store filled with `fill` paid requests, one every 2 ms (five minutes at 150,000, all of it
+/// inside the rate index's kept span), taken in turn by agent "free" (no rate limit) and agent
+/// "rated" (a limit it never reaches); then `rounds` rounds of `per_round` paid requests each,
+/// alternating, measured. One transaction per call, as one agent connection makes them. (No CPU
+/// is compared: the rated agent's rate check sums its window's entries, 15,000 at this pace.)
+pages_outcome measure_pages(const std::filesystem::path& dir, int fill, int rounds, int per_round) {
+    std::filesystem::remove_all(dir);
+    std::uint64_t now = 1'800'000'000'000;
+    st::open_options o;
+    o.group_commit = false;
+    o.clock = [&now] { return now; };
+    auto opened = st::store::open(dir, o);
+    if (!opened) return {};
+    auto& s = **opened;
+    st::policy rated;
+    rated.payments_per_minute = 1'000'000'000;
+    if (!s.add_agent("free", {}) || !s.add_agent("rated", rated)) return {};
+    auto pay = [&](const char* agent) {
+        now += 2;
+        auto q = request(1000);
+        q.agent = agent;
+        auto d = s.reserve(q);
+        if (!d || !d->approved) return false;
+        return s.commit(d->reservation_id, {"0x" + std::string(64, 'a'), {}, 200, 5}).has_value();
+    };
+    for (int i = 0; i < fill; ++i) {
+        if (!pay(i % 2 == 0 ? "free" : "rated")) return {};
+    }
+    pages_outcome out;
+    for (int round = 0; round < rounds; ++round) {
+        for (const char* agent : {"free", "rated"}) {
+            const double bytes_before = bytes_written();
+            for (int i = 0; i < per_round; ++i) {
+                if (!pay(agent)) return {};
+            }
+            (agent[0] == 'f' ? out.free_pages : out.rated_pages) +=
+                (bytes_written() - bytes_before) / 4096.0;
+        }
+    }
+    const double n = static_cast<double>(rounds) * per_round;
+    out.free_pages /= n;
+    out.rated_pages /= n;
+    out.ok = s.check_counters().value_or("failed").empty();
+    return out;
+}
+
 bool on_tmpfs(const std::filesystem::path& p) {
     struct statfs fs {};
     return ::statfs(p.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
@@ -167,6 +235,28 @@ int main(int argc, char** argv) {
         if (!off.ok || !on.ok) break;
         std::printf("%8d %16.0f %16.0f %7.2fx\n", threads, off.per_second, on.per_second,
                     on.per_second / off.per_second);
+    }
+    if (all_ok) {
+        // The pages are counted from pwrite's bytes, so a tmpfs (quick to fill) serves as well as
+        // a disk.
+        const std::filesystem::path shm = "/dev/shm";
+        const auto pages_dir =
+            (on_tmpfs(shm) ? shm : base) / ("purser-pages-bench-" + std::to_string(::getpid()));
+        const pages_outcome pg = measure_pages(pages_dir, 150'000, 5, 2'000);
+        std::filesystem::remove_all(pages_dir);
+        all_ok = pg.ok;
+        if (pg.ok) {
+            std::printf(
+                "\npages written per paid request (reservation, then outcome), store holding 5 "
+                "minutes\n"
+                "of payments (150,000 rows) in %s\n%-28s %10s\n",
+                pages_dir.parent_path().c_str(), "agent", "pages");
+            std::printf("%-28s %10.1f\n", "without a rate limit", pg.free_pages);
+            std::printf("%-28s %10.1f\n", "with one (the rate index)", pg.rated_pages);
+        } else {
+            std::fprintf(stderr,
+                         "pages: a payment failed, or the counters disagree with the ledger\n");
+        }
     }
     std::filesystem::remove_all(dir);
     return all_ok ? 0 : 1;

@@ -269,7 +269,7 @@ result<decision> decide(store::impl& im, detail::write_txn& t, const reserve_req
         d.approved = true;
         d.reservation_id = id;
     }
-    if (who) PURSER_CHECK(im.prune_rate(t, q.agent, now));
+    if (who && who->limits.payments_per_minute) PURSER_CHECK(im.prune_rate(t, q.agent, now));
     std::optional<std::uint64_t> folded;
     if (why) {
         PURSER_TRY(into, im.fold_decline(t, row));

@@ -116,6 +116,12 @@ result<bool> write_txn::del(MDB_dbi dbi, std::string_view key) {
     return true;
 }
 
+result<void> write_txn::clear(MDB_dbi dbi) {
+    const int rc = mdb_drop(txn_, dbi, 0);
+    if (rc != MDB_SUCCESS) return tl::unexpected(lmdb_error(rc, "mdb_drop"));
+    return {};
+}
+
 result<MDB_dbi> open_db(write_txn& t, const char* name) {
     MDB_dbi dbi = 0;
     const int rc = mdb_dbi_open(t.handle(), name, name != nullptr ? MDB_CREATE : 0, &dbi);

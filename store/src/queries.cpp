@@ -1,6 +1,7 @@
 // Reading the ledger: by index, by full scan, aggregates, and the counters-versus-ledger check.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "codec.hpp"
@@ -250,6 +251,7 @@ result<std::vector<spend_row>> store::spend(spend_group by, std::optional<std::u
 result<std::string> store::check_counters() const {
     PURSER_TRY(t, impl_->begin_read());
     std::map<std::string, std::uint64_t> ids;
+    std::set<std::string> rate_limited;  // only their rows have rate entries
     {
         PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
         PURSER_TRY(e, c.first());
@@ -257,6 +259,7 @@ result<std::string> store::check_counters() const {
             auto a = detail::decode_agent(cur->key, cur->value);
             if (!a) return purser::fail(errc::corrupt_record, "agent");
             ids[a->name] = a->id;
+            if (a->limits.payments_per_minute) rate_limited.insert(a->name);
             PURSER_TRY(n, c.next());
             cur = n;
         }
@@ -278,7 +281,8 @@ result<std::string> store::check_counters() const {
             auto s = detail::decode_row(cur->value);
             if (!s) return purser::fail(errc::corrupt_record, "ledger row");
             const ledger_row& r = s->row;
-            if (detail::counts_for_rate(r) && r.at_ms >= rate_from) {
+            if (detail::counts_for_rate(r) && r.at_ms >= rate_from &&
+                rate_limited.count(r.agent) != 0) {
                 ++expected_rate[detail::rate_key(r.agent, r.at_ms)];
             }
             const std::uint64_t counted = r.counted_usd();
@@ -327,7 +331,11 @@ result<std::string> store::check_counters() const {
             auto v = detail::decode_u64_value(cur->value);
             if (!v || cur->key.size() < 9) return purser::fail(errc::corrupt_record, "rate entry");
             const std::uint64_t at = detail::read_be64(cur->key.substr(cur->key.size() - 8));
-            if (at >= rate_from) stored_rate[std::string(cur->key)] = *v;
+            // An agent without a limit has none; an older Purser may have left some, unread.
+            detail::reader name(cur->key);
+            if (at >= rate_from && rate_limited.count(name.key_str()) != 0) {
+                stored_rate[std::string(cur->key)] = *v;
+            }
             PURSER_TRY(n, c.next());
             cur = n;
         }

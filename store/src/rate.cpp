@@ -2,6 +2,8 @@
 // decision's own write transaction, so payments_per_minute is a short range sum instead of a
 // walk over every row (declines included) of the agent's last minute under the write lock.
 #include <algorithm>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "codec.hpp"
@@ -88,10 +90,11 @@ result<void> store::impl::adjust_rate(detail::write_txn& t, std::string_view age
     return t.put(rate, key, detail::encode_u64_value(v - 1));
 }
 
-result<void> store::impl::prune_rate(detail::write_txn& t, std::string_view agent,
-                                     std::uint64_t now) const {
-    if (now < detail::rate_keep_ms) return {};
-    const std::uint64_t before = now - detail::rate_keep_ms;
+namespace {
+
+/// Deletes `agent`'s rate entries stamped before `before_ms` (UINT64_MAX: all of them).
+result<void> delete_rate_entries(detail::write_txn& t, MDB_dbi rate, std::string_view agent,
+                                 std::uint64_t before_ms) {
     const std::string prefix = detail::writer().key_str(agent).take();
     std::vector<std::string> old;
     {
@@ -99,7 +102,7 @@ result<void> store::impl::prune_rate(detail::write_txn& t, std::string_view agen
         PURSER_TRY(e, c.seek(prefix));
         for (auto cur = e; cur && cur->key.size() == prefix.size() + 8 &&
                            cur->key.substr(0, prefix.size()) == prefix;) {
-            if (detail::read_be64(cur->key.substr(prefix.size())) >= before) break;
+            if (detail::read_be64(cur->key.substr(prefix.size())) >= before_ms) break;
             old.emplace_back(cur->key);
             PURSER_TRY(n, c.next());
             cur = n;
@@ -110,6 +113,14 @@ result<void> store::impl::prune_rate(detail::write_txn& t, std::string_view agen
         (void)gone;
     }
     return {};
+}
+
+}  // namespace
+
+result<void> store::impl::prune_rate(detail::write_txn& t, std::string_view agent,
+                                     std::uint64_t now) const {
+    if (now < detail::rate_keep_ms) return {};
+    return delete_rate_entries(t, rate, agent, now - detail::rate_keep_ms);
 }
 
 result<void> store::impl::build_rate_index(detail::write_txn& t, std::uint64_t now) const {
@@ -124,12 +135,48 @@ result<void> store::impl::build_rate_index(detail::write_txn& t, std::uint64_t n
             cur = n;
         }
     }
+    std::map<std::string, bool, std::less<>> limited;  // agent name -> has a rate limit
     for (std::uint64_t id : ids) {
         PURSER_TRY(r, load_row(t, id));
         if (!r) return purser::fail(errc::corrupt_record, "time index points at row " + std::to_string(id));
-        if (detail::counts_for_rate(r->row)) {
-            PURSER_CHECK(adjust_rate(t, r->row.agent, r->row.at_ms, true));
+        if (!detail::counts_for_rate(r->row)) continue;
+        auto it = limited.find(r->row.agent);
+        if (it == limited.end()) {
+            PURSER_TRY(a, load_agent(t, r->row.agent));
+            it =
+                limited.emplace(r->row.agent, a && a->limits.payments_per_minute.has_value()).first;
         }
+        if (it->second) PURSER_CHECK(adjust_rate(t, r->row.agent, r->row.at_ms, true));
+    }
+    return {};
+}
+
+result<void> store::impl::rebuild_agent_rate(detail::write_txn& t, std::string_view agent,
+                                             std::uint64_t now, bool limited) const {
+    PURSER_CHECK(delete_rate_entries(t, rate, agent, UINT64_MAX));
+    if (!limited) return {};
+    const std::uint64_t from = now > detail::rate_keep_ms ? now - detail::rate_keep_ms : 0;
+    const std::string prefix = detail::writer().key_str(agent).take();
+    std::vector<std::uint64_t> ids;
+    {
+        // The agent index's keys are (name, at_ms, id): its rows from `from` on, a clock
+        // stepped back included, as the entries were kept before.
+        PURSER_TRY(c, detail::cursor::open(t, by_agent));
+        PURSER_TRY(e, c.seek(detail::name_time_key(agent, from, 0)));
+        for (auto cur = e; cur && cur->key.substr(0, prefix.size()) == prefix &&
+                           cur->key.size() == prefix.size() + 16;) {
+            ids.push_back(detail::id_from_index_key(cur->key));
+            PURSER_TRY(n, c.next());
+            cur = n;
+        }
+    }
+    for (std::uint64_t id : ids) {
+        PURSER_TRY(r, load_row(t, id));
+        if (!r)
+            return purser::fail(errc::corrupt_record,
+                                "agent index points at row " + std::to_string(id));
+        if (detail::counts_for_rate(r->row))
+            PURSER_CHECK(adjust_rate(t, agent, r->row.at_ms, true));
     }
     return {};
 }

@@ -157,10 +157,18 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
     const std::uint64_t was_open = before && is_open(before->row.state) ? before->row.amount_usd : 0;
     const std::uint64_t now_open = is_open(r.state) ? r.amount_usd : 0;
 
-    if (was_counted != now_counted || was_open != now_open) {
+    const bool was_rated = before && detail::counts_for_rate(before->row);
+    const bool now_rated = detail::counts_for_rate(r);
+    const bool counts_change = was_counted != now_counted || was_open != now_open;
+    std::optional<agent> owner;  // loaded only when a counter or the rate index may change
+    if (counts_change || was_rated != now_rated) {
         PURSER_TRY(maybe_agent, load_agent(t, r.agent));
         if (!maybe_agent) return purser::fail(errc::corrupt_record, "row of a missing agent");
-        agent a = std::move(*maybe_agent);
+        owner = std::move(maybe_agent);
+    }
+
+    if (counts_change) {
+        agent& a = *owner;
         PURSER_CHECK(
             adjust_counter(t, a.id, counter_kind::day, utc_day(r.at_ms), was_counted, now_counted));
         PURSER_CHECK(adjust_counter(t, a.id, counter_kind::month, utc_month(r.at_ms), was_counted,
@@ -184,9 +192,12 @@ result<void> store::impl::write_row(detail::write_txn& t, const stored_row& now_
 
     if (before && was_counted != now_counted) PURSER_CHECK(follow_draws(t, r.id, now_counted));
 
-    const bool was_rated = before && detail::counts_for_rate(before->row);
-    const bool now_rated = detail::counts_for_rate(r);
-    if (was_rated != now_rated) PURSER_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
+    // Only an agent with a rate limit keeps rate entries: for the others they would cost every
+    // reservation a B-tree's pages and their flush, for a check nobody makes (set_policy builds
+    // or clears an agent's entries when its limit comes or goes).
+    if (was_rated != now_rated && owner->limits.payments_per_minute) {
+        PURSER_CHECK(adjust_rate(t, r.agent, r.at_ms, now_rated));
+    }
 
     if (!before) {
         PURSER_CHECK(t.put(by_time, detail::time_key(r.at_ms, r.id), detail::index_value,
@@ -300,11 +311,17 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         p->by_status = by_status;
         p->by_expiry = by_expiry;
         p->rate = rate;
-        // Stores written before the rate index have their last minutes' approvals only as rows.
+        // Stores written before the rate index have their last minutes' approvals only as rows;
+        // stores written before it kept only rate-limited agents have entries of every agent.
+        // Either way the index is built anew from the last minutes' rows.
         PURSER_TRY(has_rate, t.get(meta, "rate_index"));
-        if (!has_rate) {
+        PURSER_TRY(limited_only, t.get(meta, "rate_index_limited"));
+        if (!has_rate || !limited_only) {
+            PURSER_CHECK(t.clear(rate));
             PURSER_CHECK(p->build_rate_index(t, p->now()));
-            PURSER_CHECK(t.put(meta, "rate_index", detail::writer().u8(detail::format_v1).take()));
+            const std::string marker = detail::writer().u8(detail::format_v1).take();
+            PURSER_CHECK(t.put(meta, "rate_index", marker));
+            PURSER_CHECK(t.put(meta, "rate_index_limited", marker));
         }
         PURSER_CHECK(t.commit());
     }
@@ -372,10 +389,18 @@ result<agent> update_agent(store::impl& im, std::string_view name, Change&& chan
 
 result<agent> store::set_policy(std::string_view name, const policy& limits) {
     PURSER_CHECK(check_policy(limits));
-    return update_agent(*impl_, name, [&](agent& a) -> result<bool> {
-        a.limits = limits;
-        return true;
-    });
+    PURSER_TRY(t, impl_->begin_write());
+    PURSER_TRY(a, impl_->must_load_agent(t, name));
+    // Only agents with a rate limit have rate entries (write_row): a limit that comes is given
+    // the approvals of the last minutes at once, so it holds from its first decision.
+    const bool was_limited = a.limits.payments_per_minute.has_value();
+    const bool limited = limits.payments_per_minute.has_value();
+    if (was_limited != limited)
+        PURSER_CHECK(impl_->rebuild_agent_rate(t, a.name, impl_->now(), limited));
+    a.limits = limits;
+    PURSER_CHECK(impl_->save_agent(t, a));
+    PURSER_CHECK(t.commit());
+    return a;
 }
 
 result<agent> store::set_allowance(std::string_view name, std::optional<usd_micros> allowance) {

@@ -37,7 +37,8 @@ public:
     MDB_dbi by_host = 0;    ///< host, at_ms, id
     MDB_dbi by_status = 0;  ///< status, id
     MDB_dbi by_expiry = 0;  ///< expires_at, id (open rows with an expiry only)
-    MDB_dbi rate = 0;       ///< agent name, at_ms -> approvals (the last rate_keep_ms only)
+    MDB_dbi rate = 0;       ///< agent name, at_ms -> approvals (the last rate_keep_ms only;
+                            ///< agents with a rate limit only)
     MDB_dbi by_decline = 0; ///< agent name, host, reason -> id of the row declines fold into
     MDB_dbi pruned = 0;     ///< counter key -> what pruned rows counted (check_counters adds it)
     MDB_dbi channels = 0;   ///< channel id (0x hex) -> channel
@@ -132,8 +133,13 @@ public:
                                                                     const detail::stored_row& fresh);
     [[nodiscard]] result<void> prune_rate(detail::write_txn& t, std::string_view agent,
                                           std::uint64_t now) const;
-    /// Fills an empty rate index from the ledger's last rate_keep_ms (stores made before it).
+    /// Fills an empty rate index from the ledger's last rate_keep_ms, for the agents with a rate
+    /// limit (stores made before the index, or before it kept only those agents).
     [[nodiscard]] result<void> build_rate_index(detail::write_txn& t, std::uint64_t now) const;
+    /// Deletes `agent`'s rate entries, then, when `limited`, adds its approvals of the last
+    /// rate_keep_ms from the agent index: its limit came (or went) with set_policy.
+    [[nodiscard]] result<void> rebuild_agent_rate(detail::write_txn& t, std::string_view agent,
+                                                  std::uint64_t now, bool limited) const;
 
     // IOU channels (channels.cpp).
     [[nodiscard]] result<std::optional<channel>> load_channel(const detail::txn_base& t,

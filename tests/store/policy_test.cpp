@@ -444,6 +444,148 @@ TEST_CASE("a store from before the rate index gets one built from its recent row
     CHECK(d->why == reason::rate_limited);
 }
 
+namespace {
+
+/// The approvals the rate index holds, by agent name, read straight from LMDB (the store must be
+/// closed).
+std::map<std::string, std::uint64_t> rate_entries_by_agent(const purser::test::temp_dir& dir) {
+    std::map<std::string, std::uint64_t> out;
+    MDB_env* e = nullptr;
+    REQUIRE(mdb_env_create(&e) == MDB_SUCCESS);
+    REQUIRE(mdb_env_set_maxdbs(e, 32) == MDB_SUCCESS);
+    REQUIRE(mdb_env_open(e, (dir.path() / "store").c_str(), MDB_NOTLS | MDB_RDONLY, 0600) ==
+            MDB_SUCCESS);
+    MDB_txn* t = nullptr;
+    REQUIRE(mdb_txn_begin(e, nullptr, MDB_RDONLY, &t) == MDB_SUCCESS);
+    MDB_dbi rate_db = 0;
+    REQUIRE(mdb_dbi_open(t, "idx_rate", 0, &rate_db) == MDB_SUCCESS);
+    MDB_cursor* c = nullptr;
+    REQUIRE(mdb_cursor_open(t, rate_db, &c) == MDB_SUCCESS);
+    MDB_val k{}, v{};
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        // Key: the name's length byte, the name, then the millisecond. Value: a format byte, then
+        // that millisecond's approvals (big-endian u64).
+        const auto* key = static_cast<const unsigned char*>(k.mv_data);
+        const auto* value = static_cast<const unsigned char*>(v.mv_data);
+        REQUIRE(v.mv_size == 9);
+        std::uint64_t approvals = 0;
+        for (std::size_t i = 1; i < 9; ++i) approvals = approvals << 8 | value[i];
+        out[std::string(reinterpret_cast<const char*>(key) + 1, key[0])] += approvals;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(t);
+    mdb_env_close(e);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "only agents with a rate limit keep rate entries, and a limit set later counts what was paid",
+    "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    {
+        auto s = open_at(dir, clock);
+        REQUIRE(s->add_agent("free", {}));
+        policy limited;
+        limited.payments_per_minute = 100;
+        REQUIRE(s->add_agent("rated", limited));
+        for (int i = 0; i < 3; ++i) {
+            expect_approve(*s, usdc_request("free", 1));
+            expect_approve(*s, usdc_request("rated", 1));
+            clock.advance_ms(1);
+        }
+        // Released: no longer an approval, in the index or out of it.
+        const auto back = expect_approve(*s, usdc_request("free", 1));
+        REQUIRE(s->release(back.reservation_id, "never sent"));
+        CHECK(s->check_counters().value() == "");
+    }
+    auto approvals = rate_entries_by_agent(dir);
+    CHECK(approvals.count("free") == 0);
+    CHECK(approvals["rated"] == 3);
+
+    auto s = open_at(dir, clock);
+    // A limit that comes starts from the approvals already in its window: three made, three
+    // allowed, so the next one is declined at once.
+    policy three;
+    three.payments_per_minute = 3;
+    REQUIRE(s->set_policy("free", three));
+    auto d = s->reserve(usdc_request("free", 1));
+    REQUIRE(d);
+    CHECK(d->why == reason::rate_limited);
+    CHECK(s->check_counters().value() == "");
+    // A limit that goes takes the agent's entries with it; another that comes rebuilds them.
+    REQUIRE(s->set_policy("free", {}));
+    expect_approve(*s, usdc_request("free", 1));
+    policy four;
+    four.payments_per_minute = 4;
+    REQUIRE(s->set_policy("free", four));
+    d = s->reserve(usdc_request("free", 1));
+    REQUIRE(d);
+    CHECK(d->why == reason::rate_limited);
+    CHECK(s->check_counters().value() == "");
+    // Past the window, the approvals no longer count.
+    clock.advance_ms(60'000);
+    expect_approve(*s, usdc_request("free", 1));
+    CHECK(s->check_counters().value() == "");
+    s.reset();
+    approvals = rate_entries_by_agent(dir);
+    CHECK(approvals["free"] == 5);
+    CHECK(approvals["rated"] == 3);
+}
+
+TEST_CASE(
+    "a store whose rate index kept every agent keeps only the rate-limited ones after opening",
+    "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    policy rate;
+    rate.payments_per_minute = 2;
+    {
+        auto s = open_at(dir, clock);
+        REQUIRE(s->add_agent("free", {}));
+        REQUIRE(s->add_agent("rated", rate));
+        expect_approve(*s, usdc_request("rated", 1));
+        expect_approve(*s, usdc_request("rated", 1));
+    }
+    {
+        // What an earlier Purser left: an entry for the agent without a limit, and no marker.
+        MDB_env* e = nullptr;
+        REQUIRE(mdb_env_create(&e) == MDB_SUCCESS);
+        REQUIRE(mdb_env_set_maxdbs(e, 32) == MDB_SUCCESS);
+        REQUIRE(mdb_env_open(e, (dir.path() / "store").c_str(), MDB_NOTLS, 0600) == MDB_SUCCESS);
+        MDB_txn* t = nullptr;
+        REQUIRE(mdb_txn_begin(e, nullptr, 0, &t) == MDB_SUCCESS);
+        MDB_dbi rate_db = 0;
+        MDB_dbi meta_db = 0;
+        REQUIRE(mdb_dbi_open(t, "idx_rate", 0, &rate_db) == MDB_SUCCESS);
+        std::string key = std::string(1, '\x04') + "free" + std::string(7, '\0') + '\x01';
+        std::string value = std::string(1, '\x01') + std::string(7, '\0') + '\x01';
+        MDB_val k{key.size(), key.data()};
+        MDB_val v{value.size(), value.data()};
+        REQUIRE(mdb_put(t, rate_db, &k, &v, 0) == MDB_SUCCESS);
+        REQUIRE(mdb_dbi_open(t, "meta", 0, &meta_db) == MDB_SUCCESS);
+        MDB_val marker{18, const_cast<char*>("rate_index_limited")};
+        REQUIRE(mdb_del(t, meta_db, &marker, nullptr) == MDB_SUCCESS);
+        REQUIRE(mdb_txn_commit(t) == MDB_SUCCESS);
+        mdb_env_close(e);
+    }
+    CHECK(rate_entries_by_agent(dir).count("free") == 1);
+    {
+        auto s = open_at(dir, clock);
+        CHECK(s->check_counters().value() == "");
+        // The rated agent's approvals were rebuilt: its limit still holds.
+        auto d = s->reserve(usdc_request("rated", 1));
+        REQUIRE(d);
+        CHECK(d->why == reason::rate_limited);
+    }
+    auto approvals = rate_entries_by_agent(dir);
+    CHECK(approvals.count("free") == 0);
+    CHECK(approvals["rated"] == 2);
+}
+
 TEST_CASE("agent remove: refused while payments may move, then rows stay and the name is kept",
           "[store][agent]") {
     purser::test::temp_dir dir;

@@ -137,6 +137,8 @@ public:
                                    bool append = false);
     /// Deletes `key`; returns false when it was absent.
     [[nodiscard]] result<bool> del(MDB_dbi dbi, std::string_view key);
+    /// Deletes every key of `dbi` (the database itself stays).
+    [[nodiscard]] result<void> clear(MDB_dbi dbi);
     /// Durable commit (for a child: into its parent); the transaction is finished either way.
     /// Errors: map_full, lmdb_failed.
     [[nodiscard]] result<void> commit();
