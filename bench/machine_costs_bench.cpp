@@ -6,7 +6,6 @@
 // comparing results from different machines.
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,17 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include "in_process.hpp"
+
 namespace {
 
-/// User and system CPU of this whole process so far, in microseconds.
-double process_cpu_us() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    const auto us = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec);
-    };
-    return us(u.ru_utime) + us(u.ru_stime);
-}
+using purser::bench::process_cpu_us;
 
 double empty_syscall_us(int n) {
     const double before = process_cpu_us();
@@ -98,10 +91,7 @@ double hand_off_us(int n, bool one_core) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::error_code ec;
-    const std::filesystem::path exe = std::filesystem::canonical("/proc/self/exe", ec);
-    const std::filesystem::path dir =
-        argc > 1 ? std::filesystem::path(argv[1]) : ec ? std::filesystem::current_path() : exe.parent_path();
+    const std::filesystem::path dir = purser::bench::work_dir(argc, argv);
     const auto file = dir / ("purser-machine-costs-" + std::to_string(::getpid()));
     std::printf("CPU per operation on this machine (%u cores), microseconds\n",
                 std::thread::hardware_concurrency());

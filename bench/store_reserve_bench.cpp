@@ -9,7 +9,6 @@
 // store that holds five minutes of payments: an agent with a rate limit, whose approvals the
 // rate index keeps, against one without, in the same store.
 #include <linux/magic.h>
-#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -24,9 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "in_process.hpp"
 #include "purser/store/store.hpp"
 
 namespace st = purser::store;
+using purser::bench::process_cpu_us;
 
 namespace {
 
@@ -50,15 +51,6 @@ st::reserve_request request(std::uint64_t micro_usd) {
     q.pay_to = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
     q.nonce = "0x" + std::string(64, '1');
     return q;
-}
-
-/// User and system CPU of this whole process so far, in microseconds: the kernel's share (page
-/// writes, fdatasync) is most of a durable commit's cost.
-double process_cpu_us() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
-    return us(u.ru_utime) + us(u.ru_stime);
 }
 
 struct outcome {
@@ -202,10 +194,7 @@ bool on_tmpfs(const std::filesystem::path& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::error_code ec;
-    const std::filesystem::path exe = std::filesystem::canonical("/proc/self/exe", ec);
-    const std::filesystem::path base =
-        argc > 1 ? std::filesystem::path(argv[1]) : ec ? std::filesystem::current_path() : exe.parent_path();
+    const std::filesystem::path base = purser::bench::work_dir(argc, argv);
     if (on_tmpfs(base)) {
         std::printf("warning: %s is tmpfs (no real fsync): the ratio will understate group commit\n",
                     base.c_str());

@@ -408,6 +408,31 @@ TEST_CASE("the rate check reads no rows however many declines an agent piles up"
     CHECK(s->check_counters().value() == "");
 }
 
+namespace {
+
+/// Runs `edit(txn)` in a write transaction straight through LMDB on the closed store in `dir`:
+/// to make a store look as an earlier Purser left it, or to read what the store API hides.
+template <class Edit>
+void edit_closed_store(const purser::test::temp_dir& dir, Edit&& edit) {
+    MDB_env* e = nullptr;
+    REQUIRE(mdb_env_create(&e) == MDB_SUCCESS);
+    REQUIRE(mdb_env_set_maxdbs(e, 32) == MDB_SUCCESS);
+    REQUIRE(mdb_env_open(e, (dir.path() / "store").c_str(), MDB_NOTLS, 0600) == MDB_SUCCESS);
+    MDB_txn* t = nullptr;
+    REQUIRE(mdb_txn_begin(e, nullptr, 0, &t) == MDB_SUCCESS);
+    edit(t);
+    REQUIRE(mdb_txn_commit(t) == MDB_SUCCESS);
+    mdb_env_close(e);
+}
+
+MDB_dbi existing_db(MDB_txn* t, const char* name) {
+    MDB_dbi dbi = 0;
+    REQUIRE(mdb_dbi_open(t, name, 0, &dbi) == MDB_SUCCESS);
+    return dbi;
+}
+
+}  // namespace
+
 TEST_CASE("a store from before the rate index gets one built from its recent rows", "[store][policy]") {
     purser::test::temp_dir dir;
     manual_clock clock;
@@ -419,24 +444,12 @@ TEST_CASE("a store from before the rate index gets one built from its recent row
         expect_approve(*s, usdc_request("old", 1));
         expect_approve(*s, usdc_request("old", 1));
     }
-    {
-        // Take the store back to its earlier layout: no idx_rate, no "rate_index" marker.
-        MDB_env* e = nullptr;
-        REQUIRE(mdb_env_create(&e) == MDB_SUCCESS);
-        REQUIRE(mdb_env_set_maxdbs(e, 16) == MDB_SUCCESS);
-        REQUIRE(mdb_env_open(e, (dir.path() / "store").c_str(), MDB_NOTLS, 0600) == MDB_SUCCESS);
-        MDB_txn* t = nullptr;
-        REQUIRE(mdb_txn_begin(e, nullptr, 0, &t) == MDB_SUCCESS);
-        MDB_dbi rate_db = 0;
-        MDB_dbi meta_db = 0;
-        REQUIRE(mdb_dbi_open(t, "idx_rate", 0, &rate_db) == MDB_SUCCESS);
-        REQUIRE(mdb_drop(t, rate_db, 1) == MDB_SUCCESS);
-        REQUIRE(mdb_dbi_open(t, "meta", 0, &meta_db) == MDB_SUCCESS);
+    // Take the store back to its earlier layout: no idx_rate, no "rate_index" marker.
+    edit_closed_store(dir, [](MDB_txn* t) {
+        REQUIRE(mdb_drop(t, existing_db(t, "idx_rate"), 1) == MDB_SUCCESS);
         MDB_val key{10, const_cast<char*>("rate_index")};
-        REQUIRE(mdb_del(t, meta_db, &key, nullptr) == MDB_SUCCESS);
-        REQUIRE(mdb_txn_commit(t) == MDB_SUCCESS);
-        mdb_env_close(e);
-    }
+        REQUIRE(mdb_del(t, existing_db(t, "meta"), &key, nullptr) == MDB_SUCCESS);
+    });
     auto s = open_at(dir, clock);
     CHECK(s->check_counters().value() == "");
     auto d = s->reserve(usdc_request("old", 1));
@@ -450,32 +463,23 @@ namespace {
 /// closed).
 std::map<std::string, std::uint64_t> rate_entries_by_agent(const purser::test::temp_dir& dir) {
     std::map<std::string, std::uint64_t> out;
-    MDB_env* e = nullptr;
-    REQUIRE(mdb_env_create(&e) == MDB_SUCCESS);
-    REQUIRE(mdb_env_set_maxdbs(e, 32) == MDB_SUCCESS);
-    REQUIRE(mdb_env_open(e, (dir.path() / "store").c_str(), MDB_NOTLS | MDB_RDONLY, 0600) ==
-            MDB_SUCCESS);
-    MDB_txn* t = nullptr;
-    REQUIRE(mdb_txn_begin(e, nullptr, MDB_RDONLY, &t) == MDB_SUCCESS);
-    MDB_dbi rate_db = 0;
-    REQUIRE(mdb_dbi_open(t, "idx_rate", 0, &rate_db) == MDB_SUCCESS);
-    MDB_cursor* c = nullptr;
-    REQUIRE(mdb_cursor_open(t, rate_db, &c) == MDB_SUCCESS);
-    MDB_val k{}, v{};
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        // Key: the name's length byte, the name, then the millisecond. Value: a format byte, then
-        // that millisecond's approvals (big-endian u64).
-        const auto* key = static_cast<const unsigned char*>(k.mv_data);
-        const auto* value = static_cast<const unsigned char*>(v.mv_data);
-        REQUIRE(v.mv_size == 9);
-        std::uint64_t approvals = 0;
-        for (std::size_t i = 1; i < 9; ++i) approvals = approvals << 8 | value[i];
-        out[std::string(reinterpret_cast<const char*>(key) + 1, key[0])] += approvals;
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(t);
-    mdb_env_close(e);
+    edit_closed_store(dir, [&](MDB_txn* t) {
+        MDB_cursor* c = nullptr;
+        REQUIRE(mdb_cursor_open(t, existing_db(t, "idx_rate"), &c) == MDB_SUCCESS);
+        MDB_val k{}, v{};
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            // Key: the name's length byte, the name, then the millisecond. Value: a format byte,
+            // then that millisecond's approvals (big-endian u64).
+            const auto* key = static_cast<const unsigned char*>(k.mv_data);
+            const auto* value = static_cast<const unsigned char*>(v.mv_data);
+            REQUIRE(v.mv_size == 9);
+            std::uint64_t approvals = 0;
+            for (std::size_t i = 1; i < 9; ++i) approvals = approvals << 8 | value[i];
+            out[std::string(reinterpret_cast<const char*>(key) + 1, key[0])] += approvals;
+        }
+        mdb_cursor_close(c);
+    });
     return out;
 }
 
@@ -550,28 +554,16 @@ TEST_CASE(
         expect_approve(*s, usdc_request("rated", 1));
         expect_approve(*s, usdc_request("rated", 1));
     }
-    {
-        // What an earlier Purser left: an entry for the agent without a limit, and no marker.
-        MDB_env* e = nullptr;
-        REQUIRE(mdb_env_create(&e) == MDB_SUCCESS);
-        REQUIRE(mdb_env_set_maxdbs(e, 32) == MDB_SUCCESS);
-        REQUIRE(mdb_env_open(e, (dir.path() / "store").c_str(), MDB_NOTLS, 0600) == MDB_SUCCESS);
-        MDB_txn* t = nullptr;
-        REQUIRE(mdb_txn_begin(e, nullptr, 0, &t) == MDB_SUCCESS);
-        MDB_dbi rate_db = 0;
-        MDB_dbi meta_db = 0;
-        REQUIRE(mdb_dbi_open(t, "idx_rate", 0, &rate_db) == MDB_SUCCESS);
+    // What an earlier Purser left: an entry for the agent without a limit, and no marker.
+    edit_closed_store(dir, [](MDB_txn* t) {
         std::string key = std::string(1, '\x04') + "free" + std::string(7, '\0') + '\x01';
         std::string value = std::string(1, '\x01') + std::string(7, '\0') + '\x01';
         MDB_val k{key.size(), key.data()};
         MDB_val v{value.size(), value.data()};
-        REQUIRE(mdb_put(t, rate_db, &k, &v, 0) == MDB_SUCCESS);
-        REQUIRE(mdb_dbi_open(t, "meta", 0, &meta_db) == MDB_SUCCESS);
+        REQUIRE(mdb_put(t, existing_db(t, "idx_rate"), &k, &v, 0) == MDB_SUCCESS);
         MDB_val marker{18, const_cast<char*>("rate_index_limited")};
-        REQUIRE(mdb_del(t, meta_db, &marker, nullptr) == MDB_SUCCESS);
-        REQUIRE(mdb_txn_commit(t) == MDB_SUCCESS);
-        mdb_env_close(e);
-    }
+        REQUIRE(mdb_del(t, existing_db(t, "meta"), &marker, nullptr) == MDB_SUCCESS);
+    });
     CHECK(rate_entries_by_agent(dir).count("free") == 1);
     {
         auto s = open_at(dir, clock);
