@@ -285,6 +285,12 @@ result<std::string> store::check_counters() const {
                 rate_limited.count(r.agent) != 0) {
                 ++expected_rate[detail::rate_key(r.agent, r.at_ms)];
             }
+            // Seconds wholly inside the window (a decision sums the first, partial one from its
+            // milliseconds).
+            if (detail::counts_for_rate(r) && r.at_ms / 1000 * 1000 >= rate_from &&
+                rate_limited.count(r.agent) != 0) {
+                ++expected_rate[detail::rate_second_key(r.agent, r.at_ms / 1000)];
+            }
             const std::uint64_t counted = r.counted_usd();
             const std::uint64_t open = is_open(r.state) ? r.amount_usd : 0;
             if (counted != 0 || open != 0) {
@@ -331,9 +337,11 @@ result<std::string> store::check_counters() const {
             auto v = detail::decode_u64_value(cur->value);
             if (!v || cur->key.size() < 9) return purser::fail(errc::corrupt_record, "rate entry");
             const std::uint64_t at = detail::read_be64(cur->key.substr(cur->key.size() - 8));
-            // An agent without a limit has none; an older Purser may have left some, unread.
-            detail::reader name(cur->key);
-            if (at >= rate_from && rate_limited.count(name.key_str()) != 0) {
+            // A second's entry: a mark byte before the name, the second after it.
+            const bool second = static_cast<unsigned char>(cur->key[0]) == 0xff;
+            detail::reader name(cur->key.substr(second ? 1 : 0));
+            const std::uint64_t at_ms = second ? at * 1000 : at;
+            if (at_ms >= rate_from && rate_limited.count(name.key_str()) != 0) {
                 stored_rate[std::string(cur->key)] = *v;
             }
             PURSER_TRY(n, c.next());
@@ -345,8 +353,10 @@ result<std::string> store::check_counters() const {
             auto it = stored_rate.find(k);
             const std::uint64_t have = it == stored_rate.end() ? 0 : it->second;
             if (have != v) {
-                return "rate index at " + std::to_string(detail::read_be64(k.substr(k.size() - 8))) +
-                       ": stored " + std::to_string(have) + ", ledger " + std::to_string(v);
+                const bool second = static_cast<unsigned char>(k[0]) == 0xff;
+                return std::string("rate index at ") + (second ? "second " : "") +
+                       std::to_string(detail::read_be64(k.substr(k.size() - 8))) + ": stored " +
+                       std::to_string(have) + ", ledger " + std::to_string(v);
             }
         }
         return std::string("a rate entry is set that no ledger row accounts for");

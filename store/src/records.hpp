@@ -25,7 +25,7 @@ inline constexpr std::uint8_t row_format_v4 = 4;
 /// 3: v4 rows and the IOU channels (`channels`), which an older Purser would not keep in step.
 /// 4: rows declined budget_unavailable (an older Purser reads them as corrupt) and the fleet
 /// leases (`budget_accounts`, `lease_draws`), which an older Purser would not give back.
-inline constexpr std::uint32_t schema_version = 4;
+inline constexpr std::uint32_t schema_version = 5;
 
 /// A ledger row plus what only the store needs: the session that reserved it.
 struct stored_row {
@@ -57,6 +57,8 @@ enum class counter_kind : std::uint8_t { day = 'D', month = 'M', lifetime = 'L',
 [[nodiscard]] std::string status_key(status s, std::uint64_t id);
 /// The rate index: approvals of one agent at one millisecond (agent name, at_ms) -> u64 count.
 [[nodiscard]] std::string rate_key(std::string_view agent, std::uint64_t at_ms);
+/// The rate index's entry for one second of `agent`'s approvals (rate.cpp).
+[[nodiscard]] std::string rate_second_key(std::string_view agent, std::uint64_t second);
 /// Whether a row counts against payments_per_minute: every payment approval that was not given
 /// back unsent (declined and released rows do not, nor a deposit: its voucher row counts).
 [[nodiscard]] inline bool counts_for_rate(const ledger_row& r) {

@@ -312,16 +312,16 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, ope
         p->by_expiry = by_expiry;
         p->rate = rate;
         // Stores written before the rate index have their last minutes' approvals only as rows;
-        // stores written before it kept only rate-limited agents have entries of every agent.
-        // Either way the index is built anew from the last minutes' rows.
+        // stores written before its second entries (schema 5) kept every agent's approvals, by
+        // the millisecond only. Either way the index is built anew from the last minutes' rows.
         PURSER_TRY(has_rate, t.get(meta, "rate_index"));
-        PURSER_TRY(limited_only, t.get(meta, "rate_index_limited"));
-        if (!has_rate || !limited_only) {
+        PURSER_TRY(current, t.get(meta, "rate_index_v2"));
+        if (!has_rate || !current) {
             PURSER_CHECK(t.clear(rate));
             PURSER_CHECK(p->build_rate_index(t, p->now()));
             const std::string marker = detail::writer().u8(detail::format_v1).take();
             PURSER_CHECK(t.put(meta, "rate_index", marker));
-            PURSER_CHECK(t.put(meta, "rate_index_limited", marker));
+            PURSER_CHECK(t.put(meta, "rate_index_v2", marker));
         }
         PURSER_CHECK(t.commit());
     }

@@ -84,6 +84,8 @@ public:
     /// Ledger rows read since open: the work a query or decision did, for stats() and for tests
     /// that prove a cost does not grow with unrelated rows.
     mutable std::atomic<std::uint64_t> rows_visited{0};
+    /// Rate-index entries read since open: what rate checks cost, which tests bound.
+    mutable std::atomic<std::uint64_t> rate_entries_visited{0};
 
     /// Ids of the rows in status `s`, from the status index, in id order, at most `most`.
     [[nodiscard]] result<std::vector<std::uint64_t>> ids_with_status(

@@ -131,6 +131,7 @@ result<store_stats> store::stats() const {
     }
     out.stale_readers_cleared = impl_->readers_cleared.load();
     out.rows_visited = impl_->rows_visited.load();
+    out.rate_entries_visited = impl_->rate_entries_visited.load();
     out.write_batches = impl_->group.batches();
     out.batched_operations = impl_->group.operations();
     out.lingered_batches = impl_->group.lingered();

@@ -117,12 +117,12 @@ TEST_CASE("a schema 1 store is upgraded to the current schema on open, its rows 
         mdb_env_close(env);
         return value;
     };
-    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x04", 5));
+    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x05", 5));
     {
         auto s = open_at(dir, clock);
         CHECK(s->list_ledger({}).value().size() == 1);
     }
-    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x04", 5));  // upgraded again on open
+    CHECK(schema_of() == std::string("\x01\x00\x00\x00\x05", 5));  // upgraded again on open
 }
 
 TEST_CASE("prune: declines go, paid rows only with an archive, open rows never, counters stay",

@@ -143,7 +143,7 @@ TEST_CASE("a newer schema is refused and left untouched", "[store][lmdb]") {
     purser::test::temp_dir dir;
     manual_clock clock;
     { auto s = open_at(dir.path(), clock); }
-    // Write schema_version 5 directly, as a future Purser would.
+    // Write schema_version 6 directly, as a future Purser would.
     MDB_env* env = nullptr;
     REQUIRE(mdb_env_create(&env) == 0);
     REQUIRE(mdb_env_set_maxdbs(env, 16) == 0);
@@ -153,7 +153,7 @@ TEST_CASE("a newer schema is refused and left untouched", "[store][lmdb]") {
     MDB_dbi meta = 0;
     REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
     std::string key = "schema_version";
-    const char value[] = {1, 0, 0, 0, 5};
+    const char value[] = {1, 0, 0, 0, 6};
     MDB_val k{key.size(), key.data()};
     MDB_val v{sizeof value, const_cast<char*>(value)};
     REQUIRE(mdb_put(txn, meta, &k, &v, 0) == 0);

@@ -408,6 +408,45 @@ TEST_CASE("the rate check reads no rows however many declines an agent piles up"
     CHECK(s->check_counters().value() == "");
 }
 
+TEST_CASE("a rate check reads at most a second of milliseconds and a minute of seconds",
+          "[store][policy]") {
+    purser::test::temp_dir dir;
+    manual_clock clock;
+    // 1,500 approvals one millisecond apart, then the clock moved on until the window starts in
+    // their middle, 300 ms before the end of a second: the window holds 1,500 of them, whose
+    // first 300 are in its first, partial second and the rest in whole seconds.
+    const std::uint64_t t0 = 1'800'000'000'000 + 200;  // t0 + 1,500 ends in 700
+    clock.set(t0);
+    auto s = with_rate_agent(dir, clock, "fast", 1'000'000);
+    for (int i = 0; i < 3'000; ++i) {
+        expect_approve(*s, usdc_request("fast", 1));
+        clock.advance_ms(1);
+    }
+    clock.set(t0 + 1'500 + 60'000 - 1);  // the window: the last 60,000 ms, now included
+    policy limit;
+    limit.payments_per_minute = 1'501;
+    REQUIRE(s->set_policy("fast", limit));
+    const auto before = s->stats().value().rate_entries_visited;
+    expect_approve(*s, usdc_request("fast", 1));  // the 1,501st in the window
+    const auto read = s->stats().value().rate_entries_visited - before;
+    INFO("rate entries read by one decision: " << read);
+    CHECK(read <= 300 + 61);  // the partial second's milliseconds and the whole seconds
+    auto d = s->reserve(usdc_request("fast", 1));
+    REQUIRE(d);
+    CHECK(d->why == reason::rate_limited);
+    // The oldest approval in the window, made at t0 + 1,500, leaves it in 1 ms.
+    CHECK(d->retry_after_ms == 1);
+    // With room for 1,000, 502 must leave first: the 502nd oldest, made at t0 + 2,001 (in a
+    // whole second), leaves in 502 ms.
+    limit.payments_per_minute = 1'000;
+    REQUIRE(s->set_policy("fast", limit));
+    d = s->reserve(usdc_request("fast", 1));
+    REQUIRE(d);
+    CHECK(d->why == reason::rate_limited);
+    CHECK(d->retry_after_ms == 502);
+    CHECK(s->check_counters().value() == "");
+}
+
 namespace {
 
 /// Runs `edit(txn)` in a write transaction straight through LMDB on the closed store in `dir`:
@@ -470,8 +509,10 @@ std::map<std::string, std::uint64_t> rate_entries_by_agent(const purser::test::t
         for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
              rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             // Key: the name's length byte, the name, then the millisecond. Value: a format byte,
-            // then that millisecond's approvals (big-endian u64).
+            // then that millisecond's approvals (big-endian u64). Seconds' entries (a 0xff mark
+            // first) count the same approvals again: left out.
             const auto* key = static_cast<const unsigned char*>(k.mv_data);
+            if (key[0] == 0xff) continue;
             const auto* value = static_cast<const unsigned char*>(v.mv_data);
             REQUIRE(v.mv_size == 9);
             std::uint64_t approvals = 0;
@@ -561,7 +602,7 @@ TEST_CASE(
         MDB_val k{key.size(), key.data()};
         MDB_val v{value.size(), value.data()};
         REQUIRE(mdb_put(t, existing_db(t, "idx_rate"), &k, &v, 0) == MDB_SUCCESS);
-        MDB_val marker{18, const_cast<char*>("rate_index_limited")};
+        MDB_val marker{13, const_cast<char*>("rate_index_v2")};
         REQUIRE(mdb_del(t, existing_db(t, "meta"), &marker, nullptr) == MDB_SUCCESS);
     });
     CHECK(rate_entries_by_agent(dir).count("free") == 1);

@@ -90,6 +90,7 @@ struct store_stats {
     std::uint64_t stale_readers_cleared = 0;  ///< Dead readers' slots freed since open.
     std::uint64_t rows_visited = 0; ///< Ledger rows this process read since open: the cost of
                                     ///< queries and decisions, which tests bound.
+    std::uint64_t rate_entries_visited = 0;  ///< Rate-index entries rate checks read since open.
     std::uint64_t write_batches = 0;     ///< Group commits (durable commits) since open.
     std::uint64_t batched_operations = 0;///< Operations they carried: the batching achieved.
     std::uint64_t lingered_batches = 0;  ///< Of write_batches, those that waited for payments
