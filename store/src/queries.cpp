@@ -23,27 +23,6 @@ bool matches(const ledger_row& r, const ledger_query& q) {
     return true;
 }
 
-/// Ids from an index whose keys start with `prefix` followed by a big-endian at_ms, within the
-/// query's time range.
-result<std::vector<std::uint64_t>> ids_in_range(const detail::txn_base& t, MDB_dbi dbi,
-                                                const std::string& prefix, const ledger_query& q) {
-    std::vector<std::uint64_t> ids;
-    PURSER_TRY(c, detail::cursor::open(t, dbi));
-    const std::string start = prefix + detail::be64(q.since_ms.value_or(0)) + detail::be64(0);
-    PURSER_TRY(e, c.seek(start));
-    for (auto cur = e; cur; ) {
-        if (cur->key.size() != prefix.size() + 16 || cur->key.substr(0, prefix.size()) != prefix) {
-            break;
-        }
-        const std::uint64_t at = detail::read_be64(cur->key.substr(prefix.size(), 8));
-        if (q.until_ms && at >= *q.until_ms) break;
-        ids.push_back(detail::id_from_index_key(cur->key));
-        PURSER_TRY(n, c.next());
-        cur = n;
-    }
-    return ids;
-}
-
 /// The newest rows (by index order) matching `q`, at most q.limit, read backwards from the end
 /// of the index range: the cost is the rows returned plus the rows that fail the other filters,
 /// not the whole range. `prefix` selects the agent, host or status; `timed` says the index key
@@ -121,6 +100,25 @@ std::string day_text(std::uint64_t at_ms) {
 
 }  // namespace
 
+result<std::vector<std::uint64_t>> store::impl::ids_in_range(
+    const detail::txn_base& t, MDB_dbi dbi, const std::string& prefix, std::uint64_t since_ms,
+    std::optional<std::uint64_t> until_ms) const {
+    std::vector<std::uint64_t> ids;
+    PURSER_TRY(c, detail::cursor::open(t, dbi));
+    PURSER_TRY(e, c.seek(prefix + detail::be64(since_ms) + detail::be64(0)));
+    for (auto cur = e; cur;) {
+        if (cur->key.size() != prefix.size() + 16 || cur->key.substr(0, prefix.size()) != prefix) {
+            break;
+        }
+        const std::uint64_t at = detail::read_be64(cur->key.substr(prefix.size(), 8));
+        if (until_ms && at >= *until_ms) break;
+        ids.push_back(detail::id_from_index_key(cur->key));
+        PURSER_TRY(n, c.next());
+        cur = n;
+    }
+    return ids;
+}
+
 result<std::vector<std::uint64_t>> store::impl::ids_with_status(const detail::txn_base& t, status s,
                                                                 std::size_t most) const {
     std::vector<std::uint64_t> ids;
@@ -165,19 +163,22 @@ result<std::vector<ledger_row>> store::list_ledger(const ledger_query& q) const 
     std::vector<std::uint64_t> ids;
     if (q.agent) {
         if (q.agent->size() > 255) return std::vector<ledger_row>{};
-        PURSER_TRY(found, ids_in_range(t, impl_->by_agent,
-                                       detail::writer().key_str(*q.agent).take(), q));
+        PURSER_TRY(found, impl_->ids_in_range(t, impl_->by_agent,
+                                              detail::writer().key_str(*q.agent).take(),
+                                              q.since_ms.value_or(0), q.until_ms));
         ids = std::move(found);
     } else if (q.host) {
         if (q.host->size() > 255) return std::vector<ledger_row>{};
-        PURSER_TRY(found, ids_in_range(t, impl_->by_host,
-                                       detail::writer().key_str(*q.host).take(), q));
+        PURSER_TRY(found,
+                   impl_->ids_in_range(t, impl_->by_host, detail::writer().key_str(*q.host).take(),
+                                       q.since_ms.value_or(0), q.until_ms));
         ids = std::move(found);
     } else if (q.state) {
         PURSER_TRY(found, impl_->ids_with_status(t, *q.state));
         ids = std::move(found);
     } else {
-        PURSER_TRY(found, ids_in_range(t, impl_->by_time, std::string(), q));
+        PURSER_TRY(found, impl_->ids_in_range(t, impl_->by_time, std::string(),
+                                              q.since_ms.value_or(0), q.until_ms));
         ids = std::move(found);
     }
     std::sort(ids.begin(), ids.end());

@@ -199,16 +199,7 @@ result<void> store::impl::prune_rate(detail::write_txn& t, std::string_view agen
 
 result<void> store::impl::build_rate_index(detail::write_txn& t, std::uint64_t now) const {
     const std::uint64_t from = now > detail::rate_keep_ms ? now - detail::rate_keep_ms : 0;
-    std::vector<std::uint64_t> ids;
-    {
-        PURSER_TRY(c, detail::cursor::open(t, by_time));
-        PURSER_TRY(e, c.seek(detail::time_key(from, 0)));
-        for (auto cur = e; cur;) {
-            ids.push_back(detail::id_from_index_key(cur->key));
-            PURSER_TRY(n, c.next());
-            cur = n;
-        }
-    }
+    PURSER_TRY(ids, ids_in_range(t, by_time, std::string(), from));
     std::map<std::string, bool, std::less<>> limited;  // agent name -> has a rate limit
     for (std::uint64_t id : ids) {
         PURSER_TRY(r, load_row(t, id));
@@ -230,20 +221,8 @@ result<void> store::impl::rebuild_agent_rate(detail::write_txn& t, std::string_v
     PURSER_CHECK(delete_rate_entries(t, rate, agent, UINT64_MAX));
     if (!limited) return {};
     const std::uint64_t from = now > detail::rate_keep_ms ? now - detail::rate_keep_ms : 0;
-    const std::string prefix = detail::writer().key_str(agent).take();
-    std::vector<std::uint64_t> ids;
-    {
-        // The agent index's keys are (name, at_ms, id): its rows from `from` on, a clock
-        // stepped back included, as the entries were kept before.
-        PURSER_TRY(c, detail::cursor::open(t, by_agent));
-        PURSER_TRY(e, c.seek(detail::name_time_key(agent, from, 0)));
-        for (auto cur = e; cur && cur->key.substr(0, prefix.size()) == prefix &&
-                           cur->key.size() == prefix.size() + 16;) {
-            ids.push_back(detail::id_from_index_key(cur->key));
-            PURSER_TRY(n, c.next());
-            cur = n;
-        }
-    }
+    // From `from` on, a clock stepped back included, as the entries were kept before.
+    PURSER_TRY(ids, ids_in_range(t, by_agent, detail::writer().key_str(agent).take(), from));
     for (std::uint64_t id : ids) {
         PURSER_TRY(r, load_row(t, id));
         if (!r)

@@ -87,6 +87,11 @@ public:
     /// Rate-index entries read since open: what rate checks cost, which tests bound.
     mutable std::atomic<std::uint64_t> rate_entries_visited{0};
 
+    /// Ids from a time-ordered index (`by_time` with an empty prefix; `by_agent` or `by_host`
+    /// with a name's key_str): the keys prefix, at_ms, id with since_ms <= at_ms < until_ms.
+    [[nodiscard]] result<std::vector<std::uint64_t>> ids_in_range(
+        const detail::txn_base& t, MDB_dbi dbi, const std::string& prefix, std::uint64_t since_ms,
+        std::optional<std::uint64_t> until_ms = std::nullopt) const;
     /// Ids of the rows in status `s`, from the status index, in id order, at most `most`.
     [[nodiscard]] result<std::vector<std::uint64_t>> ids_with_status(
         const detail::txn_base& t, status s, std::size_t most = SIZE_MAX) const;
