@@ -13,8 +13,10 @@
 // @x402/fetch client (node, npm 2.27, paying exact as it does) on the route that offers both
 // (issue 11; target: 10x the official client's paid/s at 16 connections); and an agent drawing
 // on a fleet budget in a real PostgreSQL against the same agent with local caps only (issue 14,
-// paid_path_fleet.cpp; target: 90 %). `paid_path_bench commits`, `rate`, `iou` or `fleet` runs
-// one scenario. PURSER_BENCH_BASELINE adds another build's proxy to `commits` (see main).
+// paid_path_fleet.cpp; target: 90 %). `paid_path_bench commits`, `rate`, `iou`, `fleet` or `floor`
+// runs one scenario. `floor`: at one connection, a paid request's proxy CPU against a forwarded
+// free one's on the same proxy (what the payment itself costs; floor_at_one_connection).
+// PURSER_BENCH_BASELINE adds another build's proxy to `commits` (see main).
 #include <unistd.h>
 
 #include <algorithm>
@@ -95,6 +97,51 @@ bool rate_hammer(const proxy_run& p, const std::string& url, pid_t testnet_pid) 
     return ok;
 }
 
+/// What a paid request costs the proxy beyond forwarding, at one connection, where the paid path
+/// is furthest from its CPU target: paid GET /weather against GET /free (forwarded, no 402) on
+/// the same proxy, merchant connection and agent connection, in interleaved rounds. The free
+/// request's CPU is what one HTTP exchange with the agent and one with the merchant cost on
+/// this machine; a paid request makes one more with the merchant, decides, signs and records.
+/// false on failures.
+bool floor_at_one_connection(const proxy_run& p, const std::string& paid_url,
+                             const std::string& free_url, pid_t testnet_pid, unsigned requests) {
+    std::printf("one connection, %u requests a round: paid %s against forwarded %s\n", requests,
+                paid_url.c_str(), free_url.c_str());
+    std::printf("%-10s %9s %9s %16s %16s %16s\n", "request", "req/s", "p50 ms", "proxy CPU ms/req",
+                "testnet ms/req", "proxy switch/req");
+    std::vector<double> paid_cpu, free_cpu;
+    bool ok = true;
+    for (int round = 0; round < 4; ++round) {  // the first is a warm-up, not counted
+        for (bool paid : {true, false}) {
+            load l;
+            l.port = p.port;
+            l.target = paid ? paid_url : free_url;
+            l.clients = 1;
+            l.per_client = requests;
+            l.proxy_authorization = p.authorization;
+            const double proxy_before = cpu_ms(p.pid), testnet_before = cpu_ms(testnet_pid);
+            const double switches_before = context_switches(p.pid);
+            const auto s = drive(l);
+            const double n = s.requests == 0 ? 1.0 : static_cast<double>(s.requests);
+            const double proxy = (cpu_ms(p.pid) - proxy_before) / n;
+            if (s.failures != 0) ok = false;
+            if (round == 0) continue;
+            std::printf("%-10s %9.0f %9.2f %16.3f %16.3f %16.1f%s\n", paid ? "paid" : "forwarded",
+                        s.requests_per_second, s.p50_us / 1000, proxy,
+                        (cpu_ms(testnet_pid) - testnet_before) / n,
+                        (context_switches(p.pid) - switches_before) / n,
+                        s.failures != 0 ? "  (failures)" : "");
+            (paid ? paid_cpu : free_cpu).push_back(proxy);
+        }
+    }
+    const double paid = median_of(paid_cpu), forwarded = median_of(free_cpu);
+    std::printf(
+        "       median of 3: paid %.3f ms, forwarded %.3f ms, the payment's own %.3f ms "
+        "(target for the paid request: 0.4 ms)\n",
+        paid, forwarded, paid - forwarded);
+    return ok;
+}
+
 /// The official @x402/fetch client (npm 2.27, installed as the official-client tests install it)
 /// paying `url` from `conns` concurrent loops in one node process; nullopt when node or the npm
 /// install is not available (the peer is then left out, and the bench says so).
@@ -139,8 +186,9 @@ run_stats official_load(const std::string& work, const std::map<std::string, std
 
 int main(int argc, char** argv) {
     const std::string only = argc > 1 ? argv[1] : "";
-    if (!only.empty() && only != "commits" && only != "rate" && only != "iou" && only != "fleet") {
-        std::fprintf(stderr, "usage: paid_path_bench [commits|rate|iou|fleet]\n");
+    if (!only.empty() && only != "commits" && only != "rate" && only != "iou" && only != "fleet" &&
+        only != "floor") {
+        std::fprintf(stderr, "usage: paid_path_bench [commits|rate|iou|fleet|floor]\n");
         return 2;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows as they are measured, even into a file
@@ -161,7 +209,7 @@ int main(int argc, char** argv) {
 
     int status = 0;
     std::optional<proxy_run> grouped, single, baseline;
-    if (only.empty() || only == "commits" || only == "rate") {
+    if (only.empty() || only == "commits" || only == "rate" || only == "floor") {
         grouped = start_proxy("group commit", root / "grouped", testnet_env, keystore);
         single = start_proxy("one commit each", root / "single", testnet_env, keystore + " --no-group-commit");
         if (!grouped || !single) status = 1;
@@ -187,6 +235,11 @@ int main(int argc, char** argv) {
         }
         if ((only.empty() || only == "commits") && !compare_peers(commits, url, testnet_pid)) status = 1;
         if ((only.empty() || only == "rate") && !rate_hammer(*grouped, url, testnet_pid)) status = 1;
+        if ((only.empty() || only == "floor") &&
+            !floor_at_one_connection(*grouped, url, env["PURSER_TESTNET_MERCHANT_HTTP"] + "/free",
+                                     testnet_pid, 2000)) {
+            status = 1;
+        }
     }
     // Vouchers (batch-settlement from a prepaid channel) against exact on the route that offers
     // both: the first proxy funds a channel once, then pays each call with one signature and no

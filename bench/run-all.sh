@@ -3,8 +3,8 @@
 # pass or fail on time, so this exits 0 unless a benchmark could not run at all.
 # --quick (from `./run bench --quick`) leaves out ledger_query_bench, whose 100,000 durable
 # inserts alone can take minutes on a busy disk; the others run as always (they take no flag).
-# paid_path_bench, given no scenario, runs all of them: commits, rate, iou and fleet (the last
-# starts its own PostgreSQL from postgresql-15, which scripts/install-deps.sh installs).
+# paid_path_bench, given no scenario, runs all of them: commits, rate, iou, fleet (which
+# starts its own PostgreSQL from postgresql-15, which scripts/install-deps.sh installs) and floor.
 set -uo pipefail
 BUILD_DIR=${1:?usage: bench/run-all.sh BUILD_DIR [--quick | ARGS...]}
 shift || true

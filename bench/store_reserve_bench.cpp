@@ -7,7 +7,8 @@
 // also queued for the fleet database in its transaction) against off, same run, same disk.
 // Then the pages one paid request (reservation and outcome, a transaction each) writes on a
 // store that holds five minutes of payments: an agent with a rate limit, whose approvals the
-// rate index keeps, against one without, in the same store.
+// rate index keeps, against one without, in the same store. And the store's CPU for one
+// caller's paid request on the disk against tmpfs: what durability costs on this machine.
 #include <linux/magic.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -186,6 +187,40 @@ pages_outcome measure_pages(const std::filesystem::path& dir, int fill, int roun
     return out;
 }
 
+/// One caller's paid request as the proxy makes it with the default options (group commit, one
+/// caller): a reservation made durable, then its outcome committed; the process's CPU for each,
+/// averaged over `n` paid requests on a fresh store in `dir`. On a disk this includes what the
+/// kernel spends on the three flushes (the reservation's data and meta page, the outcome's
+/// data); on tmpfs they cost nothing, so the difference is the price of durability here.
+struct one_caller_outcome {
+    double reserve_us = 0;
+    double outcome_us = 0;
+    bool ok = false;
+};
+
+one_caller_outcome measure_one_caller(const std::filesystem::path& dir, int n) {
+    std::filesystem::remove_all(dir);
+    auto opened = st::store::open(dir, {});
+    if (!opened) return {};
+    auto& s = **opened;
+    if (!s.add_agent("bench", {})) return {};
+    one_caller_outcome out;
+    auto q = request(1000);
+    for (int i = 0; i < n; ++i) {
+        const double before = process_cpu_us();
+        auto d = s.reserve(q);
+        const double reserved = process_cpu_us();
+        if (!d || !d->approved) return {};
+        if (!s.commit(d->reservation_id, {"0x" + std::string(64, 'a'), {}, 200, 5})) return {};
+        out.reserve_us += reserved - before;
+        out.outcome_us += process_cpu_us() - reserved;
+    }
+    out.reserve_us /= n;
+    out.outcome_us /= n;
+    out.ok = true;
+    return out;
+}
+
 bool on_tmpfs(const std::filesystem::path& p) {
     struct statfs fs {};
     return ::statfs(p.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
@@ -224,6 +259,26 @@ int main(int argc, char** argv) {
         if (!off.ok || !on.ok) break;
         std::printf("%8d %16.0f %16.0f %7.2fx\n", threads, off.per_second, on.per_second,
                     on.per_second / off.per_second);
+    }
+    if (all_ok) {
+        std::printf(
+            "\none caller's paid request (durable reservation, then outcome), default options:"
+            "\nthe store's CPU\n%-10s %14s %14s %14s\n",
+            "where", "reservation", "outcome", "both");
+        const std::filesystem::path shm = "/dev/shm";
+        for (const bool disk : {true, false, true, false}) {
+            if (!disk && !on_tmpfs(shm)) continue;
+            const auto one_dir =
+                (disk ? base : shm) / ("purser-one-caller-" + std::to_string(::getpid()));
+            const auto one = measure_one_caller(one_dir, 3'000);
+            std::filesystem::remove_all(one_dir);
+            if (!one.ok) {
+                all_ok = false;
+                break;
+            }
+            std::printf("%-10s %11.0f us %11.0f us %11.0f us\n", disk ? "disk" : "tmpfs",
+                        one.reserve_us, one.outcome_us, one.reserve_us + one.outcome_us);
+        }
     }
     if (all_ok) {
         // The pages are counted from pwrite's bytes, so a tmpfs (quick to fill) serves as well as
