@@ -253,17 +253,10 @@ result<std::string> store::check_counters() const {
     PURSER_TRY(t, impl_->begin_read());
     std::map<std::string, std::uint64_t> ids;
     std::set<std::string> rate_limited;  // only their rows have rate entries
-    {
-        PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
-        PURSER_TRY(e, c.first());
-        for (auto cur = e; cur;) {
-            auto a = detail::decode_agent(cur->key, cur->value);
-            if (!a) return purser::fail(errc::corrupt_record, "agent");
-            ids[a->name] = a->id;
-            if (a->limits.payments_per_minute) rate_limited.insert(a->name);
-            PURSER_TRY(n, c.next());
-            cur = n;
-        }
+    PURSER_TRY(agents, impl_->all_agents(t));
+    for (const auto& a : agents) {
+        ids[a.name] = a.id;
+        if (a.limits.payments_per_minute) rate_limited.insert(a.name);
     }
     std::map<std::string, std::uint64_t> expected;  // counter key -> value
     // The rate index must match the ledger inside the window decisions read; older entries are
@@ -282,15 +275,13 @@ result<std::string> store::check_counters() const {
             auto s = detail::decode_row(cur->value);
             if (!s) return purser::fail(errc::corrupt_record, "ledger row");
             const ledger_row& r = s->row;
-            if (detail::counts_for_rate(r) && r.at_ms >= rate_from &&
-                rate_limited.count(r.agent) != 0) {
-                ++expected_rate[detail::rate_key(r.agent, r.at_ms)];
-            }
-            // Seconds wholly inside the window (a decision sums the first, partial one from its
-            // milliseconds).
-            if (detail::counts_for_rate(r) && r.at_ms / 1000 * 1000 >= rate_from &&
-                rate_limited.count(r.agent) != 0) {
-                ++expected_rate[detail::rate_second_key(r.agent, r.at_ms / 1000)];
+            if (detail::counts_for_rate(r) && rate_limited.count(r.agent) != 0) {
+                if (r.at_ms >= rate_from) ++expected_rate[detail::rate_key(r.agent, r.at_ms)];
+                // Seconds wholly inside the window (a decision sums the first, partial one from
+                // its milliseconds).
+                if (r.at_ms / 1000 * 1000 >= rate_from) {
+                    ++expected_rate[detail::rate_second_key(r.agent, r.at_ms / 1000)];
+                }
             }
             const std::uint64_t counted = r.counted_usd();
             const std::uint64_t open = is_open(r.state) ? r.amount_usd : 0;

@@ -5,7 +5,6 @@
 // from whole seconds: at most 1,000 + 60 entries however fast the agent pays, where summing the
 // milliseconds alone read one entry per millisecond that saw an approval, up to 60,000.
 #include <algorithm>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -198,20 +197,9 @@ result<void> store::impl::prune_rate(detail::write_txn& t, std::string_view agen
 }
 
 result<void> store::impl::build_rate_index(detail::write_txn& t, std::uint64_t now) const {
-    const std::uint64_t from = now > detail::rate_keep_ms ? now - detail::rate_keep_ms : 0;
-    PURSER_TRY(ids, ids_in_range(t, by_time, std::string(), from));
-    std::map<std::string, bool, std::less<>> limited;  // agent name -> has a rate limit
-    for (std::uint64_t id : ids) {
-        PURSER_TRY(r, load_row(t, id));
-        if (!r) return purser::fail(errc::corrupt_record, "time index points at row " + std::to_string(id));
-        if (!detail::counts_for_rate(r->row)) continue;
-        auto it = limited.find(r->row.agent);
-        if (it == limited.end()) {
-            PURSER_TRY(a, load_agent(t, r->row.agent));
-            it =
-                limited.emplace(r->row.agent, a && a->limits.payments_per_minute.has_value()).first;
-        }
-        if (it->second) PURSER_CHECK(adjust_rate(t, r->row.agent, r->row.at_ms, true));
+    PURSER_TRY(every, all_agents(t));
+    for (const auto& a : every) {
+        if (a.limits.payments_per_minute) PURSER_CHECK(rebuild_agent_rate(t, a.name, now, true));
     }
     return {};
 }

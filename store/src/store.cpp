@@ -1,12 +1,12 @@
 // Opening the environment, the shared helpers, and agent management.
-#include <sys/stat.h>
-
-#include <chrono>
-#include <cctype>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <chrono>
+#include <type_traits>
 
 #include "codec.hpp"
 #include "purser/protocol/bytes.hpp"
@@ -378,8 +378,15 @@ template <class Change>
 result<agent> update_agent(store::impl& im, std::string_view name, Change&& change) {
     PURSER_TRY(t, im.begin_write());
     PURSER_TRY(a, im.must_load_agent(t, name));
-    PURSER_TRY(changed, change(a));
-    (void)changed;
+    // A change that keeps something else in step with the agent gets the transaction too.
+    result<bool> changed = [&] {
+        if constexpr (std::is_invocable_v<Change, agent&, detail::write_txn&>) {
+            return change(a, t);
+        } else {
+            return change(a);
+        }
+    }();
+    if (!changed) return tl::unexpected(changed.error());
     PURSER_CHECK(im.save_agent(t, a));
     PURSER_CHECK(t.commit());
     return a;
@@ -389,18 +396,16 @@ result<agent> update_agent(store::impl& im, std::string_view name, Change&& chan
 
 result<agent> store::set_policy(std::string_view name, const policy& limits) {
     PURSER_CHECK(check_policy(limits));
-    PURSER_TRY(t, impl_->begin_write());
-    PURSER_TRY(a, impl_->must_load_agent(t, name));
-    // Only agents with a rate limit have rate entries (write_row): a limit that comes is given
-    // the approvals of the last minutes at once, so it holds from its first decision.
-    const bool was_limited = a.limits.payments_per_minute.has_value();
-    const bool limited = limits.payments_per_minute.has_value();
-    if (was_limited != limited)
-        PURSER_CHECK(impl_->rebuild_agent_rate(t, a.name, impl_->now(), limited));
-    a.limits = limits;
-    PURSER_CHECK(impl_->save_agent(t, a));
-    PURSER_CHECK(t.commit());
-    return a;
+    return update_agent(*impl_, name, [&](agent& a, detail::write_txn& t) -> result<bool> {
+        // Only agents with a rate limit have rate entries (write_row): a limit that comes is
+        // given the approvals of the last minutes at once, so it holds from its first decision.
+        const bool was_limited = a.limits.payments_per_minute.has_value();
+        const bool limited = limits.payments_per_minute.has_value();
+        if (was_limited != limited)
+            PURSER_CHECK(impl_->rebuild_agent_rate(t, a.name, impl_->now(), limited));
+        a.limits = limits;
+        return true;
+    });
 }
 
 result<agent> store::set_allowance(std::string_view name, std::optional<usd_micros> allowance) {
@@ -468,18 +473,27 @@ result<agent> store::get_agent(std::string_view name) const {
     return impl_->must_load_agent(t, name);
 }
 
-result<std::vector<agent>> store::list_agents() const {
-    PURSER_TRY(t, impl_->begin_read());
-    PURSER_TRY(c, detail::cursor::open(t, impl_->agents));
+result<std::vector<agent>> store::impl::all_agents(const detail::txn_base& t) const {
+    PURSER_TRY(c, detail::cursor::open(t, agents));
     std::vector<agent> out;
     PURSER_TRY(e, c.first());
-    for (auto cur = e; cur; ) {
+    for (auto cur = e; cur;) {
         auto a = detail::decode_agent(cur->key, cur->value);
         if (!a) return purser::fail(errc::corrupt_record, "agent '" + std::string(cur->key) + "'");
-        PURSER_TRY(gone, impl_->is_removed(t, a->name));
-        if (!gone) out.push_back(std::move(*a));
+        out.push_back(std::move(*a));
         PURSER_TRY(n, c.next());
         cur = n;
+    }
+    return out;
+}
+
+result<std::vector<agent>> store::list_agents() const {
+    PURSER_TRY(t, impl_->begin_read());
+    PURSER_TRY(all, impl_->all_agents(t));
+    std::vector<agent> out;
+    for (auto& a : all) {
+        PURSER_TRY(gone, impl_->is_removed(t, a.name));
+        if (!gone) out.push_back(std::move(a));
     }
     return out;
 }

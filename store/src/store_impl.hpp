@@ -99,6 +99,8 @@ public:
     // Agents.
     [[nodiscard]] result<std::optional<agent>> load_agent(const detail::txn_base& t,
                                                           std::string_view name) const;
+    /// Every agent record, removed agents included, in name order.
+    [[nodiscard]] result<std::vector<agent>> all_agents(const detail::txn_base& t) const;
     /// Like load_agent, but a missing or removed agent is agent_not_found.
     [[nodiscard]] result<agent> must_load_agent(const detail::txn_base& t,
                                                 std::string_view name) const;
